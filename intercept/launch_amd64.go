@@ -1,0 +1,243 @@
+package intercept
+
+import (
+	"fmt"
+	"os"
+	"syscall"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+
+)
+
+const addrNoRandomize = 0x0040000 // ADDR_NO_RANDOMIZE, personality(2)
+
+// Filter tags carried in SECCOMP_RET_TRACE's data (PTRACE_GETEVENTMSG).
+const (
+	tagNative  = 0
+	tagForeign = 1 // int $0x80 from a 64-bit process
+	tagX32     = 2
+)
+
+// launch starts cmd stopped, installs the seccomp filter in it, and
+// returns its first thread seized (PTRACE_SEIZE semantics, so group-stops
+// and PTRACE_INTERRUPT work) and stopped before its first instruction.
+//
+// Go cannot run code in the child between fork and exec, so the child is
+// started with PTRACE_TRACEME; at its post-exec SIGTRAP the tracer injects
+// seccomp(SECCOMP_SET_MODE_FILTER) by patching a `syscall` instruction at
+// the entry point, then converts the attachment into a seizure: detach
+// with SIGSTOP, seize the stopped process, SIGCONT it. The guest has run
+// no instruction of its own by then.
+func (tr *Tracer) launch(cmd *Command) (*Thread, error) {
+	prog := tmpBuild(tr.sub)
+	// Attributes set on this (dedicated, never unlocked) thread are
+	// inherited by the child through fork.
+	if tr.opts.CPU >= 0 {
+		var set unix.CPUSet
+		set.Set(tr.opts.CPU)
+		if err := unix.SchedSetaffinity(0, &set); err != nil {
+			return nil, fmt.Errorf("pin to CPU %d: %w", tr.opts.CPU, err)
+		}
+	}
+	if tr.opts.DisableASLR {
+		old, _, e := unix.RawSyscall(unix.SYS_PERSONALITY, 0xffffffff, 0, 0)
+		if e == 0 {
+			_, _, e = unix.RawSyscall(unix.SYS_PERSONALITY, old|addrNoRandomize, 0, 0)
+		}
+		if e != 0 {
+			return nil, fmt.Errorf("personality: %w", e)
+		}
+	}
+	if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
+		return nil, fmt.Errorf("no_new_privs: %w", err)
+	}
+
+	files := []uintptr{0, 1, 2}
+	if cmd.Stdin == nil {
+		null, err := os.Open(os.DevNull)
+		if err != nil {
+			return nil, err
+		}
+		defer null.Close()
+		files[0] = null.Fd()
+	} else {
+		files[0] = cmd.Stdin.Fd()
+	}
+	if cmd.Stdout != nil {
+		files[1] = cmd.Stdout.Fd()
+	}
+	if cmd.Stderr != nil {
+		files[2] = cmd.Stderr.Fd()
+	}
+	env := cmd.Env
+	if env == nil {
+		env = os.Environ()
+	}
+	pid, err := syscall.ForkExec(cmd.Path, cmd.Args, &syscall.ProcAttr{
+		Dir:   cmd.Dir,
+		Env:   env,
+		Files: files,
+		Sys: &syscall.SysProcAttr{
+			Ptrace:    true,
+			Setpgid:   true,
+			Pdeathsig: syscall.SIGKILL,
+		},
+	})
+	if err != nil {
+		return nil, &StartError{Path: cmd.Path, Err: err}
+	}
+	tr.live.add(pid)
+	fail := func(err error) (*Thread, error) {
+		unix.Kill(pid, unix.SIGKILL)
+		var ws unix.WaitStatus
+		wait4(pid, &ws, 0)
+		tr.live.remove(pid)
+		return nil, fmt.Errorf("start %s: %w", cmd.Path, err)
+	}
+	var ws unix.WaitStatus
+	if _, err := wait4(pid, &ws, 0); err != nil {
+		return fail(err)
+	}
+	if !ws.Stopped() || ws.StopSignal() != unix.SIGTRAP {
+		return fail(fmt.Errorf("unexpected first status %#x", ws))
+	}
+	mem := newMemory(pid)
+	if err := installFilter(pid, mem, prog); err != nil {
+		mem.Close()
+		return fail(err)
+	}
+	if err := reseize(pid); err != nil {
+		mem.Close()
+		return fail(err)
+	}
+	p := &Process{Pid: pid, Mem: mem}
+	t := &Thread{Tid: pid, Proc: p, tr: tr, stop: stopSignal}
+	tr.root = p
+	tr.procs[pid] = p
+	tr.addThread(t)
+	return t, nil
+}
+
+// StartError reports that the guest could not be executed.
+type StartError struct {
+	Path string
+	Err  error
+}
+
+func (e *StartError) Error() string { return fmt.Sprintf("%s: %v", e.Path, e.Err) }
+func (e *StartError) Unwrap() error { return e.Err }
+
+// installFilter makes the stopped, freshly exec'd process pid install prog
+// as its seccomp filter, by running seccomp(2) on its behalf at its entry
+// point.
+func installFilter(pid int, mem *Memory, prog []tmpInsn) error {
+	var saved unix.PtraceRegs
+	if err := ptraceGetRegs(pid, &saved); err != nil {
+		return fmt.Errorf("get regs: %w", err)
+	}
+	// The filter and its struct sock_fprog go below the red zone of the
+	// initial stack, which the kernel maps generously at exec.
+	code := tmpEncode(prog)
+	progAddr := (saved.Rsp - 128 - uint64(len(code))) &^ 15
+	fprogAddr := progAddr - 16
+	var fprog [16]byte
+	*(*uint16)(unsafe.Pointer(&fprog[0])) = uint16(len(prog))
+	*(*uint64)(unsafe.Pointer(&fprog[8])) = progAddr
+	if _, err := mem.WriteAt(code, int64(progAddr)); err != nil {
+		return fmt.Errorf("write filter: %w", err)
+	}
+	if _, err := mem.WriteAt(fprog[:], int64(fprogAddr)); err != nil {
+		return fmt.Errorf("write filter: %w", err)
+	}
+	ret, err := injectAtStop(pid, mem, &saved, unix.SYS_SECCOMP,
+		[6]uint64{1 /* SECCOMP_SET_MODE_FILTER */, 0, fprogAddr})
+	if err != nil {
+		return err
+	}
+	if ret != 0 {
+		return fmt.Errorf("seccomp: %w", unix.Errno(-ret))
+	}
+	return nil
+}
+
+// injectAtStop runs one syscall in a thread stopped outside any syscall by
+// writing a `syscall` instruction at its pc and single-stepping over it.
+// Registers and text are restored afterwards.
+func injectAtStop(tid int, mem *Memory, saved *unix.PtraceRegs, nr int, args [6]uint64) (int64, error) {
+	var orig [syscallInsnLen]byte
+	if _, err := mem.ReadAt(orig[:], int64(saved.Rip)); err != nil {
+		return 0, fmt.Errorf("read text: %w", err)
+	}
+	insn := syscallInsn
+	if _, err := mem.WriteAt(insn[:], int64(saved.Rip)); err != nil {
+		return 0, fmt.Errorf("patch text: %w", err)
+	}
+	regs := *saved
+	setSyscallRegs(&regs, nr, args)
+	regs.Orig_rax = ^uint64(0) // not in a syscall
+	var ret int64
+	err := ptraceSetRegs(tid, &regs)
+	if err == nil {
+		err = ptraceSingleStep(tid)
+	}
+	if err == nil {
+		var ws unix.WaitStatus
+		if _, err = wait4(tid, &ws, 0); err == nil && !(ws.Stopped() && ws.StopSignal() == unix.SIGTRAP) {
+			err = fmt.Errorf("unexpected status %#x while injecting", ws)
+		}
+	}
+	if err == nil {
+		err = ptraceGetRegs(tid, &regs)
+		ret = int64(regs.Rax)
+	}
+	if _, werr := mem.WriteAt(orig[:], int64(saved.Rip)); werr != nil && err == nil {
+		err = werr
+	}
+	if serr := ptraceSetRegs(tid, saved); serr != nil && err == nil {
+		err = serr
+	}
+	if err != nil {
+		return 0, fmt.Errorf("inject syscall %d: %w", nr, err)
+	}
+	return ret, nil
+}
+
+// reseize turns a PTRACE_TRACEME attachment of a stopped process into a
+// PTRACE_SEIZE one with our options, leaving the process stopped in a
+// signal-delivery-stop that the main loop resumes with no signal.
+func reseize(pid int) error {
+	if err := ptraceDetach(pid, unix.SIGSTOP); err != nil {
+		return fmt.Errorf("detach: %w", err)
+	}
+	var ws unix.WaitStatus
+	if _, err := wait4(pid, &ws, unix.WUNTRACED); err != nil {
+		return fmt.Errorf("wait for stop: %w", err)
+	}
+	if !ws.Stopped() {
+		return fmt.Errorf("guest did not stop: status %#x", ws)
+	}
+	if err := ptraceSeize(pid, traceOptions); err != nil {
+		return fmt.Errorf("seize: %w", err)
+	}
+	if err := unix.Kill(pid, unix.SIGCONT); err != nil {
+		return fmt.Errorf("continue: %w", err)
+	}
+	// Expect the group-stop trap and a notification that it ended, then
+	// the SIGCONT itself; stop there.
+	for range 8 {
+		if _, err := wait4(pid, &ws, 0); err != nil {
+			return fmt.Errorf("wait after seize: %w", err)
+		}
+		if !ws.Stopped() {
+			return fmt.Errorf("guest gone while starting: status %#x", ws)
+		}
+		if int(ws>>16) == 0 && ws.StopSignal() == unix.SIGCONT {
+			return nil
+		}
+		if err := ptraceCont(pid, 0); err != nil {
+			return fmt.Errorf("resume after seize: %w", err)
+		}
+	}
+	return fmt.Errorf("guest did not reach SIGCONT after seize (last status %#x)", ws)
+}

@@ -1,0 +1,280 @@
+package intercept
+
+import (
+	"errors"
+	"fmt"
+
+	"golang.org/x/sys/unix"
+)
+
+// stopKind is why a thread is in a ptrace-stop.
+type stopKind uint8
+
+const (
+	stopRunning     stopKind = iota // not stopped: the guest owns it
+	stopSeccomp                     // syscall entry (PTRACE_EVENT_SECCOMP)
+	stopSyscallExit                 // syscall-exit-stop after PTRACE_SYSCALL
+	stopSignal                      // signal-delivery-stop
+	stopGroup                       // group-stop (resumed with PTRACE_LISTEN)
+	stopEvent                       // other ptrace events, first stop, interrupts
+	stopExit                        // PTRACE_EVENT_EXIT
+)
+
+// Thread is one guest thread. It is only valid between its ThreadStart and
+// ThreadExit callbacks, and only on the tracer thread.
+type Thread struct {
+	// Tid is the thread id. It changes once in a thread's life: a
+	// non-leader thread that calls execve takes its process's pid.
+	Tid int
+	// Proc is the process the thread belongs to.
+	Proc *Process
+	// State is the tool's per-thread state.
+	State any
+	// CloneFlags are the flags of the clone that created the thread (0 for
+	// the first thread and for fork/vfork children).
+	CloneFlags uint64
+	// ClearTID is the CLONE_CHILD_CLEARTID address given at creation
+	// (0 if none); set_tid_address(2) may change it later.
+	ClearTID uint64
+
+	tr       *Tracer
+	stop     stopKind
+	held     bool
+	wantExit bool        // resume with PTRACE_SYSCALL until the exit stop
+	sig      unix.Signal // signal to deliver when resumed from stopSignal
+	call     Syscall     // current syscall, valid from entry to exit
+	exiting  bool        // ThreadExit has been called
+
+	// Injection state (see Inject).
+	injected bool            // an injected call replaced the original entry
+	saved    unix.PtraceRegs // registers at the original entry
+	reentry  bool            // the original call was re-issued
+	reAction Action          // how to resume it at its re-entry stop
+}
+
+// Process is one guest process (thread group).
+type Process struct {
+	// Pid is the thread group id.
+	Pid int
+	// Parent is the guest process that created it (nil for the first).
+	Parent *Process
+	// State is the tool's per-process state.
+	State any
+	// Mem is the process's address space.
+	Mem *Memory
+
+	threads []*Thread // live threads, in creation order
+}
+
+// Threads returns the live threads of p in creation order.
+func (p *Process) Threads() []*Thread { return append([]*Thread(nil), p.threads...) }
+
+// Memory returns the address space of t's process.
+func (t *Thread) Memory() *Memory { return t.Proc.Mem }
+
+// Stopped reports whether the thread is stopped (not running guest code).
+func (t *Thread) Stopped() bool { return t.stop != stopRunning }
+
+// Held reports whether the tool is holding the thread stopped.
+func (t *Thread) Held() bool { return t.held }
+
+// Hold keeps t stopped after the current callback returns. Only valid
+// inside a callback for t (or for a thread that is stopped for another
+// reason, e.g. the parent in ThreadStart). Resume releases it.
+func (t *Thread) Hold() { t.held = t.stop != stopRunning }
+
+// ErrNotHeld is returned by Resume for a thread the tool is not holding.
+var ErrNotHeld = errors.New("thread is not held")
+
+// Resume releases a held thread. At a syscall entry, a says how the call
+// goes on; at other stops only Continue (the zero Action) is meaningful and
+// the thread resumes as it would have without the hold.
+func (t *Thread) Resume(a Action) error {
+	if !t.held {
+		return ErrNotHeld
+	}
+	if a.kind == actHold {
+		return nil
+	}
+	t.held = false
+	return t.resume(a)
+}
+
+// Syscall returns the call t is stopped in (valid at a syscall entry).
+func (t *Thread) Syscall() *Syscall { return &t.call }
+
+// resume restarts a stopped thread according to why it stopped.
+func (t *Thread) resume(a Action) error {
+	var err error
+	switch t.stop {
+	case stopRunning:
+		return nil
+	case stopSeccomp:
+		err = t.resumeSyscall(a)
+	case stopSignal:
+		err = t.cont(t.sig)
+	case stopGroup:
+		err = ptraceListen(t.Tid)
+	default:
+		err = t.cont(0)
+	}
+	t.stop = stopRunning
+	t.sig = 0
+	if err == unix.ESRCH {
+		// Killed while stopped (SIGKILL wakes ptrace-stops): its exit
+		// is reported by wait4 like any other.
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("resume thread %d: %w", t.Tid, err)
+	}
+	return nil
+}
+
+// cont restarts the thread, stopping at the next syscall exit if one is
+// awaited.
+func (t *Thread) cont(sig unix.Signal) error {
+	if t.wantExit {
+		return ptraceSyscall(t.Tid, sig)
+	}
+	return ptraceCont(t.Tid, sig)
+}
+
+func (t *Thread) resumeSyscall(a Action) error {
+	if t.injected {
+		return t.resumeAfterInject(a)
+	}
+	switch a.kind {
+	case actEmulate:
+		// Skipping a call with nr -1 leaves rax as the tracer set it
+		// (Documentation/userspace-api/seccomp_filter.rst).
+		if err := ptracePokeUser(t.Tid, offOrigRAX, ^uint64(0)); err != nil {
+			return err
+		}
+		if err := ptracePokeUser(t.Tid, offRAX, uint64(a.ret)); err != nil {
+			return err
+		}
+		return ptraceCont(t.Tid, 0)
+	case actTraceExit:
+		t.wantExit = true
+	}
+	if t.call.modified() {
+		var regs unix.PtraceRegs
+		if err := ptraceGetRegs(t.Tid, &regs); err != nil {
+			return err
+		}
+		setSyscallRegs(&regs, t.call.Nr, t.call.Args)
+		if err := ptraceSetRegs(t.Tid, &regs); err != nil {
+			return err
+		}
+	}
+	return t.cont(0)
+}
+
+// ErrNotAtSyscall is returned by Inject outside a syscall entry stop.
+var ErrNotAtSyscall = errors.New("thread is not stopped at a syscall entry")
+
+// ErrThreadGone is returned when a thread died during an operation.
+var ErrThreadGone = errors.New("thread exited")
+
+// Inject makes t execute the syscall nr(args...) now, in its own context,
+// and returns its raw result. t must be stopped at a syscall entry (inside
+// SyscallEnter, or held there). The original call is not lost: when t is
+// resumed with Continue or TraceExit it is re-issued (costing one more
+// stop, not reported to the tool again); with Emulate it is skipped.
+func (t *Thread) Inject(nr int, args ...uint64) (int64, error) {
+	if t.stop != stopSeccomp {
+		return 0, ErrNotAtSyscall
+	}
+	if len(args) > 6 {
+		return 0, fmt.Errorf("inject %d: %d arguments, at most 6", nr, len(args))
+	}
+	if !t.injected {
+		if err := ptraceGetRegs(t.Tid, &t.saved); err != nil {
+			return 0, fmt.Errorf("inject: %w", err)
+		}
+	}
+	var a [6]uint64
+	copy(a[:], args)
+	regs := t.saved
+	if t.injected {
+		// Already at a syscall exit: step back onto the instruction.
+		regs.Rip -= syscallInsnLen
+	}
+	setSyscallRegs(&regs, nr, a)
+	if err := ptraceSetRegs(t.Tid, &regs); err != nil {
+		return 0, fmt.Errorf("inject: %w", err)
+	}
+	t.injected = true
+	if err := t.runToExit(); err != nil {
+		return 0, err
+	}
+	if err := ptraceGetRegs(t.Tid, &regs); err != nil {
+		return 0, fmt.Errorf("inject: %w", err)
+	}
+	return int64(regs.Rax), nil
+}
+
+// runToExit resumes t with PTRACE_SYSCALL until the exit of the syscall it
+// is about to execute. Entry and seccomp stops on the way are passed over.
+// Anything else that t reports meanwhile (a fatal signal, its death) is
+// handed to the main loop and the injection fails.
+func (t *Thread) runToExit() error {
+	var ws unix.WaitStatus
+	var info syscallInfo
+	for {
+		if err := ptraceSyscall(t.Tid, 0); err != nil {
+			return fmt.Errorf("inject: %w", err)
+		}
+		if _, err := wait4(t.Tid, &ws, 0); err != nil {
+			return fmt.Errorf("inject: wait: %w", err)
+		}
+		switch {
+		case ws.Stopped() && ws.StopSignal() == unix.SIGTRAP|0x80:
+			if err := ptraceGetSyscallInfo(t.Tid, &info); err != nil {
+				return fmt.Errorf("inject: %w", err)
+			}
+			if info.Op == syscallInfoExit {
+				return nil
+			}
+		case ws.Stopped() && int(ws>>16) == unix.PTRACE_EVENT_SECCOMP:
+		default:
+			t.tr.deferred = append(t.tr.deferred, waitEvent{tid: t.Tid, ws: ws})
+			t.stop = stopRunning
+			t.injected = false
+			return ErrThreadGone
+		}
+	}
+}
+
+func (t *Thread) resumeAfterInject(a Action) error {
+	t.injected = false
+	regs := t.saved
+	switch a.kind {
+	case actEmulate:
+		// t is at the exit of the injected call; just set the result.
+		regs.Rax = uint64(a.ret)
+		if err := ptraceSetRegs(t.Tid, &regs); err != nil {
+			return err
+		}
+		return t.cont(0)
+	default:
+		// Re-issue the original (possibly modified) call.
+		regs.Rip -= syscallInsnLen
+		setSyscallRegs(&regs, t.call.Nr, t.call.Args)
+		if err := ptraceSetRegs(t.Tid, &regs); err != nil {
+			return err
+		}
+		if t.tr.sub.Has(t.call.Nr) {
+			// The re-issued call stops at seccomp again; apply a
+			// there without asking the tool twice.
+			t.reentry = true
+			t.reAction = a
+			return ptraceCont(t.Tid, 0)
+		}
+		if a.kind == actTraceExit {
+			t.wantExit = true
+		}
+		return t.cont(0)
+	}
+}

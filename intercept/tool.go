@@ -1,0 +1,184 @@
+package intercept
+
+import (
+	"fmt"
+
+	"golang.org/x/sys/unix"
+)
+
+// Arch is the system call ABI a guest used for one call.
+type Arch uint8
+
+const (
+	// ArchX86_64 is the native 64-bit ABI (the `syscall` instruction).
+	ArchX86_64 Arch = iota
+	// ArchI386 is the 32-bit ABI reached with `int $0x80` from a 64-bit
+	// process. Numbers follow the i386 table.
+	ArchI386
+	// ArchX32 is the x32 ABI: native arch with the x32 bit set in the number.
+	ArchX32
+)
+
+func (a Arch) String() string {
+	switch a {
+	case ArchX86_64:
+		return "x86_64"
+	case ArchI386:
+		return "i386"
+	case ArchX32:
+		return "x32"
+	}
+	return fmt.Sprintf("arch(%d)", uint8(a))
+}
+
+// Syscall is one system call at its entry stop. A handler may change Nr and
+// Args before the call continues; the tracer writes the registers back only
+// if they changed.
+type Syscall struct {
+	Nr   int
+	Args [6]uint64
+	Arch Arch
+	// IP and SP are the guest's instruction and stack pointers at entry.
+	IP, SP uint64
+
+	origNr   int
+	origArgs [6]uint64
+}
+
+func (c *Syscall) modified() bool { return c.Nr != c.origNr || c.Args != c.origArgs }
+
+// Action says how a thread stopped at a syscall entry goes on.
+type Action struct {
+	kind actionKind
+	ret  int64
+}
+
+type actionKind uint8
+
+const (
+	actContinue  actionKind = iota // run the syscall
+	actTraceExit                   // run it and stop at its exit
+	actEmulate                     // skip it; the guest sees ret
+	actHold                        // leave the thread stopped
+)
+
+// Continue runs the (possibly modified) syscall without stopping at its exit.
+func Continue() Action { return Action{kind: actContinue} }
+
+// TraceExit runs the syscall and calls Tool.SyscallExit when it returns.
+// This costs one more stop.
+func TraceExit() Action { return Action{kind: actTraceExit} }
+
+// Emulate skips the syscall; the guest sees ret as its result (a negative
+// errno for failure, see Errno). It costs no extra stop.
+func Emulate(ret int64) Action { return Action{kind: actEmulate, ret: ret} }
+
+// Errno is the raw return value of a syscall failing with e.
+func Errno(e unix.Errno) int64 { return -int64(e) }
+
+// Hold leaves the thread stopped at its syscall entry after the handler
+// returns. The tool resumes it later with Thread.Resume. Holding is how a
+// scheduler keeps every thread but one at a known point.
+func Hold() Action { return Action{kind: actHold} }
+
+func (a Action) String() string {
+	switch a.kind {
+	case actContinue:
+		return "continue"
+	case actTraceExit:
+		return "trace-exit"
+	case actEmulate:
+		return fmt.Sprintf("emulate(%d)", a.ret)
+	case actHold:
+		return "hold"
+	}
+	return "invalid"
+}
+
+// Subscription is the set of native syscalls a tool wants to see. The tracer
+// compiles it into the seccomp filter: unsubscribed syscalls never stop and
+// cost nothing. Calls made through a foreign ABI (int $0x80, x32) are always
+// delivered, since their numbers cannot be matched against the native table.
+type Subscription struct {
+	all  bool
+	nums map[int]bool
+}
+
+// SubscribeAll sees every syscall.
+func SubscribeAll() Subscription { return Subscription{all: true} }
+
+// SubscribeTo sees the listed native syscall numbers.
+func SubscribeTo(nrs ...int) Subscription {
+	s := Subscription{nums: make(map[int]bool, len(nrs))}
+	for _, nr := range nrs {
+		s.nums[nr] = true
+	}
+	return s
+}
+
+// Add adds syscalls to the subscription.
+func (s *Subscription) Add(nrs ...int) {
+	if s.nums == nil {
+		s.nums = make(map[int]bool)
+	}
+	for _, nr := range nrs {
+		s.nums[nr] = true
+	}
+}
+
+// Has reports whether nr is subscribed.
+func (s Subscription) Has(nr int) bool { return s.all || s.nums[nr] }
+
+// All reports whether every syscall is subscribed.
+func (s Subscription) All() bool { return s.all }
+
+// Tool receives the guest's events. All methods run on the tracer's single
+// locked thread, one at a time, in the order the events were observed: a
+// tool needs no locking for its own state. Per-thread and per-process state
+// hang off Thread.State and Process.State; global state is the tool value
+// itself. Embed NopTool to implement only what you need.
+type Tool interface {
+	// Subscription is called once, before the guest starts.
+	Subscription() Subscription
+	// ProcessStart is called for the first process (parent == nil) and for
+	// every new process (fork, vfork, clone without CLONE_THREAD), before
+	// ThreadStart of its first thread.
+	ProcessStart(p *Process, parent *Process)
+	// ThreadStart is called when a new thread is at its first stop, before
+	// it runs any code. parent is the thread that created it (nil for the
+	// first thread). Both are stopped; either may be held with Thread.Hold.
+	ThreadStart(t *Thread, parent *Thread)
+	// SyscallEnter is called at the entry of every subscribed syscall.
+	SyscallEnter(t *Thread, c *Syscall) Action
+	// SyscallExit is called when a syscall resumed with TraceExit returns.
+	// ret is the raw result (negative errno on failure); returning a
+	// different value changes what the guest sees.
+	SyscallExit(t *Thread, c *Syscall, ret int64) int64
+	// Signal is called when a signal is about to be delivered to t. It
+	// returns the signal to deliver (0 suppresses it).
+	Signal(t *Thread, sig unix.Signal, info *unix.Siginfo) unix.Signal
+	// Exec is called when t's process has completed an execve, at the entry
+	// point of the new program. Other threads of the process are gone.
+	Exec(t *Thread, formerTid int)
+	// ThreadExit is called when t is exiting, while its memory is still
+	// readable. status is the exit code passed to exit(2) (or the wait
+	// status of a fatal signal).
+	ThreadExit(t *Thread, status int)
+	// ProcessExit is called when the last thread of p is gone.
+	ProcessExit(p *Process, status unix.WaitStatus)
+}
+
+// NopTool implements Tool by observing nothing. Embed it.
+type NopTool struct{}
+
+func (NopTool) Subscription() Subscription                       { return Subscription{} }
+func (NopTool) ProcessStart(*Process, *Process)                  {}
+func (NopTool) ThreadStart(*Thread, *Thread)                     {}
+func (NopTool) SyscallEnter(*Thread, *Syscall) Action            { return Continue() }
+func (NopTool) SyscallExit(_ *Thread, _ *Syscall, r int64) int64 { return r }
+func (NopTool) Signal(_ *Thread, s unix.Signal, _ *unix.Siginfo) unix.Signal {
+	return s
+}
+func (NopTool) Exec(*Thread, int)                     {}
+func (NopTool) ThreadExit(*Thread, int)               {}
+func (NopTool) ProcessExit(*Process, unix.WaitStatus) {}

@@ -1,0 +1,545 @@
+package intercept
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"runtime"
+	"sort"
+	"sync"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+// Command is the guest program to run.
+type Command struct {
+	// Path is the executable to run (already resolved; see LookPath).
+	Path string
+	// Args holds the argument vector, including argv[0].
+	Args []string
+	// Env is the environment; nil means the tracer's own.
+	Env []string
+	// Dir is the working directory; "" means the tracer's.
+	Dir string
+	// Stdin, Stdout and Stderr become the guest's fds 0-2; nil means
+	// /dev/null for stdin and the tracer's own for the others.
+	Stdin, Stdout, Stderr *os.File
+}
+
+// Options tune a run.
+type Options struct {
+	// CPU pins the tracer thread and the guest to one CPU when >= 0.
+	// Only one of them runs at a time anyway, and cross-CPU wake-ups
+	// dominate the cost of a stop. Use NoCPU not to pin.
+	CPU int
+	// DisableASLR runs the guest with ADDR_NO_RANDOMIZE.
+	DisableASLR bool
+	// KillOnRootExit ends the run when the first process exits, killing
+	// whatever guest processes remain. Without it the run lasts until the
+	// last traced process is gone.
+	KillOnRootExit bool
+}
+
+// NoCPU is the Options.CPU value that disables pinning.
+const NoCPU = -1
+
+// Result is the outcome of a run.
+type Result struct {
+	// Status is the wait status of the first process.
+	Status unix.WaitStatus
+	// Stops counts ptrace-stops handled (all kinds).
+	Stops uint64
+}
+
+// ExitCode maps Status the way a shell does: the exit status, or 128+N
+// for death by signal N.
+func (r *Result) ExitCode() int {
+	switch {
+	case r.Status.Exited():
+		return r.Status.ExitStatus()
+	case r.Status.Signaled():
+		return 128 + int(r.Status.Signal())
+	}
+	return 125
+}
+
+// Tracer is the state of one run. It is created and used only inside Run,
+// on one locked OS thread; tools reach it through Thread.Tracer.
+type Tracer struct {
+	tool Tool
+	opts Options
+	sub  Subscription
+
+	threads  map[int]*Thread
+	procs    map[int]*Process
+	root     *Process
+	result   Result
+	rootGone bool
+
+	early    map[int]unix.WaitStatus // first stops of threads not yet announced
+	deferred []waitEvent             // statuses consumed by targeted waits
+
+	live *liveSet // pids the canceller may kill; shared with it
+}
+
+type waitEvent struct {
+	tid int
+	ws  unix.WaitStatus
+}
+
+// liveSet is the only state shared between the tracer thread and another
+// goroutine (the canceller): the set of guest pids to SIGKILL on
+// cancellation. Lock order: liveSet.mu is a leaf.
+type liveSet struct {
+	mu   sync.Mutex
+	pids map[int]bool
+	dead bool // killAll was called: kill new pids at once
+}
+
+func (l *liveSet) add(pid int) {
+	l.mu.Lock()
+	l.pids[pid] = true
+	if l.dead {
+		unix.Kill(pid, unix.SIGKILL)
+	}
+	l.mu.Unlock()
+}
+
+func (l *liveSet) remove(pid int) {
+	l.mu.Lock()
+	delete(l.pids, pid)
+	l.mu.Unlock()
+}
+
+func (l *liveSet) killAll() {
+	l.mu.Lock()
+	l.dead = true
+	for pid := range l.pids {
+		unix.Kill(pid, unix.SIGKILL)
+	}
+	l.mu.Unlock()
+}
+
+// Run runs cmd under tool until every traced process has exited (or, with
+// KillOnRootExit, until the first one has). Cancelling ctx kills the guest.
+// Run starts a dedicated OS thread for the tracer and returns when it is
+// done; no guest process outlives Run, nor the tracer process
+// (PTRACE_O_EXITKILL and PR_SET_PDEATHSIG).
+func Run(ctx context.Context, cmd *Command, tool Tool, opts Options) (*Result, error) {
+	tr := &Tracer{
+		tool:    tool,
+		opts:    opts,
+		threads: make(map[int]*Thread),
+		procs:   make(map[int]*Process),
+		early:   make(map[int]unix.WaitStatus),
+		live:    &liveSet{pids: make(map[int]bool)},
+	}
+	type outcome struct {
+		res *Result
+		err error
+	}
+	done := make(chan outcome, 1)
+	go func() {
+		// The thread stays locked until it exits: it carries the
+		// guest's CPU affinity and personality, and it is the ptrace
+		// tracer of every guest thread. When this goroutine returns,
+		// the runtime discards it.
+		runtime.LockOSThread()
+		res, err := tr.run(cmd)
+		done <- outcome{res, err}
+	}()
+	select {
+	case o := <-done:
+		return o.res, o.err
+	case <-ctx.Done():
+		tr.live.killAll()
+		o := <-done
+		if o.err == nil {
+			o.err = ctx.Err()
+		}
+		return o.res, o.err
+	}
+}
+
+// Kill ends the run: every guest process is sent SIGKILL. The tracer keeps
+// running until their exits have been reported. Call it from a callback.
+func (tr *Tracer) Kill() { tr.live.killAll() }
+
+// Tracer returns the tracer that owns t.
+func (t *Thread) Tracer() *Tracer { return t.tr }
+
+// Threads returns every live guest thread ordered by tid.
+func (tr *Tracer) Threads() []*Thread {
+	ts := make([]*Thread, 0, len(tr.threads))
+	for _, t := range tr.threads {
+		ts = append(ts, t)
+	}
+	sort.Slice(ts, func(i, j int) bool { return ts[i].Tid < ts[j].Tid })
+	return ts
+}
+
+func (tr *Tracer) run(cmd *Command) (*Result, error) {
+	tr.sub = tr.tool.Subscription()
+	root, err := tr.launch(cmd)
+	if err != nil {
+		return nil, err
+	}
+	err = tr.loop(root)
+	if err != nil {
+		// Leave nothing behind: kill and reap.
+		tr.live.killAll()
+		tr.drain()
+	}
+	return &tr.result, err
+}
+
+// drain reaps every remaining tracee after a fatal error.
+func (tr *Tracer) drain() {
+	var ws unix.WaitStatus
+	for {
+		tid, err := wait4(-1, &ws, 0)
+		if err != nil {
+			return
+		}
+		if ws.Stopped() {
+			ptraceCont(tid, 0)
+		}
+	}
+}
+
+func (tr *Tracer) loop(root *Thread) error {
+	tr.tool.ProcessStart(root.Proc, nil)
+	tr.tool.ThreadStart(root, nil)
+	if !root.held {
+		if err := root.resume(Continue()); err != nil {
+			return err
+		}
+	}
+	var ws unix.WaitStatus
+	for len(tr.threads) > 0 || len(tr.early) > 0 {
+		var tid int
+		if n := len(tr.deferred); n > 0 {
+			ev := tr.deferred[0]
+			tr.deferred = tr.deferred[1:]
+			tid, ws = ev.tid, ev.ws
+		} else {
+			var err error
+			tid, err = wait4(-1, &ws, 0)
+			if err == unix.ECHILD {
+				return nil
+			}
+			if err != nil {
+				return fmt.Errorf("wait4: %w", err)
+			}
+		}
+		tr.result.Stops++
+		if err := tr.handle(tid, ws); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// handle dispatches one wait status.
+func (tr *Tracer) handle(tid int, ws unix.WaitStatus) error {
+	if ws.Exited() || ws.Signaled() {
+		if t := tr.threads[tid]; t != nil {
+			tr.threadGone(t, ws)
+		}
+		delete(tr.early, tid)
+		return nil
+	}
+	if !ws.Stopped() {
+		return nil // WCONTINUED is not requested; be robust anyway
+	}
+	event := int(ws>>16) & 0xff
+	if event == unix.PTRACE_EVENT_EXEC {
+		return tr.handleExec(tid)
+	}
+	t := tr.threads[tid]
+	if t == nil {
+		// The first stop of a thread or process whose creation event
+		// in its parent has not been reported yet.
+		tr.early[tid] = ws
+		return nil
+	}
+	sig := ws.StopSignal()
+	switch {
+	case event == unix.PTRACE_EVENT_SECCOMP:
+		return tr.handleSeccomp(t)
+	case sig == unix.SIGTRAP|0x80:
+		return tr.handleSyscallExit(t)
+	case event == unix.PTRACE_EVENT_CLONE || event == unix.PTRACE_EVENT_FORK || event == unix.PTRACE_EVENT_VFORK:
+		return tr.handleClone(t, event)
+	case event == unix.PTRACE_EVENT_EXIT:
+		return tr.handleExitEvent(t)
+	case event == unix.PTRACE_EVENT_STOP:
+		switch sig {
+		case unix.SIGSTOP, unix.SIGTSTP, unix.SIGTTIN, unix.SIGTTOU:
+			t.stop = stopGroup
+		default:
+			t.stop = stopEvent
+		}
+		return t.resume(Continue())
+	case event != 0:
+		t.stop = stopEvent // VFORK_DONE
+		return t.resume(Continue())
+	default:
+		return tr.handleSignal(t, sig)
+	}
+}
+
+func (tr *Tracer) handleSeccomp(t *Thread) error {
+	var info syscallInfo
+	if err := ptraceGetSyscallInfo(t.Tid, &info); err != nil {
+		if err == unix.ESRCH {
+			return nil
+		}
+		return fmt.Errorf("syscall info of %d: %w", t.Tid, err)
+	}
+	t.stop = stopSeccomp
+	if t.reentry {
+		t.reentry = false
+		return t.resume(t.reAction)
+	}
+	c := &t.call
+	c.Nr, c.Args, c.IP, c.SP = int(info.Nr), info.Args, info.IP, info.SP
+	c.Arch = ArchX86_64
+	if info.Arch == auditArchI386 {
+		c.Arch = ArchI386
+	} else if c.Nr&x32SyscallBit != 0 {
+		c.Arch = ArchX32
+		c.Nr &^= x32SyscallBit
+	}
+	c.origNr, c.origArgs = c.Nr, c.Args
+	t.wantExit = false
+	a := tr.tool.SyscallEnter(t, c)
+	if a.kind == actHold {
+		t.held = true
+		return nil
+	}
+	t.held = false
+	return t.resume(a)
+}
+
+func (tr *Tracer) handleSyscallExit(t *Thread) error {
+	var info syscallInfo
+	if err := ptraceGetSyscallInfo(t.Tid, &info); err != nil {
+		if err == unix.ESRCH {
+			return nil
+		}
+		return fmt.Errorf("syscall info of %d: %w", t.Tid, err)
+	}
+	t.stop = stopSyscallExit
+	if info.Op != syscallInfoExit {
+		// A syscall-entry-stop: we never ask for those outside
+		// Inject. Pass it by.
+		return t.resume(Continue())
+	}
+	t.wantExit = false
+	ret := int64(info.Nr)
+	if r := tr.tool.SyscallExit(t, &t.call, ret); r != ret {
+		if err := ptracePokeUser(t.Tid, offRAX, uint64(r)); err != nil && err != unix.ESRCH {
+			return fmt.Errorf("set return of %d: %w", t.Tid, err)
+		}
+	}
+	return tr.resumeUnlessHeld(t)
+}
+
+func (tr *Tracer) resumeUnlessHeld(t *Thread) error {
+	if t.held {
+		return nil
+	}
+	return t.resume(Continue())
+}
+
+func (tr *Tracer) handleSignal(t *Thread, sig unix.Signal) error {
+	var si unix.Siginfo
+	if err := ptraceGetSiginfo(t.Tid, &si); err != nil {
+		if err == unix.ESRCH {
+			return nil
+		}
+		return fmt.Errorf("siginfo of %d: %w", t.Tid, err)
+	}
+	t.stop = stopSignal
+	t.sig = tr.tool.Signal(t, sig, &si)
+	return tr.resumeUnlessHeld(t)
+}
+
+// handleClone handles PTRACE_EVENT_CLONE/FORK/VFORK in the parent: it waits
+// for the child's first stop, announces the child, and resumes both.
+func (tr *Tracer) handleClone(parent *Thread, event int) error {
+	parent.stop = stopEvent
+	msg, err := ptraceEventMsg(parent.Tid)
+	if err != nil {
+		if err == unix.ESRCH {
+			return nil
+		}
+		return fmt.Errorf("clone event of %d: %w", parent.Tid, err)
+	}
+	childTid := int(msg)
+	flags, clearTID := cloneArgs(parent)
+	ws, seen := tr.early[childTid]
+	if seen {
+		delete(tr.early, childTid)
+	} else if _, err := wait4(childTid, &ws, 0); err != nil {
+		return fmt.Errorf("wait for new thread %d: %w", childTid, err)
+	}
+	if ws.Exited() || ws.Signaled() {
+		// Killed before its first instruction.
+		return tr.resumeUnlessHeld(parent)
+	}
+	child := &Thread{Tid: childTid, tr: tr, stop: stopEvent}
+	if event == unix.PTRACE_EVENT_CLONE {
+		child.CloneFlags = flags
+		if flags&unix.CLONE_CHILD_CLEARTID != 0 {
+			child.ClearTID = clearTID
+		}
+	}
+	if event == unix.PTRACE_EVENT_CLONE && flags&unix.CLONE_THREAD != 0 {
+		child.Proc = parent.Proc
+		tr.addThread(child)
+	} else {
+		p := &Process{Pid: childTid, Parent: parent.Proc, Mem: newMemory(childTid)}
+		child.Proc = p
+		tr.procs[p.Pid] = p
+		tr.live.add(p.Pid)
+		tr.addThread(child)
+		tr.tool.ProcessStart(p, parent.Proc)
+	}
+	tr.tool.ThreadStart(child, parent)
+	if !child.held {
+		if err := child.resume(Continue()); err != nil {
+			return err
+		}
+	}
+	return tr.resumeUnlessHeld(parent)
+}
+
+func (tr *Tracer) addThread(t *Thread) {
+	tr.threads[t.Tid] = t
+	t.Proc.threads = append(t.Proc.threads, t)
+}
+
+func (tr *Tracer) handleExitEvent(t *Thread) error {
+	t.stop = stopExit
+	t.held = false
+	status, err := ptraceEventMsg(t.Tid)
+	if err != nil && err != unix.ESRCH {
+		return fmt.Errorf("exit event of %d: %w", t.Tid, err)
+	}
+	if !t.exiting {
+		t.exiting = true
+		tr.tool.ThreadExit(t, int(status))
+	}
+	return tr.resumeUnlessHeld(t)
+}
+
+// handleExec handles PTRACE_EVENT_EXEC, reported under the new tid (the
+// process's pid) even when a non-leader thread called execve.
+func (tr *Tracer) handleExec(tid int) error {
+	msg, err := ptraceEventMsg(tid)
+	if err != nil {
+		if err == unix.ESRCH {
+			return nil
+		}
+		return fmt.Errorf("exec event of %d: %w", tid, err)
+	}
+	former := int(msg)
+	t := tr.threads[former]
+	if t == nil {
+		return fmt.Errorf("exec event from unknown thread %d (now %d)", former, tid)
+	}
+	p := t.Proc
+	// Every other thread of the process is gone (de_thread). Their
+	// deaths may still be reported; the tids are unknown by then.
+	for _, o := range p.threads {
+		if o == t {
+			continue
+		}
+		if !o.exiting {
+			o.exiting = true
+			tr.tool.ThreadExit(o, 0)
+		}
+		if tr.threads[o.Tid] == o {
+			delete(tr.threads, o.Tid)
+		}
+	}
+	p.threads = []*Thread{t}
+	if former != tid {
+		delete(tr.threads, former)
+		t.Tid = tid
+		tr.threads[tid] = t
+	}
+	p.Mem.Close() // the old address space is gone
+	p.Mem = newMemory(p.Pid)
+	t.stop = stopEvent
+	tr.tool.Exec(t, former)
+	return tr.resumeUnlessHeld(t)
+}
+
+// threadGone handles the final wait status of a thread.
+func (tr *Tracer) threadGone(t *Thread, ws unix.WaitStatus) {
+	if !t.exiting {
+		t.exiting = true
+		tr.tool.ThreadExit(t, int(ws))
+	}
+	t.stop = stopRunning
+	t.held = false
+	delete(tr.threads, t.Tid)
+	p := t.Proc
+	for i, o := range p.threads {
+		if o == t {
+			p.threads = append(p.threads[:i], p.threads[i+1:]...)
+			break
+		}
+	}
+	if t.Tid != p.Pid {
+		return
+	}
+	// The leader is reaped last: the process is gone.
+	for _, o := range p.threads {
+		delete(tr.threads, o.Tid)
+	}
+	p.threads = nil
+	p.Mem.Close()
+	delete(tr.procs, p.Pid)
+	tr.live.remove(p.Pid)
+	tr.tool.ProcessExit(p, ws)
+	if p == tr.root {
+		tr.result.Status = ws
+		tr.rootGone = true
+		if tr.opts.KillOnRootExit {
+			tr.live.killAll()
+		}
+	}
+}
+
+// cloneArgs reads the flags and child-tid pointer of the clone that parent
+// is stopped in.
+func cloneArgs(parent *Thread) (flags, clearTID uint64) {
+	var regs unix.PtraceRegs
+	if ptraceGetRegs(parent.Tid, &regs) != nil {
+		return 0, 0
+	}
+	switch regs.Orig_rax {
+	case unix.SYS_CLONE:
+		return regs.Rdi, regs.R10
+	case unix.SYS_CLONE3:
+		// struct clone_args { flags, pidfd, child_tid, ... }
+		f, err := parent.Proc.Mem.ReadUint64(regs.Rdi)
+		if err != nil {
+			return 0, 0
+		}
+		ctid, _ := parent.Proc.Mem.ReadUint64(regs.Rdi + 16)
+		return f, ctid
+	}
+	return 0, 0
+}
+
+// errStartFailed wraps errors that happen before the guest runs any code.
+var errStartFailed = errors.New("start guest")
+
+var _ = syscall.ForkExec
