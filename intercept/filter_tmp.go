@@ -13,12 +13,12 @@ type tmpInsn struct {
 
 func tmpBuild(sub Subscription) []tmpInsn {
 	const (
-		ldAbs  = 0x20
-		jeq    = 0x15
-		ret    = 0x06
-		allow  = 0x7fff0000
-		trace  = 0x7ff00000
-		archX  = 0xc000003e
+		ldAbs = 0x20
+		jeq   = 0x15
+		ret   = 0x06
+		allow = 0x7fff0000
+		trace = 0x7ff00000
+		archX = 0xc000003e
 	)
 	p := []tmpInsn{
 		{ldAbs, 0, 0, 4},

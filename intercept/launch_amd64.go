@@ -7,7 +7,6 @@ import (
 	"unsafe"
 
 	"golang.org/x/sys/unix"
-
 )
 
 const addrNoRandomize = 0x0040000 // ADDR_NO_RANDOMIZE, personality(2)
@@ -114,6 +113,7 @@ func (tr *Tracer) launch(cmd *Command) (*Thread, error) {
 	p := &Process{Pid: pid, Mem: mem}
 	t := &Thread{Tid: pid, Proc: p, tr: tr, stop: stopSignal}
 	tr.root = p
+	tr.result.Pid = pid
 	tr.procs[pid] = p
 	tr.addThread(t)
 	return t, nil

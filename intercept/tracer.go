@@ -49,6 +49,8 @@ const NoCPU = -1
 type Result struct {
 	// Status is the wait status of the first process.
 	Status unix.WaitStatus
+	// Pid is the pid of the first process.
+	Pid int
 	// Stops counts ptrace-stops handled (all kinds).
 	Stops uint64
 }
