@@ -106,6 +106,23 @@ func (tr *Tracer) launch(cmd *Command) (*Thread, error) {
 		mem.Close()
 		return fail(err)
 	}
+	if tr.opts.TrapRDTSC {
+		if err := injectChecked(pid, mem, unix.SYS_PRCTL, unix.PR_SET_TSC, unix.PR_TSC_SIGSEGV); err != nil {
+			mem.Close()
+			return fail(err)
+		}
+	}
+	if tr.opts.DisableVDSO {
+		var regs unix.PtraceRegs
+		err := ptraceGetRegs(pid, &regs)
+		if err == nil {
+			err = hideVDSO(mem, regs.Rsp)
+		}
+		if err != nil {
+			mem.Close()
+			return fail(err)
+		}
+	}
 	if err := reseize(pid); err != nil {
 		mem.Close()
 		return fail(err)
@@ -240,4 +257,68 @@ func reseize(pid int) error {
 		}
 	}
 	return fmt.Errorf("guest did not reach SIGCONT after seize (last status %#x)", ws)
+}
+
+// injectChecked runs one syscall in a process stopped at its entry point and
+// fails on a negative result.
+func injectChecked(pid int, mem *Memory, nr int, args ...uint64) error {
+	var saved unix.PtraceRegs
+	if err := ptraceGetRegs(pid, &saved); err != nil {
+		return fmt.Errorf("get regs: %w", err)
+	}
+	var a [6]uint64
+	copy(a[:], args)
+	ret, err := injectAtStop(pid, mem, &saved, nr, a)
+	if err != nil {
+		return err
+	}
+	if ret < 0 && ret > -4096 {
+		return fmt.Errorf("syscall %d: %w", nr, unix.Errno(-ret))
+	}
+	return nil
+}
+
+// Auxiliary vector tags (elf.h).
+const (
+	atNull        = 0
+	atIgnore      = 1
+	atSysinfoEHdr = 33
+)
+
+// hideVDSO turns the AT_SYSINFO_EHDR entry of a process stopped at its
+// entry point into AT_IGNORE. sp is its stack pointer there, which points
+// at argc, followed by argv, envp and auxv.
+func hideVDSO(mem *Memory, sp uint64) error {
+	argc, err := mem.ReadUint64(sp)
+	if err != nil {
+		return fmt.Errorf("read argc: %w", err)
+	}
+	p := sp + 8 + 8*(argc+1)
+	for i := 0; ; i++ { // skip envp
+		v, err := mem.ReadUint64(p)
+		if err != nil {
+			return fmt.Errorf("read envp: %w", err)
+		}
+		p += 8
+		if v == 0 {
+			break
+		}
+		if i > 1<<20 {
+			return fmt.Errorf("unterminated envp")
+		}
+	}
+	for i := 0; i < 1024; i++ {
+		tag, err := mem.ReadUint64(p)
+		if err != nil {
+			return fmt.Errorf("read auxv: %w", err)
+		}
+		switch tag {
+		case atNull:
+			return nil
+		case atSysinfoEHdr:
+			return mem.WriteUint64(p, atIgnore)
+		}
+		p += 16
+	}
+	return fmt.Errorf("unterminated auxv")
 }

@@ -31,7 +31,8 @@ type Thread struct {
 	// State is the tool's per-thread state.
 	State any
 	// CloneFlags are the flags of the clone that created the thread (0 for
-	// the first thread and for fork/vfork children).
+	// the first thread; fork and vfork are reported as the equivalent
+	// clone flags).
 	CloneFlags uint64
 	// ClearTID is the CLONE_CHILD_CLEARTID address given at creation
 	// (0 if none); set_tid_address(2) may change it later.
@@ -277,4 +278,61 @@ func (t *Thread) resumeAfterInject(a Action) error {
 		}
 		return t.cont(0)
 	}
+}
+
+// Regs returns t's registers. t must be stopped.
+func (t *Thread) Regs() (unix.PtraceRegs, error) {
+	var regs unix.PtraceRegs
+	if t.stop == stopRunning {
+		return regs, errors.New("thread is running")
+	}
+	err := ptraceGetRegs(t.Tid, &regs)
+	return regs, err
+}
+
+// SetRegs replaces t's registers. t must be stopped, outside a syscall
+// entry (use Syscall's fields and Action there).
+func (t *Thread) SetRegs(regs *unix.PtraceRegs) error {
+	if t.stop == stopRunning {
+		return errors.New("thread is running")
+	}
+	return ptraceSetRegs(t.Tid, regs)
+}
+
+// Restart arranges for t, held at the exit of a syscall, to execute the
+// same syscall again (with the arguments the guest passed originally)
+// when it is resumed: the next stop is a fresh syscall entry. Schedulers
+// use it to retry a call made non-blocking once it may succeed.
+func (t *Thread) Restart() error {
+	if t.stop != stopSyscallExit {
+		return errors.New("thread is not at a syscall exit")
+	}
+	var regs unix.PtraceRegs
+	if err := ptraceGetRegs(t.Tid, &regs); err != nil {
+		return fmt.Errorf("restart: %w", err)
+	}
+	regs.Rip -= syscallInsnLen
+	setSyscallRegs(&regs, t.call.origNr, t.call.origArgs)
+	if err := ptraceSetRegs(t.Tid, &regs); err != nil {
+		return fmt.Errorf("restart: %w", err)
+	}
+	return nil
+}
+
+// RDTSC reports whether t is stopped on a SIGSEGV raised by an rdtsc (2
+// bytes) or rdtscp (3 bytes) instruction trapped by Options.TrapRDTSC, and
+// the instruction's length. A tool emulates it by setting rax:rdx (and rcx
+// for rdtscp) and advancing rip past it, then suppressing the signal.
+func (t *Thread) RDTSC(regs *unix.PtraceRegs) (n int, ok bool) {
+	var insn [3]byte
+	if _, err := t.Proc.Mem.ReadAt(insn[:], int64(regs.Rip)); err != nil {
+		return 0, false
+	}
+	switch {
+	case insn[0] == 0x0f && insn[1] == 0x31:
+		return 2, true
+	case insn[0] == 0x0f && insn[1] == 0x01 && insn[2] == 0xf9:
+		return 3, true
+	}
+	return 0, false
 }

@@ -164,6 +164,11 @@ type Tool interface {
 	// readable. status is the exit code passed to exit(2) (or the wait
 	// status of a fatal signal).
 	ThreadExit(t *Thread, status int)
+	// ThreadReaped is called when t's death has been reported (after
+	// ThreadExit), with its wait status. Its CLONE_CHILD_CLEARTID word has
+	// been cleared by then. A zombie leader is reaped last, just before
+	// ProcessExit.
+	ThreadReaped(t *Thread, status unix.WaitStatus)
 	// ProcessExit is called when the last thread of p is gone.
 	ProcessExit(p *Process, status unix.WaitStatus)
 }
@@ -181,4 +186,5 @@ func (NopTool) Signal(_ *Thread, s unix.Signal, _ *unix.Siginfo) unix.Signal {
 }
 func (NopTool) Exec(*Thread, int)                     {}
 func (NopTool) ThreadExit(*Thread, int)               {}
+func (NopTool) ThreadReaped(*Thread, unix.WaitStatus) {}
 func (NopTool) ProcessExit(*Process, unix.WaitStatus) {}

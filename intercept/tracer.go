@@ -40,6 +40,15 @@ type Options struct {
 	// whatever guest processes remain. Without it the run lasts until the
 	// last traced process is gone.
 	KillOnRootExit bool
+	// DisableVDSO hides the vDSO from every program the guest runs (the
+	// AT_SYSINFO_EHDR auxv entry becomes AT_IGNORE at each exec), so that
+	// clock_gettime, gettimeofday, time and getcpu become real, traceable
+	// syscalls.
+	DisableVDSO bool
+	// TrapRDTSC makes rdtsc/rdtscp fault (PR_SET_TSC, inherited across
+	// fork and exec): the tool sees a SIGSEGV it can emulate, see
+	// IsRDTSC.
+	TrapRDTSC bool
 }
 
 // NoCPU is the Options.CPU value that disables pinning.
@@ -393,12 +402,9 @@ func (tr *Tracer) handleClone(parent *Thread, event int) error {
 		// Killed before its first instruction.
 		return tr.resumeUnlessHeld(parent)
 	}
-	child := &Thread{Tid: childTid, tr: tr, stop: stopEvent}
-	if event == unix.PTRACE_EVENT_CLONE {
-		child.CloneFlags = flags
-		if flags&unix.CLONE_CHILD_CLEARTID != 0 {
-			child.ClearTID = clearTID
-		}
+	child := &Thread{Tid: childTid, tr: tr, stop: stopEvent, CloneFlags: flags}
+	if flags&unix.CLONE_CHILD_CLEARTID != 0 {
+		child.ClearTID = clearTID
 	}
 	if event == unix.PTRACE_EVENT_CLONE && flags&unix.CLONE_THREAD != 0 {
 		child.Proc = parent.Proc
@@ -478,6 +484,15 @@ func (tr *Tracer) handleExec(tid int) error {
 	p.Mem.Close() // the old address space is gone
 	p.Mem = newMemory(p.Pid)
 	t.stop = stopEvent
+	if tr.opts.DisableVDSO {
+		var regs unix.PtraceRegs
+		if err := ptraceGetRegs(t.Tid, &regs); err != nil {
+			return fmt.Errorf("exec of %d: %w", t.Tid, err)
+		}
+		if err := hideVDSO(p.Mem, regs.Rsp); err != nil {
+			return fmt.Errorf("exec of %d: %w", t.Tid, err)
+		}
+	}
 	tr.tool.Exec(t, former)
 	return tr.resumeUnlessHeld(t)
 }
@@ -491,6 +506,7 @@ func (tr *Tracer) threadGone(t *Thread, ws unix.WaitStatus) {
 	t.stop = stopRunning
 	t.held = false
 	delete(tr.threads, t.Tid)
+	tr.tool.ThreadReaped(t, ws)
 	p := t.Proc
 	for i, o := range p.threads {
 		if o == t {
@@ -537,6 +553,10 @@ func cloneArgs(parent *Thread) (flags, clearTID uint64) {
 		}
 		ctid, _ := parent.Proc.Mem.ReadUint64(regs.Rdi + 16)
 		return f, ctid
+	case unix.SYS_FORK:
+		return uint64(unix.SIGCHLD), 0
+	case unix.SYS_VFORK:
+		return unix.CLONE_VM | unix.CLONE_VFORK | uint64(unix.SIGCHLD), 0
 	}
 	return 0, 0
 }
