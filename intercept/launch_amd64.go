@@ -102,15 +102,16 @@ func (tr *Tracer) launch(cmd *Command) (*Thread, error) {
 		return fail(fmt.Errorf("unexpected first status %#x", ws))
 	}
 	mem := newMemory(pid)
-	if err := installFilter(pid, mem, prog); err != nil {
-		mem.Close()
-		return fail(err)
-	}
 	if tr.opts.TrapRDTSC {
 		if err := injectChecked(pid, mem, unix.SYS_PRCTL, unix.PR_SET_TSC, unix.PR_TSC_SIGSEGV); err != nil {
 			mem.Close()
 			return fail(err)
 		}
+	}
+	// The filter goes last: once installed, injected calls would stop.
+	if err := installFilter(pid, mem, prog); err != nil {
+		mem.Close()
+		return fail(err)
 	}
 	if tr.opts.DisableVDSO {
 		var regs unix.PtraceRegs

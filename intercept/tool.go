@@ -45,6 +45,9 @@ type Syscall struct {
 	origArgs [6]uint64
 }
 
+// OrigArgs returns the arguments the guest passed.
+func (c *Syscall) OrigArgs() [6]uint64 { return c.origArgs }
+
 func (c *Syscall) modified() bool { return c.Nr != c.origNr || c.Args != c.origArgs }
 
 // Action says how a thread stopped at a syscall entry goes on.

@@ -327,6 +327,9 @@ func (tr *Tracer) handleSeccomp(t *Thread) error {
 	c.origNr, c.origArgs = c.Nr, c.Args
 	t.wantExit = false
 	a := tr.tool.SyscallEnter(t, c)
+	if t.stop == stopRunning {
+		return nil // the tool held and resumed it during the callback
+	}
 	if a.kind == actHold {
 		t.held = true
 		return nil

@@ -1,0 +1,221 @@
+// Package explore runs a guest program under the serializing scheduler,
+// once (Run) or many times under different seeds (Explore), and decides
+// whether a run failed: a non-zero exit, death by a signal, a deadlock or
+// a hang. Decisions come from a Strategy and are recorded, or from a
+// recorded trace (replay).
+package explore
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sync"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/schedfuzz/schedfuzz/intercept"
+	"github.com/schedfuzz/schedfuzz/sched"
+)
+
+// Target is the program under test.
+type Target struct {
+	Path string   // resolved executable
+	Args []string // argv, including argv[0]
+	Env  []string
+	Dir  string
+}
+
+// Config configures one run.
+type Config struct {
+	Seed    uint64
+	Timeout time.Duration // wall-clock limit: a run past it is a hang
+	CPU     int           // CPU to pin to, or intercept.NoCPU
+	CPUs    int           // CPU count the guest sees
+	// Replay, if set, replaces the strategy by a recorded trace.
+	Replay []sched.Decision
+	// OutputLimit caps the captured stdout and stderr (default 64 KiB each).
+	OutputLimit int
+}
+
+// Result is the outcome of one run.
+type Result struct {
+	Seed      uint64
+	Status    unix.WaitStatus
+	Outcome   sched.Outcome
+	Hang      bool
+	Decisions []sched.Decision
+	Stdout    []byte
+	Stderr    []byte
+	Wall      time.Duration
+}
+
+// Failed reports whether the run found a bug.
+func (r *Result) Failed() bool {
+	switch r.Outcome.Kind {
+	case sched.Deadlock:
+		return true
+	case sched.Finished:
+		return r.Hang || !r.Status.Exited() || r.Status.ExitStatus() != 0
+	}
+	return false
+}
+
+// Describe says how the run ended, in a few words ("exit 1",
+// "signal SIGSEGV", "deadlock", "hang").
+func (r *Result) Describe() string {
+	switch {
+	case r.Hang:
+		return "hang"
+	case r.Outcome.Kind != sched.Finished:
+		return r.Outcome.Kind.String()
+	case r.Status.Exited():
+		return fmt.Sprintf("exit %d", r.Status.ExitStatus())
+	case r.Status.Signaled():
+		return "signal " + unix.SignalName(r.Status.Signal())
+	}
+	return fmt.Sprintf("status %#x", uint32(r.Status))
+}
+
+// Run runs the target once.
+func Run(ctx context.Context, tgt *Target, cfg Config) (*Result, error) {
+	if cfg.OutputLimit <= 0 {
+		cfg.OutputLimit = 64 << 10
+	}
+	var decider sched.Decider
+	rec := &sched.Recording{Strategy: sched.NewRandom(cfg.Seed)}
+	if cfg.Replay != nil {
+		decider = &replayer{ds: cfg.Replay, rec: rec}
+	} else {
+		decider = rec
+	}
+	s := sched.New(sched.Config{Decider: decider, Seed: cfg.Seed, CPUs: cfg.CPUs})
+	stdout, err := newCapture(cfg.OutputLimit)
+	if err != nil {
+		return nil, err
+	}
+	stderr, err := newCapture(cfg.OutputLimit)
+	if err != nil {
+		stdout.close()
+		return nil, err
+	}
+	runCtx := ctx
+	var cancel context.CancelFunc
+	if cfg.Timeout > 0 {
+		runCtx, cancel = context.WithTimeout(ctx, cfg.Timeout)
+		defer cancel()
+	}
+	start := time.Now()
+	res, err := intercept.Run(runCtx, &intercept.Command{
+		Path: tgt.Path, Args: tgt.Args, Env: tgt.Env, Dir: tgt.Dir,
+		Stdout: stdout.w, Stderr: stderr.w,
+	}, s, sched.TracerOptions(cfg.CPU))
+	r := &Result{Seed: cfg.Seed, Wall: time.Since(start)}
+	r.Stdout = stdout.close()
+	r.Stderr = stderr.close()
+	r.Outcome = s.Outcome()
+	r.Decisions = rec.Decisions
+	if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
+		r.Hang = true
+		err = nil
+	}
+	if err != nil {
+		return r, err
+	}
+	r.Status = res.Status
+	return r, nil
+}
+
+// replayer follows a recorded trace and records what it did.
+type replayer struct {
+	ds  []sched.Decision
+	i   int
+	rec *sched.Recording
+}
+
+// DivergenceError says where a replay left its recorded trace.
+type DivergenceError struct {
+	Index    int
+	Expected sched.Decision
+	Actual   sched.Decision
+}
+
+func (e *DivergenceError) Error() string {
+	if e.Expected.At == "" {
+		return fmt.Sprintf("replay diverged at decision %d: the trace ended, got %s of %v @%s",
+			e.Index, e.Actual.Kind, e.Actual.Options, e.Actual.At)
+	}
+	return fmt.Sprintf("replay diverged at decision %d: expected %s of %v @%s, got %s of %v @%s",
+		e.Index, e.Expected.Kind, e.Expected.Options, e.Expected.At, e.Actual.Kind, e.Actual.Options, e.Actual.At)
+}
+
+func (p *replayer) Choose(kind sched.Kind, options []int, at string) (int, error) {
+	actual := sched.Decision{Kind: kind, Options: append([]int(nil), options...), At: at}
+	if p.i >= len(p.ds) {
+		return 0, &DivergenceError{Index: p.i, Actual: actual}
+	}
+	d := p.ds[p.i]
+	if d.Kind != kind || d.At != at || !equalInts(d.Options, options) {
+		return 0, &DivergenceError{Index: p.i, Expected: d, Actual: actual}
+	}
+	p.i++
+	actual.Choice = d.Choice
+	p.rec.Decisions = append(p.rec.Decisions, actual)
+	return d.Choice, nil
+}
+
+func equalInts(a, b []int) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// capture collects a guest output stream through a pipe, up to a limit.
+type capture struct {
+	w    *os.File
+	buf  bytes.Buffer
+	done chan struct{}
+}
+
+func newCapture(limit int) (*capture, error) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		return nil, err
+	}
+	c := &capture{w: w, done: make(chan struct{})}
+	go func() {
+		io.Copy(&limitedWriter{&c.buf, limit}, r)
+		r.Close()
+		close(c.done)
+	}()
+	return c, nil
+}
+
+func (c *capture) close() []byte {
+	c.w.Close()
+	<-c.done
+	return c.buf.Bytes()
+}
+
+type limitedWriter struct {
+	b     *bytes.Buffer
+	limit int
+}
+
+func (l *limitedWriter) Write(p []byte) (int, error) {
+	if room := l.limit - l.b.Len(); room > 0 {
+		l.b.Write(p[:min(len(p), room)])
+	}
+	return len(p), nil
+}
+
+var _ sync.Mutex

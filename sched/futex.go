@@ -1,0 +1,257 @@
+package sched
+
+import (
+	"encoding/binary"
+	"fmt"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/schedfuzz/schedfuzz/intercept"
+)
+
+// futexKey identifies a futex word: the process (address space) and the
+// address. Process-shared futexes in memory shared between processes are
+// keyed per process too (a documented limitation).
+type futexKey struct {
+	pid  int
+	addr uint64
+}
+
+const (
+	futexWait          = 0
+	futexWake          = 1
+	futexFD            = 2
+	futexRequeue       = 3
+	futexCmpRequeue    = 4
+	futexWakeOp        = 5
+	futexLockPI        = 6
+	futexUnlockPI      = 7
+	futexTrylockPI     = 8
+	futexWaitBitset    = 9
+	futexWakeBitset    = 10
+	futexWaitRequeuePI = 11
+	futexCmpRequeuePI  = 12
+	futexLockPI2       = 13
+	futexPrivate       = 128
+	futexClockRealtime = 256
+	futexBitsetAll     = ^uint32(0)
+)
+
+// futex emulates futex(2) for g: no guest thread ever waits in the kernel.
+func (s *Scheduler) futex(g *gthread, c *intercept.Syscall) {
+	mem := g.t.Memory()
+	uaddr, op, val := c.Args[0], int(c.Args[1]), uint32(c.Args[2])
+	cmd := op &^ (futexPrivate | futexClockRealtime)
+	key := futexKey{g.pid, uaddr}
+	switch cmd {
+	case futexWait, futexWaitBitset:
+		bitset := futexBitsetAll
+		if cmd == futexWaitBitset {
+			bitset = uint32(c.Args[5])
+			if bitset == 0 {
+				g.resume = intercept.Emulate(intercept.Errno(unix.EINVAL))
+				return
+			}
+		}
+		cur, err := readU32(mem, uaddr)
+		if err != nil {
+			g.resume = intercept.Emulate(intercept.Errno(unix.EFAULT))
+			return
+		}
+		if cur != val {
+			g.resume = intercept.Emulate(intercept.Errno(unix.EAGAIN))
+			return
+		}
+		deadline := int64(-1)
+		if c.Args[3] != 0 {
+			d, err := readTimespec(mem, c.Args[3])
+			if err != nil {
+				g.resume = intercept.Emulate(intercept.Errno(unix.EFAULT))
+				return
+			}
+			if cmd == futexWait {
+				deadline = s.now + d // relative
+			} else if op&futexClockRealtime != 0 {
+				deadline = d - realBase + monoBase // absolute realtime
+			} else {
+				deadline = d // absolute monotonic
+			}
+		}
+		s.block(g, blkFutex)
+		g.fkey, g.fbitset = key, bitset
+		s.futexes[key] = append(s.futexes[key], g)
+		if deadline >= 0 {
+			s.addTimer(g, deadline)
+		}
+	case futexWake, futexWakeBitset:
+		bitset := futexBitsetAll
+		if cmd == futexWakeBitset {
+			bitset = uint32(c.Args[5])
+			if bitset == 0 {
+				g.resume = intercept.Emulate(intercept.Errno(unix.EINVAL))
+				return
+			}
+		}
+		n := s.wakeFutex(key, int(int32(val)), bitset)
+		g.resume = intercept.Emulate(int64(n))
+	case futexRequeue, futexCmpRequeue:
+		if cmd == futexCmpRequeue {
+			cur, err := readU32(mem, uaddr)
+			if err != nil {
+				g.resume = intercept.Emulate(intercept.Errno(unix.EFAULT))
+				return
+			}
+			if cur != uint32(c.Args[5]) {
+				g.resume = intercept.Emulate(intercept.Errno(unix.EAGAIN))
+				return
+			}
+		}
+		woken := s.wakeFutex(key, int(int32(val)), futexBitsetAll)
+		moved := s.requeue(key, futexKey{g.pid, c.Args[4]}, int(int32(c.Args[3])))
+		if cmd == futexCmpRequeue {
+			g.resume = intercept.Emulate(int64(woken + moved))
+		} else {
+			g.resume = intercept.Emulate(int64(woken))
+		}
+	case futexWakeOp:
+		g.resume = s.wakeOp(g, c)
+	default:
+		s.end(Unsupported, fmt.Sprintf("unsupported: futex op %d (PI futexes are not emulated) at %s", cmd, g.at))
+	}
+}
+
+// wakeFutex wakes up to n waiters on key whose bitset matches (n < 0:
+// all). Which waiters is a decision. It returns how many it woke.
+func (s *Scheduler) wakeFutex(key futexKey, n int, bitset uint32) int {
+	woken := 0
+	for n < 0 || woken < n {
+		q := s.futexes[key]
+		var idx []int
+		for i, w := range q {
+			if w.fbitset&bitset != 0 {
+				idx = append(idx, i)
+			}
+		}
+		if len(idx) == 0 {
+			break
+		}
+		pick := idx[0]
+		if len(idx) > 1 && n >= 0 {
+			c, err := s.cfg.Decider.Choose(KindWake, idx, fmt.Sprintf("futex:%d", len(idx)))
+			if err != nil {
+				s.end(Diverged, err.Error())
+				return woken
+			}
+			pick = c
+		}
+		s.wake(q[pick], intercept.Emulate(0))
+		woken++
+	}
+	return woken
+}
+
+// requeue moves up to n waiters from one futex to another, in FIFO order.
+func (s *Scheduler) requeue(from, to futexKey, n int) int {
+	q := s.futexes[from]
+	moved := 0
+	for len(q) > 0 && (n < 0 || moved < n) {
+		w := q[0]
+		q = q[1:]
+		w.fkey = to
+		s.futexes[to] = append(s.futexes[to], w)
+		moved++
+	}
+	if len(q) == 0 {
+		delete(s.futexes, from)
+	} else {
+		s.futexes[from] = q
+	}
+	return moved
+}
+
+// wakeOp emulates FUTEX_WAKE_OP: *uaddr2 is updated by an operation encoded
+// in val3, waiters on uaddr are woken, and waiters on uaddr2 too if the old
+// value passes a comparison.
+func (s *Scheduler) wakeOp(g *gthread, c *intercept.Syscall) intercept.Action {
+	mem := g.t.Memory()
+	uaddr2, enc := c.Args[4], uint32(c.Args[5])
+	op := (enc >> 28) & 7
+	cmp := (enc >> 24) & 15
+	oparg := (enc >> 12) & 0xfff
+	cmparg := enc & 0xfff
+	if (enc>>28)&8 != 0 {
+		oparg = 1 << oparg
+	}
+	old, err := readU32(mem, uaddr2)
+	if err != nil {
+		return intercept.Emulate(intercept.Errno(unix.EFAULT))
+	}
+	var nv uint32
+	switch op {
+	case 0:
+		nv = oparg
+	case 1:
+		nv = old + oparg
+	case 2:
+		nv = old | oparg
+	case 3:
+		nv = old &^ oparg
+	case 4:
+		nv = old ^ oparg
+	default:
+		return intercept.Emulate(intercept.Errno(unix.ENOSYS))
+	}
+	var b [4]byte
+	binary.LittleEndian.PutUint32(b[:], nv)
+	if _, err := mem.WriteAt(b[:], int64(uaddr2)); err != nil {
+		return intercept.Emulate(intercept.Errno(unix.EFAULT))
+	}
+	n := s.wakeFutex(futexKey{g.pid, c.Args[0]}, int(int32(c.Args[2])), futexBitsetAll)
+	var ok bool
+	o, a := int32(old), int32(cmparg)
+	switch cmp {
+	case 0:
+		ok = o == a
+	case 1:
+		ok = o != a
+	case 2:
+		ok = o < a
+	case 3:
+		ok = o <= a
+	case 4:
+		ok = o > a
+	case 5:
+		ok = o >= a
+	default:
+		return intercept.Emulate(intercept.Errno(unix.ENOSYS))
+	}
+	if ok {
+		n += s.wakeFutex(futexKey{g.pid, uaddr2}, int(int32(c.Args[3])), futexBitsetAll)
+	}
+	return intercept.Emulate(int64(n))
+}
+
+func readU32(mem *intercept.Memory, addr uint64) (uint32, error) {
+	var b [4]byte
+	if _, err := mem.ReadAt(b[:], int64(addr)); err != nil {
+		return 0, err
+	}
+	return binary.LittleEndian.Uint32(b[:]), nil
+}
+
+// readTimespec reads a struct timespec as nanoseconds.
+func readTimespec(mem *intercept.Memory, addr uint64) (int64, error) {
+	var b [16]byte
+	if _, err := mem.ReadAt(b[:], int64(addr)); err != nil {
+		return 0, err
+	}
+	return int64(binary.LittleEndian.Uint64(b[:8]))*1e9 + int64(binary.LittleEndian.Uint64(b[8:])), nil
+}
+
+func writeTimespec(mem *intercept.Memory, addr uint64, ns int64) error {
+	var b [16]byte
+	binary.LittleEndian.PutUint64(b[:8], uint64(ns/1e9))
+	binary.LittleEndian.PutUint64(b[8:], uint64(ns%1e9))
+	_, err := mem.WriteAt(b[:], int64(addr))
+	return err
+}
