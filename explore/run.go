@@ -112,7 +112,7 @@ func Run(ctx context.Context, tgt *Target, cfg Config) (*Result, error) {
 	res, err := intercept.Run(runCtx, &intercept.Command{
 		Path: tgt.Path, Args: tgt.Args, Env: tgt.Env, Dir: tgt.Dir,
 		Stdout: stdout.w, Stderr: stderr.w,
-	}, s, sched.TracerOptions(cfg.CPU))
+	}, s, s.TracerOptions(cfg.CPU))
 	r := &Result{Seed: cfg.Seed, Wall: time.Since(start)}
 	r.Stdout = stdout.close()
 	r.Stderr = stderr.close()

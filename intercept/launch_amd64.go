@@ -113,16 +113,9 @@ func (tr *Tracer) launch(cmd *Command) (*Thread, error) {
 		mem.Close()
 		return fail(err)
 	}
-	if tr.opts.DisableVDSO {
-		var regs unix.PtraceRegs
-		err := ptraceGetRegs(pid, &regs)
-		if err == nil {
-			err = hideVDSO(mem, regs.Rsp)
-		}
-		if err != nil {
-			mem.Close()
-			return fail(err)
-		}
+	if err := tr.fixAuxv(pid, mem); err != nil {
+		mem.Close()
+		return fail(err)
 	}
 	if err := reseize(pid); err != nil {
 		mem.Close()
@@ -283,13 +276,28 @@ func injectChecked(pid int, mem *Memory, nr int, args ...uint64) error {
 const (
 	atNull        = 0
 	atIgnore      = 1
+	atRandom      = 25
 	atSysinfoEHdr = 33
 )
 
-// hideVDSO turns the AT_SYSINFO_EHDR entry of a process stopped at its
-// entry point into AT_IGNORE. sp is its stack pointer there, which points
-// at argc, followed by argv, envp and auxv.
-func hideVDSO(mem *Memory, sp uint64) error {
+// fixAuxv applies DisableVDSO and AtRandom to a process stopped at its
+// entry point.
+func (tr *Tracer) fixAuxv(tid int, mem *Memory) error {
+	if !tr.opts.DisableVDSO && tr.opts.AtRandom == nil {
+		return nil
+	}
+	var regs unix.PtraceRegs
+	if err := ptraceGetRegs(tid, &regs); err != nil {
+		return err
+	}
+	return editAuxv(mem, regs.Rsp, tr.opts.DisableVDSO, tr.opts.AtRandom)
+}
+
+// editAuxv edits the auxiliary vector of a process stopped at its entry
+// point: AT_SYSINFO_EHDR becomes AT_IGNORE (hideVDSO) and the AT_RANDOM
+// bytes are replaced (random != nil). sp is the stack pointer there,
+// which points at argc, followed by argv, envp and auxv.
+func editAuxv(mem *Memory, sp uint64, hideVDSO bool, random *[16]byte) error {
 	argc, err := mem.ReadUint64(sp)
 	if err != nil {
 		return fmt.Errorf("read argc: %w", err)
@@ -317,7 +325,21 @@ func hideVDSO(mem *Memory, sp uint64) error {
 		case atNull:
 			return nil
 		case atSysinfoEHdr:
-			return mem.WriteUint64(p, atIgnore)
+			if hideVDSO {
+				if err := mem.WriteUint64(p, atIgnore); err != nil {
+					return err
+				}
+			}
+		case atRandom:
+			if random != nil {
+				addr, err := mem.ReadUint64(p + 8)
+				if err == nil {
+					_, err = mem.WriteAt(random[:], int64(addr))
+				}
+				if err != nil {
+					return fmt.Errorf("AT_RANDOM: %w", err)
+				}
+			}
 		}
 		p += 16
 	}

@@ -49,6 +49,10 @@ type Options struct {
 	// fork and exec): the tool sees a SIGSEGV it can emulate, see
 	// IsRDTSC.
 	TrapRDTSC bool
+	// AtRandom, if set, replaces the 16 random bytes the kernel gives
+	// every new program (auxv AT_RANDOM; Go seeds its runtime's randomness
+	// from them, glibc its stack canary) with these, at each exec.
+	AtRandom *[16]byte
 }
 
 // NoCPU is the Options.CPU value that disables pinning.
@@ -487,14 +491,8 @@ func (tr *Tracer) handleExec(tid int) error {
 	p.Mem.Close() // the old address space is gone
 	p.Mem = newMemory(p.Pid)
 	t.stop = stopEvent
-	if tr.opts.DisableVDSO {
-		var regs unix.PtraceRegs
-		if err := ptraceGetRegs(t.Tid, &regs); err != nil {
-			return fmt.Errorf("exec of %d: %w", t.Tid, err)
-		}
-		if err := hideVDSO(p.Mem, regs.Rsp); err != nil {
-			return fmt.Errorf("exec of %d: %w", t.Tid, err)
-		}
+	if err := tr.fixAuxv(t.Tid, p.Mem); err != nil {
+		return fmt.Errorf("exec of %d: %w", t.Tid, err)
 	}
 	tr.tool.Exec(t, former)
 	return tr.resumeUnlessHeld(t)

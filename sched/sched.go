@@ -181,9 +181,14 @@ func New(cfg Config) *Scheduler {
 	}
 }
 
-// TracerOptions are the intercept options a scheduled run needs.
-func TracerOptions(cpu int) intercept.Options {
-	return intercept.Options{CPU: cpu, DisableASLR: true, DisableVDSO: true, TrapRDTSC: true, KillOnRootExit: true}
+// TracerOptions are the intercept options a scheduled run needs: the
+// guest's time, randomness and address space layout come from the run,
+// not from the machine.
+func (s *Scheduler) TracerOptions(cpu int) intercept.Options {
+	var r [16]byte
+	s.rng.Read(r[:])
+	return intercept.Options{CPU: cpu, DisableASLR: true, DisableVDSO: true, TrapRDTSC: true,
+		KillOnRootExit: true, AtRandom: &r}
 }
 
 // Outcome returns how the run ended; valid after intercept.Run returns.
