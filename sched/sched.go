@@ -11,6 +11,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/schedfuzz/schedfuzz/intercept"
+	"github.com/schedfuzz/schedfuzz/internal/sysname"
 )
 
 // Config configures a Scheduler.
@@ -291,7 +292,7 @@ func syscallName(c *intercept.Syscall) string {
 	if c.Arch != intercept.ArchX86_64 {
 		return c.Arch.String() + "_" + strconv.Itoa(c.Nr)
 	}
-	return "sys" + strconv.Itoa(c.Nr)
+	return sysname.Name(c.Nr)
 }
 
 // SyscallExit implements intercept.Tool, for calls made non-blocking.
