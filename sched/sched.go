@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -26,6 +27,9 @@ type Config struct {
 	// Quantum is the virtual time that passes at each scheduling point
 	// (default 1µs).
 	Quantum int64
+	// Preempt is the wall-clock time a thread may run without reaching a
+	// scheduling point before the watchdog preempts it (default 20ms).
+	Preempt time.Duration
 }
 
 // OutcomeKind classifies how a run ended, beyond the guest's exit status.
@@ -155,6 +159,7 @@ type Scheduler struct {
 	ended     bool
 	out       Outcome
 	scratch   []int
+	dog       *watchdog
 }
 
 // New returns a scheduler for one run.
@@ -164,6 +169,9 @@ func New(cfg Config) *Scheduler {
 	}
 	if cfg.Quantum <= 0 {
 		cfg.Quantum = 1000
+	}
+	if cfg.Preempt <= 0 {
+		cfg.Preempt = 20 * time.Millisecond
 	}
 	var seed [32]byte
 	for i := range 4 {
@@ -192,8 +200,13 @@ func (s *Scheduler) TracerOptions(cpu int) intercept.Options {
 		KillOnRootExit: true, AtRandom: &r}
 }
 
-// Outcome returns how the run ended; valid after intercept.Run returns.
+// Outcome returns how the run ended; call it once, after intercept.Run
+// returns: it also releases the scheduler's resources.
 func (s *Scheduler) Outcome() Outcome {
+	if s.dog != nil {
+		s.dog.stop()
+		s.dog = nil
+	}
 	o := s.out
 	o.VirtualTime = s.now - monoBase
 	for _, fd := range s.pidfds {
@@ -238,6 +251,9 @@ func (s *Scheduler) note(what string) {
 // point for the creator and the new thread.
 func (s *Scheduler) ThreadStart(t *intercept.Thread, parent *intercept.Thread) {
 	s.tr = t.Tracer()
+	if s.dog == nil {
+		s.dog = startWatchdog(s.cfg.Preempt)
+	}
 	g := &gthread{t: t, vtid: len(s.threads), pid: t.Proc.Pid, clearTID: t.ClearTID, resume: intercept.Continue()}
 	g.at = "t" + strconv.Itoa(g.vtid) + ":start"
 	s.threads = append(s.threads, g)
@@ -303,6 +319,19 @@ func (s *Scheduler) SyscallExit(t *intercept.Thread, c *intercept.Syscall, ret i
 // Signal implements intercept.Tool.
 func (s *Scheduler) Signal(t *intercept.Thread, sig unix.Signal, info *unix.Siginfo) unix.Signal {
 	g := s.g(t)
+	if isOurStop(sig, info) {
+		if g != nil && g == s.running {
+			// The watchdog caught g spinning: a preemption point.
+			s.note("timing-based preemption (a thread ran without a syscall for over " + s.cfg.Preempt.String() + ")")
+			t.Hold()
+			s.running = nil
+			g.state = stRunnable
+			g.resume = intercept.Continue()
+			g.at = "t" + strconv.Itoa(g.vtid) + ":preempt"
+			s.schedule(g.at)
+		}
+		return 0
+	}
 	if sig == unix.SIGSEGV && info.Code == 0x80 /* SI_KERNEL */ {
 		if s.emulateRDTSC(t) {
 			return 0
@@ -495,6 +524,7 @@ func (s *Scheduler) anyLive() bool {
 func (s *Scheduler) run(g *gthread) {
 	s.running = g
 	g.state = stRunning
+	s.dog.running(g.pid, g.t.Tid)
 	a := g.resume
 	g.resume = intercept.Continue()
 	if g.exitGroup {
