@@ -1,0 +1,212 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/schedfuzz/schedfuzz/internal/testenv"
+	"github.com/schedfuzz/schedfuzz/internal/testprog"
+)
+
+var sfBinary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "schedfuzz-cli")
+	if err != nil {
+		panic(err)
+	}
+	sfBinary = filepath.Join(dir, "schedfuzz")
+	if out, err := exec.Command("go", "build", "-o", sfBinary, ".").CombinedOutput(); err != nil {
+		os.Stderr.Write(out)
+		os.Exit(2)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// sf runs the schedfuzz binary in dir.
+func sf(t *testing.T, dir string, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	cmd := exec.Command(sfBinary, args...)
+	cmd.Dir = dir
+	var o, e bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &o, &e
+	err := cmd.Run()
+	if ee, ok := err.(*exec.ExitError); ok {
+		return ee.ExitCode(), o.String(), e.String()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return 0, o.String(), e.String()
+}
+
+func buildExample(t *testing.T, dir, name string) string {
+	t.Helper()
+	out := filepath.Join(dir, name)
+	src := filepath.Join("..", "..", "corpus", "examples", name+".c")
+	if b, err := exec.Command("gcc", "-O1", "-pthread", "-o", out, src).CombinedOutput(); err != nil {
+		t.Fatalf("gcc: %v\n%s", err, b)
+	}
+	return out
+}
+
+func TestFindReplayCycle(t *testing.T) {
+	testenv.RequirePtrace(t)
+	dir := t.TempDir()
+	prog := buildExample(t, dir, "lost_update")
+	code, _, stderr := sf(t, dir, "-runs", "1000", "-seed", "5", prog)
+	if code != 1 {
+		t.Fatalf("run: exit %d, want 1\n%s", code, stderr)
+	}
+	for _, want := range []string{"seed 0x0000000000000005", "FAILURE: exit 1", "counter=", "replay: schedfuzz replay testdata/schedfuzz/"} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("run output lacks %q:\n%s", want, stderr)
+		}
+	}
+	file := regexp.MustCompile(`replay: schedfuzz replay (\S+)`).FindStringSubmatch(stderr)[1]
+	seed, err := os.ReadFile(filepath.Join(dir, file))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.HasPrefix(seed, []byte("schedfuzz seed v1\n")) {
+		t.Fatalf("seed file does not start with the magic line:\n%s", seed)
+	}
+	for i := 0; i < 10; i++ {
+		code, out, stderr := sf(t, dir, "replay", file)
+		if code != 1 || !strings.Contains(stderr, "reproduced: exit 1") || !strings.Contains(out, "counter=") {
+			t.Fatalf("replay %d: exit %d\n%s%s", i, code, out, stderr)
+		}
+	}
+	// A rebuilt target no longer matches the recorded SHA-256: 125.
+	if err := os.WriteFile(prog, append(mustRead(t, prog), 0), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, stderr := sf(t, dir, "replay", file); code != 125 || !strings.Contains(stderr, "changed since the seed was recorded") {
+		t.Fatalf("replay of a changed target: exit %d\n%s", code, stderr)
+	}
+}
+
+func TestReplayDivergence(t *testing.T) {
+	testenv.RequirePtrace(t)
+	dir := t.TempDir()
+	prog := buildExample(t, dir, "lost_update")
+	code, _, stderr := sf(t, dir, "-runs", "1000", "-seed", "9", prog)
+	if code != 1 {
+		t.Fatalf("run: exit %d\n%s", code, stderr)
+	}
+	file := regexp.MustCompile(`replay: schedfuzz replay (\S+)`).FindStringSubmatch(stderr)[1]
+	data := mustRead(t, filepath.Join(dir, file))
+	// Claim that a different set of threads was runnable at the first
+	// decision: replay must refuse and say where.
+	edited := regexp.MustCompile(`(?m)^(pick \d+ of )([\d,]+)`).ReplaceAll(data, []byte("${1}0,1,7"))
+	if err := os.WriteFile(filepath.Join(dir, "edited.seed"), edited, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, _, stderr = sf(t, dir, "replay", "edited.seed")
+	if code != 125 || !strings.Contains(stderr, "replay diverged at decision 0") {
+		t.Fatalf("diverging replay: exit %d\n%s", code, stderr)
+	}
+}
+
+func TestExitCodes(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "noexec"), []byte("#!/bin/sh\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "garbage"), []byte("not a program"), 0o755)
+	os.WriteFile(filepath.Join(dir, "bad.seed"), []byte("schedfuzz seed v2\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "trunc.seed"), []byte("schedfuzz seed v1\ntarget: \"/bin/true\"\ndecisions: 3\npick 0 of 0,1 @t0:write\n"), 0o644)
+	cases := []struct {
+		args []string
+		code int
+		msg  string
+	}{
+		{[]string{}, 2, "usage"},
+		{[]string{"-runs", "0", "/bin/true"}, 2, "must be positive"},
+		{[]string{"-seed", "zz", "/bin/true"}, 2, "bad -seed"},
+		{[]string{"./does-not-exist"}, 127, "no such file"},
+		{[]string{"no-such-command-anywhere"}, 127, "command not found"},
+		{[]string{"./noexec"}, 126, "not executable"},
+		{[]string{"./garbage"}, 2, "not an x86-64 ELF"},
+		{[]string{"replay"}, 2, "usage"},
+		{[]string{"replay", "missing.seed"}, 2, "no such file"},
+		{[]string{"replay", "bad.seed"}, 2, "unsupported seed file version"},
+		{[]string{"replay", "trunc.seed"}, 2, "truncated"},
+		{[]string{"trace"}, 2, "usage"},
+		{[]string{"trace", "-e", "nosuchcall", "/bin/true"}, 2, "unknown syscall"},
+		{[]string{"trace", "./does-not-exist"}, 127, "no such file"},
+	}
+	for _, c := range cases {
+		code, _, stderr := sf(t, dir, c.args...)
+		if code != c.code || !strings.Contains(stderr, c.msg) {
+			t.Errorf("schedfuzz %v: exit %d, want %d with %q; stderr:\n%s", c.args, code, c.code, c.msg, stderr)
+		}
+		if strings.Contains(stderr, "panic") || strings.Count(strings.TrimSpace(stderr), "\n") > 20 {
+			t.Errorf("schedfuzz %v: not a clean error:\n%s", c.args, stderr)
+		}
+	}
+}
+
+func TestTrace(t *testing.T) {
+	testenv.RequirePtrace(t)
+	dir := t.TempDir()
+	prog := testprog.Build(t, "threads_pipe")
+	code, stdout, stderr := sf(t, dir, "trace", prog)
+	if code != 0 || !strings.Contains(stdout, "done") {
+		t.Fatalf("trace: exit %d\n%s", code, stderr)
+	}
+	// Lines from both worker threads: the writer's and the reader's.
+	writers := map[string]bool{}
+	for _, m := range regexp.MustCompile(`(?m)^\[(\d+)\] write\(`).FindAllStringSubmatch(stderr, -1) {
+		writers[m[1]] = true
+	}
+	if len(writers) < 2 {
+		t.Errorf("trace shows writes from %d threads, want 2:\n%s", len(writers), stderr)
+	}
+	if !regexp.MustCompile(`(?m)^\[\d+\] write\(4, "ping 1\\n", 7\) = 7$`).MatchString(stderr) {
+		t.Errorf("no decoded pipe write:\n%s", stderr)
+	}
+	if !strings.Contains(stderr, "+++ exited with 0 +++") {
+		t.Errorf("no exit line:\n%s", stderr)
+	}
+
+	// Exit status and death by signal pass through.
+	if code, _, _ := sf(t, dir, "trace", testprog.Build(t, "exit_code"), "7"); code != 7 {
+		t.Errorf("trace exit_code 7: exit %d", code)
+	}
+	if code, _, stderr := sf(t, dir, "trace", testprog.Build(t, "segv")); code != 128+11 || !strings.Contains(stderr, "killed by SIGSEGV") {
+		t.Errorf("trace segv: exit %d\n%s", code, stderr)
+	}
+
+	// -e limits what is traced; -o writes to a file; -c summarizes.
+	out := filepath.Join(dir, "trace.out")
+	if code, _, _ := sf(t, dir, "trace", "-e", "write", "-o", out, prog); code != 0 {
+		t.Fatalf("trace -e -o: exit %d", code)
+	}
+	text := string(mustRead(t, out))
+	for _, line := range strings.Split(strings.TrimSpace(text), "\n") {
+		if !strings.Contains(line, "] write(") && !strings.Contains(line, "+++") {
+			t.Errorf("-e write let through: %q", line)
+		}
+	}
+	if !strings.Contains(text, "write(") {
+		t.Errorf("-o file has no writes:\n%s", text)
+	}
+	code, _, stderr = sf(t, dir, "trace", "-c", prog)
+	if code != 0 || !regexp.MustCompile(`(?m)^\s*[\d.]+\s+[\d.]+\s+\d+\s+(\d+)\s+\d*\s*write$`).MatchString(stderr) || !strings.Contains(stderr, "total") {
+		t.Errorf("trace -c: exit %d\n%s", code, stderr)
+	}
+}
+
+func mustRead(t *testing.T, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
