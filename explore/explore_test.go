@@ -133,3 +133,24 @@ func TestVirtualTime(t *testing.T) {
 }
 
 var _ = intercept.NoCPU
+
+// TestHang: a run blocked for real in the kernel (open of a FIFO nobody
+// will open for writing) ends as a hang at -timeout, leaving nothing
+// behind.
+func TestHang(t *testing.T) {
+	testenv.RequirePtrace(t)
+	fifo := filepath.Join(t.TempDir(), "fifo")
+	start := time.Now()
+	r, err := explore.Run(context.Background(), &explore.Target{Path: "/bin/sh",
+		Args: []string{"sh", "-c", "mkfifo " + fifo + " && exec cat " + fifo}},
+		explore.Config{Seed: 1, Timeout: time.Second, CPU: 0})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !r.Hang || !r.Failed() || r.Describe() != "hang" {
+		t.Fatalf("blocked run: %s (hang=%v), want hang", r.Describe(), r.Hang)
+	}
+	if wall := time.Since(start); wall > 5*time.Second {
+		t.Fatalf("a 1 s timeout took %v", wall)
+	}
+}
