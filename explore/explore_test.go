@@ -3,10 +3,12 @@ package explore_test
 import (
 	"bytes"
 	"context"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"reflect"
 	"runtime"
+	"strings"
 	"testing"
 	"time"
 
@@ -152,5 +154,36 @@ func TestHang(t *testing.T) {
 	}
 	if wall := time.Since(start); wall > 5*time.Second {
 		t.Fatalf("a 1 s timeout took %v", wall)
+	}
+}
+
+// TestExternalInput: a guest reading input that only the outside world
+// provides waits for it for real and is marked as depending on it.
+func TestExternalInput(t *testing.T) {
+	testenv.RequirePtrace(t)
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pr.Close()
+	go func() {
+		time.Sleep(200 * time.Millisecond)
+		pw.WriteString("from outside\n")
+		pw.Close()
+	}()
+	r, err := explore.Run(context.Background(), &explore.Target{Path: "/bin/cat", Args: []string{"cat"}},
+		explore.Config{Seed: 1, Timeout: 10 * time.Second, CPU: 0, Stdin: pr})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Failed() || string(r.Stdout) != "from outside\n" {
+		t.Fatalf("cat of external input: %s, stdout %q\n%s", r.Describe(), r.Stdout, r.Outcome.Report)
+	}
+	marked := false
+	for _, n := range r.Outcome.Nondeterministic {
+		marked = marked || strings.Contains(n, "external input")
+	}
+	if !marked {
+		t.Fatalf("run not marked as depending on external input: %v", r.Outcome.Nondeterministic)
 	}
 }

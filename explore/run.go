@@ -37,6 +37,8 @@ type Config struct {
 	CPUs    int           // CPU count the guest sees
 	// Replay, if set, replaces the strategy by a recorded trace.
 	Replay []sched.Decision
+	// Stdin is the guest's standard input (nil: /dev/null).
+	Stdin *os.File
 	// OutputLimit caps the captured stdout and stderr (default 64 KiB each).
 	OutputLimit int
 }
@@ -92,7 +94,13 @@ func Run(ctx context.Context, tgt *Target, cfg Config) (*Result, error) {
 	} else {
 		decider = rec
 	}
-	s := sched.New(sched.Config{Decider: decider, Seed: cfg.Seed, CPUs: cfg.CPUs})
+	runCtx := ctx
+	var cancel context.CancelFunc
+	if cfg.Timeout > 0 {
+		runCtx, cancel = context.WithTimeout(ctx, cfg.Timeout)
+		defer cancel()
+	}
+	s := sched.New(sched.Config{Decider: decider, Seed: cfg.Seed, CPUs: cfg.CPUs, Done: runCtx.Done()})
 	stdout, err := newCapture(cfg.OutputLimit)
 	if err != nil {
 		return nil, err
@@ -102,15 +110,9 @@ func Run(ctx context.Context, tgt *Target, cfg Config) (*Result, error) {
 		stdout.close()
 		return nil, err
 	}
-	runCtx := ctx
-	var cancel context.CancelFunc
-	if cfg.Timeout > 0 {
-		runCtx, cancel = context.WithTimeout(ctx, cfg.Timeout)
-		defer cancel()
-	}
 	start := time.Now()
 	res, err := intercept.Run(runCtx, &intercept.Command{
-		Path: tgt.Path, Args: tgt.Args, Env: tgt.Env, Dir: tgt.Dir,
+		Path: tgt.Path, Args: tgt.Args, Env: tgt.Env, Dir: tgt.Dir, Stdin: cfg.Stdin,
 		Stdout: stdout.w, Stderr: stderr.w,
 	}, s, s.TracerOptions(cfg.CPU))
 	r := &Result{Seed: cfg.Seed, Wall: time.Since(start)}

@@ -328,3 +328,59 @@ func (s *Scheduler) emulateRDTSC(t *intercept.Thread) bool {
 	regs.Rip += uint64(n)
 	return t.SetRegs(&regs) == nil
 }
+
+// waitExternal is called when no thread can run and no timer is pending.
+// If threads wait on fds, their input can only come from outside the
+// guest (a terminal, a network peer): wait for it for real, in wall-clock
+// time, and mark the run as depending on external input. It reports
+// whether a waiter became runnable.
+func (s *Scheduler) waitExternal() bool {
+	var waiters []*gthread
+	var pfds []unix.PollFd
+	defer func() {
+		for _, p := range pfds {
+			unix.Close(int(p.Fd))
+		}
+	}()
+	for _, g := range s.threads {
+		if g.state != stBlocked || g.block != blkFD || s.dying[g.pid] {
+			continue
+		}
+		pidfd, ok := s.pidfds[g.pid]
+		if !ok {
+			continue
+		}
+		dup, err := unix.PidfdGetfd(pidfd, g.fd, 0)
+		if err != nil {
+			continue
+		}
+		waiters = append(waiters, g)
+		pfds = append(pfds, unix.PollFd{Fd: int32(dup), Events: g.events})
+	}
+	if len(waiters) == 0 {
+		return false
+	}
+	s.note("depends on external input (a thread waited for input from outside the guest)")
+	for {
+		select {
+		case <-s.cfg.Done:
+			return false
+		default:
+		}
+		n, err := unix.Poll(pfds, 100)
+		if err == unix.EINTR || n == 0 {
+			continue
+		}
+		if err != nil {
+			return false
+		}
+		woke := false
+		for i, p := range pfds {
+			if p.Revents != 0 {
+				s.wake(waiters[i], intercept.Continue())
+				woke = true
+			}
+		}
+		return woke
+	}
+}

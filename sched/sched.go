@@ -27,6 +27,9 @@ type Config struct {
 	// Quantum is the virtual time that passes at each scheduling point
 	// (default 1µs).
 	Quantum int64
+	// Done, when closed, abandons a real wait for external input (the
+	// run is being cancelled).
+	Done <-chan struct{}
 	// Preempt is the wall-clock time a thread may run without reaching a
 	// scheduling point before the watchdog preempts it (default 20ms).
 	Preempt time.Duration
@@ -490,6 +493,9 @@ func (s *Scheduler) schedule(at string) {
 		s.scratch = runnable
 		if len(runnable) == 0 {
 			if s.fireTimers() {
+				continue
+			}
+			if s.waitExternal() {
 				continue
 			}
 			if s.anyLive() {
