@@ -122,7 +122,31 @@ func (s *Scheduler) syscall(g *gthread, c *intercept.Syscall) {
 		s.signalled = append(s.signalled, int(int32(c.Args[0])))
 	case unix.SYS_TKILL:
 		s.signalled = append(s.signalled, 0) // any process: tids are not pids
-	case unix.SYS_READ, unix.SYS_READV, unix.SYS_RECVFROM, unix.SYS_RECVMSG,
+	case unix.SYS_OPEN, unix.SYS_OPENAT:
+		path := c.Args[0]
+		if c.Nr == unix.SYS_OPENAT {
+			path = c.Args[1]
+		}
+		if p, _, _ := mem.ReadString(path, 32); p == "/dev/urandom" || p == "/dev/random" {
+			g.resume = intercept.TraceExit() // learn the fd at the exit
+		}
+	case unix.SYS_CLOSE:
+		delete(s.randomFDs, randomFD{g.pid, int(c.Args[0])})
+	case unix.SYS_READ:
+		if s.randomFDs[randomFD{g.pid, int(c.Args[0])}] {
+			// Reads of /dev/urandom come from the run's seed.
+			n := min(c.Args[2], 1<<20)
+			buf := make([]byte, n)
+			s.rng.Read(buf)
+			if _, err := mem.WriteAt(buf, int64(c.Args[1])); err != nil {
+				g.resume = intercept.Emulate(intercept.Errno(unix.EFAULT))
+			} else {
+				g.resume = intercept.Emulate(int64(n))
+			}
+			return
+		}
+		s.waitFD(g, int(c.Args[0]), unix.POLLIN)
+	case unix.SYS_READV, unix.SYS_RECVFROM, unix.SYS_RECVMSG,
 		unix.SYS_ACCEPT, unix.SYS_ACCEPT4:
 		s.waitFD(g, int(c.Args[0]), unix.POLLIN)
 	case unix.SYS_WRITE, unix.SYS_WRITEV, unix.SYS_SENDTO, unix.SYS_SENDMSG:
@@ -277,6 +301,11 @@ func (s *Scheduler) syscallExit(g *gthread, c *intercept.Syscall, ret int64) int
 	}
 	wouldBlock := false
 	switch c.Nr {
+	case unix.SYS_OPEN, unix.SYS_OPENAT:
+		if ret >= 0 {
+			s.randomFDs[randomFD{g.pid, int(ret)}] = true
+		}
+		return ret
 	case unix.SYS_WAIT4:
 		wouldBlock = ret == 0
 	case unix.SYS_WAITID:
@@ -384,3 +413,6 @@ func (s *Scheduler) waitExternal() bool {
 		return woke
 	}
 }
+
+// randomFD is an fd of a guest process open on /dev/urandom or /dev/random.
+type randomFD struct{ pid, fd int }

@@ -163,6 +163,7 @@ type Scheduler struct {
 	out       Outcome
 	scratch   []int
 	dog       *watchdog
+	randomFDs map[randomFD]bool
 }
 
 // New returns a scheduler for one run.
@@ -184,12 +185,13 @@ func New(cfg Config) *Scheduler {
 		}
 	}
 	return &Scheduler{
-		cfg:     cfg,
-		now:     monoBase,
-		futexes: map[futexKey][]*gthread{},
-		dying:   map[int]bool{},
-		pidfds:  map[int]int{},
-		rng:     rand.NewChaCha8(seed),
+		cfg:       cfg,
+		now:       monoBase,
+		futexes:   map[futexKey][]*gthread{},
+		dying:     map[int]bool{},
+		pidfds:    map[int]int{},
+		randomFDs: map[randomFD]bool{},
+		rng:       rand.NewChaCha8(seed),
 	}
 }
 
@@ -378,6 +380,23 @@ func willKill(tid int, sig unix.Signal) bool {
 	return true
 }
 
+// ProcessStart implements intercept.Tool: a forked child inherits its
+// parent's /dev/urandom fds.
+func (s *Scheduler) ProcessStart(p *intercept.Process, parent *intercept.Process) {
+	if parent == nil {
+		return
+	}
+	var inherited []randomFD
+	for k := range s.randomFDs {
+		if k.pid == parent.Pid {
+			inherited = append(inherited, randomFD{p.Pid, k.fd})
+		}
+	}
+	for _, k := range inherited {
+		s.randomFDs[k] = true
+	}
+}
+
 // Exec implements intercept.Tool: a vfork parent may run again.
 func (s *Scheduler) Exec(t *intercept.Thread, former int) {
 	s.releaseVfork(s.g(t))
@@ -451,6 +470,11 @@ func (s *Scheduler) ThreadReaped(t *intercept.Thread, ws unix.WaitStatus) {
 // ProcessExit implements intercept.Tool: parents waiting for a child may
 // retry, and a dead running process lets the others run.
 func (s *Scheduler) ProcessExit(p *intercept.Process, ws unix.WaitStatus) {
+	for k := range s.randomFDs {
+		if k.pid == p.Pid {
+			delete(s.randomFDs, k)
+		}
+	}
 	if fd, ok := s.pidfds[p.Pid]; ok {
 		unix.Close(fd)
 		delete(s.pidfds, p.Pid)

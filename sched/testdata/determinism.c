@@ -1,7 +1,7 @@
 // determinism: everything a run could take from the machine instead of
 // from its seed. Three threads share a mutex and a condition variable
 // (futexes), sleep, pass tokens through a pipe, read the clocks, call
-// getrandom and rdtsc, and print what they saw in the order they saw it.
+// getrandom, /dev/urandom and rdtsc, and print what they saw in the order they saw it.
 // Under schedfuzz the same seed must print the same bytes every time.
 #include <pthread.h>
 #include <stdint.h>
@@ -10,6 +10,7 @@
 #include <sys/random.h>
 #include <sys/time.h>
 #include <time.h>
+#include <fcntl.h>
 #include <unistd.h>
 #include <x86intrin.h>
 
@@ -60,6 +61,11 @@ int main(void) {
     read(fds[0], &got[i], 1);
   for (int i = 0; i < 3; i++)
     pthread_join(t[i], NULL);
+  unsigned char u[4] = {0};
+  int rfd = open("/dev/urandom", O_RDONLY);
+  read(rfd, u, sizeof u);
+  close(rfd);
+  printf("urandom %02x%02x%02x%02x\n", u[0], u[1], u[2], u[3]);
   struct timeval tv;
   gettimeofday(&tv, NULL);
   printf("%s", log_buf);
