@@ -9,7 +9,7 @@
 // the write lets each thread hold one lock and wait for the other.
 // Failure: deadlock: both threads block forever in futex waits (natively:
 // a hang). Correct output (stdout): "transfers=2\n".
-#define _DEFAULT_SOURCE // usleep, mkdtemp, mkstemp under -std=c11
+#define _DEFAULT_SOURCE // POSIX and BSD interfaces under -std=c11
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>

@@ -11,7 +11,7 @@
 // thread read the same value, and one increment is lost.
 // Failure: "lost update: counter=K, want 8" on stderr, exit 1.
 // Correct output (stdout): "counter=8\n".
-#define _DEFAULT_SOURCE // usleep, mkdtemp, mkstemp under -std=c11
+#define _DEFAULT_SOURCE // POSIX and BSD interfaces under -std=c11
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>

@@ -12,7 +12,7 @@
 // <path> created by another thread after our check" on stderr, exit 1.
 // The file lives in a fresh mkdtemp directory under /tmp, removed at exit.
 // Correct output (stdout): "created=1\n".
-#define _DEFAULT_SOURCE // usleep, mkdtemp, mkstemp under -std=c11
+#define _DEFAULT_SOURCE // POSIX and BSD interfaces under -std=c11
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>

@@ -10,7 +10,7 @@
 // that switches at the write can run the producer to completion first.
 // Failure: deadlock: main waits forever on the condition variable's futex
 // (natively: a hang). Correct output (stdout): "item=42\n".
-#define _DEFAULT_SOURCE // usleep, mkdtemp, mkstemp under -std=c11
+#define _DEFAULT_SOURCE // POSIX and BSD interfaces under -std=c11
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>

@@ -12,7 +12,7 @@
 // Failure: "order violation: config used before it was set" on stderr,
 // exit 1.
 // Correct output (stdout): "worker: name=alpha workers=4\n".
-#define _DEFAULT_SOURCE // usleep, mkdtemp, mkstemp under -std=c11
+#define _DEFAULT_SOURCE // POSIX and BSD interfaces under -std=c11
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>

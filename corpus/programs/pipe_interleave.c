@@ -9,7 +9,7 @@
 // scheduler that switches at the writes interleaves them.
 // Failure: "pipe_interleave: torn record: ..." on stderr, exit 1.
 // Correct output (stdout): "records: A=3 B=3\n".
-#define _DEFAULT_SOURCE // usleep, mkdtemp, mkstemp under -std=c11
+#define _DEFAULT_SOURCE // POSIX and BSD interfaces under -std=c11
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -12,7 +12,7 @@
 // Failure: "lost update: count=K, want 6" on stderr, exit 1.
 // The counter file is a fresh mkstemp file under /tmp, removed at exit.
 // Correct output (stdout): "count=6\n".
-#define _DEFAULT_SOURCE // usleep, mkdtemp, mkstemp under -std=c11
+#define _DEFAULT_SOURCE // POSIX and BSD interfaces under -std=c11
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
