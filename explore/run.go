@@ -6,13 +6,10 @@
 package explore
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
-	"sync"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -181,43 +178,25 @@ func equalInts(a, b []int) bool {
 	return true
 }
 
-// capture collects a guest output stream through a pipe, up to a limit.
+// capture collects a guest output stream in a memfd: no pipe, no reader
+// goroutine, no cross-thread wake-ups during the run; read once at the end,
+// up to a limit.
 type capture struct {
-	w    *os.File
-	buf  bytes.Buffer
-	done chan struct{}
-}
-
-func newCapture(limit int) (*capture, error) {
-	r, w, err := os.Pipe()
-	if err != nil {
-		return nil, err
-	}
-	c := &capture{w: w, done: make(chan struct{})}
-	go func() {
-		io.Copy(&limitedWriter{&c.buf, limit}, r)
-		r.Close()
-		close(c.done)
-	}()
-	return c, nil
-}
-
-func (c *capture) close() []byte {
-	c.w.Close()
-	<-c.done
-	return c.buf.Bytes()
-}
-
-type limitedWriter struct {
-	b     *bytes.Buffer
+	w     *os.File
 	limit int
 }
 
-func (l *limitedWriter) Write(p []byte) (int, error) {
-	if room := l.limit - l.b.Len(); room > 0 {
-		l.b.Write(p[:min(len(p), room)])
+func newCapture(limit int) (*capture, error) {
+	fd, err := unix.MemfdCreate("schedfuzz-output", unix.MFD_CLOEXEC)
+	if err != nil {
+		return nil, fmt.Errorf("capture guest output: %w", err)
 	}
-	return len(p), nil
+	return &capture{w: os.NewFile(uintptr(fd), "guest-output"), limit: limit}, nil
 }
 
-var _ sync.Mutex
+func (c *capture) close() []byte {
+	defer c.w.Close()
+	buf := make([]byte, c.limit)
+	n, _ := c.w.ReadAt(buf, 0)
+	return buf[:n]
+}

@@ -7,6 +7,9 @@ import (
 	"unsafe"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/schedfuzz/schedfuzz/intercept/bpf"
+	"github.com/schedfuzz/schedfuzz/intercept/seccomp"
 )
 
 const addrNoRandomize = 0x0040000 // ADDR_NO_RANDOMIZE, personality(2)
@@ -17,6 +20,28 @@ const (
 	tagForeign = 1 // int $0x80 from a 64-bit process
 	tagX32     = 2
 )
+
+// buildFilter compiles the tool's subscription into a seccomp program.
+// Foreign-ABI calls always stop: they must neither escape tracing nor be
+// killed.
+func buildFilter(sub Subscription) ([]bpf.Instruction, error) {
+	f := seccomp.Filter{
+		Syscalls:    map[uint32]seccomp.Action{},
+		Default:     seccomp.Allow,
+		ForeignArch: seccomp.Trace(tagForeign),
+		X32:         seccomp.Trace(tagX32),
+	}
+	if sub.all {
+		f.Default = seccomp.Trace(tagNative)
+	} else {
+		for nr := range sub.nums {
+			if nr >= 0 && nr < x32SyscallBit {
+				f.Syscalls[uint32(nr)] = seccomp.Trace(tagNative)
+			}
+		}
+	}
+	return f.Build()
+}
 
 // launch starts cmd stopped, installs the seccomp filter in it, and
 // returns its first thread seized (PTRACE_SEIZE semantics, so group-stops
@@ -29,7 +54,10 @@ const (
 // with SIGSTOP, seize the stopped process, SIGCONT it. The guest has run
 // no instruction of its own by then.
 func (tr *Tracer) launch(cmd *Command) (*Thread, error) {
-	prog := tmpBuild(tr.sub)
+	prog, err := buildFilter(tr.sub)
+	if err != nil {
+		return nil, fmt.Errorf("build seccomp filter: %w", err)
+	}
 	// Attributes set on this (dedicated, never unlocked) thread are
 	// inherited by the child through fork.
 	if tr.opts.CPU >= 0 {
@@ -142,14 +170,14 @@ func (e *StartError) Unwrap() error { return e.Err }
 // installFilter makes the stopped, freshly exec'd process pid install prog
 // as its seccomp filter, by running seccomp(2) on its behalf at its entry
 // point.
-func installFilter(pid int, mem *Memory, prog []tmpInsn) error {
+func installFilter(pid int, mem *Memory, prog []bpf.Instruction) error {
 	var saved unix.PtraceRegs
 	if err := ptraceGetRegs(pid, &saved); err != nil {
 		return fmt.Errorf("get regs: %w", err)
 	}
 	// The filter and its struct sock_fprog go below the red zone of the
 	// initial stack, which the kernel maps generously at exec.
-	code := tmpEncode(prog)
+	code := bpf.Encode(prog)
 	progAddr := (saved.Rsp - 128 - uint64(len(code))) &^ 15
 	fprogAddr := progAddr - 16
 	var fprog [16]byte
