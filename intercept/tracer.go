@@ -143,6 +143,7 @@ func (l *liveSet) killAll() {
 // done; no guest process outlives Run, nor the tracer process
 // (PTRACE_O_EXITKILL and PR_SET_PDEATHSIG).
 func Run(ctx context.Context, cmd *Command, tool Tool, opts Options) (*Result, error) {
+	quietSIGCHLD()
 	tr := &Tracer{
 		tool:    tool,
 		opts:    opts,
