@@ -151,7 +151,8 @@ func (e *DivergenceError) Error() string {
 		e.Index, e.Expected.Kind, e.Expected.Options, e.Expected.At, e.Actual.Kind, e.Actual.Options, e.Actual.At)
 }
 
-func (p *replayer) Choose(kind sched.Kind, options []int, at string) (int, error) {
+func (p *replayer) Choose(r *sched.Request) (int, error) {
+	kind, options, at := r.Kind, r.Options, r.At
 	actual := sched.Decision{Kind: kind, Options: append([]int(nil), options...), At: at}
 	if p.i >= len(p.ds) {
 		return 0, &DivergenceError{Index: p.i, Actual: actual}

@@ -67,7 +67,7 @@ func (s *Scheduler) syscall(g *gthread, c *intercept.Syscall) {
 	case unix.SYS_GETRANDOM:
 		n := min(c.Args[1], 1<<20)
 		buf := make([]byte, n)
-		s.rng.Read(buf)
+		g.rng.Read(buf)
 		if _, err := mem.WriteAt(buf, int64(c.Args[0])); err != nil {
 			g.resume = intercept.Emulate(intercept.Errno(unix.EFAULT))
 		} else {
@@ -137,7 +137,7 @@ func (s *Scheduler) syscall(g *gthread, c *intercept.Syscall) {
 			// Reads of /dev/urandom come from the run's seed.
 			n := min(c.Args[2], 1<<20)
 			buf := make([]byte, n)
-			s.rng.Read(buf)
+			g.rng.Read(buf)
 			if _, err := mem.WriteAt(buf, int64(c.Args[1])); err != nil {
 				g.resume = intercept.Emulate(intercept.Errno(unix.EFAULT))
 			} else {

@@ -3,8 +3,9 @@ package sched
 import "container/heap"
 
 // Virtual time. The clock advances by a fixed quantum at every scheduling
-// point and jumps to the next deadline when no thread can run, so a run's
-// time is a function of its schedule, and sleeping costs no wall time.
+// point (a deadline it passes wakes its sleeper at that point) and jumps to
+// the next deadline when no thread can run, so a run's time is a function
+// of its schedule, and sleeping costs no wall time.
 const (
 	// monoBase is CLOCK_MONOTONIC at the start of a run.
 	monoBase = 1_000 * 1e9
@@ -62,6 +63,17 @@ func (s *Scheduler) cancelTimer(g *gthread) {
 	g.timer = nil
 }
 
+// expireTimers wakes every thread whose deadline the clock has reached
+// while others ran: time passes at every scheduling point, so a sleeper
+// does not wait for the whole guest to block before it wakes.
+func (s *Scheduler) expireTimers() {
+	for len(s.timers) > 0 && s.timers[0].when <= s.now {
+		t := heap.Pop(&s.timers).(*timer)
+		t.g.timer = nil
+		s.timeout(t.g)
+	}
+}
+
 // fireTimers advances the clock to the earliest deadline and wakes every
 // thread whose deadline has come. It reports false if there is none.
 func (s *Scheduler) fireTimers() bool {
@@ -71,10 +83,6 @@ func (s *Scheduler) fireTimers() bool {
 	if s.timers[0].when > s.now {
 		s.now = s.timers[0].when
 	}
-	for len(s.timers) > 0 && s.timers[0].when <= s.now {
-		t := heap.Pop(&s.timers).(*timer)
-		t.g.timer = nil
-		s.timeout(t.g)
-	}
+	s.expireTimers()
 	return true
 }

@@ -3,6 +3,7 @@ package sched
 import (
 	"encoding/binary"
 	"fmt"
+	"strconv"
 
 	"golang.org/x/sys/unix"
 
@@ -137,7 +138,8 @@ func (s *Scheduler) wakeFutex(key futexKey, n int, bitset uint32) int {
 		}
 		pick := idx[0]
 		if len(idx) > 1 && n >= 0 {
-			c, err := s.cfg.Decider.Choose(KindWake, idx, fmt.Sprintf("futex:%d", len(idx)))
+			c, err := s.cfg.Decider.Choose(&Request{Kind: KindWake, Options: idx, At: "futex:" + strconv.Itoa(len(idx)),
+				Step: s.out.Steps, Now: s.now - monoBase, s: s})
 			if err != nil {
 				s.end(Diverged, err.Error())
 				return woken

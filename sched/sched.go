@@ -101,6 +101,10 @@ type gthread struct {
 	state  threadState
 	resume intercept.Action // how it continues when picked
 	at     string           // its current scheduling point, for decisions
+	pk     PointKind        // the kind of that point
+	pname  string           // its syscall or function name
+	pobj   uint64           // the object it touches, if known at the point
+	rng    *rand.ChaCha8    // its share of the guest's randomness
 	block  blockKind
 	// futex wait
 	fkey    futexKey
@@ -177,13 +181,6 @@ func New(cfg Config) *Scheduler {
 	if cfg.Preempt <= 0 {
 		cfg.Preempt = 20 * time.Millisecond
 	}
-	var seed [32]byte
-	for i := range 4 {
-		v := cfg.Seed ^ uint64(i)*0x9e3779b97f4a7c15
-		for j := range 8 {
-			seed[i*8+j] = byte(v >> (8 * j))
-		}
-	}
 	return &Scheduler{
 		cfg:       cfg,
 		now:       monoBase,
@@ -191,8 +188,32 @@ func New(cfg Config) *Scheduler {
 		dying:     map[int]bool{},
 		pidfds:    map[int]int{},
 		randomFDs: map[randomFD]bool{},
-		rng:       rand.NewChaCha8(seed),
+		rng:       newGuestRand(cfg.Seed, ^uint64(0)),
 	}
+}
+
+// newGuestRand returns a ChaCha8 stream of the guest's randomness for
+// (seed, stream); streams are independent of each other and of the
+// scheduling decisions.
+func newGuestRand(seed, stream uint64) *rand.ChaCha8 {
+	var key [32]byte
+	for i := range 4 {
+		v := seed ^ uint64(i)*0x9e3779b97f4a7c15
+		if i == 3 {
+			v ^= stream * 0xbf58476d1ce4e5b9
+		}
+		for j := range 8 {
+			key[i*8+j] = byte(v >> (8 * j))
+		}
+	}
+	return rand.NewChaCha8(key)
+}
+
+// threadRand is thread vtid's own random stream (getrandom, reads of
+// /dev/urandom): what one thread draws does not depend on how many bytes
+// the others drew before it.
+func (s *Scheduler) threadRand(vtid int) *rand.ChaCha8 {
+	return newGuestRand(s.cfg.Seed, uint64(vtid))
 }
 
 // TracerOptions are the intercept options a scheduled run needs: the
@@ -260,7 +281,8 @@ func (s *Scheduler) ThreadStart(t *intercept.Thread, parent *intercept.Thread) {
 		s.dog = startWatchdog(s.cfg.Preempt)
 	}
 	g := &gthread{t: t, vtid: len(s.threads), pid: t.Proc.Pid, clearTID: t.ClearTID, resume: intercept.Continue()}
-	g.at = "t" + strconv.Itoa(g.vtid) + ":start"
+	g.rng = s.threadRand(g.vtid)
+	s.setPoint(g, PointStart, "start", 0)
 	s.threads = append(s.threads, g)
 	t.State = g
 	t.Hold()
@@ -299,11 +321,11 @@ func (s *Scheduler) SyscallEnter(t *intercept.Thread, c *intercept.Syscall) inte
 		g.resume = intercept.Continue()
 		return intercept.Hold()
 	}
-	t.Hold()
+	s.setPoint(g, PointSyscall, syscallName(c), 0)
+	g.t.Hold()
 	s.running = nil
 	g.state = stRunnable
 	g.resume = intercept.Continue()
-	g.at = "t" + strconv.Itoa(g.vtid) + ":" + syscallName(c)
 	s.syscall(g, c)
 	s.schedule(g.at)
 	return intercept.Hold()
@@ -328,12 +350,8 @@ func (s *Scheduler) Signal(t *intercept.Thread, sig unix.Signal, info *unix.Sigi
 		if g != nil && g == s.running {
 			// The watchdog caught g spinning: a preemption point.
 			s.note("timing-based preemption (a thread ran without a syscall for over " + s.cfg.Preempt.String() + ")")
-			t.Hold()
-			s.running = nil
-			g.state = stRunnable
-			g.resume = intercept.Continue()
-			g.at = "t" + strconv.Itoa(g.vtid) + ":preempt"
-			s.schedule(g.at)
+			s.setPoint(g, PointPreempt, "preempt", 0)
+			s.yield(g)
 		}
 		return 0
 	}
@@ -484,9 +502,13 @@ func (s *Scheduler) ProcessExit(p *intercept.Process, ws unix.WaitStatus) {
 			s.retry(g)
 		}
 	}
-	if s.running != nil && s.running.pid == p.Pid {
+	if g := s.running; g != nil && g.pid == p.Pid {
+		// The running process died (a fatal signal, or its last thread
+		// exited): the others run on. The point is named after the
+		// thread, not the pid, which differs from run to run.
 		s.running = nil
-		s.schedule("p" + strconv.Itoa(p.Pid) + ":exit")
+		s.setPoint(g, PointExit, "exit", 0)
+		s.schedule(g.at)
 	}
 }
 
@@ -506,6 +528,7 @@ func (s *Scheduler) schedule(at string) {
 		}
 	}
 	s.signalled = s.signalled[:0]
+	s.expireTimers()
 	for {
 		s.pollFDs()
 		runnable := s.scratch[:0]
@@ -529,7 +552,8 @@ func (s *Scheduler) schedule(at string) {
 		}
 		choice := runnable[0]
 		if len(runnable) > 1 {
-			c, err := s.cfg.Decider.Choose(KindPick, runnable, at)
+			c, err := s.cfg.Decider.Choose(&Request{Kind: KindPick, Options: runnable, At: at,
+				Step: s.out.Steps, Now: s.now - monoBase, s: s})
 			if err != nil {
 				s.end(Diverged, err.Error())
 				return

@@ -1,6 +1,10 @@
 package sched
 
-import "math/rand/v2"
+import (
+	"hash/fnv"
+	"math/rand/v2"
+	"strconv"
+)
 
 // Kind says what a decision chooses.
 type Kind uint8
@@ -14,24 +18,75 @@ const (
 	KindWake
 )
 
+var kindNames = [...]string{KindPick: "pick", KindWake: "wake"}
+
 func (k Kind) String() string {
-	if k == KindWake {
-		return "wake"
+	if int(k) < len(kindNames) {
+		return kindNames[k]
 	}
-	return "pick"
+	return "kind" + strconv.Itoa(int(k))
+}
+
+// ParseKind is the inverse of Kind.String for the known kinds.
+func ParseKind(s string) (Kind, bool) {
+	for k, n := range kindNames {
+		if n == s {
+			return Kind(k), true
+		}
+	}
+	return 0, false
+}
+
+// Request is one choice the scheduler needs made. It is valid only during
+// the Choose call that receives it.
+type Request struct {
+	Kind Kind
+	// Options is sorted and has at least two elements.
+	Options []int
+	// At describes the scheduling point that led to the decision
+	// ("t1:futex", "futex:2"); replay checks it.
+	At string
+	// Step counts the run's scheduling points so far; Now is the virtual
+	// time (ns since the start of the run).
+	Step int
+	Now  int64
+
+	s *Scheduler
+}
+
+// Event describes what a thread will do when it runs next: its pending
+// scheduling point.
+type Event struct {
+	Thread int
+	Point  PointKind
+	// Name is the syscall or function name ("futex", "pthread_mutex_lock").
+	Name string
+	// Obj identifies the object the event touches (a futex word, an fd,
+	// a path, a lock, a watched variable), 0 if none is known. Two events
+	// with the same non-zero Obj may conflict: their order can matter.
+	Obj uint64
+}
+
+// Event returns the pending event of thread vtid (one of Options, for a
+// KindPick request). It is computed on demand: strategies that do not ask
+// cost nothing.
+func (r *Request) Event(vtid int) Event {
+	if r.s == nil || vtid < 0 || vtid >= len(r.s.threads) {
+		return Event{Thread: vtid}
+	}
+	return r.s.event(r.s.threads[vtid])
 }
 
 // Decider makes every nondeterministic choice of a run. Explorers wrap a
 // Strategy and record the choices; replay returns recorded choices and
-// reports a divergence as an error. options is sorted and has at least two
-// elements; at describes the scheduling point ("t1:futex").
+// reports a divergence as an error.
 type Decider interface {
-	Choose(kind Kind, options []int, at string) (int, error)
+	Choose(r *Request) (int, error)
 }
 
-// Strategy is an exploration policy: it picks one of options.
+// Strategy is an exploration policy: it picks one of r.Options.
 type Strategy interface {
-	Choose(kind Kind, options []int, at string) int
+	Choose(r *Request) int
 }
 
 // Random picks uniformly among the options (a random walk), from a PCG
@@ -44,8 +99,8 @@ func NewRandom(seed uint64) *Random {
 }
 
 // Choose implements Strategy.
-func (r *Random) Choose(_ Kind, options []int, _ string) int {
-	return options[r.rng.IntN(len(options))]
+func (r *Random) Choose(req *Request) int {
+	return req.Options[r.rng.IntN(len(req.Options))]
 }
 
 // Recording is a Decider that asks a Strategy and remembers every choice.
@@ -63,8 +118,36 @@ type Decision struct {
 }
 
 // Choose implements Decider.
-func (r *Recording) Choose(kind Kind, options []int, at string) (int, error) {
-	c := r.Strategy.Choose(kind, options, at)
-	r.Decisions = append(r.Decisions, Decision{Kind: kind, Choice: c, Options: append([]int(nil), options...), At: at})
+func (r *Recording) Choose(req *Request) (int, error) {
+	c := r.Strategy.Choose(req)
+	r.Decisions = append(r.Decisions, Decision{Kind: req.Kind, Choice: c, Options: append([]int(nil), req.Options...), At: req.At})
 	return c, nil
+}
+
+// objKey hashes an object's identity into an Event.Obj value.
+func objKey(kind string, parts ...uint64) uint64 {
+	h := fnv.New64a()
+	h.Write([]byte(kind))
+	var b [8]byte
+	for _, p := range parts {
+		for i := range b {
+			b[i] = byte(p >> (8 * i))
+		}
+		h.Write(b[:])
+	}
+	if v := h.Sum64(); v != 0 {
+		return v
+	}
+	return 1
+}
+
+func objKeyString(kind, s string) uint64 {
+	h := fnv.New64a()
+	h.Write([]byte(kind))
+	h.Write([]byte{0})
+	h.Write([]byte(s))
+	if v := h.Sum64(); v != 0 {
+		return v
+	}
+	return 1
 }

@@ -1,0 +1,110 @@
+package sched
+
+import (
+	"strconv"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/schedfuzz/schedfuzz/intercept"
+)
+
+// PointKind is the kind of scheduling point a thread is stopped at.
+// Every kind is a deterministic place in the guest's execution (no
+// hardware counters): a syscall entry, a thread's birth or death, a
+// breakpoint hit counted per thread, or an access to a watched variable.
+// Only PointPreempt depends on wall-clock time.
+type PointKind uint8
+
+const (
+	// PointStart: a new thread, before its first instruction.
+	PointStart PointKind = iota
+	// PointSyscall: the entry of an intercepted syscall.
+	PointSyscall
+	// PointExit: a thread or process has exited and the others run on.
+	PointExit
+	// PointPreempt: the watchdog stopped a thread that ran too long
+	// without reaching another point.
+	PointPreempt
+	// PointCall: a breakpoint at a function entry or a source line.
+	PointCall
+	// PointWatch: an access to a watched variable.
+	PointWatch
+)
+
+var pointNames = [...]string{"start", "syscall", "exit", "preempt", "call", "watch"}
+
+func (k PointKind) String() string {
+	if int(k) < len(pointNames) {
+		return pointNames[k]
+	}
+	return "point" + strconv.Itoa(int(k))
+}
+
+// setPoint records that g is at a new scheduling point. name is the
+// syscall or function; it appears in the decision trace as "t<vtid>:name".
+func (s *Scheduler) setPoint(g *gthread, kind PointKind, name string, obj uint64) {
+	g.pk, g.pname, g.pobj = kind, name, obj
+	g.at = "t" + strconv.Itoa(g.vtid) + ":" + name
+}
+
+// yield is the common path of a scheduling point reached by the running
+// thread g: it is held where it stopped, becomes runnable, and the
+// strategy picks who runs next.
+func (s *Scheduler) yield(g *gthread) {
+	g.t.Hold()
+	s.running = nil
+	g.state = stRunnable
+	g.resume = intercept.Continue()
+	s.schedule(g.at)
+}
+
+// event describes g's pending point for strategies (Request.Event).
+func (s *Scheduler) event(g *gthread) Event {
+	e := Event{Thread: g.vtid, Point: g.pk, Name: g.pname, Obj: g.pobj}
+	if g.pk == PointSyscall && e.Obj == 0 && g.state != stExited {
+		e.Obj = s.syscallObj(g, g.t.Syscall())
+	}
+	return e
+}
+
+// syscallObj names the object a syscall touches, coarsely: fds are
+// matched by number across processes (a pipe shared by a parent and its
+// child usually has the same number in both), paths by their text.
+func (s *Scheduler) syscallObj(g *gthread, c *intercept.Syscall) uint64 {
+	if c.Arch != intercept.ArchX86_64 {
+		return 0
+	}
+	path := func(i int) uint64 {
+		p, _, err := g.t.Memory().ReadString(c.Args[i], 256)
+		if err != nil {
+			return 0
+		}
+		return objKeyString("path", p)
+	}
+	switch c.Nr {
+	case unix.SYS_FUTEX:
+		return objKey("futex", uint64(g.pid), c.Args[0])
+	case unix.SYS_READ, unix.SYS_WRITE, unix.SYS_READV, unix.SYS_WRITEV,
+		unix.SYS_PREAD64, unix.SYS_PWRITE64, unix.SYS_LSEEK, unix.SYS_CLOSE,
+		unix.SYS_RECVFROM, unix.SYS_RECVMSG, unix.SYS_SENDTO, unix.SYS_SENDMSG,
+		unix.SYS_ACCEPT, unix.SYS_ACCEPT4, unix.SYS_CONNECT, unix.SYS_FSYNC,
+		unix.SYS_FTRUNCATE, unix.SYS_FSTAT, unix.SYS_FLOCK, unix.SYS_FCNTL,
+		unix.SYS_EPOLL_CTL, unix.SYS_EPOLL_WAIT, unix.SYS_EPOLL_PWAIT, unix.SYS_SENDFILE:
+		return objKey("fd", c.Args[0])
+	case unix.SYS_OPEN, unix.SYS_ACCESS, unix.SYS_STAT, unix.SYS_LSTAT,
+		unix.SYS_UNLINK, unix.SYS_MKDIR, unix.SYS_RMDIR, unix.SYS_RENAME,
+		unix.SYS_CREAT, unix.SYS_TRUNCATE, unix.SYS_CHMOD:
+		return path(0)
+	case unix.SYS_OPENAT, unix.SYS_FACCESSAT, unix.SYS_FACCESSAT2, unix.SYS_NEWFSTATAT,
+		unix.SYS_UNLINKAT, unix.SYS_MKDIRAT, unix.SYS_RENAMEAT, unix.SYS_RENAMEAT2,
+		unix.SYS_STATX, unix.SYS_FCHMODAT:
+		return path(1)
+	case unix.SYS_WAIT4, unix.SYS_WAITID:
+		return objKey("children", uint64(g.pid))
+	case unix.SYS_KILL, unix.SYS_TGKILL:
+		return objKey("signal", c.Args[0])
+	case unix.SYS_EXIT_GROUP:
+		return objKey("process", uint64(g.pid))
+	}
+	return 0
+}
