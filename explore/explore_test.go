@@ -3,6 +3,7 @@ package explore_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -87,10 +88,11 @@ func TestDeterminism(t *testing.T) {
 			for i := 0; i < 20; i++ {
 				r := run(t, path, 7, nil)
 				if !reflect.DeepEqual(r.Decisions, first.Decisions) {
-					t.Fatalf("run %d: %d decisions differ from the first run's %d", i, len(r.Decisions), len(first.Decisions))
+					t.Fatalf("run %d: %d decisions differ from the first run's %d (notes %q, first %q)\n%s", i, len(r.Decisions), len(first.Decisions),
+						r.Outcome.Nondeterministic, first.Outcome.Nondeterministic, firstDifference(first.Decisions, r.Decisions))
 				}
 				if !bytes.Equal(r.Stdout, first.Stdout) || r.Outcome.VirtualTime != first.Outcome.VirtualTime {
-					t.Fatalf("run %d: output or virtual time differ", i)
+					t.Fatalf("run %d: output or virtual time differ (notes %q)", i, r.Outcome.Nondeterministic)
 				}
 			}
 		})
@@ -186,4 +188,123 @@ func TestExternalInput(t *testing.T) {
 	if !marked {
 		t.Fatalf("run not marked as depending on external input: %v", r.Outcome.Nondeterministic)
 	}
+}
+
+func buildTestdata(t *testing.T, name string) string {
+	t.Helper()
+	out := filepath.Join(t.TempDir(), name)
+	if b, err := exec.Command("gcc", "-O1", "-pthread", "-o", out, filepath.Join("testdata", name+".c")).CombinedOutput(); err != nil {
+		t.Fatalf("gcc: %v\n%s", err, b)
+	}
+	return out
+}
+
+func runWith(t *testing.T, path string, cfg explore.Config) *explore.Result {
+	t.Helper()
+	cfg.CPU = 0
+	if cfg.Timeout == 0 {
+		cfg.Timeout = 20 * time.Second
+	}
+	r, err := explore.Run(context.Background(), &explore.Target{Path: path, Args: []string{path}}, cfg)
+	if err != nil {
+		t.Fatalf("run %s seed %d: %v", path, cfg.Seed, err)
+	}
+	return r
+}
+
+// TestStrategiesFindAndReplay: every strategy of the default portfolio
+// finds the lost update, and its failing schedule replays with identical
+// decisions and output.
+func TestStrategiesFindAndReplay(t *testing.T) {
+	testenv.RequirePtrace(t)
+	path := buildExample(t, "lost_update")
+	for _, sp := range explore.DefaultPortfolio() {
+		t.Run(sp.String(), func(t *testing.T) {
+			var found *explore.Result
+			for i := 0; i < 500 && found == nil; i++ {
+				if r := runWith(t, path, explore.Config{Seed: uint64(i), Strategy: sp, Hint: explore.Hint{Steps: 30}}); r.Failed() {
+					found = r
+					t.Logf("found %s at run %d (%d decisions)", r.Describe(), i, len(r.Decisions))
+				}
+			}
+			if found == nil {
+				t.Fatalf("%s: lost update not found in 500 runs", sp)
+			}
+			for i := 0; i < 3; i++ {
+				r := runWith(t, path, explore.Config{Seed: found.Seed, Strategy: sp, Replay: found.Decisions})
+				if r.Outcome.Kind == sched.Diverged {
+					t.Fatalf("replay %d diverged: %s", i, r.Outcome.Report)
+				}
+				if r.Describe() != found.Describe() || !reflect.DeepEqual(r.Decisions, found.Decisions) || !bytes.Equal(r.Stdout, found.Stdout) {
+					t.Fatalf("replay %d: %s, want %s (or different decisions/output)", i, r.Describe(), found.Describe())
+				}
+			}
+		})
+	}
+}
+
+// TestFaults: a program that assumes whole-record pipe transfers never
+// fails without syscall-result fuzzing and fails with it; the failing run
+// replays, fault decisions included.
+func TestFaults(t *testing.T) {
+	testenv.RequirePtrace(t)
+	path := buildTestdata(t, "short_io")
+	for i := 0; i < 30; i++ {
+		if r := runWith(t, path, explore.Config{Seed: uint64(i)}); r.Failed() || string(r.Stdout) != "ok\n" {
+			t.Fatalf("seed %d without faults: %s %q", i, r.Describe(), r.Stdout)
+		}
+	}
+	var found *explore.Result
+	for i := 0; i < 200 && found == nil; i++ {
+		if r := runWith(t, path, explore.Config{Seed: uint64(i), Faults: true}); r.Failed() {
+			found = r
+		}
+	}
+	if found == nil {
+		t.Fatal("no failure in 200 runs with -faults")
+	}
+	faults := 0
+	for _, d := range found.Decisions {
+		if d.Kind == sched.KindFault && d.Choice != sched.FaultNone {
+			faults++
+		}
+	}
+	if faults == 0 {
+		t.Fatalf("failing run %s has no injected fault in its trace", found.Describe())
+	}
+	r := runWith(t, path, explore.Config{Seed: found.Seed, Faults: true, Replay: found.Decisions})
+	if r.Describe() != found.Describe() || !reflect.DeepEqual(r.Decisions, found.Decisions) {
+		t.Fatalf("replay: %s (%s), want %s", r.Describe(), r.Outcome.Report, found.Describe())
+	}
+}
+
+// TestMaxSteps: a livelock ends as one at -max-steps, and is a failure.
+func TestMaxSteps(t *testing.T) {
+	testenv.RequirePtrace(t)
+	path := buildTestdata(t, "spin_yield")
+	r := runWith(t, path, explore.Config{Seed: 1, MaxSteps: 5000})
+	if r.Outcome.Kind != sched.Livelock || !r.Failed() || !strings.Contains(r.Outcome.Report, "5000") {
+		t.Fatalf("got %s (%s), want a livelock at 5000 steps", r.Describe(), r.Outcome.Report)
+	}
+}
+
+// firstDifference shows where two decision traces part.
+func firstDifference(a, b []sched.Decision) string {
+	for i := 0; i < len(a) || i < len(b); i++ {
+		if i >= len(a) || i >= len(b) || !reflect.DeepEqual(a[i], b[i]) {
+			var sb strings.Builder
+			for j := max(0, i-3); j < i+3; j++ {
+				var x, y any = "-", "-"
+				if j < len(a) {
+					x = a[j]
+				}
+				if j < len(b) {
+					y = b[j]
+				}
+				fmt.Fprintf(&sb, "  %d: %v | %v\n", j, x, y)
+			}
+			return sb.String()
+		}
+	}
+	return "  (same)"
 }

@@ -32,7 +32,18 @@ type Config struct {
 	Timeout time.Duration // wall-clock limit: a run past it is a hang
 	CPU     int           // CPU to pin to, or intercept.NoCPU
 	CPUs    int           // CPU count the guest sees
-	// Replay, if set, replaces the strategy by a recorded trace.
+	// Strategy chooses the run's schedule (zero value: random); Hint is
+	// what it may learn from earlier runs.
+	Strategy Spec
+	Hint     Hint
+	// Faults makes syscall results decisions too (sched.Config.Faults).
+	Faults bool
+	// MaxSteps ends a run after this many scheduling points as a
+	// livelock (0: no limit).
+	MaxSteps int
+	// Replay, if set, replaces the strategy by a recorded trace. The
+	// Strategy and Faults of the recorded run must be given too: they
+	// decide which questions the scheduler asks.
 	Replay []sched.Decision
 	// Stdin is the guest's standard input (nil: /dev/null).
 	Stdin *os.File
@@ -55,7 +66,7 @@ type Result struct {
 // Failed reports whether the run found a bug.
 func (r *Result) Failed() bool {
 	switch r.Outcome.Kind {
-	case sched.Deadlock:
+	case sched.Deadlock, sched.Livelock:
 		return true
 	case sched.Finished:
 		return r.Hang || !r.Status.Exited() || r.Status.ExitStatus() != 0
@@ -85,7 +96,7 @@ func Run(ctx context.Context, tgt *Target, cfg Config) (*Result, error) {
 		cfg.OutputLimit = 64 << 10
 	}
 	var decider sched.Decider
-	rec := &sched.Recording{Strategy: sched.NewRandom(cfg.Seed)}
+	rec := &sched.Recording{Strategy: cfg.Strategy.New(cfg.Seed, cfg.Hint)}
 	if cfg.Replay != nil {
 		decider = &replayer{ds: cfg.Replay, rec: rec}
 	} else {
@@ -97,7 +108,8 @@ func Run(ctx context.Context, tgt *Target, cfg Config) (*Result, error) {
 		runCtx, cancel = context.WithTimeout(ctx, cfg.Timeout)
 		defer cancel()
 	}
-	s := sched.New(sched.Config{Decider: decider, Seed: cfg.Seed, CPUs: cfg.CPUs, Done: runCtx.Done()})
+	s := sched.New(sched.Config{Decider: decider, Seed: cfg.Seed, CPUs: cfg.CPUs, Done: runCtx.Done(),
+		IdleChoice: cfg.Strategy.idle(), Faults: cfg.Faults, MaxSteps: cfg.MaxSteps})
 	stdout, err := newCapture(cfg.OutputLimit)
 	if err != nil {
 		return nil, err

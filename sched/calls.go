@@ -15,6 +15,9 @@ func (s *Scheduler) syscall(g *gthread, c *intercept.Syscall) {
 	if c.Arch != intercept.ArchX86_64 {
 		return
 	}
+	if s.cfg.Faults && s.fault(g, c) {
+		return
+	}
 	mem := g.t.Memory()
 	switch c.Nr {
 	case unix.SYS_FUTEX:
@@ -239,17 +242,8 @@ func (s *Scheduler) waitFD(g *gthread, fd int, events int16) {
 // fdReady polls a duplicate of the guest's fd without blocking. ok is false
 // if the fd cannot be checked (then the call just runs).
 func (s *Scheduler) fdReady(pid, fd int, events int16) (ready, ok bool) {
-	pidfd, have := s.pidfds[pid]
-	if !have {
-		var err error
-		pidfd, err = unix.PidfdOpen(pid, 0)
-		if err != nil {
-			return false, false
-		}
-		s.pidfds[pid] = pidfd
-	}
-	dup, err := unix.PidfdGetfd(pidfd, fd, 0)
-	if err != nil {
+	dup, ok := s.dupFD(pid, fd)
+	if !ok {
 		return false, false
 	}
 	defer unix.Close(dup)
@@ -267,6 +261,25 @@ func (s *Scheduler) fdReady(pid, fd int, events int16) (ready, ok bool) {
 		return false, false
 	}
 	return n > 0, true
+}
+
+// dupFD duplicates a guest process's fd into the tracer (pidfd_getfd);
+// the caller closes it.
+func (s *Scheduler) dupFD(pid, fd int) (int, bool) {
+	pidfd, have := s.pidfds[pid]
+	if !have {
+		var err error
+		pidfd, err = unix.PidfdOpen(pid, 0)
+		if err != nil {
+			return -1, false
+		}
+		s.pidfds[pid] = pidfd
+	}
+	dup, err := unix.PidfdGetfd(pidfd, fd, 0)
+	if err != nil {
+		return -1, false
+	}
+	return dup, true
 }
 
 // pollFDs wakes fd waiters whose fd became ready and retries pollers, now
@@ -375,12 +388,8 @@ func (s *Scheduler) waitExternal() bool {
 		if g.state != stBlocked || g.block != blkFD || s.dying[g.pid] {
 			continue
 		}
-		pidfd, ok := s.pidfds[g.pid]
+		dup, ok := s.dupFD(g.pid, g.fd)
 		if !ok {
-			continue
-		}
-		dup, err := unix.PidfdGetfd(pidfd, g.fd, 0)
-		if err != nil {
 			continue
 		}
 		waiters = append(waiters, g)

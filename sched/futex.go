@@ -137,11 +137,9 @@ func (s *Scheduler) wakeFutex(key futexKey, n int, bitset uint32) int {
 			break
 		}
 		pick := idx[0]
-		if len(idx) > 1 && n >= 0 {
-			c, err := s.cfg.Decider.Choose(&Request{Kind: KindWake, Options: idx, At: "futex:" + strconv.Itoa(len(idx)),
-				Step: s.out.Steps, Now: s.now - monoBase, s: s})
-			if err != nil {
-				s.end(Diverged, err.Error())
+		if n >= 0 {
+			c, ok := s.decide(KindWake, idx, "futex:"+strconv.Itoa(len(idx)))
+			if !ok {
 				return woken
 			}
 			pick = c

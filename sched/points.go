@@ -58,6 +58,14 @@ func (s *Scheduler) yield(g *gthread) {
 	s.schedule(g.at)
 }
 
+// eventOf is Request.Pending.
+func (s *Scheduler) eventOf(vtid int) Event {
+	if vtid < 0 || vtid >= len(s.threads) {
+		return Event{Thread: vtid}
+	}
+	return s.event(s.threads[vtid])
+}
+
 // event describes g's pending point for strategies (Request.Event).
 func (s *Scheduler) event(g *gthread) Event {
 	e := Event{Thread: g.vtid, Point: g.pk, Name: g.pname, Obj: g.pobj}

@@ -33,7 +33,26 @@ type Config struct {
 	// Preempt is the wall-clock time a thread may run without reaching a
 	// scheduling point before the watchdog preempts it (default 20ms).
 	Preempt time.Duration
+	// IdleChoice lets a pick also choose IdleOption while threads are
+	// runnable and a timer is pending: virtual time jumps to the next
+	// deadline first. Timers then fire early relative to the other
+	// threads' progress, and a strategy can starve a thread even when
+	// nothing else could run (rr's chaos mode).
+	IdleChoice bool
+	// Faults makes syscall results a decision (KindFault) at the calls
+	// where the kernel may legitimately return less or fail
+	// transiently: short reads and writes and EINTR on pipes, sockets
+	// and terminals, EAGAIN on non-blocking ones, spurious futex
+	// wake-ups.
+	Faults bool
+	// MaxSteps ends a run that reaches this many scheduling points as a
+	// livelock (0: no limit).
+	MaxSteps int
 }
+
+// IdleOption is the pick option that lets virtual time pass to the next
+// deadline instead of running a thread (see Config.IdleChoice).
+const IdleOption = -1
 
 // OutcomeKind classifies how a run ended, beyond the guest's exit status.
 type OutcomeKind uint8
@@ -50,10 +69,12 @@ const (
 	Diverged
 	// Internal: the scheduler lost track of the guest (a bug).
 	Internal
+	// Livelock: the run reached Config.MaxSteps scheduling points.
+	Livelock
 )
 
 func (k OutcomeKind) String() string {
-	return [...]string{"finished", "deadlock", "unsupported", "diverged", "internal error"}[k]
+	return [...]string{"finished", "deadlock", "unsupported", "diverged", "internal error", "livelock"}[k]
 }
 
 // Outcome is what the scheduler has to say about a run.
@@ -160,14 +181,16 @@ type Scheduler struct {
 	// signalled lists processes a guest thread sent a signal to at its
 	// last point; their signal waiters wake at the next point, when the
 	// signal has been sent.
-	signalled []int
-	rng       *rand.ChaCha8
-	tsc       uint64
-	ended     bool
-	out       Outcome
-	scratch   []int
-	dog       *watchdog
-	randomFDs map[randomFD]bool
+	signalled   []int
+	rng         *rand.ChaCha8
+	tsc         uint64
+	ended       bool
+	out         Outcome
+	scratch     []int
+	idleScratch []int
+	dog         *watchdog
+	randomFDs   map[randomFD]bool
+	pending     func(vtid int) Event // s.eventOf, bound once
 }
 
 // New returns a scheduler for one run.
@@ -181,7 +204,7 @@ func New(cfg Config) *Scheduler {
 	if cfg.Preempt <= 0 {
 		cfg.Preempt = 20 * time.Millisecond
 	}
-	return &Scheduler{
+	s := &Scheduler{
 		cfg:       cfg,
 		now:       monoBase,
 		futexes:   map[futexKey][]*gthread{},
@@ -190,6 +213,8 @@ func New(cfg Config) *Scheduler {
 		randomFDs: map[randomFD]bool{},
 		rng:       newGuestRand(cfg.Seed, ^uint64(0)),
 	}
+	s.pending = s.eventOf
+	return s
 }
 
 // newGuestRand returns a ChaCha8 stream of the guest's randomness for
@@ -519,6 +544,10 @@ func (s *Scheduler) schedule(at string) {
 	}
 	s.epoch++
 	s.out.Steps++
+	if s.cfg.MaxSteps > 0 && s.out.Steps > s.cfg.MaxSteps {
+		s.end(Livelock, fmt.Sprintf("livelock: %d scheduling points without the run ending (-max-steps)", s.cfg.MaxSteps))
+		return
+	}
 	s.now += s.cfg.Quantum
 	for _, pid := range s.signalled {
 		for _, g := range s.threads {
@@ -550,15 +579,19 @@ func (s *Scheduler) schedule(at string) {
 			}
 			return
 		}
-		choice := runnable[0]
-		if len(runnable) > 1 {
-			c, err := s.cfg.Decider.Choose(&Request{Kind: KindPick, Options: runnable, At: at,
-				Step: s.out.Steps, Now: s.now - monoBase, s: s})
-			if err != nil {
-				s.end(Diverged, err.Error())
-				return
-			}
-			choice = c
+		opts := runnable
+		if s.cfg.IdleChoice && len(s.timers) > 0 {
+			opts = append(s.idleScratch[:0], IdleOption)
+			opts = append(opts, runnable...)
+			s.idleScratch = opts
+		}
+		choice, ok := s.decide(KindPick, opts, at)
+		if !ok {
+			return
+		}
+		if choice == IdleOption {
+			s.fireTimers()
+			continue
 		}
 		s.run(s.threads[choice])
 		return
@@ -572,6 +605,28 @@ func (s *Scheduler) anyLive() bool {
 		}
 	}
 	return false
+}
+
+// decide asks the Decider to choose among options (none asked if there
+// is only one). ok is false if the run ended (a replay diverged, or the
+// choice was not one of the options).
+func (s *Scheduler) decide(kind Kind, options []int, at string) (choice int, ok bool) {
+	if len(options) == 1 {
+		return options[0], true
+	}
+	c, err := s.cfg.Decider.Choose(&Request{Kind: kind, Options: options, At: at,
+		Step: s.out.Steps, Now: s.now - monoBase, Pending: s.pending})
+	if err != nil {
+		s.end(Diverged, err.Error())
+		return 0, false
+	}
+	for _, o := range options {
+		if o == c {
+			return c, true
+		}
+	}
+	s.end(Internal, fmt.Sprintf("%s decision at %s: choice %d is not one of %v", kind, at, c, options))
+	return 0, false
 }
 
 // run releases g.

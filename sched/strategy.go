@@ -2,7 +2,6 @@ package sched
 
 import (
 	"hash/fnv"
-	"math/rand/v2"
 	"strconv"
 )
 
@@ -16,9 +15,21 @@ const (
 	// KindWake chooses which futex waiter a wake wakes; options and the
 	// choice are indices into the waiters in FIFO order.
 	KindWake
+	// KindFault chooses a syscall's result (Config.Faults): options and
+	// the choice are Fault values, FaultNone first.
+	KindFault
 )
 
-var kindNames = [...]string{KindPick: "pick", KindWake: "wake"}
+var kindNames = [...]string{KindPick: "pick", KindWake: "wake", KindFault: "fault"}
+
+// Fault values: the options of a KindFault decision.
+const (
+	FaultNone     = 0 // the call runs as the guest made it
+	FaultShort    = 1 // a short read or write (half the count)
+	FaultEINTR    = 2 // interrupted: -EINTR, nothing transferred
+	FaultEAGAIN   = 3 // -EAGAIN on a non-blocking fd
+	FaultSpurious = 4 // a futex wait returns 0 without a wake-up
+)
 
 func (k Kind) String() string {
 	if int(k) < len(kindNames) {
@@ -50,8 +61,8 @@ type Request struct {
 	// time (ns since the start of the run).
 	Step int
 	Now  int64
-
-	s *Scheduler
+	// Pending returns the pending event of a thread; see Event.
+	Pending func(vtid int) Event
 }
 
 // Event describes what a thread will do when it runs next: its pending
@@ -71,10 +82,10 @@ type Event struct {
 // KindPick request). It is computed on demand: strategies that do not ask
 // cost nothing.
 func (r *Request) Event(vtid int) Event {
-	if r.s == nil || vtid < 0 || vtid >= len(r.s.threads) {
+	if r.Pending == nil {
 		return Event{Thread: vtid}
 	}
-	return r.s.event(r.s.threads[vtid])
+	return r.Pending(vtid)
 }
 
 // Decider makes every nondeterministic choice of a run. Explorers wrap a
@@ -87,20 +98,6 @@ type Decider interface {
 // Strategy is an exploration policy: it picks one of r.Options.
 type Strategy interface {
 	Choose(r *Request) int
-}
-
-// Random picks uniformly among the options (a random walk), from a PCG
-// stream seeded by the run's seed.
-type Random struct{ rng *rand.Rand }
-
-// NewRandom returns a random walk seeded with seed.
-func NewRandom(seed uint64) *Random {
-	return &Random{rng: rand.New(rand.NewPCG(seed, 0x5ced_f022))}
-}
-
-// Choose implements Strategy.
-func (r *Random) Choose(req *Request) int {
-	return req.Options[r.rng.IntN(len(req.Options))]
 }
 
 // Recording is a Decider that asks a Strategy and remembers every choice.

@@ -1,0 +1,172 @@
+package explore
+
+import (
+	"reflect"
+	"testing"
+
+	"github.com/schedfuzz/schedfuzz/sched"
+)
+
+// drive feeds a strategy n pick requests over the given options and
+// returns its choices.
+func drive(st sched.Strategy, n int, opts []int, pending func(int) sched.Event) []int {
+	var out []int
+	for i := 0; i < n; i++ {
+		out = append(out, st.Choose(&sched.Request{Kind: sched.KindPick, Options: opts, At: "t0:write",
+			Step: i, Now: int64(i) * 1000, Pending: pending}))
+	}
+	return out
+}
+
+func TestParseSpec(t *testing.T) {
+	for in, want := range map[string]string{"random": "random", "pct": "pct:3", "pct:5": "pct:5", "pos": "pos", "chaos": "chaos"} {
+		sp, err := ParseSpec(in)
+		if err != nil || sp.String() != want {
+			t.Errorf("ParseSpec(%q) = %v, %v; want %s", in, sp, err, want)
+		}
+	}
+	for _, bad := range []string{"", "pct:0", "pct:x", "pct:99", "pos:2", "dfs", "random:1"} {
+		if _, err := ParseSpec(bad); err == nil {
+			t.Errorf("ParseSpec(%q) succeeded", bad)
+		}
+	}
+	p, err := ParsePortfolio("")
+	if err != nil || len(p) != 4 {
+		t.Fatalf("default portfolio: %v %v", p, err)
+	}
+	p, err = ParsePortfolio("pct:2,pos")
+	if err != nil || len(p) != 2 || p[0].String() != "pct:2" || p[1].Name != "pos" {
+		t.Fatalf("ParsePortfolio: %v %v", p, err)
+	}
+	if _, err := ParsePortfolio("pct,bogus"); err == nil {
+		t.Fatal("bad portfolio accepted")
+	}
+}
+
+// Every strategy is a function of its seed, returns only offered options,
+// and differs across seeds.
+func TestStrategiesDeterministic(t *testing.T) {
+	opts := []int{0, 1, 2, 3}
+	for _, sp := range DefaultPortfolio() {
+		a := drive(sp.New(11, Hint{Steps: 50}), 200, opts, nil)
+		b := drive(sp.New(11, Hint{Steps: 50}), 200, opts, nil)
+		if !reflect.DeepEqual(a, b) {
+			t.Errorf("%s: same seed, different choices", sp)
+		}
+		for _, c := range a {
+			if c < 0 || c > 3 {
+				t.Fatalf("%s chose %d, not an option", sp, c)
+			}
+		}
+		distinct := map[string]bool{}
+		for seed := uint64(0); seed < 8; seed++ {
+			distinct[sliceKey(drive(sp.New(seed, Hint{Steps: 50}), 200, opts, nil))] = true
+		}
+		if len(distinct) < 4 {
+			t.Errorf("%s: 8 seeds gave only %d distinct schedules", sp, len(distinct))
+		}
+	}
+}
+
+func sliceKey(v []int) string {
+	b := make([]byte, len(v))
+	for i, x := range v {
+		b[i] = byte('0' + x)
+	}
+	return string(b)
+}
+
+func switches(v []int) int {
+	n := 0
+	for i := 1; i < len(v); i++ {
+		if v[i] != v[i-1] {
+			n++
+		}
+	}
+	return n
+}
+
+// PCT with depth D switches threads at most D-1 times while the same
+// threads stay runnable: between change points the highest priority wins.
+func TestPCTChangePoints(t *testing.T) {
+	opts := []int{0, 1, 2}
+	for d := 1; d <= 4; d++ {
+		seen := 0
+		for seed := uint64(0); seed < 50; seed++ {
+			st := Spec{Name: "pct", Depth: d}.New(seed, Hint{Steps: 40})
+			got := drive(st, 40, opts, nil)
+			if s := switches(got); s > d-1 {
+				t.Fatalf("pct:%d seed %d: %d switches > %d: %v", d, seed, s, d-1, got)
+			} else if s == d-1 {
+				seen++
+			}
+		}
+		if d > 1 && seen == 0 {
+			t.Errorf("pct:%d: no run used all its change points", d)
+		}
+	}
+}
+
+// POS re-draws the priorities of events that conflict with the one that
+// just ran: with every event on one object, the schedule keeps changing;
+// with no conflicts, the winner keeps winning until it leaves.
+func TestPOSConflicts(t *testing.T) {
+	opts := []int{0, 1, 2}
+	conflict := func(v int) sched.Event { return sched.Event{Thread: v, Obj: 7} }
+	independent := func(v int) sched.Event { return sched.Event{Thread: v, Obj: uint64(100 + v)} }
+	total := map[string]int{}
+	for seed := uint64(0); seed < 20; seed++ {
+		total["conflict"] += switches(drive(Spec{Name: "pos"}.New(seed, Hint{}), 60, opts, conflict))
+		total["independent"] += switches(drive(Spec{Name: "pos"}.New(seed, Hint{}), 60, opts, independent))
+	}
+	if total["conflict"] <= total["independent"] {
+		t.Fatalf("conflicting events switched %d times, independent ones %d: conflicts should re-draw priorities", total["conflict"], total["independent"])
+	}
+}
+
+// chaos lets timers fire early (IdleOption) only when offered, and
+// starves threads: some thread is passed over for a stretch while others
+// run.
+func TestChaosIdle(t *testing.T) {
+	withIdle := []int{sched.IdleOption, 0, 1}
+	idle, picks := 0, 0
+	for seed := uint64(0); seed < 20; seed++ {
+		for _, c := range drive(Spec{Name: "chaos"}.New(seed, Hint{}), 100, withIdle, nil) {
+			if c == sched.IdleOption {
+				idle++
+			} else {
+				picks++
+			}
+		}
+		for _, c := range drive(Spec{Name: "chaos"}.New(seed, Hint{}), 100, []int{0, 1}, nil) {
+			if c == sched.IdleOption {
+				t.Fatal("chaos chose IdleOption when it was not offered")
+			}
+		}
+		for _, sp := range []Spec{{Name: "random"}, {Name: "pct", Depth: 3}, {Name: "pos"}} {
+			for _, c := range drive(sp.New(seed, Hint{}), 50, withIdle, nil) {
+				if c == sched.IdleOption {
+					t.Fatalf("%s chose IdleOption", sp)
+				}
+			}
+		}
+	}
+	if idle == 0 || picks == 0 {
+		t.Fatalf("chaos: %d idle, %d picks: want both", idle, picks)
+	}
+}
+
+// Fault decisions inject a fault now and then, never all the time.
+func TestFaultDecisions(t *testing.T) {
+	st := Spec{Name: "random"}.New(3, Hint{})
+	faults := 0
+	for i := 0; i < 800; i++ {
+		c := st.Choose(&sched.Request{Kind: sched.KindFault, Options: []int{sched.FaultNone, sched.FaultShort, sched.FaultEINTR}, At: "t1:read"})
+		if c != sched.FaultNone {
+			faults++
+		}
+	}
+	if faults < 50 || faults > 200 {
+		t.Fatalf("%d faults in 800 decisions, want about 100", faults)
+	}
+}
