@@ -90,6 +90,22 @@ func (s *Scheduler) syscall(g *gthread, c *intercept.Syscall) {
 		g.resume = intercept.Emulate(int64(size))
 	case unix.SYS_SCHED_SETAFFINITY:
 		g.resume = intercept.Emulate(0) // everyone shares the one CPU
+	case unix.SYS_GETCPU:
+		// A virtual CPU per thread: the real one depends on which CPU
+		// the run was pinned to.
+		cpu := uint64(g.vtid % s.cfg.CPUs)
+		if c.Args[0] != 0 {
+			writeU32(mem, c.Args[0], uint32(cpu))
+		}
+		if c.Args[1] != 0 {
+			writeU32(mem, c.Args[1], 0)
+		}
+		g.resume = intercept.Emulate(0)
+	case unix.SYS_RSEQ:
+		// Restartable sequences let the kernel write the real CPU number
+		// into guest memory at every preemption (glibc's sched_getcpu
+		// reads it). Without rseq, glibc falls back to getcpu, above.
+		g.resume = intercept.Emulate(intercept.Errno(unix.ENOSYS))
 	case unix.SYS_SET_TID_ADDRESS:
 		g.clearTID = c.Args[0]
 

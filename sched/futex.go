@@ -201,9 +201,7 @@ func (s *Scheduler) wakeOp(g *gthread, c *intercept.Syscall) intercept.Action {
 	default:
 		return intercept.Emulate(intercept.Errno(unix.ENOSYS))
 	}
-	var b [4]byte
-	binary.LittleEndian.PutUint32(b[:], nv)
-	if _, err := mem.WriteAt(b[:], int64(uaddr2)); err != nil {
+	if err := writeU32(mem, uaddr2, nv); err != nil {
 		return intercept.Emulate(intercept.Errno(unix.EFAULT))
 	}
 	n := s.wakeFutex(futexKey{g.pid, c.Args[0]}, int(int32(c.Args[2])), futexBitsetAll)
@@ -237,6 +235,13 @@ func readU32(mem *intercept.Memory, addr uint64) (uint32, error) {
 		return 0, err
 	}
 	return binary.LittleEndian.Uint32(b[:]), nil
+}
+
+func writeU32(mem *intercept.Memory, addr uint64, v uint32) error {
+	var b [4]byte
+	binary.LittleEndian.PutUint32(b[:], v)
+	_, err := mem.WriteAt(b[:], int64(addr))
+	return err
 }
 
 // readTimespec reads a struct timespec as nanoseconds.

@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"reflect"
+	"runtime"
 	"testing"
 	"time"
 
@@ -24,8 +25,13 @@ func build(t *testing.T, name string) string {
 
 func run(t *testing.T, path string, seed uint64) *explore.Result {
 	t.Helper()
+	return runOn(t, path, seed, 0)
+}
+
+func runOn(t *testing.T, path string, seed uint64, cpu int) *explore.Result {
+	t.Helper()
 	r, err := explore.Run(context.Background(), &explore.Target{Path: path, Args: []string{path}},
-		explore.Config{Seed: seed, Timeout: 20 * time.Second, CPU: 0})
+		explore.Config{Seed: seed, Timeout: 20 * time.Second, CPU: cpu})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -64,5 +70,22 @@ func TestSameSeedSameRun(t *testing.T) {
 	}
 	if len(distinct) < 3 {
 		t.Fatalf("6 seeds gave only %d distinct outputs: seeds do not steer the run", len(distinct))
+	}
+}
+
+// TestSameRunOnAnyCPU: parallel runs are pinned to different CPUs; the CPU
+// must not show through (getcpu, rseq's cpu_id, sched_getcpu).
+func TestSameRunOnAnyCPU(t *testing.T) {
+	testenv.RequirePtrace(t)
+	if runtime.NumCPU() < 2 {
+		t.Skip("needs 2 CPUs")
+	}
+	path := build(t, "determinism")
+	a, b := runOn(t, path, 5, 0), runOn(t, path, 5, 1)
+	if !reflect.DeepEqual(a.Decisions, b.Decisions) || !bytes.Equal(a.Stdout, b.Stdout) {
+		t.Fatalf("CPU 0 and CPU 1 runs differ:\n%s\nvs\n%s", a.Stdout, b.Stdout)
+	}
+	if !bytes.Contains(a.Stdout, []byte("w1 cpu 1")) && !bytes.Contains(a.Stdout, []byte("w1 cpu 2")) {
+		t.Fatalf("sched_getcpu did not report a virtual CPU:\n%s", a.Stdout)
 	}
 }

@@ -1,9 +1,11 @@
 // determinism: everything a run could take from the machine instead of
 // from its seed. Three threads share a mutex and a condition variable
 // (futexes), sleep, pass tokens through a pipe, read the clocks, call
-// getrandom, /dev/urandom and rdtsc, and print what they saw in the order they saw it.
+// getrandom, /dev/urandom, rdtsc and sched_getcpu, and print what they saw in the order they saw it.
 // Under schedfuzz the same seed must print the same bytes every time.
+#define _GNU_SOURCE
 #include <pthread.h>
+#include <sched.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -37,6 +39,7 @@ static void *worker(void *arg) {
     getrandom(r, sizeof r, 0);
     logf_("w%ld rand %ld\n", id, (long)(r[0] | r[1] << 8 | r[2] << 16));
     logf_("w%ld tsc %ld\n", id, (long)(__rdtsc() & 0xffffffffff));
+    logf_("w%ld cpu %ld\n", id, (long)sched_getcpu());
     usleep(1000 * (unsigned)(id + 1));
     pthread_mutex_lock(&mu);
     while (turn % 3 != id)
