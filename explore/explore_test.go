@@ -308,3 +308,35 @@ func firstDifference(a, b []sched.Decision) string {
 	}
 	return "  (same)"
 }
+
+// TestThreadInfo: a run's outcome says, for every thread, who created it
+// and at which point, its last points and who ended the process.
+func TestThreadInfo(t *testing.T) {
+	testenv.RequirePtrace(t)
+	path := buildExample(t, "lost_update")
+	r := run(t, path, 1, nil)
+	ts := r.Outcome.Threads
+	if len(ts) != 3 {
+		t.Fatalf("%d threads, want 3: %+v", len(ts), ts)
+	}
+	if ts[0].Parent != -1 || ts[0].Born != "" || r.Outcome.Ender != 0 {
+		t.Fatalf("main thread: %+v, ender %d", ts[0], r.Outcome.Ender)
+	}
+	for _, w := range ts[1:] {
+		if w.Parent != 0 || !strings.HasPrefix(w.Born, "t0:clone") || !w.Exited {
+			t.Fatalf("worker: %+v", w)
+		}
+		writes := 0
+		for _, p := range w.Last {
+			if p == "write" {
+				writes++
+			}
+		}
+		if len(w.Last) != 8 || w.Points < 8 || writes != 3 || w.Last[7] != "exit" {
+			t.Fatalf("worker %d: last points %v (%d points), want the last 8 with 3 writes, ending in exit", w.Vtid, w.Last, w.Points)
+		}
+	}
+	if l := ts[0].Last; len(l) < 2 || l[len(l)-2] != "exit_group" || l[len(l)-1] != "exit" {
+		t.Fatalf("main's last points %v, want ... exit_group exit", l)
+	}
+}

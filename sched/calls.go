@@ -362,7 +362,7 @@ func (s *Scheduler) syscallExit(g *gthread, c *intercept.Syscall, ret int64) int
 			s.addTimer(g, g.deadline)
 		}
 	}
-	s.schedule(g.at)
+	s.schedule(g)
 	return ret
 }
 

@@ -45,6 +45,8 @@ func (k PointKind) String() string {
 func (s *Scheduler) setPoint(g *gthread, kind PointKind, name string, obj uint64) {
 	g.pk, g.pname, g.pobj = kind, name, obj
 	g.at = "t" + strconv.Itoa(g.vtid) + ":" + name
+	g.points++
+	g.last[g.points%len(g.last)] = name
 }
 
 // yield is the common path of a scheduling point reached by the running
@@ -55,7 +57,7 @@ func (s *Scheduler) yield(g *gthread) {
 	s.running = nil
 	g.state = stRunnable
 	g.resume = intercept.Continue()
-	s.schedule(g.at)
+	s.schedule(g)
 }
 
 // eventOf is Request.Pending.

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -87,6 +86,28 @@ type Outcome struct {
 	VirtualTime int64
 	// Nondeterministic notes what may keep a replay from matching.
 	Nondeterministic []string
+	// Threads describes every thread of the run, by vtid.
+	Threads []ThreadInfo
+	// Ender is the vtid of the thread that ended the first process (its
+	// exit_group, its fatal signal), -1 if none did.
+	Ender int
+}
+
+// ThreadInfo is what a report says about one thread.
+type ThreadInfo struct {
+	Vtid, Pid int
+	// Parent is the creating thread (-1 for the first) and Born the
+	// creator's scheduling point at the time ("t0:clone3").
+	Parent int
+	Born   string
+	// Last names its last scheduling points, oldest first (at most 8).
+	Last []string
+	// Points counts the scheduling points it reached.
+	Points int
+	// Exited reports whether it had exited when the run ended; if not,
+	// Waits says what it was blocked on ("" if it was runnable).
+	Exited bool
+	Waits  string
 }
 
 type threadState uint8
@@ -126,6 +147,10 @@ type gthread struct {
 	pname  string           // its syscall or function name
 	pobj   uint64           // the object it touches, if known at the point
 	rng    *rand.ChaCha8    // its share of the guest's randomness
+	points int              // scheduling points reached
+	last   [8]string        // the names of its last points (a ring)
+	parent int              // the creating thread's vtid (-1: none)
+	born   string           // the creator's point when it was created
 	block  blockKind
 	// futex wait
 	fkey    futexKey
@@ -191,6 +216,12 @@ type Scheduler struct {
 	dog         *watchdog
 	randomFDs   map[randomFD]bool
 	pending     func(vtid int) Event // s.eventOf, bound once
+	// from is the thread whose point the current decisions belong to:
+	// the one that yielded, or the running one for wake and fault
+	// decisions.
+	from *gthread
+	// ender is the vtid of the thread that ended the first process.
+	ender int
 }
 
 // New returns a scheduler for one run.
@@ -211,6 +242,7 @@ func New(cfg Config) *Scheduler {
 		dying:     map[int]bool{},
 		pidfds:    map[int]int{},
 		randomFDs: map[randomFD]bool{},
+		ender:     -1,
 		rng:       newGuestRand(cfg.Seed, ^uint64(0)),
 	}
 	s.pending = s.eventOf
@@ -260,6 +292,10 @@ func (s *Scheduler) Outcome() Outcome {
 	}
 	o := s.out
 	o.VirtualTime = s.now - monoBase
+	o.Ender = s.ender
+	for _, g := range s.threads {
+		o.Threads = append(o.Threads, g.info())
+	}
 	for _, fd := range s.pidfds {
 		unix.Close(fd)
 	}
@@ -307,12 +343,18 @@ func (s *Scheduler) ThreadStart(t *intercept.Thread, parent *intercept.Thread) {
 	}
 	g := &gthread{t: t, vtid: len(s.threads), pid: t.Proc.Pid, clearTID: t.ClearTID, resume: intercept.Continue()}
 	g.rng = s.threadRand(g.vtid)
+	g.parent = -1
+	if parent != nil {
+		if pg := s.g(parent); pg != nil {
+			g.parent, g.born = pg.vtid, pg.at
+		}
+	}
 	s.setPoint(g, PointStart, "start", 0)
 	s.threads = append(s.threads, g)
 	t.State = g
 	t.Hold()
 	if parent == nil {
-		s.schedule(g.at)
+		s.schedule(g)
 		return
 	}
 	pg := s.g(parent)
@@ -327,7 +369,7 @@ func (s *Scheduler) ThreadStart(t *intercept.Thread, parent *intercept.Thread) {
 		pg.block = blkVfork
 		pg.vforkChild = g.vtid
 	}
-	s.schedule(pg.at)
+	s.schedule(pg)
 }
 
 // SyscallEnter implements intercept.Tool: every syscall entry is a
@@ -347,12 +389,13 @@ func (s *Scheduler) SyscallEnter(t *intercept.Thread, c *intercept.Syscall) inte
 		return intercept.Hold()
 	}
 	s.setPoint(g, PointSyscall, syscallName(c), 0)
+	s.from = g
 	g.t.Hold()
 	s.running = nil
 	g.state = stRunnable
 	g.resume = intercept.Continue()
 	s.syscall(g, c)
-	s.schedule(g.at)
+	s.schedule(g)
 	return intercept.Hold()
 }
 
@@ -387,6 +430,7 @@ func (s *Scheduler) Signal(t *intercept.Thread, sig unix.Signal, info *unix.Sigi
 	}
 	if g != nil && willKill(t.Tid, sig) {
 		s.dying[g.pid] = true
+		s.setEnder(g)
 	}
 	switch sig {
 	case unix.SIGSTOP, unix.SIGTSTP, unix.SIGTTIN, unix.SIGTTOU:
@@ -483,7 +527,7 @@ func (s *Scheduler) ThreadExit(t *intercept.Thread, status int) {
 		// gone: nothing more to wait for.
 		s.running = nil
 		s.wakeFutex(futexKey{g.pid, g.clearTID}, -1, ^uint32(0))
-		s.schedule(g.at)
+		s.schedule(g)
 	default:
 		g.exitAt = exitAtReap
 	}
@@ -506,7 +550,7 @@ func (s *Scheduler) ThreadReaped(t *intercept.Thread, ws unix.WaitStatus) {
 	s.releaseVfork(g)
 	if g == s.running && g.exitAt == exitAtReap {
 		s.running = nil
-		s.schedule(g.at)
+		s.schedule(g)
 	}
 }
 
@@ -533,15 +577,16 @@ func (s *Scheduler) ProcessExit(p *intercept.Process, ws unix.WaitStatus) {
 		// thread, not the pid, which differs from run to run.
 		s.running = nil
 		s.setPoint(g, PointExit, "exit", 0)
-		s.schedule(g.at)
+		s.schedule(g)
 	}
 }
 
 // schedule picks the next thread to run, if none is running.
-func (s *Scheduler) schedule(at string) {
+func (s *Scheduler) schedule(from *gthread) {
 	if s.running != nil || s.ended {
 		return
 	}
+	s.from = from
 	s.epoch++
 	s.out.Steps++
 	if s.cfg.MaxSteps > 0 && s.out.Steps > s.cfg.MaxSteps {
@@ -585,7 +630,7 @@ func (s *Scheduler) schedule(at string) {
 			opts = append(opts, runnable...)
 			s.idleScratch = opts
 		}
-		choice, ok := s.decide(KindPick, opts, at)
+		choice, ok := s.decide(KindPick, opts, from.at)
 		if !ok {
 			return
 		}
@@ -614,8 +659,12 @@ func (s *Scheduler) decide(kind Kind, options []int, at string) (choice int, ok 
 	if len(options) == 1 {
 		return options[0], true
 	}
-	c, err := s.cfg.Decider.Choose(&Request{Kind: kind, Options: options, At: at,
-		Step: s.out.Steps, Now: s.now - monoBase, Pending: s.pending})
+	req := &Request{Kind: kind, Options: options, At: at, Thread: -1,
+		Step: s.out.Steps, Now: s.now - monoBase, Pending: s.pending}
+	if s.from != nil {
+		req.Thread, req.Count = s.from.vtid, s.from.points
+	}
+	c, err := s.cfg.Decider.Choose(req)
 	if err != nil {
 		s.end(Diverged, err.Error())
 		return 0, false
@@ -640,6 +689,7 @@ func (s *Scheduler) run(g *gthread) {
 		// exit_group kills every other thread of the process: none of
 		// them may be picked while they die.
 		s.dying[g.pid] = true
+		s.setEnder(g)
 	}
 	if g.restart {
 		g.restart = false
@@ -727,20 +777,9 @@ func (s *Scheduler) deadlockReport() string {
 			continue
 		}
 		fmt.Fprintf(&b, "  thread %d (tid %d, pid %d) at %s: ", g.vtid, g.t.Tid, g.pid, g.at)
-		switch g.block {
-		case blkFutex:
-			fmt.Fprintf(&b, "waits on futex %#x", g.fkey.addr)
-		case blkChild:
-			b.WriteString("waits for a child process")
-		case blkFD:
-			fmt.Fprintf(&b, "waits for fd %d", g.fd)
-		case blkRetry:
-			b.WriteString("polls fds")
-		case blkVfork:
-			fmt.Fprintf(&b, "waits for vfork child thread %d", g.vforkChild)
-		case blkSignal:
-			b.WriteString("waits for a signal")
-		default:
+		if w := g.waits(); w != "" {
+			b.WriteString(w)
+		} else {
 			b.WriteString("is not blocked (state ")
 			b.WriteString(strconv.Itoa(int(g.state)))
 			b.WriteString(")")
@@ -750,12 +789,44 @@ func (s *Scheduler) deadlockReport() string {
 	return strings.TrimRight(b.String(), "\n")
 }
 
-// Threads lists the vtids that exist, for reports.
-func (s *Scheduler) threadIDs() []int {
-	ids := make([]int, 0, len(s.threads))
-	for _, g := range s.threads {
-		ids = append(ids, g.vtid)
+// waits says what a blocked thread waits on ("" if it is not blocked).
+func (g *gthread) waits() string {
+	if g.state != stBlocked {
+		return ""
 	}
-	sort.Ints(ids)
-	return ids
+	switch g.block {
+	case blkFutex:
+		return fmt.Sprintf("waits on futex %#x", g.fkey.addr)
+	case blkChild:
+		return "waits for a child process"
+	case blkFD:
+		return fmt.Sprintf("waits for fd %d", g.fd)
+	case blkRetry:
+		return "polls fds"
+	case blkVfork:
+		return fmt.Sprintf("waits for vfork child thread %d", g.vforkChild)
+	case blkSignal:
+		return "waits for a signal"
+	case blkSleep:
+		return "sleeps"
+	}
+	return ""
+}
+
+// info describes g for reports.
+func (g *gthread) info() ThreadInfo {
+	ti := ThreadInfo{Vtid: g.vtid, Pid: g.pid, Parent: g.parent, Born: g.born,
+		Points: g.points, Exited: g.state == stExited, Waits: g.waits()}
+	n := min(g.points, len(g.last))
+	for i := g.points - n + 1; i <= g.points; i++ {
+		ti.Last = append(ti.Last, g.last[i%len(g.last)])
+	}
+	return ti
+}
+
+// setEnder records g as the thread that ended the first process.
+func (s *Scheduler) setEnder(g *gthread) {
+	if s.ender < 0 && len(s.threads) > 0 && g.pid == s.threads[0].pid {
+		s.ender = g.vtid
+	}
 }

@@ -57,6 +57,12 @@ type Request struct {
 	// At describes the scheduling point that led to the decision
 	// ("t1:futex", "futex:2"); replay checks it.
 	At string
+	// Thread is the thread whose scheduling point this decision belongs
+	// to (the one that yielded, or that issued the wake or the syscall;
+	// -1 if none) and Count how many points it has reached, so that
+	// (Thread, Count) names the point "thread T, its k-th point"
+	// independently of what the other threads did.
+	Thread, Count int
 	// Step counts the run's scheduling points so far; Now is the virtual
 	// time (ns since the start of the run).
 	Step int
