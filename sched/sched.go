@@ -293,8 +293,10 @@ func (s *Scheduler) Outcome() Outcome {
 	o := s.out
 	o.VirtualTime = s.now - monoBase
 	o.Ender = s.ender
-	for _, g := range s.threads {
-		o.Threads = append(o.Threads, g.info())
+	if o.Threads == nil {
+		for _, g := range s.threads {
+			o.Threads = append(o.Threads, g.info())
+		}
 	}
 	for _, fd := range s.pidfds {
 		unix.Close(fd)
@@ -320,8 +322,33 @@ func (s *Scheduler) end(kind OutcomeKind, report string) {
 	s.ended = true
 	s.out.Kind = kind
 	s.out.Report = report
+	s.snapshot()
 	if s.tr != nil {
 		s.tr.Kill()
+	}
+}
+
+// snapshot records every thread's state for the report, once: at the end
+// of the run, before the teardown kills them.
+func (s *Scheduler) snapshot() {
+	if s.out.Threads != nil {
+		return
+	}
+	s.out.Threads = make([]ThreadInfo, 0, len(s.threads))
+	for _, g := range s.threads {
+		s.out.Threads = append(s.out.Threads, g.info())
+	}
+}
+
+// cancelled reports whether the run is being cancelled from outside (a
+// hang at the timeout): threads die from then on, and the report must
+// show them as they were.
+func (s *Scheduler) cancelled() bool {
+	select {
+	case <-s.cfg.Done:
+		return true
+	default:
+		return false
 	}
 }
 
@@ -507,6 +534,9 @@ func (s *Scheduler) ThreadExit(t *intercept.Thread, status int) {
 	if g == nil || g.state == stExited {
 		return
 	}
+	if s.cancelled() {
+		s.snapshot()
+	}
 	wasRunning := g == s.running
 	s.unblock(g)
 	g.state = stExited
@@ -539,6 +569,9 @@ func (s *Scheduler) ThreadReaped(t *intercept.Thread, ws unix.WaitStatus) {
 	g := s.g(t)
 	if g == nil {
 		return
+	}
+	if s.cancelled() {
+		s.snapshot()
 	}
 	if g.state != stExited {
 		s.unblock(g)

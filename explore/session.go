@@ -1,0 +1,328 @@
+package explore
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"runtime"
+	"slices"
+	"strings"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/schedfuzz/schedfuzz/sched"
+)
+
+// Classifier decides whether a finished run found a bug. A run is bad
+// when it deadlocks, livelocks, hangs, dies of a signal or exits with a
+// status outside ExpectExit; a bad run fails unless Ignore matches its
+// output, and, when Failure is set, only if Failure matches (as
+// golang.org/x/tools/cmd/stress classifies).
+type Classifier struct {
+	ExpectExit []int // exit statuses that mean success (nil: just 0)
+	Failure    *regexp.Regexp
+	Ignore     *regexp.Regexp
+}
+
+// Verdict is a classified run.
+type Verdict uint8
+
+const (
+	Pass Verdict = iota
+	Fail
+	Ignored // bad, but its output matched Ignore (or not Failure)
+)
+
+func (v Verdict) String() string { return [...]string{"pass", "fail", "ignored"}[v] }
+
+// Classify judges r.
+func (c *Classifier) Classify(r *Result) Verdict {
+	bad := false
+	switch {
+	case r.Outcome.Kind == sched.Deadlock || r.Outcome.Kind == sched.Livelock || r.Hang:
+		bad = true
+	case r.Outcome.Kind != sched.Finished:
+		return Pass // not the guest's doing; the caller reports it
+	case !r.Status.Exited():
+		bad = true
+	default:
+		want := c.ExpectExit
+		if want == nil {
+			want = []int{0}
+		}
+		bad = !slices.Contains(want, r.Status.ExitStatus())
+	}
+	if !bad {
+		return Pass
+	}
+	out := append(append([]byte(nil), r.Stdout...), r.Stderr...)
+	if c.Ignore != nil && c.Ignore.Match(out) {
+		return Ignored
+	}
+	if c.Failure != nil && !c.Failure.Match(out) {
+		return Ignored
+	}
+	return Fail
+}
+
+// Signature names a failure for deduplication: the outcome and the
+// scheduling points where it happened, without thread ids (which a
+// different interleaving renumbers). For an exit or a signal these are
+// the last two points of the thread that ended the program; for a
+// deadlock, livelock or hang, the points every live thread is stuck at.
+func Signature(r *Result) string {
+	var pts []string
+	o := r.Outcome
+	switch {
+	case r.Hang || o.Kind == sched.Deadlock || o.Kind == sched.Livelock:
+		for _, t := range o.Threads {
+			if !t.Exited && len(t.Last) > 0 {
+				pts = append(pts, t.Last[len(t.Last)-1])
+			}
+		}
+		slices.Sort(pts)
+	case o.Ender >= 0 && o.Ender < len(o.Threads):
+		l := o.Threads[o.Ender].Last
+		for _, p := range l[max(0, len(l)-3):] {
+			if p != "exit" { // the point after the end itself
+				pts = append(pts, p)
+			}
+		}
+		pts = pts[max(0, len(pts)-2):]
+	}
+	return r.Describe() + " @ " + strings.Join(pts, ">")
+}
+
+// Session runs a target many times, each run under its own seed and a
+// strategy from the portfolio, possibly several at once.
+//
+// Determinism: run i's seed is RunSeed(Seed, i) and its strategy
+// Portfolio[i%len]; PCT's step bound for run i is learned only from runs
+// 0..i-W (W = max(8, Parallel)), which the session waits for before it
+// starts run i; results are reported in run order. So a session with the
+// same seed, runs and parallelism makes the same runs and reports the same
+// first failure, however the runs' timings interleave.
+type Session struct {
+	Target    *Target
+	Seed      uint64
+	Runs      int           // number of runs (0: until Time is up)
+	Time      time.Duration // wall-clock budget (0: none)
+	Parallel  int           // runs at once (default 1), each pinned to its own CPU
+	Portfolio []Spec        // strategies to rotate among (default: DefaultPortfolio)
+	Template  Config        // per-run settings: Timeout, CPUs, Faults, MaxSteps...
+	Classify  Classifier
+	// Report receives every run, in run order, on the caller's
+	// goroutine; returning true stops the session (runs after it are
+	// cancelled and not reported).
+	Report func(*RunReport) (stop bool)
+	// Progress, if set, is called every ProgressEvery (default 2 s).
+	Progress      func(Progress)
+	ProgressEvery time.Duration
+}
+
+// RunReport is one run of a session.
+type RunReport struct {
+	Index    int
+	Seed     uint64
+	Strategy Spec
+	Hint     Hint
+	Result   *Result
+	Verdict  Verdict
+	Err      error // the run could not be made (a tool error)
+}
+
+// Progress is the state of a session, for progress lines.
+type Progress struct {
+	Elapsed  time.Duration
+	Done     int
+	Total    int // 0 if the session is bounded by time
+	Failures int
+	Distinct int
+}
+
+// RunSeed derives run i's seed from the session seed (SplitMix64).
+func RunSeed(base uint64, i int) uint64 {
+	z := base + uint64(i+1)*0x9e3779b97f4a7c15
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9
+	z = (z ^ (z >> 27)) * 0x94d049bb133111eb
+	return z ^ (z >> 31)
+}
+
+// Summary is what a session did.
+type Summary struct {
+	Runs     int // runs reported
+	Failures int
+	Ignored  int
+	Distinct int // distinct failure signatures
+	Elapsed  time.Duration
+	Stopped  bool // Report asked to stop
+}
+
+type runDone struct {
+	i   int
+	rep *RunReport
+	cpu int
+}
+
+// Run runs the session until its runs or time are used up, Report asks
+// to stop, or ctx is cancelled (then it returns ctx.Err()).
+func (s *Session) Run(ctx context.Context) (Summary, error) {
+	par := max(1, s.Parallel)
+	portfolio := s.Portfolio
+	if len(portfolio) == 0 {
+		portfolio = DefaultPortfolio()
+	}
+	window := max(8, par)
+	cpus := allowedCPUs()
+	free := make([]int, 0, par)
+	for w := par - 1; w >= 0; w-- {
+		free = append(free, cpus[w%len(cpus)])
+	}
+	start := time.Now()
+	var deadline <-chan time.Time
+	if s.Time > 0 {
+		t := time.NewTimer(s.Time)
+		defer t.Stop()
+		deadline = t.C
+	}
+	every := s.ProgressEvery
+	if every <= 0 {
+		every = 2 * time.Second
+	}
+	var tick <-chan time.Time
+	if s.Progress != nil {
+		tk := time.NewTicker(every)
+		defer tk.Stop()
+		tick = tk.C
+	}
+	runCtx, cancelAll := context.WithCancel(ctx)
+	defer cancelAll()
+	cancels := map[int]context.CancelFunc{}
+	done := make(chan runDone)
+	var (
+		sum       Summary
+		next      int // next run to start
+		reported  int // runs reported (a prefix)
+		pending   = map[int]*RunReport{}
+		maxPicks  []int // prefix maxima of picks
+		launching = true
+		sigs      = map[string]bool{}
+	)
+	hint := func(i int) Hint {
+		if j := i - window; j >= 0 {
+			return Hint{Steps: maxPicks[j]}
+		}
+		return Hint{}
+	}
+	for {
+		for launching && len(free) > 0 && (s.Runs == 0 || next < s.Runs) && next-window < reported {
+			if ctx.Err() != nil {
+				launching = false
+				break
+			}
+			i := next
+			next++
+			cpu := free[len(free)-1]
+			free = free[:len(free)-1]
+			rc, cancel := context.WithCancel(runCtx)
+			cancels[i] = cancel
+			rep := &RunReport{Index: i, Seed: RunSeed(s.Seed, i), Strategy: portfolio[i%len(portfolio)], Hint: hint(i)}
+			cfg := s.Template
+			cfg.Seed, cfg.Strategy, cfg.Hint, cfg.CPU, cfg.Replay = rep.Seed, rep.Strategy, rep.Hint, cpu, nil
+			go func() {
+				rep.Result, rep.Err = Run(rc, s.Target, cfg)
+				done <- runDone{i, rep, cpu}
+			}()
+		}
+		if len(cancels) == 0 {
+			break
+		}
+		select {
+		case d := <-done:
+			cancels[d.i]()
+			delete(cancels, d.i)
+			free = append(free, d.cpu)
+			pending[d.i] = d.rep
+		case <-deadline:
+			launching = false
+			deadline = nil
+			continue
+		case <-tick:
+			s.Progress(Progress{Elapsed: time.Since(start), Done: reported, Total: s.Runs, Failures: sum.Failures, Distinct: len(sigs)})
+			continue
+		}
+		for rep := pending[reported]; rep != nil; rep = pending[reported] {
+			delete(pending, reported)
+			reported++
+			if ctx.Err() != nil {
+				continue // cancelled runs are not results
+			}
+			n := 0
+			if rep.Result != nil {
+				for _, d := range rep.Result.Decisions {
+					if d.Kind == sched.KindPick {
+						n++
+					}
+				}
+				rep.Verdict = s.Classify.Classify(rep.Result)
+			}
+			if m := len(maxPicks); m > 0 {
+				n = max(n, maxPicks[m-1])
+			}
+			maxPicks = append(maxPicks, n)
+			if sum.Stopped {
+				continue
+			}
+			sum.Runs++
+			switch rep.Verdict {
+			case Fail:
+				sum.Failures++
+				sigs[Signature(rep.Result)] = true
+			case Ignored:
+				sum.Ignored++
+			}
+			if s.Report != nil && s.Report(rep) {
+				sum.Stopped = true
+				launching = false
+				for j, c := range cancels {
+					if j > rep.Index {
+						c()
+					}
+				}
+			}
+		}
+	}
+	sum.Distinct = len(sigs)
+	sum.Elapsed = time.Since(start)
+	if err := ctx.Err(); err != nil {
+		return sum, err
+	}
+	return sum, nil
+}
+
+// allowedCPUs lists the CPUs this process may run on.
+func allowedCPUs() []int {
+	var set unix.CPUSet
+	if err := unix.SchedGetaffinity(0, &set); err == nil {
+		var cpus []int
+		for c := 0; c < runtime.NumCPU()*4 && c < 1024; c++ {
+			if set.IsSet(c) {
+				cpus = append(cpus, c)
+			}
+		}
+		if len(cpus) > 0 {
+			return cpus
+		}
+	}
+	return []int{0}
+}
+
+// String describes a verdict's run for a line of output.
+func (r *RunReport) String() string {
+	if r.Err != nil {
+		return fmt.Sprintf("run %d seed %#016x (%s): error: %v", r.Index, r.Seed, r.Strategy, r.Err)
+	}
+	return fmt.Sprintf("run %d seed %#016x (%s): %s, %d decisions, %v", r.Index, r.Seed, r.Strategy,
+		r.Result.Describe(), len(r.Result.Decisions), r.Result.Wall.Round(time.Microsecond))
+}
