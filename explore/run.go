@@ -45,6 +45,9 @@ type Config struct {
 	// Strategy and Faults of the recorded run must be given too: they
 	// decide which questions the scheduler asks.
 	Replay []sched.Decision
+	// Decider, if set, makes the run's choices instead of Strategy or
+	// Replay (the minimizer's guided schedules); they are recorded too.
+	Decider sched.Decider
 	// Stdin is the guest's standard input (nil: /dev/null).
 	Stdin *os.File
 	// OutputLimit caps the captured stdout and stderr (default 64 KiB each).
@@ -97,9 +100,12 @@ func Run(ctx context.Context, tgt *Target, cfg Config) (*Result, error) {
 	}
 	var decider sched.Decider
 	rec := &sched.Recording{Strategy: cfg.Strategy.New(cfg.Seed, cfg.Hint)}
-	if cfg.Replay != nil {
+	switch {
+	case cfg.Decider != nil:
+		decider = &recorded{d: cfg.Decider, rec: rec}
+	case cfg.Replay != nil:
 		decider = &replayer{ds: cfg.Replay, rec: rec}
-	} else {
+	default:
 		decider = rec
 	}
 	runCtx := ctx
@@ -140,6 +146,20 @@ func Run(ctx context.Context, tgt *Target, cfg Config) (*Result, error) {
 	return r, nil
 }
 
+// recorded records what another Decider chose.
+type recorded struct {
+	d   sched.Decider
+	rec *sched.Recording
+}
+
+func (r *recorded) Choose(req *sched.Request) (int, error) {
+	c, err := r.d.Choose(req)
+	if err == nil {
+		r.rec.Add(req, c)
+	}
+	return c, err
+}
+
 // replayer follows a recorded trace and records what it did.
 type replayer struct {
 	ds  []sched.Decision
@@ -174,8 +194,7 @@ func (p *replayer) Choose(r *sched.Request) (int, error) {
 		return 0, &DivergenceError{Index: p.i, Expected: d, Actual: actual}
 	}
 	p.i++
-	actual.Choice = d.Choice
-	p.rec.Decisions = append(p.rec.Decisions, actual)
+	p.rec.Add(r, d.Choice)
 	return d.Choice, nil
 }
 

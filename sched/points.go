@@ -70,7 +70,7 @@ func (s *Scheduler) eventOf(vtid int) Event {
 
 // event describes g's pending point for strategies (Request.Event).
 func (s *Scheduler) event(g *gthread) Event {
-	e := Event{Thread: g.vtid, Point: g.pk, Name: g.pname, Obj: g.pobj}
+	e := Event{Thread: g.vtid, Count: g.points, Point: g.pk, Name: g.pname, Obj: g.pobj}
 	if g.pk == PointSyscall && e.Obj == 0 && g.state != stExited {
 		e.Obj = s.syscallObj(g, g.t.Syscall())
 	}

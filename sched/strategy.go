@@ -75,7 +75,9 @@ type Request struct {
 // scheduling point.
 type Event struct {
 	Thread int
-	Point  PointKind
+	// Count says which of the thread's points this is (the k-th).
+	Count int
+	Point PointKind
 	// Name is the syscall or function name ("futex", "pthread_mutex_lock").
 	Name string
 	// Obj identifies the object the event touches (a futex word, an fd,
@@ -123,8 +125,13 @@ type Decision struct {
 // Choose implements Decider.
 func (r *Recording) Choose(req *Request) (int, error) {
 	c := r.Strategy.Choose(req)
-	r.Decisions = append(r.Decisions, Decision{Kind: req.Kind, Choice: c, Options: append([]int(nil), req.Options...), At: req.At})
+	r.Add(req, c)
 	return c, nil
+}
+
+// Add records that req was answered with choice (by whatever Decider).
+func (r *Recording) Add(req *Request, choice int) {
+	r.Decisions = append(r.Decisions, Decision{Kind: req.Kind, Choice: choice, Options: append([]int(nil), req.Options...), At: req.At})
 }
 
 // objKey hashes an object's identity into an Event.Obj value.
