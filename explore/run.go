@@ -45,6 +45,8 @@ type Config struct {
 	// Strategy and Faults of the recorded run must be given too: they
 	// decide which questions the scheduler asks.
 	Replay []sched.Decision
+	// Timeline records the run's timeline (sched.Config.Timeline).
+	Timeline bool
 	// Decider, if set, makes the run's choices instead of Strategy or
 	// Replay (the minimizer's guided schedules); they are recorded too.
 	Decider sched.Decider
@@ -115,7 +117,7 @@ func Run(ctx context.Context, tgt *Target, cfg Config) (*Result, error) {
 		defer cancel()
 	}
 	s := sched.New(sched.Config{Decider: decider, Seed: cfg.Seed, CPUs: cfg.CPUs, Done: runCtx.Done(),
-		IdleChoice: cfg.Strategy.idle(), Faults: cfg.Faults, MaxSteps: cfg.MaxSteps})
+		IdleChoice: cfg.Strategy.idle(), Faults: cfg.Faults, MaxSteps: cfg.MaxSteps, Timeline: cfg.Timeline})
 	stdout, err := newCapture(cfg.OutputLimit)
 	if err != nil {
 		return nil, err

@@ -67,6 +67,9 @@ func (s *Scheduler) cancelTimer(g *gthread) {
 // while others ran: time passes at every scheduling point, so a sleeper
 // does not wait for the whole guest to block before it wakes.
 func (s *Scheduler) expireTimers() {
+	waker := s.waker
+	defer func() { s.waker = waker }()
+	s.waker = nil
 	for len(s.timers) > 0 && s.timers[0].when <= s.now {
 		t := heap.Pop(&s.timers).(*timer)
 		t.g.timer = nil

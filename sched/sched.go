@@ -47,6 +47,9 @@ type Config struct {
 	// MaxSteps ends a run that reaches this many scheduling points as a
 	// livelock (0: no limit).
 	MaxSteps int
+	// Timeline records the run's running stretches and wake-ups in
+	// Outcome.Timeline (for -trace).
+	Timeline bool
 }
 
 // IdleOption is the pick option that lets virtual time pass to the next
@@ -91,6 +94,19 @@ type Outcome struct {
 	// Ender is the vtid of the thread that ended the first process (its
 	// exit_group, its fatal signal), -1 if none did.
 	Ender int
+	// Timeline is the run in virtual time, if Config.Timeline was set.
+	Timeline []Span
+}
+
+// Span is one entry of a timeline: a running stretch of Thread from Start
+// to End (virtual ns since the start of the run) that ended at the
+// scheduling point Point; or, if Woke >= 0, a wake-up of thread Woke by
+// Thread (-1: a timer) at Start.
+type Span struct {
+	Thread     int
+	Start, End int64
+	Point      string
+	Woke       int
 }
 
 // ThreadInfo is what a report says about one thread.
@@ -222,6 +238,11 @@ type Scheduler struct {
 	from *gthread
 	// ender is the vtid of the thread that ended the first process.
 	ender int
+	// stretch is the thread running since stretchAt, for the timeline;
+	// waker the thread whose action wakes others now (nil: a timer).
+	stretch   *gthread
+	stretchAt int64
+	waker     *gthread
 }
 
 // New returns a scheduler for one run.
@@ -416,7 +437,7 @@ func (s *Scheduler) SyscallEnter(t *intercept.Thread, c *intercept.Syscall) inte
 		return intercept.Hold()
 	}
 	s.setPoint(g, PointSyscall, syscallName(c), 0)
-	s.from = g
+	s.from, s.waker = g, g
 	g.t.Hold()
 	s.running = nil
 	g.state = stRunnable
@@ -620,6 +641,11 @@ func (s *Scheduler) schedule(from *gthread) {
 		return
 	}
 	s.from = from
+	if st := s.stretch; st != nil {
+		s.out.Timeline = append(s.out.Timeline, Span{Thread: st.vtid, Start: s.stretchAt - monoBase, End: s.now - monoBase, Point: st.at, Woke: -1})
+		s.stretch = nil
+	}
+	s.waker = from
 	s.epoch++
 	s.out.Steps++
 	if s.cfg.MaxSteps > 0 && s.out.Steps > s.cfg.MaxSteps {
@@ -713,6 +739,9 @@ func (s *Scheduler) decide(kind Kind, options []int, at string) (choice int, ok 
 
 // run releases g.
 func (s *Scheduler) run(g *gthread) {
+	if s.cfg.Timeline {
+		s.stretch, s.stretchAt = g, s.now
+	}
 	s.running = g
 	g.state = stRunning
 	s.dog.running(g.pid, g.t.Tid)
@@ -750,6 +779,19 @@ func (s *Scheduler) wake(g *gthread, a intercept.Action) {
 	s.unblock(g)
 	g.state = stRunnable
 	g.resume = a
+	s.traceWake(g)
+}
+
+// traceWake records on the timeline that g was woken (by s.waker).
+func (s *Scheduler) traceWake(g *gthread) {
+	if !s.cfg.Timeline {
+		return
+	}
+	w := -1
+	if s.waker != nil {
+		w = s.waker.vtid
+	}
+	s.out.Timeline = append(s.out.Timeline, Span{Thread: w, Start: s.now - monoBase, End: s.now - monoBase, Woke: g.vtid})
 }
 
 // retry makes a thread blocked at a syscall exit runnable again; when
@@ -762,6 +804,7 @@ func (s *Scheduler) retry(g *gthread) {
 	g.state = stRunnable
 	g.restart = true
 	g.resume = intercept.Continue()
+	s.traceWake(g)
 }
 
 // unblock removes g from whatever it waits on.
