@@ -15,6 +15,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/schedfuzz/schedfuzz/intercept"
+	"github.com/schedfuzz/schedfuzz/replay"
 	"github.com/schedfuzz/schedfuzz/sched"
 )
 
@@ -32,7 +33,9 @@ type Config struct {
 	Timeout time.Duration // wall-clock limit: a run past it is a hang
 	CPU     int           // CPU to pin to, or intercept.NoCPU
 	CPUs    int           // CPU count the guest sees
-	// Replay, if set, replaces the strategy by a recorded trace.
+	// Replay, if non-nil, replaces the strategy by a recorded trace: the
+	// run must follow it to its end (replay.Follower), else it ends as
+	// Diverged with Result.Divergence saying where.
 	Replay []sched.Decision
 	// Stdin is the guest's standard input (nil: /dev/null).
 	Stdin *os.File
@@ -47,9 +50,12 @@ type Result struct {
 	Outcome   sched.Outcome
 	Hang      bool
 	Decisions []sched.Decision
-	Stdout    []byte
-	Stderr    []byte
-	Wall      time.Duration
+	// Divergence, for a replay whose Outcome.Kind is Diverged, says where
+	// and how the run left the trace.
+	Divergence *replay.DivergenceError
+	Stdout     []byte
+	Stderr     []byte
+	Wall       time.Duration
 }
 
 // Failed reports whether the run found a bug.
@@ -85,10 +91,13 @@ func Run(ctx context.Context, tgt *Target, cfg Config) (*Result, error) {
 		cfg.OutputLimit = 64 << 10
 	}
 	var decider sched.Decider
-	rec := &sched.Recording{Strategy: sched.NewRandom(cfg.Seed)}
+	var rec *sched.Recording
+	var follow *replay.Follower
 	if cfg.Replay != nil {
-		decider = &replayer{ds: cfg.Replay, rec: rec}
+		follow = replay.NewFollower(cfg.Replay)
+		decider = follow
 	} else {
+		rec = &sched.Recording{Strategy: sched.NewRandom(cfg.Seed)}
 		decider = rec
 	}
 	runCtx := ctx
@@ -116,7 +125,11 @@ func Run(ctx context.Context, tgt *Target, cfg Config) (*Result, error) {
 	r.Stdout = stdout.close()
 	r.Stderr = stderr.close()
 	r.Outcome = s.Outcome()
-	r.Decisions = rec.Decisions
+	if follow != nil {
+		r.Decisions = follow.Decisions()
+	} else {
+		r.Decisions = rec.Decisions
+	}
 	if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
 		r.Hang = true
 		err = nil
@@ -124,58 +137,32 @@ func Run(ctx context.Context, tgt *Target, cfg Config) (*Result, error) {
 	if err != nil {
 		return r, err
 	}
-	r.Status = res.Status
+	if res != nil {
+		r.Status = res.Status
+	}
+	if follow != nil {
+		r.divergence(follow)
+	}
 	return r, nil
 }
 
-// replayer follows a recorded trace and records what it did.
-type replayer struct {
-	ds  []sched.Decision
-	i   int
-	rec *sched.Recording
-}
-
-// DivergenceError says where a replay left its recorded trace.
-type DivergenceError struct {
-	Index    int
-	Expected sched.Decision
-	Actual   sched.Decision
-}
-
-func (e *DivergenceError) Error() string {
-	if e.Expected.At == "" {
-		return fmt.Sprintf("replay diverged at decision %d: the trace ended, got %s of %v @%s",
-			e.Index, e.Actual.Kind, e.Actual.Options, e.Actual.At)
+// divergence records a replay's divergence: one the follower reported
+// during the run, or a run that ended before it used the whole trace.
+func (r *Result) divergence(f *replay.Follower) {
+	d := f.Finish()
+	if d == nil {
+		return
 	}
-	return fmt.Sprintf("replay diverged at decision %d: expected %s of %v @%s, got %s of %v @%s",
-		e.Index, e.Expected.Kind, e.Expected.Options, e.Expected.At, e.Actual.Kind, e.Actual.Options, e.Actual.At)
-}
-
-func (p *replayer) Choose(kind sched.Kind, options []int, at string) (int, error) {
-	actual := sched.Decision{Kind: kind, Options: append([]int(nil), options...), At: at}
-	if p.i >= len(p.ds) {
-		return 0, &DivergenceError{Index: p.i, Actual: actual}
+	r.Divergence = d
+	if r.Outcome.Kind != sched.Diverged {
+		// The run ended (or hung) short of the trace: what it ended
+		// with is not what was recorded.
+		ended := r.Describe()
+		r.Outcome.Kind = sched.Diverged
+		r.Outcome.Report = fmt.Sprintf("%s (the run: %s)", d, ended)
+	} else {
+		r.Outcome.Report = d.Error()
 	}
-	d := p.ds[p.i]
-	if d.Kind != kind || d.At != at || !equalInts(d.Options, options) {
-		return 0, &DivergenceError{Index: p.i, Expected: d, Actual: actual}
-	}
-	p.i++
-	actual.Choice = d.Choice
-	p.rec.Decisions = append(p.rec.Decisions, actual)
-	return d.Choice, nil
-}
-
-func equalInts(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // capture collects a guest output stream in a memfd: no pipe, no reader

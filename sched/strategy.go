@@ -1,6 +1,9 @@
 package sched
 
-import "math/rand/v2"
+import (
+	"math"
+	"math/rand/v2"
+)
 
 // Kind says what a decision chooses.
 type Kind uint8
@@ -19,6 +22,18 @@ func (k Kind) String() string {
 		return "wake"
 	}
 	return "pick"
+}
+
+// ParseKind is the inverse of String: it returns the kind whose String is
+// s. It asks String itself, so a kind added to String is parsed without
+// further changes (seed files name kinds this way).
+func ParseKind(s string) (Kind, bool) {
+	for k := 0; k <= math.MaxUint8; k++ {
+		if Kind(k).String() == s {
+			return Kind(k), true
+		}
+	}
+	return 0, false
 }
 
 // Decider makes every nondeterministic choice of a run. Explorers wrap a
