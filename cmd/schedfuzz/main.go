@@ -269,4 +269,3 @@ func tail(b []byte) string {
 	}
 	return s
 }
-
