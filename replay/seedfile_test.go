@@ -45,8 +45,8 @@ end
 
 var fullWant = &SeedFile{
 	Tool: "schedfuzz 0.2", Target: "./lost update", SHA256: sha, Args: []string{"-n", "two words\n"},
-	Dir: "/src/app",
-	Env: []EnvVar{{Name: "HOME", Value: "/root"}, {Name: "EQ", Value: "a=b"}, {Name: "GITHUB_TOKEN", Redacted: true}},
+	Dir:  "/src/app",
+	Env:  []EnvVar{{Name: "HOME", Value: "/root"}, {Name: "EQ", Value: "a=b"}, {Name: "GITHUB_TOKEN", Redacted: true}},
 	Seed: 0xbeeb8da1658eec67, Run: 17, Strategy: "pct:3", CPUs: 2,
 	Points: PointSet{Name: "libc-sync", Points: []Point{
 		{Spec: "pthread_mutex_lock", Addrs: []uint64{0x7ffff7e0a0f0, 0x401136}},
@@ -237,7 +237,7 @@ func TestRoundTrip(t *testing.T) {
 		Dir:  "rel/dir",
 		Env:  []EnvVar{{Name: "A", Value: ""}, {Name: "B", Value: "x=y\nz"}, {Name: "S_KEY", Redacted: true}, {Name: "A", Value: "again"}},
 		Seed: 1<<64 - 1, Run: 1 << 40, Strategy: "", CPUs: 1,
-		Points: PointSet{Points: []Point{{Spec: `q"uote`, Addrs: []uint64{0, 1<<64 - 1}}, {Spec: "tab\there"}}},
+		Points:  PointSet{Points: []Point{{Spec: `q"uote`, Addrs: []uint64{0, 1<<64 - 1}}, {Spec: "tab\there"}}},
 		Outcome: "signal SIGSEGV", Signature: "signal SIGSEGV @t3:preempt",
 		Decisions: []sched.Decision{{Kind: sched.KindWake, Choice: 7, Options: []int{3, 7, 100000}, At: "futex:3 with space"}},
 	}
