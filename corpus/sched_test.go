@@ -48,6 +48,7 @@ func TestScheduledReachable(t *testing.T) {
 				scheduledRate(t, p, tgt, rateRuns)
 				return
 			}
+			found := false
 			for seed := uint64(1); seed <= maxScheduledRuns; seed++ {
 				r, err := explore.Run(context.Background(), tgt,
 					explore.Config{Seed: seed, Timeout: 20 * time.Second, CPU: 0})
@@ -60,12 +61,25 @@ func TestScheduledReachable(t *testing.T) {
 					}
 					continue
 				}
-				t.Logf("found at run %d (%v): %s; stderr %q", seed,
-					time.Since(start).Round(time.Millisecond), r.Describe(), r.Stderr)
+				if !found {
+					t.Logf("found at run %d (%v): %s; stderr %q", seed,
+						time.Since(start).Round(time.Millisecond), r.Describe(), r.Stderr)
+				}
+				found = true
 				if r.Describe() != p.Failure {
 					t.Errorf("seed %d: failed by %s, want %s\n%s", seed, r.Describe(), p.Failure, r.Outcome.Report)
 				}
+				if len(r.Outcome.Nondeterministic) > 0 {
+					// Documented as possibly not replaying (a wall-clock
+					// preemption on a loaded machine): replay a clean one.
+					t.Logf("seed %d: %q; looking for a failure to replay without such notes", seed, r.Outcome.Nondeterministic)
+					continue
+				}
 				checkReplays(t, tgt, r)
+				return
+			}
+			if found {
+				t.Errorf("every failure in %d scheduled runs was marked as possibly not replaying", maxScheduledRuns)
 				return
 			}
 			t.Errorf("bug not found in %d scheduled runs (%v)", maxScheduledRuns, time.Since(start).Round(time.Millisecond))

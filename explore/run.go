@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -106,7 +107,7 @@ func Run(ctx context.Context, tgt *Target, cfg Config) (*Result, error) {
 		runCtx, cancel = context.WithTimeout(ctx, cfg.Timeout)
 		defer cancel()
 	}
-	s := sched.New(sched.Config{Decider: decider, Seed: cfg.Seed, CPUs: cfg.CPUs, Done: runCtx.Done()})
+	s := sched.New(sched.Config{Decider: decider, Seed: cfg.Seed, CPUs: cfg.CPUs, Done: runCtx.Done(), Preempt: replayPreempt(cfg.Replay)})
 	stdout, err := newCapture(cfg.OutputLimit)
 	if err != nil {
 		return nil, err
@@ -144,6 +145,26 @@ func Run(ctx context.Context, tgt *Target, cfg Config) (*Result, error) {
 		r.divergence(follow)
 	}
 	return r, nil
+}
+
+// replayPreempt is the watchdog's limit for a replay of trace. The
+// watchdog preempts by wall-clock time, so on a loaded machine it can fire
+// where the recorded run had no preemption, and the replay would diverge
+// there. A trace without preemption points never needs one: the recorded
+// run reached a syscall at every step, so the replay, taking the same
+// steps, does too. The watchdog then stays out of the way (a changed
+// program that now spins ends at the run's timeout, as a divergence).
+// Traces with preemption points, and exploration runs, keep the default.
+func replayPreempt(trace []sched.Decision) time.Duration {
+	if trace == nil {
+		return 0
+	}
+	for _, d := range trace {
+		if strings.HasSuffix(d.At, ":preempt") {
+			return 0
+		}
+	}
+	return time.Hour
 }
 
 // divergence records a replay's divergence: one the follower reported
