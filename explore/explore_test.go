@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"runtime"
 	"strings"
 	"testing"
@@ -109,6 +110,11 @@ func TestDeadlock(t *testing.T) {
 		if r.Outcome.Kind == sched.Deadlock {
 			if !bytes.Contains([]byte(r.Outcome.Report), []byte("futex")) {
 				t.Fatalf("deadlock report does not say what threads wait on:\n%s", r.Outcome.Report)
+			}
+			// The signature names each blocked thread's point, read from
+			// the report: it must keep understanding sched's format.
+			if sig := explore.Signature(r); !regexp.MustCompile(`^deadlock @t\d+:futex(,t\d+:futex)+$`).MatchString(sig) {
+				t.Errorf("deadlock signature %q does not name the blocked threads", sig)
 			}
 			t.Logf("deadlock at run %d:\n%s", i, r.Outcome.Report)
 			return
