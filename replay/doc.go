@@ -68,8 +68,8 @@
 //     other than tab are an error (Go-quoted values may escape them).
 //   - Limits: 64 MiB per file, 1 MiB per line, 4194304 decisions.
 //
-// Parse reports every problem as one line naming the line number
-// ("seed file line 7: bad seed \"0xzz\""); it never panics, whatever the
+// Parse reports every problem as one line, naming the line where there is
+// one ("seed file line 7: bad seed \"0xzz\""); it never panics, whatever the
 // input (FuzzParse checks this, and that Encode(Parse(x)) parses back to
 // the same SeedFile).
 //

@@ -41,7 +41,7 @@ func (s Store) SignatureDir(sig string) string {
 // Save adds f to the corpus and returns the file's path and whether the
 // corpus already held a seed with f's signature (a Known failure). A seed
 // without a signature is filed under its outcome. A file with identical
-// content is not written twice: Save returns the existing one.
+// content is not written twice: Save returns the existing one (known).
 func (s Store) Save(f *SeedFile) (path string, known bool, err error) {
 	g := *f
 	data, err := g.Encode()
