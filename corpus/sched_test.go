@@ -1,14 +1,18 @@
 package corpus
 
 import (
+	"bytes"
 	"context"
 	"os"
+	"reflect"
 	"strconv"
 	"testing"
 	"time"
 
 	"github.com/schedfuzz/schedfuzz/explore"
 	"github.com/schedfuzz/schedfuzz/internal/testenv"
+	"github.com/schedfuzz/schedfuzz/replay"
+	"github.com/schedfuzz/schedfuzz/sched"
 )
 
 // maxScheduledRuns bounds the search for each program's bug. Every bug is
@@ -16,10 +20,15 @@ import (
 // log), so not finding one means the program or the scheduler regressed.
 const maxScheduledRuns = 300
 
+// replaysPerBug is how many times each found failure is replayed.
+const replaysPerBug = 10
+
 // TestScheduledReachable runs each program under schedfuzz's scheduler
 // with seeds 1, 2, ... until a run fails, and checks that the bug is found
 // and fails the documented way (the corpus is only useful if its bugs are
-// reachable by switching threads at syscalls).
+// reachable by switching threads at syscalls). The failing run then goes
+// through a seed file (Encode, Parse) and replays 10 times out of 10 with
+// the identical decision trace, output and outcome.
 //
 // With SCHEDFUZZ_CORPUS_RATE=N it instead makes exactly N runs of each
 // program (seeds 1..N) and logs the scheduled failure rate.
@@ -39,6 +48,7 @@ func TestScheduledReachable(t *testing.T) {
 				scheduledRate(t, p, tgt, rateRuns)
 				return
 			}
+			found := false
 			for seed := uint64(1); seed <= maxScheduledRuns; seed++ {
 				r, err := explore.Run(context.Background(), tgt,
 					explore.Config{Seed: seed, Timeout: 20 * time.Second, CPU: 0})
@@ -51,16 +61,74 @@ func TestScheduledReachable(t *testing.T) {
 					}
 					continue
 				}
-				t.Logf("found at run %d (%v): %s; stderr %q", seed,
-					time.Since(start).Round(time.Millisecond), r.Describe(), r.Stderr)
+				if !found {
+					t.Logf("found at run %d (%v): %s; stderr %q", seed,
+						time.Since(start).Round(time.Millisecond), r.Describe(), r.Stderr)
+				}
+				found = true
 				if r.Describe() != p.Failure {
 					t.Errorf("seed %d: failed by %s, want %s\n%s", seed, r.Describe(), p.Failure, r.Outcome.Report)
 				}
+				if len(r.Outcome.Nondeterministic) > 0 {
+					// Documented as possibly not replaying (a wall-clock
+					// preemption on a loaded machine): replay a clean one.
+					t.Logf("seed %d: %q; looking for a failure to replay without such notes", seed, r.Outcome.Nondeterministic)
+					continue
+				}
+				checkReplays(t, tgt, r)
+				return
+			}
+			if found {
+				t.Errorf("every failure in %d scheduled runs was marked as possibly not replaying", maxScheduledRuns)
 				return
 			}
 			t.Errorf("bug not found in %d scheduled runs (%v)", maxScheduledRuns, time.Since(start).Round(time.Millisecond))
 		})
 	}
+}
+
+// checkReplays saves found as a seed file, reads it back and replays it
+// replaysPerBug times: every replay must follow the trace to its end, make
+// the identical decisions (kind, options, point and choice, in order) and
+// print the identical stdout and stderr, and end the same way.
+func checkReplays(t *testing.T, tgt *explore.Target, found *explore.Result) {
+	t.Helper()
+	sum, err := replay.FileSHA256(tgt.Path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sf := &replay.SeedFile{Tool: "corpus test", Target: tgt.Args[0], SHA256: sum, Args: tgt.Args[1:],
+		Seed: found.Seed, Strategy: "random", Outcome: found.Describe(), Signature: explore.Signature(found),
+		Digest: replay.Digest(found.Decisions), Decisions: found.Decisions}
+	data, err := sf.Encode()
+	if err != nil {
+		t.Fatalf("encode the seed file: %v", err)
+	}
+	back, err := replay.Parse(bytes.NewReader(data))
+	if err != nil {
+		t.Fatalf("parse the seed file: %v", err)
+	}
+	start := time.Now()
+	for i := range replaysPerBug {
+		r, err := explore.Run(context.Background(), tgt,
+			explore.Config{Seed: back.Seed, Timeout: 20 * time.Second, CPU: 0, Replay: back.Decisions})
+		if err != nil {
+			t.Fatalf("replay %d: %v", i, err)
+		}
+		if r.Outcome.Kind == sched.Diverged {
+			t.Fatalf("replay %d of %d decisions diverged: %s\nnotes of the recorded run: %q",
+				i, len(found.Decisions), r.Outcome.Report, found.Outcome.Nondeterministic)
+		}
+		if !reflect.DeepEqual(r.Decisions, found.Decisions) || replay.Digest(r.Decisions) != back.Digest {
+			t.Fatalf("replay %d: %d decisions differ from the recorded %d", i, len(r.Decisions), len(found.Decisions))
+		}
+		if r.Describe() != found.Describe() || !bytes.Equal(r.Stdout, found.Stdout) || !bytes.Equal(r.Stderr, found.Stderr) {
+			t.Fatalf("replay %d: %s, stdout %q, stderr %q; recorded %s, %q, %q", i,
+				r.Describe(), r.Stdout, r.Stderr, found.Describe(), found.Stdout, found.Stderr)
+		}
+	}
+	t.Logf("replayed %d/%d (%d decisions, %v)", replaysPerBug, replaysPerBug, len(found.Decisions),
+		time.Since(start).Round(time.Millisecond))
 }
 
 func scheduledRate(t *testing.T, p Program, tgt *explore.Target, runs int) {

@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"runtime"
 	"strings"
 	"testing"
@@ -111,6 +112,10 @@ func TestDeadlock(t *testing.T) {
 		if r.Outcome.Kind == sched.Deadlock {
 			if !bytes.Contains([]byte(r.Outcome.Report), []byte("futex")) {
 				t.Fatalf("deadlock report does not say what threads wait on:\n%s", r.Outcome.Report)
+			}
+			// The signature names each blocked thread's point.
+			if sig := explore.Signature(r); !regexp.MustCompile(`^deadlock @ futex(>futex)+$`).MatchString(sig) {
+				t.Errorf("deadlock signature %q does not name the blocked threads", sig)
 			}
 			t.Logf("deadlock at run %d:\n%s", i, r.Outcome.Report)
 			return

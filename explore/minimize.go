@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/schedfuzz/schedfuzz/replay"
 	"github.com/schedfuzz/schedfuzz/sched"
 )
 
@@ -187,7 +188,7 @@ func (m *Minimizer) Minimize(ctx context.Context, orig *Result) (*Minimized, err
 	sig := Signature(orig)
 	// Learn the keys of the original decisions by replaying it.
 	cfg := m.Config
-	cap := &keyLog{d: &replayer{ds: orig.Decisions, rec: &sched.Recording{}}}
+	cap := &keyLog{d: replay.NewFollower(orig.Decisions)}
 	cfg.Decider = cap
 	m.runs++
 	base, err := Run(ctx, m.Target, cfg)

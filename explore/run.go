@@ -2,7 +2,9 @@
 // once (Run) or many times under different seeds (Explore), and decides
 // whether a run failed: a non-zero exit, death by a signal, a deadlock or
 // a hang. Decisions come from a Strategy and are recorded, or from a
-// recorded trace (replay).
+// recorded trace (Config.Replay, followed by a replay.Follower: a run that
+// leaves the trace ends as sched.Diverged, with Result.Divergence saying
+// where). Signature names a failure for the corpus (replay.Store).
 package explore
 
 import (
@@ -10,11 +12,13 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 	"time"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/schedfuzz/schedfuzz/intercept"
+	"github.com/schedfuzz/schedfuzz/replay"
 	"github.com/schedfuzz/schedfuzz/sched"
 )
 
@@ -41,9 +45,11 @@ type Config struct {
 	// MaxSteps ends a run after this many scheduling points as a
 	// livelock (0: no limit).
 	MaxSteps int
-	// Replay, if set, replaces the strategy by a recorded trace. The
-	// Strategy and Faults of the recorded run must be given too: they
-	// decide which questions the scheduler asks.
+	// Replay, if non-nil, replaces the strategy by a recorded trace: the
+	// run must follow it to its end (replay.Follower), else it ends as
+	// Diverged with Result.Divergence saying where. The Strategy and
+	// Faults of the recorded run must be given too: they decide which
+	// questions the scheduler asks.
 	Replay []sched.Decision
 	// Timeline records the run's timeline (sched.Config.Timeline).
 	Timeline bool
@@ -63,9 +69,12 @@ type Result struct {
 	Outcome   sched.Outcome
 	Hang      bool
 	Decisions []sched.Decision
-	Stdout    []byte
-	Stderr    []byte
-	Wall      time.Duration
+	// Divergence, for a replay whose Outcome.Kind is Diverged, says where
+	// and how the run left the trace.
+	Divergence *replay.DivergenceError
+	Stdout     []byte
+	Stderr     []byte
+	Wall       time.Duration
 }
 
 // Failed reports whether the run found a bug.
@@ -102,11 +111,13 @@ func Run(ctx context.Context, tgt *Target, cfg Config) (*Result, error) {
 	}
 	var decider sched.Decider
 	rec := &sched.Recording{Strategy: cfg.Strategy.New(cfg.Seed, cfg.Hint)}
+	var follow *replay.Follower
 	switch {
 	case cfg.Decider != nil:
 		decider = &recorded{d: cfg.Decider, rec: rec}
 	case cfg.Replay != nil:
-		decider = &replayer{ds: cfg.Replay, rec: rec}
+		follow = replay.NewFollower(cfg.Replay)
+		decider = follow
 	default:
 		decider = rec
 	}
@@ -117,7 +128,8 @@ func Run(ctx context.Context, tgt *Target, cfg Config) (*Result, error) {
 		defer cancel()
 	}
 	s := sched.New(sched.Config{Decider: decider, Seed: cfg.Seed, CPUs: cfg.CPUs, Done: runCtx.Done(),
-		IdleChoice: cfg.Strategy.idle(), Faults: cfg.Faults, MaxSteps: cfg.MaxSteps, Timeline: cfg.Timeline})
+		Preempt: replayPreempt(cfg.Replay), IdleChoice: cfg.Strategy.idle(), Faults: cfg.Faults,
+		MaxSteps: cfg.MaxSteps, Timeline: cfg.Timeline})
 	stdout, err := newCapture(cfg.OutputLimit)
 	if err != nil {
 		return nil, err
@@ -136,7 +148,11 @@ func Run(ctx context.Context, tgt *Target, cfg Config) (*Result, error) {
 	r.Stdout = stdout.close()
 	r.Stderr = stderr.close()
 	r.Outcome = s.Outcome()
-	r.Decisions = rec.Decisions
+	if follow != nil {
+		r.Decisions = follow.Decisions()
+	} else {
+		r.Decisions = rec.Decisions
+	}
 	if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
 		r.Hang = true
 		err = nil
@@ -144,7 +160,12 @@ func Run(ctx context.Context, tgt *Target, cfg Config) (*Result, error) {
 	if err != nil {
 		return r, err
 	}
-	r.Status = res.Status
+	if res != nil {
+		r.Status = res.Status
+	}
+	if follow != nil {
+		r.divergence(follow)
+	}
 	return r, nil
 }
 
@@ -162,54 +183,43 @@ func (r *recorded) Choose(req *sched.Request) (int, error) {
 	return c, err
 }
 
-// replayer follows a recorded trace and records what it did.
-type replayer struct {
-	ds  []sched.Decision
-	i   int
-	rec *sched.Recording
-}
-
-// DivergenceError says where a replay left its recorded trace.
-type DivergenceError struct {
-	Index    int
-	Expected sched.Decision
-	Actual   sched.Decision
-}
-
-func (e *DivergenceError) Error() string {
-	if e.Expected.At == "" {
-		return fmt.Sprintf("replay diverged at decision %d: the trace ended, got %s of %v @%s",
-			e.Index, e.Actual.Kind, e.Actual.Options, e.Actual.At)
+// replayPreempt is the watchdog's limit for a replay of trace. The
+// watchdog preempts by wall-clock time, so on a loaded machine it can fire
+// where the recorded run had no preemption, and the replay would diverge
+// there. A trace without preemption points never needs one: the recorded
+// run reached a syscall at every step, so the replay, taking the same
+// steps, does too. The watchdog then stays out of the way (a changed
+// program that now spins ends at the run's timeout, as a divergence).
+// Traces with preemption points, and exploration runs, keep the default.
+func replayPreempt(trace []sched.Decision) time.Duration {
+	if trace == nil {
+		return 0
 	}
-	return fmt.Sprintf("replay diverged at decision %d: expected %s of %v @%s, got %s of %v @%s",
-		e.Index, e.Expected.Kind, e.Expected.Options, e.Expected.At, e.Actual.Kind, e.Actual.Options, e.Actual.At)
-}
-
-func (p *replayer) Choose(r *sched.Request) (int, error) {
-	kind, options, at := r.Kind, r.Options, r.At
-	actual := sched.Decision{Kind: kind, Options: append([]int(nil), options...), At: at}
-	if p.i >= len(p.ds) {
-		return 0, &DivergenceError{Index: p.i, Actual: actual}
-	}
-	d := p.ds[p.i]
-	if d.Kind != kind || d.At != at || !equalInts(d.Options, options) {
-		return 0, &DivergenceError{Index: p.i, Expected: d, Actual: actual}
-	}
-	p.i++
-	p.rec.Add(r, d.Choice)
-	return d.Choice, nil
-}
-
-func equalInts(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
+	for _, d := range trace {
+		if strings.HasSuffix(d.At, ":preempt") {
+			return 0
 		}
 	}
-	return true
+	return time.Hour
+}
+
+// divergence records a replay's divergence: one the follower reported
+// during the run, or a run that ended before it used the whole trace.
+func (r *Result) divergence(f *replay.Follower) {
+	d := f.Finish()
+	if d == nil {
+		return
+	}
+	r.Divergence = d
+	if r.Outcome.Kind != sched.Diverged {
+		// The run ended (or hung) short of the trace: what it ended
+		// with is not what was recorded.
+		ended := r.Describe()
+		r.Outcome.Kind = sched.Diverged
+		r.Outcome.Report = fmt.Sprintf("%s (the run: %s)", d, ended)
+	} else {
+		r.Outcome.Report = d.Error()
+	}
 }
 
 // capture collects a guest output stream in a memfd: no pipe, no reader

@@ -4,13 +4,15 @@
 // seed file that replays exactly.
 //
 //	schedfuzz [-runs N] [-seed S] [-timeout D] [-corpus DIR] [-cpus N] [--] PROG [ARGS...]
-//	schedfuzz replay FILE
+//	schedfuzz replay [-timeout D] FILE|DIR
 //	schedfuzz trace [-f] [-e name,...] [-c] [-o FILE] [--] PROG [ARGS...]
 //
 // Exit codes: 0 no failure (or: replay now passes), 1 a failure was found
-// (or reproduced), 2 usage error or unusable program file, 125 schedfuzz
-// itself failed or a replay diverged, 126 PROG is not executable, 127 PROG
-// was not found. trace exits with the guest's status (128+N for signal N).
+// (or reproduced), 2 usage error, unusable program file or corrupt seed
+// file, 125 schedfuzz itself failed or a replay diverged, 126 PROG is not
+// executable, 127 PROG was not found. replay DIR exits 1 if any seed still
+// fails, else 125 if any diverged, else 0. trace exits with the guest's
+// status (128+N for signal N).
 package main
 
 import (
@@ -31,10 +33,11 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/schedfuzz/schedfuzz/explore"
+	"github.com/schedfuzz/schedfuzz/replay"
 	"github.com/schedfuzz/schedfuzz/sched"
 )
 
-const version = "schedfuzz 0.1"
+const version = "schedfuzz 0.2"
 
 // Exit codes.
 const (
@@ -135,7 +138,7 @@ func runMain(args []string, stdout, stderr io.Writer) int {
 	cpus := fs.Int("cpus", 4, "CPU count the guest sees")
 	verbose := fs.Bool("v", false, "print every run")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: schedfuzz [-runs N] [-seed S] [-timeout D] [-corpus DIR] [-cpus N] [--] PROG [ARGS...]\n       schedfuzz replay FILE\n       schedfuzz trace [-f] [-e name,...] [-c] [-o FILE] [--] PROG [ARGS...]")
+		fmt.Fprintln(stderr, "usage: schedfuzz [-runs N] [-seed S] [-timeout D] [-corpus DIR] [-cpus N] [--] PROG [ARGS...]\n       schedfuzz replay [-timeout D] FILE|DIR\n       schedfuzz trace [-f] [-e name,...] [-c] [-o FILE] [--] PROG [ARGS...]")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -166,13 +169,17 @@ func runMain(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return fail(stderr, err)
 	}
-	sum, err := fileSHA256(path)
+	sum, err := replay.FileSHA256(path)
 	if err != nil {
 		return fail(stderr, err)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, unix.SIGTERM)
 	defer stop()
-	tgt := &explore.Target{Path: path, Args: fs.Args()}
+	// The guest gets our environment and working directory; the seed file
+	// records both (secret-looking values redacted) so a replay is exact.
+	env := os.Environ()
+	cwd, _ := os.Getwd()
+	tgt := &explore.Target{Path: path, Args: fs.Args(), Env: env}
 	fmt.Fprintf(stderr, "schedfuzz: seed %#016x, %d runs of %s\n", base, *runs, fs.Arg(0))
 	start := time.Now()
 	for i := 0; i < *runs; i++ {
@@ -195,14 +202,21 @@ func runMain(args []string, stdout, stderr io.Writer) int {
 		if !r.Failed() {
 			continue
 		}
-		sf := &seedFile{Tool: version, Target: fs.Arg(0), SHA256: sum, Args: fs.Args()[1:],
-			Seed: seed, Run: i, Strategy: "random", CPUs: *cpus, Outcome: r.Describe(), Decisions: r.Decisions}
-		file, err := sf.write(*corpus)
+		sf := &replay.SeedFile{Tool: version, Target: fs.Arg(0), SHA256: sum, Args: fs.Args()[1:],
+			Dir: cwd, Env: replay.RecordEnv(env),
+			Seed: seed, Run: i, Strategy: "random", CPUs: *cpus, Outcome: r.Describe(),
+			Signature: explore.Signature(r), Digest: replay.Digest(r.Decisions), Decisions: r.Decisions}
+		file, known, err := replay.Store{Dir: *corpus}.Save(sf)
 		if err != nil {
-			return fail(stderr, fmt.Errorf("save seed: %w", err))
+			return fail(stderr, err)
 		}
 		report(stderr, r, i)
 		fmt.Fprintf(stderr, "schedfuzz: failure in run %d of %d (seed %#016x) after %v\n", i+1, *runs, seed, time.Since(start).Round(time.Millisecond))
+		novelty := "new"
+		if known {
+			novelty = "known"
+		}
+		fmt.Fprintf(stderr, "signature: %s (%s in %s)\n", sf.Signature, novelty, *corpus)
 		fmt.Fprintf(stderr, "replay: schedfuzz replay %s\n", file)
 		return exitFound
 	}
@@ -254,63 +268,4 @@ func tail(b []byte) string {
 		s += "\n"
 	}
 	return s
-}
-
-func replayMain(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("schedfuzz replay", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	timeout := fs.Duration("timeout", 10*time.Second, "wall-clock limit; a run past it is a hang")
-	if err := fs.Parse(args); err != nil {
-		return exitUsage
-	}
-	if fs.NArg() != 1 {
-		fmt.Fprintln(stderr, "usage: schedfuzz replay [-timeout D] FILE")
-		return exitUsage
-	}
-	fh, err := os.Open(fs.Arg(0))
-	if err != nil {
-		return fail(stderr, &cliError{exitUsage, err.Error()})
-	}
-	sf, err := parseSeedFile(fh)
-	fh.Close()
-	if err != nil {
-		return fail(stderr, &cliError{exitUsage, fs.Arg(0) + ": " + err.Error()})
-	}
-	path, err := resolveTarget(sf.Target)
-	if err != nil {
-		return fail(stderr, err)
-	}
-	sum, err := fileSHA256(path)
-	if err != nil {
-		return fail(stderr, err)
-	}
-	if sum != sf.SHA256 {
-		return fail(stderr, &cliError{exitTool, fmt.Sprintf("%s changed since the seed was recorded (sha256 %.12s, recorded %.12s): the schedule no longer applies", sf.Target, sum, sf.SHA256)})
-	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, unix.SIGTERM)
-	defer stop()
-	decisions := sf.Decisions
-	if decisions == nil {
-		decisions = []sched.Decision{}
-	}
-	r, err := explore.Run(ctx, &explore.Target{Path: path, Args: append([]string{sf.Target}, sf.Args...)},
-		explore.Config{Seed: sf.Seed, Timeout: *timeout, CPU: 0, CPUs: sf.CPUs, Replay: decisions})
-	if err != nil {
-		return fail(stderr, err)
-	}
-	if r.Outcome.Kind == sched.Diverged {
-		return fail(stderr, &cliError{exitTool, r.Outcome.Report})
-	}
-	if len(r.Decisions) != len(sf.Decisions) {
-		return fail(stderr, &cliError{exitTool, fmt.Sprintf("replay diverged: the run ended after %d of %d recorded decisions (%s)", len(r.Decisions), len(sf.Decisions), r.Describe())})
-	}
-	os.Stdout.Write(r.Stdout)
-	os.Stderr.Write(r.Stderr)
-	if r.Failed() {
-		report(stderr, r, sf.Run)
-		fmt.Fprintf(stderr, "schedfuzz: reproduced: %s (recorded: %s)\n", r.Describe(), sf.Outcome)
-		return exitFound
-	}
-	fmt.Fprintf(stderr, "schedfuzz: the run now passes (recorded: %s)\n", sf.Outcome)
-	return exitOK
 }

@@ -1,0 +1,227 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/schedfuzz/schedfuzz/explore"
+	"github.com/schedfuzz/schedfuzz/replay"
+	"github.com/schedfuzz/schedfuzz/sched"
+)
+
+// verdict classifies one replayed seed.
+type verdict int
+
+const (
+	stillFailing verdict = iota // the recorded failure reproduces
+	fixed                       // the run follows the trace and now passes
+	diverged                    // the program no longer follows the trace
+)
+
+// replayed is the result of replaying one seed.
+type replayed struct {
+	verdict verdict
+	why     string          // for diverged: what differed
+	run     *explore.Result // nil if the run was never started
+	notes   []string        // what may make the replay inexact
+}
+
+// currentPoints is the scheduling-point set this schedfuzz uses: none
+// beyond syscalls yet.
+var currentPoints = replay.PointSet{}
+
+func replayMain(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("schedfuzz replay", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	timeout := fs.Duration("timeout", 10*time.Second, "wall-clock limit per run; a run past it is a hang")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		return exitUsage
+	}
+	if fs.NArg() != 1 || *timeout <= 0 {
+		fmt.Fprintln(stderr, "usage: schedfuzz replay [-timeout D] FILE|DIR")
+		return exitUsage
+	}
+	arg := fs.Arg(0)
+	st, err := os.Stat(arg)
+	if err != nil {
+		return fail(stderr, &cliError{exitUsage, arg + ": " + unwrapPathErr(err).Error()})
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, unix.SIGTERM)
+	defer stop()
+	if st.IsDir() {
+		return replayDir(ctx, arg, *timeout, stdout, stderr)
+	}
+	sf, err := replay.Load(arg)
+	if err != nil {
+		return fail(stderr, &cliError{exitUsage, err.Error()})
+	}
+	res, err := replaySeed(ctx, sf, *timeout)
+	if err != nil {
+		return fail(stderr, err)
+	}
+	for _, n := range res.notes {
+		fmt.Fprintf(stderr, "schedfuzz: note: %s\n", n)
+	}
+	switch res.verdict {
+	case diverged:
+		fmt.Fprintf(stderr, "schedfuzz: %s\n", res.why)
+		return exitTool
+	case stillFailing:
+		stdout.Write(res.run.Stdout)
+		stderr.Write(res.run.Stderr)
+		report(stderr, res.run, sf.Run)
+		fmt.Fprintf(stderr, "schedfuzz: reproduced: %s (recorded: %s)\n", res.run.Describe(), sf.Outcome)
+		return exitFound
+	default:
+		stdout.Write(res.run.Stdout)
+		stderr.Write(res.run.Stderr)
+		fmt.Fprintf(stderr, "schedfuzz: the run now passes (recorded: %s)\n", sf.Outcome)
+		return exitOK
+	}
+}
+
+// replayDir replays every seed of a corpus as a regression suite: one line
+// per seed on stdout, then a summary. It exits 1 if any seed still fails
+// (the bug is there: a definite answer), else 125 if any diverged (cannot
+// tell), else 0. A corrupt seed file stops it before any run (exit 2).
+func replayDir(ctx context.Context, dir string, timeout time.Duration, stdout, stderr io.Writer) int {
+	entries, err := replay.Store{Dir: dir}.List()
+	if err != nil {
+		return fail(stderr, &cliError{exitUsage, err.Error()})
+	}
+	if len(entries) == 0 {
+		return fail(stderr, &cliError{exitUsage, dir + ": no *.seed files"})
+	}
+	var counts [3]int
+	for _, e := range entries {
+		res, err := replaySeed(ctx, e.Seed, timeout)
+		if ctx.Err() != nil {
+			return fail(stderr, &cliError{exitTool, "interrupted"})
+		}
+		if err != nil {
+			var ce *cliError
+			if !errors.As(err, &ce) {
+				return fail(stderr, fmt.Errorf("%s: %w", e.Path, err))
+			}
+			// The target is gone or unusable: the seed no longer
+			// applies to anything.
+			res = &replayed{verdict: diverged, why: ce.msg}
+		}
+		counts[res.verdict]++
+		for _, n := range res.notes {
+			fmt.Fprintf(stderr, "schedfuzz: %s: note: %s\n", e.Path, n)
+		}
+		switch res.verdict {
+		case stillFailing:
+			fmt.Fprintf(stdout, "%s: still failing: %s\n", e.Path, res.run.Describe())
+		case fixed:
+			fmt.Fprintf(stdout, "%s: fixed: now passes (recorded: %s)\n", e.Path, e.Seed.Outcome)
+		case diverged:
+			fmt.Fprintf(stdout, "%s: diverged: %s\n", e.Path, strings.TrimPrefix(res.why, "replay diverged "))
+		}
+	}
+	plural := "s"
+	if len(entries) == 1 {
+		plural = ""
+	}
+	fmt.Fprintf(stdout, "schedfuzz: %d seed%s: %d still failing, %d fixed, %d diverged\n",
+		len(entries), plural, counts[stillFailing], counts[fixed], counts[diverged])
+	switch {
+	case counts[stillFailing] > 0:
+		return exitFound
+	case counts[diverged] > 0:
+		return exitTool
+	}
+	return exitOK
+}
+
+// replaySeed replays one seed file. A *cliError is a target that cannot
+// be run (not found, not executable); any other error is schedfuzz's own
+// failure.
+func replaySeed(ctx context.Context, sf *replay.SeedFile, timeout time.Duration) (*replayed, error) {
+	res := &replayed{}
+	target := sf.Target
+	dir := sf.Dir
+	if dir != "" {
+		if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+			res.notes = append(res.notes, fmt.Sprintf("the recorded working directory %s does not exist: replaying in the current one", dir))
+			dir = ""
+		} else if strings.Contains(target, "/") && !filepath.IsAbs(target) {
+			// A relative path as typed is relative to where it was typed.
+			target = filepath.Join(dir, target)
+		}
+	}
+	path, err := resolveTarget(target)
+	if err != nil {
+		return nil, err
+	}
+	sum, err := replay.FileSHA256(path)
+	if err != nil {
+		return nil, err
+	}
+	if sum != sf.SHA256 {
+		res.verdict = diverged
+		res.why = fmt.Sprintf("%s changed since the seed was recorded (sha256 %.12s, recorded %.12s): the schedule no longer applies", sf.Target, sum, sf.SHA256)
+		return res, nil
+	}
+	if err := replay.CheckPoints(sf.Points, currentPoints); err != nil {
+		res.verdict = diverged
+		res.why = err.Error()
+		return res, nil
+	}
+	if sf.Digest != "" && sf.Digest != replay.Digest(sf.Decisions) {
+		res.notes = append(res.notes, "the decisions differ from the recorded digest (edited after recording?)")
+	}
+	env, notes := replay.ReplayEnv(sf.Env, os.LookupEnv)
+	res.notes = append(res.notes, notes...)
+	if env == nil {
+		env = os.Environ()
+	}
+	decisions := sf.Decisions
+	if decisions == nil {
+		decisions = []sched.Decision{}
+	}
+	r, err := explore.Run(ctx, &explore.Target{Path: path, Args: append([]string{sf.Target}, sf.Args...), Env: env, Dir: dir},
+		explore.Config{Seed: sf.Seed, Timeout: timeout, CPU: 0, CPUs: sf.CPUs, Replay: decisions})
+	if err != nil {
+		return nil, err
+	}
+	res.run = r
+	switch r.Outcome.Kind {
+	case sched.Diverged:
+		res.verdict = diverged
+		res.why = r.Outcome.Report
+	case sched.Unsupported, sched.Internal:
+		return nil, fmt.Errorf("replay: %s", r.Outcome.Report)
+	default:
+		if r.Failed() {
+			res.verdict = stillFailing
+		} else {
+			res.verdict = fixed
+		}
+	}
+	return res, nil
+}
+
+// unwrapPathErr drops the *fs.PathError wrapper when the caller names the
+// path itself.
+func unwrapPathErr(err error) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}

@@ -1,0 +1,41 @@
+package explore
+
+import (
+	"testing"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/schedfuzz/schedfuzz/sched"
+)
+
+func TestSignature(t *testing.T) {
+	exit1 := unix.WaitStatus(1 << 8)
+	th := func(vtid int, exited bool, last ...string) sched.ThreadInfo {
+		return sched.ThreadInfo{Vtid: vtid, Exited: exited, Last: last, Points: len(last)}
+	}
+	cases := []struct {
+		name string
+		r    *Result
+		want string
+	}{
+		{"the ender's last two points before its exit", &Result{Status: exit1, Outcome: sched.Outcome{Ender: 0, Threads: []sched.ThreadInfo{
+			th(0, true, "futex", "write", "exit_group", "exit"), th(1, true, "write", "exit"),
+		}}}, "exit 1 @ write>exit_group"},
+		{"renumbered threads, same signature", &Result{Status: exit1, Outcome: sched.Outcome{Ender: 1, Threads: []sched.ThreadInfo{
+			th(0, true, "write", "exit"), th(1, true, "read", "write", "exit_group", "exit"),
+		}}}, "exit 1 @ write>exit_group"},
+		{"a crash", &Result{Status: unix.WaitStatus(unix.SIGSEGV), Outcome: sched.Outcome{Ender: 1, Threads: []sched.ThreadInfo{
+			th(0, false, "futex"), th(1, true, "mmap", "write"),
+		}}}, "signal SIGSEGV @ mmap>write"},
+		{"no ender", &Result{Status: exit1, Outcome: sched.Outcome{Ender: -1}}, "exit 1 @ "},
+		{"a deadlock: where the live threads are stuck, sorted", &Result{Outcome: sched.Outcome{Kind: sched.Deadlock, Ender: -1, Threads: []sched.ThreadInfo{
+			th(0, false, "clone3", "futex"), th(1, false, "write", "read"), th(2, true, "exit"), th(3, false, "futex"),
+		}}}, "deadlock @ futex>futex>read"},
+		{"a hang", &Result{Hang: true, Outcome: sched.Outcome{Ender: -1, Threads: []sched.ThreadInfo{th(0, false, "openat")}}}, "hang @ openat"},
+	}
+	for _, c := range cases {
+		if got := Signature(c.r); got != c.want {
+			t.Errorf("%s: Signature = %q, want %q", c.name, got, c.want)
+		}
+	}
+}
