@@ -39,6 +39,11 @@ type SeedFile struct {
 	Run      int
 	Strategy string // "random", "pct:3"...
 	CPUs     int    // 0 if not recorded
+	// Faults records that syscall results were decisions too (-faults);
+	// MaxSteps the run's -max-steps (0: none). Both change which
+	// decisions the scheduler asks for, so replay needs them.
+	Faults   bool
+	MaxSteps int
 
 	Points PointSet
 
@@ -100,6 +105,15 @@ func (f *SeedFile) Encode() ([]byte, error) {
 	kv("strategy", f.Strategy)
 	if f.CPUs != 0 {
 		kv("cpus", strconv.Itoa(f.CPUs))
+	}
+	if f.Faults {
+		kv("faults", "on")
+	}
+	if f.MaxSteps < 0 {
+		return nil, fmt.Errorf("encode seed file: bad max-steps %d", f.MaxSteps)
+	}
+	if f.MaxSteps > 0 {
+		kv("max-steps", strconv.Itoa(f.MaxSteps))
 	}
 	kv("outcome", f.Outcome)
 	if f.Signature != "" {
@@ -363,7 +377,7 @@ func isSkipped(l string) bool {
 func known(key string) bool {
 	switch key {
 	case "tool", "target", "sha256", "seed", "run", "strategy", "cpus", "outcome",
-		"signature", "digest", "points", "dir", "decisions":
+		"signature", "digest", "points", "dir", "decisions", "faults", "max-steps":
 		return true
 	}
 	return false
@@ -444,6 +458,18 @@ func (p *parser) field(f *SeedFile, key, val string) error {
 	case "cpus":
 		if f.CPUs, err = strconv.Atoi(val); err != nil || f.CPUs < 1 || f.CPUs > maxCPUs {
 			return p.errf("bad cpus %q: want 1..%d", trunc(val), maxCPUs)
+		}
+	case "faults":
+		switch val {
+		case "on":
+			f.Faults = true
+		case "off":
+		default:
+			return p.errf("bad faults %q: want on or off", trunc(val))
+		}
+	case "max-steps":
+		if f.MaxSteps, err = strconv.Atoi(val); err != nil || f.MaxSteps < 0 {
+			return p.errf("bad max-steps %q", trunc(val))
 		}
 	case "strategy":
 		f.Strategy = val

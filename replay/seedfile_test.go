@@ -26,6 +26,8 @@ seed: 0xbeeb8da1658eec67
 run: 17
 strategy: pct:3
 cpus: 2
+faults: on
+max-steps: 50000
 outcome: exit 1
 signature: exit 1 @t1:write
 digest: 0eaa0f32e3c01cf8b18b70753668d704747926a7b3396714b987fc668ec55602
@@ -47,7 +49,7 @@ var fullWant = &SeedFile{
 	Tool: "schedfuzz 0.2", Target: "./lost update", SHA256: sha, Args: []string{"-n", "two words\n"},
 	Dir:  "/src/app",
 	Env:  []EnvVar{{Name: "HOME", Value: "/root"}, {Name: "EQ", Value: "a=b"}, {Name: "GITHUB_TOKEN", Redacted: true}},
-	Seed: 0xbeeb8da1658eec67, Run: 17, Strategy: "pct:3", CPUs: 2,
+	Seed: 0xbeeb8da1658eec67, Run: 17, Strategy: "pct:3", CPUs: 2, Faults: true, MaxSteps: 50000,
 	Points: PointSet{Name: "libc-sync", Points: []Point{
 		{Spec: "pthread_mutex_lock", Addrs: []uint64{0x7ffff7e0a0f0, 0x401136}},
 		{Spec: "weird spec"},
@@ -142,6 +144,8 @@ func TestParseErrors(t *testing.T) {
 		{"negative run", head + "run: -1\n" + tail, 5, "bad run"},
 		{"zero cpus", head + "cpus: 0\n" + tail, 5, "bad cpus"},
 		{"huge cpus", head + "cpus: 99999999999\n" + tail, 5, "bad cpus"},
+		{"bad faults", head + "faults: maybe\n" + tail, 5, "bad faults"},
+		{"negative max-steps", head + "max-steps: -3\n" + tail, 5, "bad max-steps"},
 		{"unquoted target", "schedfuzz seed v1\ntarget: /bin/x\n", 2, "want a Go-quoted string"},
 		{"backquoted target", "schedfuzz seed v1\ntarget: `/bin/x`\n", 2, "want a Go-quoted string"},
 		{"empty target", "schedfuzz seed v1\ntarget: \"\"\n", 2, "empty target"},
