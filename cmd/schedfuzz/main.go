@@ -3,8 +3,8 @@
 // at every syscall, which thread goes next; a failing run is saved as a
 // seed file that replays exactly.
 //
-//	schedfuzz [-runs N] [-seed S] [-timeout D] [-corpus DIR] [-cpus N] [--] PROG [ARGS...]
-//	schedfuzz replay [-timeout D] FILE|DIR
+//	schedfuzz [flags] [--] PROG [ARGS...]   (see -h; the README documents every flag)
+//	schedfuzz replay [-timeout D] [-trace FILE] FILE|DIR
 //	schedfuzz trace [-f] [-e name,...] [-c] [-o FILE] [--] PROG [ARGS...]
 //
 // Exit codes: 0 no failure (or: replay now passes), 1 a failure was found
@@ -16,25 +16,15 @@
 package main
 
 import (
-	"context"
-	crand "crypto/rand"
 	"debug/elf"
-	"encoding/binary"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
-	"os/signal"
 	"strings"
-	"time"
 
 	"golang.org/x/sys/unix"
-
-	"github.com/schedfuzz/schedfuzz/explore"
-	"github.com/schedfuzz/schedfuzz/replay"
-	"github.com/schedfuzz/schedfuzz/sched"
 )
 
 const version = "schedfuzz 0.2"
@@ -118,154 +108,4 @@ func resolveTarget(prog string) (string, error) {
 		return "", &cliError{exitUsage, fmt.Sprintf("%s: not an x86-64 ELF program (%v %v)", prog, ef.Class, ef.Machine)}
 	}
 	return path, nil
-}
-
-// runSeed derives run i's seed from the session seed (SplitMix64).
-func runSeed(base uint64, i int) uint64 {
-	z := base + uint64(i+1)*0x9e3779b97f4a7c15
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9
-	z = (z ^ (z >> 27)) * 0x94d049bb133111eb
-	return z ^ (z >> 31)
-}
-
-func runMain(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("schedfuzz", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	runs := fs.Int("runs", 100, "number of runs")
-	seedFlag := fs.String("seed", "", "session seed (default: random; always printed)")
-	timeout := fs.Duration("timeout", 10*time.Second, "wall-clock limit per run; a run past it is a hang")
-	corpus := fs.String("corpus", "testdata/schedfuzz", "directory for seed files of failing runs")
-	cpus := fs.Int("cpus", 4, "CPU count the guest sees")
-	verbose := fs.Bool("v", false, "print every run")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: schedfuzz [-runs N] [-seed S] [-timeout D] [-corpus DIR] [-cpus N] [--] PROG [ARGS...]\n       schedfuzz replay [-timeout D] FILE|DIR\n       schedfuzz trace [-f] [-e name,...] [-c] [-o FILE] [--] PROG [ARGS...]")
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitUsage
-	}
-	if fs.NArg() == 0 {
-		fs.Usage()
-		return exitUsage
-	}
-	if *runs <= 0 || *cpus <= 0 || *timeout <= 0 {
-		return fail(stderr, &cliError{exitUsage, "-runs, -cpus and -timeout must be positive"})
-	}
-	var base uint64
-	if *seedFlag == "" {
-		var b [8]byte
-		crand.Read(b[:])
-		base = binary.LittleEndian.Uint64(b[:])
-	} else {
-		var err error
-		if base, err = parseUint(*seedFlag); err != nil {
-			return fail(stderr, &cliError{exitUsage, "bad -seed " + *seedFlag})
-		}
-	}
-	path, err := resolveTarget(fs.Arg(0))
-	if err != nil {
-		return fail(stderr, err)
-	}
-	sum, err := replay.FileSHA256(path)
-	if err != nil {
-		return fail(stderr, err)
-	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, unix.SIGTERM)
-	defer stop()
-	// The guest gets our environment and working directory; the seed file
-	// records both (secret-looking values redacted) so a replay is exact.
-	env := os.Environ()
-	cwd, _ := os.Getwd()
-	tgt := &explore.Target{Path: path, Args: fs.Args(), Env: env}
-	fmt.Fprintf(stderr, "schedfuzz: seed %#016x, %d runs of %s\n", base, *runs, fs.Arg(0))
-	start := time.Now()
-	for i := 0; i < *runs; i++ {
-		seed := runSeed(base, i)
-		r, err := explore.Run(ctx, tgt, explore.Config{Seed: seed, Timeout: *timeout, CPU: 0, CPUs: *cpus})
-		if ctx.Err() != nil {
-			fmt.Fprintf(stderr, "schedfuzz: interrupted after %d runs\n", i)
-			return exitTool
-		}
-		if err != nil {
-			return fail(stderr, fmt.Errorf("run %d: %w", i, err))
-		}
-		if *verbose {
-			fmt.Fprintf(stderr, "run %d seed %#016x: %s (%d steps, %d decisions, %v)\n", i, seed, r.Describe(), r.Outcome.Steps, len(r.Decisions), r.Wall.Round(time.Microsecond))
-		}
-		switch r.Outcome.Kind {
-		case sched.Unsupported, sched.Internal:
-			return fail(stderr, fmt.Errorf("run %d: %s", i, r.Outcome.Report))
-		}
-		if !r.Failed() {
-			continue
-		}
-		sf := &replay.SeedFile{Tool: version, Target: fs.Arg(0), SHA256: sum, Args: fs.Args()[1:],
-			Dir: cwd, Env: replay.RecordEnv(env),
-			Seed: seed, Run: i, Strategy: "random", CPUs: *cpus, Outcome: r.Describe(),
-			Signature: explore.Signature(r), Digest: replay.Digest(r.Decisions), Decisions: r.Decisions}
-		file, known, err := replay.Store{Dir: *corpus}.Save(sf)
-		if err != nil {
-			return fail(stderr, err)
-		}
-		report(stderr, r, i)
-		fmt.Fprintf(stderr, "schedfuzz: failure in run %d of %d (seed %#016x) after %v\n", i+1, *runs, seed, time.Since(start).Round(time.Millisecond))
-		novelty := "new"
-		if known {
-			novelty = "known"
-		}
-		fmt.Fprintf(stderr, "signature: %s (%s in %s)\n", sf.Signature, novelty, *corpus)
-		fmt.Fprintf(stderr, "replay: schedfuzz replay %s\n", file)
-		return exitFound
-	}
-	fmt.Fprintf(stderr, "schedfuzz: no failure in %d runs (%v)\n", *runs, time.Since(start).Round(time.Millisecond))
-	return exitOK
-}
-
-func parseUint(s string) (uint64, error) {
-	var v uint64
-	_, err := fmt.Sscan(s, &v)
-	if err != nil || strings.HasPrefix(s, "0x") {
-		return parseHex(s)
-	}
-	return v, nil
-}
-
-func parseHex(s string) (uint64, error) {
-	var v uint64
-	_, err := fmt.Sscanf(strings.TrimPrefix(s, "0x"), "%x", &v)
-	return v, err
-}
-
-// report prints what a failing run did.
-func report(w io.Writer, r *explore.Result, run int) {
-	fmt.Fprintf(w, "==================\nFAILURE: %s\n", r.Describe())
-	if r.Outcome.Report != "" {
-		fmt.Fprintln(w, r.Outcome.Report)
-	}
-	fmt.Fprintf(w, "%d scheduling points, %d decisions, virtual time %v\n", r.Outcome.Steps, len(r.Decisions), time.Duration(r.Outcome.VirtualTime))
-	if len(r.Stdout) > 0 {
-		fmt.Fprintf(w, "--- guest stdout ---\n%s", tail(r.Stdout))
-	}
-	if len(r.Stderr) > 0 {
-		fmt.Fprintf(w, "--- guest stderr ---\n%s", tail(r.Stderr))
-	}
-	for _, n := range r.Outcome.Nondeterministic {
-		fmt.Fprintf(w, "note: may not replay exactly: %s\n", n)
-	}
-	fmt.Fprintln(w, "==================")
-}
-
-func tail(b []byte) string {
-	const max = 2048
-	s := string(b)
-	if len(s) > max {
-		s = "..." + s[len(s)-max:]
-	}
-	if !strings.HasSuffix(s, "\n") {
-		s += "\n"
-	}
-	return s
 }

@@ -64,7 +64,7 @@ func TestFindReplayCycle(t *testing.T) {
 	if code != 1 {
 		t.Fatalf("run: exit %d, want 1\n%s", code, stderr)
 	}
-	for _, want := range []string{"seed 0x0000000000000005", "FAILURE: exit 1", "counter=", "replay: schedfuzz replay testdata/schedfuzz/"} {
+	for _, want := range []string{"seed 0x0000000000000005", "WARNING: SCHEDFUZZ: exit 1", "counter=", "replay: schedfuzz replay testdata/schedfuzz/"} {
 		if !strings.Contains(stderr, want) {
 			t.Errorf("run output lacks %q:\n%s", want, stderr)
 		}

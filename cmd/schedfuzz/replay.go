@@ -16,6 +16,7 @@ import (
 
 	"github.com/schedfuzz/schedfuzz/explore"
 	"github.com/schedfuzz/schedfuzz/replay"
+	"github.com/schedfuzz/schedfuzz/report"
 	"github.com/schedfuzz/schedfuzz/sched"
 )
 
@@ -44,6 +45,7 @@ func replayMain(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("schedfuzz replay", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	timeout := fs.Duration("timeout", 10*time.Second, "wall-clock limit per run; a run past it is a hang")
+	trace := fs.String("trace", "", "write a Perfetto/Chrome trace of the replayed run to this file (FILE only)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return exitOK
@@ -51,7 +53,7 @@ func replayMain(args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	if fs.NArg() != 1 || *timeout <= 0 {
-		fmt.Fprintln(stderr, "usage: schedfuzz replay [-timeout D] FILE|DIR")
+		fmt.Fprintln(stderr, "usage: schedfuzz replay [-timeout D] [-trace FILE] FILE|DIR")
 		return exitUsage
 	}
 	arg := fs.Arg(0)
@@ -62,15 +64,23 @@ func replayMain(args []string, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, unix.SIGTERM)
 	defer stop()
 	if st.IsDir() {
+		if *trace != "" {
+			return fail(stderr, usageErr("-trace takes a seed file, not a directory"))
+		}
 		return replayDir(ctx, arg, *timeout, stdout, stderr)
 	}
 	sf, err := replay.Load(arg)
 	if err != nil {
 		return fail(stderr, &cliError{exitUsage, err.Error()})
 	}
-	res, err := replaySeed(ctx, sf, *timeout)
+	res, err := replaySeed(ctx, sf, *timeout, *trace != "")
 	if err != nil {
 		return fail(stderr, err)
+	}
+	if *trace != "" && res.run != nil {
+		if err := writePerfetto(*trace, res.run, sf.Target); err != nil {
+			return fail(stderr, fmt.Errorf("-trace: %w", err))
+		}
 	}
 	for _, n := range res.notes {
 		fmt.Fprintf(stderr, "schedfuzz: note: %s\n", n)
@@ -82,7 +92,7 @@ func replayMain(args []string, stdout, stderr io.Writer) int {
 	case stillFailing:
 		stdout.Write(res.run.Stdout)
 		stderr.Write(res.run.Stderr)
-		report(stderr, res.run, sf.Run)
+		(&report.Failure{Target: sf.Target, Run: -1, Result: res.run}).Text(stderr)
 		fmt.Fprintf(stderr, "schedfuzz: reproduced: %s (recorded: %s)\n", res.run.Describe(), sf.Outcome)
 		return exitFound
 	default:
@@ -107,7 +117,7 @@ func replayDir(ctx context.Context, dir string, timeout time.Duration, stdout, s
 	}
 	var counts [3]int
 	for _, e := range entries {
-		res, err := replaySeed(ctx, e.Seed, timeout)
+		res, err := replaySeed(ctx, e.Seed, timeout, false)
 		if ctx.Err() != nil {
 			return fail(stderr, &cliError{exitTool, "interrupted"})
 		}
@@ -151,7 +161,7 @@ func replayDir(ctx context.Context, dir string, timeout time.Duration, stdout, s
 // replaySeed replays one seed file. A *cliError is a target that cannot
 // be run (not found, not executable); any other error is schedfuzz's own
 // failure.
-func replaySeed(ctx context.Context, sf *replay.SeedFile, timeout time.Duration) (*replayed, error) {
+func replaySeed(ctx context.Context, sf *replay.SeedFile, timeout time.Duration, timeline bool) (*replayed, error) {
 	res := &replayed{}
 	target := sf.Target
 	dir := sf.Dir
@@ -194,8 +204,15 @@ func replaySeed(ctx context.Context, sf *replay.SeedFile, timeout time.Duration)
 	if decisions == nil {
 		decisions = []sched.Decision{}
 	}
+	spec, err := recordedStrategy(sf.Strategy)
+	if err != nil {
+		res.verdict = diverged
+		res.why = err.Error()
+		return res, nil
+	}
 	r, err := explore.Run(ctx, &explore.Target{Path: path, Args: append([]string{sf.Target}, sf.Args...), Env: env, Dir: dir},
-		explore.Config{Seed: sf.Seed, Timeout: timeout, CPU: 0, CPUs: sf.CPUs, Replay: decisions})
+		explore.Config{Seed: sf.Seed, Timeout: timeout, CPU: 0, CPUs: sf.CPUs, Replay: decisions,
+			Strategy: spec, Faults: sf.Faults, MaxSteps: sf.MaxSteps, Timeline: timeline})
 	if err != nil {
 		return nil, err
 	}
@@ -214,6 +231,22 @@ func replaySeed(ctx context.Context, sf *replay.SeedFile, timeout time.Duration)
 		}
 	}
 	return res, nil
+}
+
+// recordedStrategy parses a seed file's strategy ("pct:3", or
+// "random+minimized" for a minimized schedule; "" in old seed files). It
+// matters to replay only through the questions the strategy makes the
+// scheduler ask (chaos lets time pass at picks).
+func recordedStrategy(s string) (explore.Spec, error) {
+	s, _, _ = strings.Cut(s, "+")
+	if s == "" {
+		return explore.Spec{Name: "random"}, nil
+	}
+	spec, err := explore.ParseSpec(s)
+	if err != nil {
+		return spec, fmt.Errorf("recorded strategy: %v", err)
+	}
+	return spec, nil
 }
 
 // unwrapPathErr drops the *fs.PathError wrapper when the caller names the

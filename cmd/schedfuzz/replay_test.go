@@ -26,7 +26,7 @@ var replayLine = regexp.MustCompile(`replay: schedfuzz replay (\S+)`)
 func find(t *testing.T, dir, prog, corpus string, from int) (string, string) {
 	t.Helper()
 	for s := from; s < from+10; s++ {
-		code, _, stderr := sf(t, dir, "-runs", "1000", "-seed", strconv.Itoa(s), "-corpus", corpus, prog)
+		code, _, stderr := sf(t, dir, "-runs", "1000", "-minimize=false", "-seed", strconv.Itoa(s), "-corpus", corpus, prog)
 		if code != 1 {
 			t.Fatalf("run -seed %d: exit %d, want 1\n%s", s, code, stderr)
 		}
@@ -92,7 +92,7 @@ func TestCorpusNewKnown(t *testing.T) {
 	}
 	// The same session again finds the same run: known, same file.
 	s := regexp.MustCompile(`seed (0x[0-9a-f]+), \d+ runs`).FindStringSubmatch(stderr)[1]
-	code, _, stderr2 := sf(t, dir, "-runs", "1000", "-seed", s, "-corpus", "corpus", prog)
+	code, _, stderr2 := sf(t, dir, "-runs", "1000", "-minimize=false", "-seed", s, "-corpus", "corpus", prog)
 	if code != 1 || !strings.Contains(stderr2, "(known in corpus)") || replayLine.FindStringSubmatch(stderr2)[1] != file {
 		t.Fatalf("second find: exit %d\n%s", code, stderr2)
 	}

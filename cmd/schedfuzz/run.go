@@ -1,0 +1,439 @@
+package main
+
+import (
+	"context"
+	crand "crypto/rand"
+	"encoding/binary"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"regexp"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/schedfuzz/schedfuzz/explore"
+	"github.com/schedfuzz/schedfuzz/replay"
+	"github.com/schedfuzz/schedfuzz/report"
+	"github.com/schedfuzz/schedfuzz/sched"
+)
+
+const runUsage = `usage: schedfuzz [flags] [--] PROG [ARGS...]
+       schedfuzz replay [-timeout D] [-trace FILE] FILE|DIR
+       schedfuzz trace [-f] [-e name,...] [-c] [-s N] [-o FILE] [--] PROG [ARGS...]
+flags:`
+
+// runFlags are the exploration's settings.
+type runFlags struct {
+	runs      int
+	budget    time.Duration
+	par       int
+	seed      string
+	timeout   time.Duration
+	corpus    string
+	cpus      int
+	strategy  string
+	faults    bool
+	keepGoing bool
+	expect    string
+	failure   string
+	ignore    string
+	maxSteps  int
+	minimize  bool
+	json      bool
+	junit     string
+	trace     string
+	verbose   bool
+}
+
+func (f *runFlags) register(fs *flag.FlagSet) {
+	fs.IntVar(&f.runs, "runs", 100, "number of runs (with -time: at most this many; 0: no limit)")
+	fs.DurationVar(&f.budget, "time", 0, "time budget instead of a run count (e.g. 10m)")
+	fs.IntVar(&f.par, "p", runtime.NumCPU(), "runs at once, each pinned to its own CPU")
+	fs.StringVar(&f.seed, "seed", "", "session seed (default: random; always printed)")
+	fs.DurationVar(&f.timeout, "timeout", 10*time.Second, "wall-clock limit per run; a run past it is a hang")
+	fs.StringVar(&f.corpus, "corpus", "testdata/schedfuzz", "directory for seed files of failing runs")
+	fs.IntVar(&f.cpus, "cpus", 4, "CPU count the guest sees")
+	fs.StringVar(&f.strategy, "strategy", "portfolio", "random, pct[:D], pos, chaos, a comma-separated list to rotate among, or portfolio")
+	fs.BoolVar(&f.faults, "faults", false, "also fuzz syscall results: short reads and writes, EINTR, EAGAIN, spurious futex wake-ups")
+	fs.BoolVar(&f.keepGoing, "keep-going", false, "collect every distinct failure instead of stopping at the first")
+	fs.StringVar(&f.expect, "expect-exit", "0", "comma-separated exit statuses that mean success")
+	fs.StringVar(&f.failure, "failure", "", "a failing run counts only if its output matches this regexp")
+	fs.StringVar(&f.ignore, "ignore", "", "ignore failing runs whose output matches this regexp")
+	fs.IntVar(&f.maxSteps, "max-steps", 0, "end a run after this many scheduling points as a livelock (0: no limit)")
+	fs.BoolVar(&f.minimize, "minimize", true, "minimize the first failure of each signature and find its critical pair")
+	fs.BoolVar(&f.json, "json", false, "print JSON lines (shaped like go test -json) on stdout")
+	fs.StringVar(&f.junit, "junit", "", "write a JUnit XML report to this file")
+	fs.StringVar(&f.trace, "trace", "", "write a Perfetto/Chrome trace of the first failure to this file")
+	fs.BoolVar(&f.verbose, "v", false, "print every run, and progress lines even when stderr is not a terminal")
+}
+
+// session is one `schedfuzz PROG` invocation.
+type session struct {
+	f       runFlags
+	stdout  io.Writer
+	stderr  io.Writer
+	prog    string // as typed
+	args    []string
+	tgt     *explore.Target
+	sum     string // target SHA-256
+	cwd     string
+	store   replay.Store
+	classes explore.Classifier
+	json    *report.JSON
+	start   time.Time
+
+	seen   map[string]*sigInfo // by signature
+	order  []string            // signatures in order of discovery
+	err    error               // a tool error that stopped the session
+	traced bool
+}
+
+type sigInfo struct {
+	runs, first int
+	file        string
+	message     string
+	details     string
+}
+
+func runMain(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("schedfuzz", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var f runFlags
+	f.register(fs)
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, runUsage)
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		return exitUsage
+	}
+	if fs.NArg() == 0 {
+		fmt.Fprintln(stderr, strings.TrimSuffix(runUsage, "\nflags:")+"\n(schedfuzz -h lists the flags)")
+		return exitUsage
+	}
+	s := &session{f: f, stdout: stdout, stderr: stderr, prog: fs.Arg(0), args: fs.Args(), seen: map[string]*sigInfo{}}
+	if err := s.setup(); err != nil {
+		return fail(stderr, err)
+	}
+	return s.run()
+}
+
+func usageErr(format string, a ...any) error {
+	return &cliError{exitUsage, fmt.Sprintf(format, a...)}
+}
+
+// setup checks the flags and the target.
+func (s *session) setup() error {
+	f := &s.f
+	switch {
+	case f.runs < 0 || (f.runs == 0 && f.budget == 0):
+		return usageErr("-runs must be positive (or 0 with -time)")
+	case f.budget < 0, f.timeout <= 0, f.cpus <= 0, f.par <= 0, f.maxSteps < 0:
+		return usageErr("-time, -timeout, -cpus, -p and -max-steps must be positive")
+	}
+	portfolio, err := explore.ParsePortfolio(f.strategy)
+	if err != nil {
+		return usageErr("-strategy: %v", err)
+	}
+	for _, e := range strings.Split(f.expect, ",") {
+		v, err := strconv.Atoi(strings.TrimSpace(e))
+		if err != nil || v < 0 || v > 255 {
+			return usageErr("-expect-exit %q: want exit statuses 0..255, comma-separated", f.expect)
+		}
+		s.classes.ExpectExit = append(s.classes.ExpectExit, v)
+	}
+	for _, re := range []struct {
+		flag string
+		src  string
+		dst  **regexp.Regexp
+	}{{"-failure", f.failure, &s.classes.Failure}, {"-ignore", f.ignore, &s.classes.Ignore}} {
+		if re.src == "" {
+			continue
+		}
+		rx, err := regexp.Compile(re.src)
+		if err != nil {
+			return usageErr("%s: %v", re.flag, err)
+		}
+		*re.dst = rx
+	}
+	_ = portfolio
+	path, err := resolveTarget(s.prog)
+	if err != nil {
+		return err
+	}
+	if s.sum, err = replay.FileSHA256(path); err != nil {
+		return err
+	}
+	s.cwd, _ = os.Getwd()
+	// The guest gets our environment and working directory; the seed file
+	// records both (secret-looking values redacted) so a replay is exact.
+	s.tgt = &explore.Target{Path: path, Args: s.args, Env: os.Environ()}
+	s.store = replay.Store{Dir: f.corpus}
+	if f.json {
+		s.json = report.NewJSON(s.stdout)
+	}
+	return nil
+}
+
+func (s *session) run() int {
+	f := &s.f
+	var base uint64
+	if f.seed == "" {
+		var b [8]byte
+		crand.Read(b[:])
+		base = binary.LittleEndian.Uint64(b[:])
+	} else {
+		v, err := parseUint(f.seed)
+		if err != nil {
+			return fail(s.stderr, usageErr("bad -seed %s", f.seed))
+		}
+		base = v
+	}
+	portfolio, _ := explore.ParsePortfolio(f.strategy)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, unix.SIGTERM)
+	defer stop()
+	what := fmt.Sprintf("%d runs", f.runs)
+	if f.budget > 0 {
+		what = "runs for " + f.budget.String()
+		if f.runs > 0 {
+			what += fmt.Sprintf(" (at most %d)", f.runs)
+		}
+	}
+	names := make([]string, len(portfolio))
+	for i, sp := range portfolio {
+		names[i] = sp.String()
+	}
+	fmt.Fprintf(s.stderr, "schedfuzz: seed %#016x, %s of %s, strategy %s, -p %d\n", base, what, s.prog, strings.Join(names, ","), f.par)
+	s.emit(report.Event{Action: "start", Target: s.prog, Seed: fmt.Sprintf("%#016x", base), Strategy: strings.Join(names, ","), Total: f.runs})
+	s.start = time.Now()
+	sess := &explore.Session{
+		Target: s.tgt, Seed: base, Runs: f.runs, Time: f.budget, Parallel: f.par, Portfolio: portfolio,
+		Template: explore.Config{Timeout: f.timeout, CPUs: f.cpus, Faults: f.faults, MaxSteps: f.maxSteps},
+		Classify: s.classes,
+		Report:   s.onRun,
+	}
+	if f.verbose || isTerminal(s.stderr) || s.json != nil {
+		sess.Progress = s.progress
+	}
+	sum, err := sess.Run(ctx)
+	if ctx.Err() != nil {
+		fmt.Fprintf(s.stderr, "schedfuzz: interrupted after %d runs\n", sum.Runs)
+		return exitTool
+	}
+	if err == nil {
+		err = s.err
+	}
+	if err != nil {
+		return fail(s.stderr, err)
+	}
+	elapsed := time.Since(s.start)
+	if f.junit != "" {
+		if err := s.writeJUnit(sum, elapsed); err != nil {
+			return fail(s.stderr, fmt.Errorf("-junit: %w", err))
+		}
+	}
+	s.emit(report.Event{Action: "done", Runs: sum.Runs, Failures: sum.Failures, Distinct: sum.Distinct, Elapsed: elapsed.Seconds()})
+	if sum.Failures == 0 {
+		ign := ""
+		if sum.Ignored > 0 {
+			ign = fmt.Sprintf(", %d failing runs ignored", sum.Ignored)
+		}
+		fmt.Fprintf(s.stderr, "schedfuzz: no failure in %d runs (%v%s)\n", sum.Runs, elapsed.Round(time.Millisecond), ign)
+		return exitOK
+	}
+	if f.keepGoing {
+		fmt.Fprintf(s.stderr, "schedfuzz: %d failures in %d runs, %d distinct (%v)\n", sum.Failures, sum.Runs, sum.Distinct, elapsed.Round(time.Millisecond))
+		for _, sig := range s.order {
+			in := s.seen[sig]
+			fmt.Fprintf(s.stderr, "  %d× %s: schedfuzz replay %s\n", in.runs, sig, in.file)
+		}
+	}
+	return exitFound
+}
+
+// onRun is the session's Report: it sees every run in order.
+func (s *session) onRun(rep *explore.RunReport) bool {
+	if rep.Err != nil {
+		s.err = fmt.Errorf("run %d: %w", rep.Index, rep.Err)
+		return true
+	}
+	r := rep.Result
+	switch r.Outcome.Kind {
+	case sched.Unsupported, sched.Internal:
+		s.err = fmt.Errorf("run %d: %s", rep.Index, r.Outcome.Report)
+		return true
+	}
+	if s.f.verbose {
+		fmt.Fprintf(s.stderr, "%s: %s\n", rep, rep.Verdict)
+	}
+	if s.json != nil {
+		s.emit(report.Event{Action: "run", Test: "run/" + strconv.Itoa(rep.Index), Seed: fmt.Sprintf("%#016x", rep.Seed),
+			Strategy: rep.Strategy.String(), Outcome: r.Describe() + " (" + rep.Verdict.String() + ")", Elapsed: r.Wall.Seconds()})
+	}
+	if rep.Verdict != explore.Fail {
+		return false
+	}
+	sig := explore.Signature(r)
+	if in := s.seen[sig]; in != nil {
+		in.runs++
+		return !s.f.keepGoing
+	}
+	if err := s.failure(rep, sig); err != nil {
+		s.err = err
+		return true
+	}
+	return !s.f.keepGoing
+}
+
+// seedFile records a run.
+func (s *session) seedFile(rep *explore.RunReport, r *explore.Result) *replay.SeedFile {
+	return &replay.SeedFile{Tool: version, Target: s.prog, SHA256: s.sum, Args: s.args[1:],
+		Dir: s.cwd, Env: replay.RecordEnv(s.tgt.Env),
+		Seed: rep.Seed, Run: rep.Index, Strategy: rep.Strategy.String(), CPUs: s.f.cpus,
+		Faults: s.f.faults, MaxSteps: s.f.maxSteps,
+		Outcome: r.Describe(), Signature: explore.Signature(r), Digest: replay.Digest(r.Decisions), Decisions: r.Decisions}
+}
+
+// failure handles the first run of a new signature: save it, minimize it,
+// find its critical pair, report it.
+func (s *session) failure(rep *explore.RunReport, sig string) error {
+	r := rep.Result
+	file, known, err := s.store.Save(s.seedFile(rep, r))
+	if err != nil {
+		return fmt.Errorf("save seed: %w", err)
+	}
+	fr := &report.Failure{Target: s.prog, Run: rep.Index, Result: r, Known: known, Seed: file}
+	if s.f.minimize {
+		cfg := explore.Config{Seed: rep.Seed, Strategy: rep.Strategy, Timeout: s.f.timeout, CPU: 0, CPUs: s.f.cpus,
+			Faults: s.f.faults, MaxSteps: s.f.maxSteps}
+		m := &explore.Minimizer{Target: s.tgt, Config: cfg, Classify: s.classes}
+		min, err := m.Minimize(context.Background(), r)
+		switch {
+		case err != nil:
+			fmt.Fprintf(s.stderr, "schedfuzz: minimize: %v\n", err)
+		case min.Items < min.Original:
+			msf := s.seedFile(rep, min.Result)
+			msf.Strategy += "+minimized"
+			mfile, _, err := s.store.Save(msf)
+			if err != nil {
+				return fmt.Errorf("save minimized seed: %w", err)
+			}
+			fr.MinSeed, fr.Minimized, fr.Original = mfile, min.Items, min.Original
+			fallthrough
+		default:
+			if cause, err := m.RootCause(context.Background(), min); err == nil {
+				fr.Cause = cause
+			}
+			n := min.Items
+			s.emit(report.Event{Action: "minimized", Test: "run/" + strconv.Itoa(rep.Index), File: fr.MinSeed, Preempts: &n, Signature: sig})
+		}
+	}
+	var text strings.Builder
+	fr.Text(&text)
+	fmt.Fprint(s.stderr, text.String())
+	fmt.Fprintf(s.stderr, "schedfuzz: failure in run %d (seed %#016x, strategy %s) after %v\n",
+		rep.Index, rep.Seed, rep.Strategy, time.Since(s.start).Round(time.Millisecond))
+	fmt.Fprintf(s.stderr, "signature: %s (%s in %s)\n", sig, novelty(known), s.f.corpus)
+	fmt.Fprintf(s.stderr, "replay: schedfuzz replay %s\n", file)
+	isNew := !known
+	s.emit(report.Event{Action: "fail", Test: "run/" + strconv.Itoa(rep.Index), Seed: fmt.Sprintf("%#016x", rep.Seed),
+		Strategy: rep.Strategy.String(), Outcome: r.Describe(), Signature: sig, New: &isNew, File: file, Output: text.String()})
+	s.seen[sig] = &sigInfo{runs: 1, first: rep.Index, file: file, message: r.Describe(), details: text.String()}
+	s.order = append(s.order, sig)
+	if s.f.trace != "" && !s.traced {
+		s.traced = true
+		if err := s.writeTrace(rep, r); err != nil {
+			return fmt.Errorf("-trace: %w", err)
+		}
+	}
+	return nil
+}
+
+func novelty(known bool) string {
+	if known {
+		return "known"
+	}
+	return "new"
+}
+
+// writeTrace replays a failing run with its timeline recorded and writes
+// it as a Perfetto trace.
+func (s *session) writeTrace(rep *explore.RunReport, r *explore.Result) error {
+	tr, err := explore.Run(context.Background(), s.tgt, explore.Config{Seed: rep.Seed, Strategy: rep.Strategy,
+		Timeout: s.f.timeout, CPU: 0, CPUs: s.f.cpus, Faults: s.f.faults, MaxSteps: s.f.maxSteps,
+		Replay: r.Decisions, Timeline: true})
+	if err != nil {
+		return err
+	}
+	return writePerfetto(s.f.trace, tr, s.prog)
+}
+
+func writePerfetto(path string, r *explore.Result, title string) error {
+	fh, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := report.Perfetto(fh, r, title); err != nil {
+		fh.Close()
+		return err
+	}
+	return fh.Close()
+}
+
+func (s *session) writeJUnit(sum explore.Summary, elapsed time.Duration) error {
+	var cases []report.JUnitCase
+	for _, sig := range s.order {
+		in := s.seen[sig]
+		cases = append(cases, report.JUnitCase{Name: sig, Runs: in.runs, First: in.first, Seed: in.file, Message: in.message, Details: in.details})
+	}
+	fh, err := os.Create(s.f.junit)
+	if err != nil {
+		return err
+	}
+	if err := report.JUnit(fh, s.prog, sum.Runs, elapsed.Seconds(), cases); err != nil {
+		fh.Close()
+		return err
+	}
+	return fh.Close()
+}
+
+func (s *session) progress(p explore.Progress) {
+	rate := float64(p.Done) / p.Elapsed.Seconds()
+	total := "?"
+	if p.Total > 0 {
+		total = strconv.Itoa(p.Total)
+	}
+	fmt.Fprintf(s.stderr, "schedfuzz: %v: %d/%s runs, %.1f runs/s, %d failures, %d distinct\n",
+		p.Elapsed.Round(time.Second), p.Done, total, rate, p.Failures, p.Distinct)
+	s.emit(report.Event{Action: "progress", Runs: p.Done, Total: p.Total, Failures: p.Failures, Distinct: p.Distinct, Elapsed: p.Elapsed.Seconds()})
+}
+
+func (s *session) emit(e report.Event) {
+	if s.json != nil {
+		s.json.Emit(e)
+	}
+}
+
+// isTerminal reports whether w is a terminal.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
+	return err == nil
+}
+
+func parseUint(s string) (uint64, error) {
+	return strconv.ParseUint(s, 0, 64)
+}
