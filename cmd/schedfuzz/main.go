@@ -5,7 +5,7 @@
 //
 //	schedfuzz [-runs N] [-seed S] [-timeout D] [-corpus DIR] [-cpus N] [--] PROG [ARGS...]
 //	schedfuzz replay FILE
-//	schedfuzz trace [-f] [-e name,...] [-c] [-o FILE] [--] PROG [ARGS...]
+//	schedfuzz trace [-f] [-e name,...] [-c] [-s N] [-o FILE] [--] PROG [ARGS...]
 //
 // Exit codes: 0 no failure (or: replay now passes), 1 a failure was found
 // (or reproduced), 2 usage error or unusable program file, 125 schedfuzz
@@ -135,7 +135,7 @@ func runMain(args []string, stdout, stderr io.Writer) int {
 	cpus := fs.Int("cpus", 4, "CPU count the guest sees")
 	verbose := fs.Bool("v", false, "print every run")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: schedfuzz [-runs N] [-seed S] [-timeout D] [-corpus DIR] [-cpus N] [--] PROG [ARGS...]\n       schedfuzz replay FILE\n       schedfuzz trace [-f] [-e name,...] [-c] [-o FILE] [--] PROG [ARGS...]")
+		fmt.Fprintln(stderr, "usage: schedfuzz [-runs N] [-seed S] [-timeout D] [-corpus DIR] [-cpus N] [--] PROG [ARGS...]\n       schedfuzz replay FILE\n       schedfuzz trace [-f] [-e name,...] [-c] [-s N] [-o FILE] [--] PROG [ARGS...]")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {

@@ -197,6 +197,12 @@ func TestTrace(t *testing.T) {
 		t.Errorf("trace segv: exit %d\n%s", code, stderr)
 	}
 
+	// An int $0x80 call is named from the i386 table, not taken for the
+	// x86-64 call of the same number (20 is writev there).
+	if code, _, stderr := sf(t, dir, "trace", testprog.Build(t, "int80")); code != 0 || !regexp.MustCompile(`(?m)^\[\d+\] i386:getpid\(\) = \d+$`).MatchString(stderr) {
+		t.Errorf("trace int80: exit %d\n%s", code, stderr)
+	}
+
 	// -e limits what is traced; -o writes to a file; -c summarizes.
 	out := filepath.Join(dir, "trace.out")
 	if code, _, _ := sf(t, dir, "trace", "-e", "write", "-o", out, prog); code != 0 {
