@@ -2,6 +2,7 @@ package syscalls
 
 import (
 	"encoding/binary"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -517,6 +518,68 @@ func TestEntryExitMemory(t *testing.T) {
 	if e.Name() != "getpid" || e.Info().Nr != unix.SYS_GETPID {
 		t.Errorf("Name %q, Info %+v", e.Name(), e.Info())
 	}
+}
+
+func TestFormatMoreKinds(t *testing.T) {
+	statx := make([]byte, 256)
+	binary.LittleEndian.PutUint32(statx, 0x17ff)
+	binary.LittleEndian.PutUint16(statx[28:], unix.S_IFDIR|0o755)
+	binary.LittleEndian.PutUint64(statx[40:], 4096)
+	argv := make([]uint64, 40)
+	for i := range argv[:39] {
+		argv[i] = pD
+	}
+	fds := make([]byte, 0, 40*8)
+	for i := 0; i < 40; i++ {
+		fds = append(fds, append(u32s(uint32(i)), 1, 0, 0, 0)...)
+	}
+	runCases(t, []fmtCase{
+		{name: "statx", nr: unix.SYS_STATX, args: [6]uint64{uint64(0xffffff9c), pA, unix.AT_SYMLINK_NOFOLLOW, 0xfff, pB}, ret: 0,
+			mem:  mem(pA, cstr("/tmp"), pB, statx),
+			want: `statx(AT_FDCWD, "/tmp", AT_SYMLINK_NOFOLLOW, 0xfff, {stx_mask=0x17ff, stx_attributes=0, stx_mode=S_IFDIR|0755, stx_size=4096, ...}) = 0`},
+		{name: "rt_sigpending", nr: unix.SYS_RT_SIGPENDING, args: [6]uint64{pB, 8}, ret: 0,
+			mem: mem(pB, sigsetOf(17)), want: `rt_sigpending([CHLD], 8) = 0`},
+		{name: "rt_sigsuspend", nr: unix.SYS_RT_SIGSUSPEND, args: [6]uint64{pA, 8}, ret: -int64(unix.EINTR),
+			mem: mem(pA, sigsetOf()), want: `rt_sigsuspend([], 8) = -1 EINTR (Interrupted system call)`},
+		{name: "sched_setaffinity", nr: unix.SYS_SCHED_SETAFFINITY, args: [6]uint64{0, 8, pA}, ret: 0,
+			mem: mem(pA, u64s(1<<1|1<<9)), want: `sched_setaffinity(0, 8, [1 9]) = 0`},
+		{name: "getresuid", nr: unix.SYS_GETRESUID, args: [6]uint64{pA, pB, pC}, ret: 0,
+			mem: mem(pA, u32s(0), pB, u32s(1000), pC, u32s(0xffffffff)), want: `getresuid([0], [1000], [-1]) = 0`},
+		{name: "setns", nr: unix.SYS_SETNS, args: [6]uint64{5, unix.CLONE_NEWNET}, ret: 0, want: `setns(5, CLONE_NEWNET) = 0`},
+		{name: "mq_open create", nr: unix.SYS_MQ_OPEN, args: [6]uint64{pA, unix.O_RDWR | unix.O_CREAT, 0o600, 0}, ret: 3,
+			mem: mem(pA, cstr("q")), want: `mq_open("q", O_RDWR|O_CREAT, 0600, NULL) = 3`},
+		{name: "mq_open", nr: unix.SYS_MQ_OPEN, args: [6]uint64{pA, unix.O_RDONLY, 0o600, 0}, ret: 3,
+			mem: mem(pA, cstr("q")), want: `mq_open("q", O_RDONLY) = 3`},
+		{name: "eventfd2", nr: unix.SYS_EVENTFD2, args: [6]uint64{0, unix.EFD_CLOEXEC | unix.EFD_NONBLOCK}, ret: 5,
+			want: `eventfd2(0, EFD_NONBLOCK|EFD_CLOEXEC) = 5`},
+		{name: "close_range", nr: unix.SYS_CLOSE_RANGE, args: [6]uint64{3, 0xffffffff, unix.CLOSE_RANGE_CLOEXEC}, ret: 0,
+			want: `close_range(3, 4294967295, CLOSE_RANGE_CLOEXEC) = 0`},
+		{name: "renameat2", nr: unix.SYS_RENAMEAT2, args: [6]uint64{3, pA, uint64(0xffffff9c), pB, unix.RENAME_NOREPLACE}, ret: 0,
+			mem: mem(pA, cstr("a"), pB, cstr("b")), want: `renameat2(3, "a", AT_FDCWD, "b", RENAME_NOREPLACE) = 0`},
+		{name: "setxattr", nr: unix.SYS_SETXATTR, args: [6]uint64{pA, pB, pC, 3, 0}, ret: 0,
+			mem: mem(pA, cstr("/f"), pB, cstr("user.k"), pC, []byte("v\x00w")), want: `setxattr("/f", "user.k", "v\x00w", 3, 0) = 0`},
+		{name: "accept4 flags", nr: unix.SYS_ACCEPT4, args: [6]uint64{3, 0, 0, unix.SOCK_NONBLOCK | unix.SOCK_CLOEXEC}, ret: 4,
+			want: `accept4(3, NULL, NULL, SOCK_NONBLOCK|SOCK_CLOEXEC) = 4`},
+		{name: "unreadable timespec", nr: unix.SYS_NANOSLEEP, args: [6]uint64{0xdead0000, 0}, ret: -int64(unix.EFAULT),
+			want: `nanosleep(0xdead0000, NULL) = -1 EFAULT (Bad address)`},
+		{name: "argv cut", nr: unix.SYS_EXECVE, args: [6]uint64{pA, pB, 0}, ret: 0, limit: 2,
+			mem:  mem(pA, cstr("/p"), pB, u64s(argv...), pD, cstr("xyz")),
+			want: `execve("/p", [` + strings.Repeat(`"xy"..., `, 32) + `...], NULL) = 0`},
+		{name: "poll many", nr: unix.SYS_POLL, args: [6]uint64{pA, 40, 0xffffffff}, ret: -int64(unix.EINTR),
+			mem: mem(pA, fds),
+			want: `poll([` + func() string {
+				var parts []string
+				for i := 0; i < 32; i++ {
+					parts = append(parts, "{fd="+strconv.Itoa(i)+", events=POLLIN}")
+				}
+				return strings.Join(parts, ", ")
+			}() + `, ...], 40, -1) = -1 EINTR (Interrupted system call)`},
+		{name: "epoll_pwait", nr: unix.SYS_EPOLL_PWAIT, args: [6]uint64{12, pA, 8, 100, pB, 8}, ret: 0,
+			mem: mem(pB, sigsetOf(10)), want: `epoll_pwait(12, [], 8, 100, [USR1], 8) = 0`},
+		{name: "getsockname inet6", nr: unix.SYS_GETSOCKNAME, args: [6]uint64{3, pA, pB}, ret: 0,
+			mem:  mem(pA, sockaddrIn6(8080, [16]byte{0x20, 0x01, 0x0d, 0xb8, 15: 1}, 2), pB, u32s(28)),
+			want: `getsockname(3, {sa_family=AF_INET6, sin6_port=htons(8080), sin6_flowinfo=htonl(0), inet_pton(AF_INET6, "2001:db8::1", &sin6_addr), sin6_scope_id=2}, [28]) = 0`},
+	})
 }
 
 func TestFormatOtherABIs(t *testing.T) {
