@@ -794,7 +794,7 @@ func appendRlim(b []byte, v uint64) []byte {
 	switch {
 	case v == ^uint64(0):
 		return append(b, "RLIM64_INFINITY"...)
-	case v > 0 && v%1024 == 0:
+	case v > 1024 && v%1024 == 0: // as strace: 1024, 2*1024
 		return append(appendUint(b, v/1024), "*1024"...)
 	}
 	return appendUint(b, v)

@@ -199,7 +199,7 @@ func (in *Info) signature(a *[6]uint64) []Arg {
 var hexArgs = []Arg{{Kind: Hex}, {Kind: Hex}, {Kind: Hex}, {Kind: Hex}, {Kind: Hex}, {Kind: Hex}}
 
 // Lookup returns the description of call nr in arch, or nil if the number
-// has no name.
+// has no name. The Info is shared: callers must not modify it.
 func Lookup(arch Arch, nr int) *Info {
 	t := table(arch)
 	if nr < 0 || nr >= len(t) || t[nr].Name == "" {

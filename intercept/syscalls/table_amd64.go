@@ -563,8 +563,8 @@ var foreignNeutral = [numKinds]bool{
 	Int32Ptr: true, Int32PtrOut: true,
 }
 
-// i386Aliases are i386 calls that take the x86-64 layout of a call with
-// another name (64-bit time).
+// i386Aliases are i386 calls that take the x86-64 layout of a call (of
+// another name: 64-bit time), although some of its kinds are not neutral.
 var i386Aliases = map[string]string{
 	"futex_time64": "futex", "clock_gettime64": "clock_gettime", "clock_settime64": "clock_settime",
 	"clock_getres_time64": "clock_getres", "clock_nanosleep_time64": "clock_nanosleep",
@@ -607,12 +607,12 @@ func buildTable(arch Arch, names []string, aliases map[string]string) []Info {
 			continue
 		}
 		in := Info{Name: name, Nr: nr, Arch: arch}
-		from := name
+		from, aliased := name, false
 		if alias, ok := aliases[name]; ok {
-			from = alias
+			from, aliased = alias, true
 		}
 		args, dyn := x86_64Sigs[from], x86_64Dyn[from]
-		if arch != X86_64 && from == name {
+		if arch != X86_64 && !aliased {
 			if i386Differs[name] || (dyn != nil && name == "futex") || !neutral(args) {
 				args, dyn = nil, nil
 			}
