@@ -35,6 +35,9 @@ type tracer struct {
 	line    []byte
 }
 
+// Guest memory is read through the interface the formatter takes.
+var _ syscalls.Memory = (*intercept.Memory)(nil)
+
 // callState is a thread's call in progress (Thread.State).
 type callState struct {
 	ev      syscalls.Event
