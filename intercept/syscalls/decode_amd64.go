@@ -901,25 +901,49 @@ func (e *Event) appendCPUSet(addr, size uint64) {
 	e.buf = append(b, ']')
 }
 
+// readPtrs reads the NULL-terminated pointer array at addr, at most max
+// entries, in page-bounded chunks. It returns the entries before the NULL
+// (or the first max, or those before an unreadable page) and whether the
+// first read succeeded. The slice is e.ptrs, valid until the next call.
+func (e *Event) readPtrs(addr uint64, max int) ([]uint64, bool) {
+	e.ptrs = e.ptrs[:0]
+	for len(e.ptrs) < max {
+		n := min((4096-int(addr%4096))/8, 64, max-len(e.ptrs))
+		if n == 0 { // a misaligned pointer straddling a page
+			n = 1
+		}
+		p, ok := e.read(addr, n*8)
+		if !ok && len(p) < 8 {
+			return e.ptrs, len(e.ptrs) > 0
+		}
+		for j := 0; j+8 <= len(p); j += 8 {
+			v := le.Uint64(p[j:])
+			if v == 0 {
+				return e.ptrs, true
+			}
+			e.ptrs = append(e.ptrs, v)
+		}
+		if !ok {
+			break
+		}
+		addr += uint64(n * 8)
+	}
+	return e.ptrs, true
+}
+
 // appendArgv shows a NULL-terminated array of strings: ["ls", "-l"].
 func (e *Event) appendArgv(addr uint64) {
 	if addr == 0 {
 		e.buf = append(e.buf, "NULL"...)
 		return
 	}
+	ptrs, ok := e.readPtrs(addr, maxArrayItems+1)
+	if !ok {
+		e.buf = appendPtr(e.buf, addr)
+		return
+	}
 	e.buf = append(e.buf, '[')
-	for j := 0; ; j++ {
-		ptr, ok := e.readU64(addr + uint64(j)*8)
-		if !ok {
-			if j == 0 {
-				e.buf = appendPtr(e.buf[:len(e.buf)-1], addr)
-				return
-			}
-			break
-		}
-		if ptr == 0 {
-			break
-		}
+	for j, ptr := range ptrs {
 		if j > 0 {
 			e.buf = append(e.buf, ", "...)
 		}
@@ -938,18 +962,12 @@ func (e *Event) appendEnvp(addr uint64) {
 	if addr == 0 {
 		return
 	}
-	n := 0
-	for ; n < maxEnvCount; n++ {
-		ptr, ok := e.readU64(addr + uint64(n)*8)
-		if !ok {
-			return
-		}
-		if ptr == 0 {
-			break
-		}
+	ptrs, ok := e.readPtrs(addr, maxEnvCount)
+	if !ok {
+		return
 	}
-	e.buf = appendInt(append(e.buf, " /* "...), int64(n))
-	if n == 1 {
+	e.buf = appendInt(append(e.buf, " /* "...), int64(len(ptrs)))
+	if len(ptrs) == 1 {
 		e.buf = append(e.buf, " var */"...)
 	} else {
 		e.buf = append(e.buf, " vars */"...)

@@ -43,7 +43,8 @@ type Event struct {
 	mem    Memory     // during Enter and Exit only
 	limit  int        // during Enter and Exit only
 	tmp    []byte     // scratch for memory reads
-	tmp2   []byte     // second scratch (string arrays)
+	tmp2   []byte     // second scratch (iovec arrays)
+	ptrs   []uint64   // pointer arrays (argv, envp)
 	_      [0]func()  // not comparable
 }
 
