@@ -2,6 +2,7 @@ package syscalls
 
 import (
 	"encoding/binary"
+	"math/rand/v2"
 	"strconv"
 	"strings"
 	"testing"
@@ -817,5 +818,61 @@ func BenchmarkFormat(b *testing.B) {
 		p.Enter(&e, m, X86_64, unix.SYS_READ, [6]uint64{3, pB, 10})
 		p.Exit(&e, m, 3)
 		line = e.AppendTo(line[:0])
+	}
+}
+
+// TestNeverPanics formats every call of every ABI with random arguments
+// pointing into random memory (and past it), random results, and no
+// memory at all: formatting must not fail.
+func TestNeverPanics(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	data := make([]byte, 1<<16)
+	for i := range data {
+		data[i] = byte(r.Uint32())
+	}
+	const base = 0x10000
+	m := mem(base, data)
+	pick := func() uint64 {
+		switch r.IntN(6) {
+		case 0:
+			return uint64(r.IntN(16))
+		case 1:
+			return base + uint64(r.IntN(len(data)))
+		case 2:
+			return base + uint64(len(data)) - uint64(r.IntN(64)) // runs off the end
+		case 3:
+			return r.Uint64()
+		case 4:
+			return uint64(r.Uint32())
+		}
+		return 0
+	}
+	p := &Printer{Limit: 1 + r.IntN(64)}
+	var e Event
+	var line []byte
+	for _, arch := range []Arch{X86_64, I386, X32, Arch(7)} {
+		for nr := -1; nr < len(table(arch))+2; nr++ {
+			for i := 0; i < 30; i++ {
+				var args [6]uint64
+				for j := range args {
+					args[j] = pick()
+				}
+				ret := int64(pick())
+				if i%3 == 0 {
+					ret = -int64(r.IntN(4096))
+				}
+				var mm Memory = m
+				if i%7 == 0 {
+					mm = nil
+				}
+				p.Enter(&e, mm, arch, nr, args)
+				line = e.AppendTo(line[:0])
+				p.Exit(&e, mm, ret)
+				line = e.AppendTo(line[:0])
+				if len(line) == 0 || !strings.Contains(string(line), " = ") {
+					t.Fatalf("%v %d: %q", arch, nr, line)
+				}
+			}
+		}
 	}
 }
