@@ -11,7 +11,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/schedfuzz/schedfuzz/intercept"
-	"github.com/schedfuzz/schedfuzz/internal/sysname"
+	"github.com/schedfuzz/schedfuzz/intercept/syscalls"
 )
 
 // Config configures a Scheduler.
@@ -451,7 +451,7 @@ func syscallName(c *intercept.Syscall) string {
 	if c.Arch != intercept.ArchX86_64 {
 		return c.Arch.String() + "_" + strconv.Itoa(c.Nr)
 	}
-	return sysname.Name(c.Nr)
+	return syscalls.Name(c.Nr)
 }
 
 // SyscallExit implements intercept.Tool, for calls made non-blocking.

@@ -5,7 +5,7 @@
 //
 //	schedfuzz [flags] [--] PROG [ARGS...]   (see -h; the README documents every flag)
 //	schedfuzz replay [-timeout D] [-trace FILE] FILE|DIR
-//	schedfuzz trace [-f] [-e name,...] [-c] [-o FILE] [--] PROG [ARGS...]
+//	schedfuzz trace [-f] [-e name,...] [-c] [-s N] [-o FILE] [--] PROG [ARGS...]
 //
 // Exit codes: 0 no failure (or: replay now passes), 1 a failure was found
 // (or reproduced), 2 usage error, unusable program file or corrupt seed

@@ -173,6 +173,21 @@ func TestTrace(t *testing.T) {
 	if !strings.Contains(stderr, "+++ exited with 0 +++") {
 		t.Errorf("no exit line:\n%s", stderr)
 	}
+	// The reader's read(2) shows its out-buffer, decoded at the exit.
+	if !regexp.MustCompile(`(?m)^\[\d+\] read\(\d+, "ping 1\\n[^"]*"(\.\.\.)?, 256\) = \d+$`).MatchString(stderr) {
+		t.Errorf("no decoded pipe read:\n%s", stderr)
+	}
+	// Both threads were made with clone3 (or clone) with thread flags,
+	// and each new tid shows up with lines of its own.
+	clones := regexp.MustCompile(`(?m)^\[\d+\] (?:clone3\(\{flags=|clone\(child_stack=0x[0-9a-f]+, flags=)CLONE_VM\|CLONE_FS\|CLONE_FILES\|CLONE_SIGHAND\|CLONE_THREAD\|.*\) = (\d+)$`).FindAllStringSubmatch(stderr, -1)
+	if len(clones) != 2 {
+		t.Errorf("%d thread clones, want 2:\n%s", len(clones), stderr)
+	}
+	for _, m := range clones {
+		if !strings.Contains(stderr, "\n["+m[1]+"] ") {
+			t.Errorf("no lines from the new thread %s", m[1])
+		}
+	}
 
 	// Exit status and death by signal pass through.
 	if code, _, _ := sf(t, dir, "trace", testprog.Build(t, "exit_code"), "7"); code != 7 {
@@ -180,6 +195,12 @@ func TestTrace(t *testing.T) {
 	}
 	if code, _, stderr := sf(t, dir, "trace", testprog.Build(t, "segv")); code != 128+11 || !strings.Contains(stderr, "killed by SIGSEGV") {
 		t.Errorf("trace segv: exit %d\n%s", code, stderr)
+	}
+
+	// An int $0x80 call is named from the i386 table, not taken for the
+	// x86-64 call of the same number (20 is writev there).
+	if code, _, stderr := sf(t, dir, "trace", testprog.Build(t, "int80")); code != 0 || !regexp.MustCompile(`(?m)^\[\d+\] i386:getpid\(\) = \d+$`).MatchString(stderr) {
+		t.Errorf("trace int80: exit %d\n%s", code, stderr)
 	}
 
 	// -e limits what is traced; -o writes to a file; -c summarizes.
@@ -199,6 +220,75 @@ func TestTrace(t *testing.T) {
 	code, _, stderr = sf(t, dir, "trace", "-c", prog)
 	if code != 0 || !regexp.MustCompile(`(?m)^\s*[\d.]+\s+[\d.]+\s+\d+\s+(\d+)\s+\d*\s*write$`).MatchString(stderr) || !strings.Contains(stderr, "total") {
 		t.Errorf("trace -c: exit %d\n%s", code, stderr)
+	}
+}
+
+// TestTraceDecodes checks the decoded arguments of a real run: a guest
+// making one of each kind of call (testdata/decode.c).
+func TestTraceDecodes(t *testing.T) {
+	testenv.RequirePtrace(t)
+	dir := t.TempDir()
+	prog := filepath.Join(dir, "decode")
+	if b, err := exec.Command("gcc", "-O1", "-pthread", "-o", prog, filepath.Join("testdata", "decode.c")).CombinedOutput(); err != nil {
+		t.Fatalf("gcc: %v\n%s", err, b)
+	}
+	out := filepath.Join(dir, "trace.out")
+	code, stdout, stderr := sf(t, dir, "trace", "-o", out, prog)
+	if code != 0 || stdout != "decode done\n" {
+		t.Fatalf("trace decode: exit %d, stdout %q\n%s", code, stdout, stderr)
+	}
+	text := string(mustRead(t, out))
+	find := func(re string) []string {
+		t.Helper()
+		m := regexp.MustCompile(`(?m)^\[(\d+)\] ` + re + `$`).FindStringSubmatch(text)
+		if m == nil {
+			t.Errorf("no line matching %s", re)
+			return make([]string, 10)
+		}
+		return m
+	}
+	q := regexp.QuoteMeta
+	find(q(`openat(AT_FDCWD, "/dev/null", O_RDONLY|O_CLOEXEC) = `) + `\d+`)
+	pipe := find(q(`pipe2([`) + `(\d+), (\d+)` + q(`], O_NONBLOCK|O_CLOEXEC) = 0`))
+	find(q(`write(` + pipe[3] + `, "decode-me\n", 10) = 10`))
+	find(q(`read(` + pipe[2] + `, "decode-me\n", 64) = 10`))
+	find(q(`socketpair(AF_UNIX, SOCK_STREAM, 0, [`) + `\d+, \d+` + q(`]) = 0`))
+	sock := find(q(`socket(AF_INET, SOCK_STREAM, IPPROTO_IP) = `) + `(\d+)`)
+	find(q(`connect(`+sock[2]+`, {sa_family=AF_INET, sin_port=htons(1), sin_addr=inet_addr("127.0.0.1")}, 16) = `) + `.*`)
+	find(q(`rt_sigprocmask(SIG_BLOCK, [INT TERM], NULL, 8) = 0`))
+	find(q(`mmap(NULL, 8192, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0) = `) + `0x[0-9a-f]+`)
+	find(`(?:clock_nanosleep\(CLOCK_REALTIME, 0, |nanosleep\()` + q(`{tv_sec=0, tv_nsec=1000}, NULL) = 0`))
+	// The thread: clone3 with its flags and the child's tid written back
+	// (or clone on a libc without clone3), then the futex op by name
+	// from the new thread.
+	clone := find(`(?:clone3\(\{flags=|clone\(child_stack=0x[0-9a-f]+, flags=)CLONE_VM\|CLONE_FS\|CLONE_FILES\|CLONE_SIGHAND\|CLONE_THREAD\|CLONE_SYSVSEM\|CLONE_SETTLS\|CLONE_PARENT_SETTID\|CLONE_CHILD_CLEARTID.*\) = (\d+)`)
+	if strings.Contains(clone[0], "clone3(") && !strings.Contains(clone[0], "=> {parent_tid=["+clone[2]+"]}, 88)") {
+		t.Errorf("clone3 line without the written parent_tid %s: %s", clone[2], clone[0])
+	}
+	find(q(`futex(`) + `0x[0-9a-f]+` + q(`, FUTEX_WAKE_PRIVATE, 1) = `) + `[01]`)
+	if m := regexp.MustCompile(`(?m)^\[(\d+)\] futex\(0x[0-9a-f]+, FUTEX_WAKE_PRIVATE, 1\)`).FindStringSubmatch(text); m != nil && m[1] != clone[2] {
+		t.Errorf("futex wake from thread %s, want the new thread %s", m[1], clone[2])
+	}
+	find(q(`exit_group(0) = ?`))
+	if t.Failed() {
+		t.Logf("trace:\n%s", text)
+	}
+
+	// -e picks calls by name; -s limits the bytes shown.
+	code, _, stderr = sf(t, dir, "trace", "-e", "write,futex", "-s", "4", prog)
+	if code != 0 {
+		t.Fatalf("trace -e -s: exit %d\n%s", code, stderr)
+	}
+	if !strings.Contains(stderr, `write(1, "deco"..., 12) = 12`) || !strings.Contains(stderr, "FUTEX_WAKE_PRIVATE") {
+		t.Errorf("trace -e write,futex -s 4:\n%s", stderr)
+	}
+	for _, line := range strings.Split(strings.TrimSpace(stderr), "\n") {
+		if !regexp.MustCompile(`^\[\d+\] (write|futex)\(|\+\+\+`).MatchString(line) {
+			t.Errorf("-e write,futex let through: %q", line)
+		}
+	}
+	if code, _, stderr := sf(t, dir, "trace", "-s", "0", prog); code != 2 || !strings.Contains(stderr, "-s must be positive") {
+		t.Errorf("trace -s 0: exit %d\n%s", code, stderr)
 	}
 }
 

@@ -17,22 +17,37 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/schedfuzz/schedfuzz/intercept"
-	"github.com/schedfuzz/schedfuzz/internal/sysname"
+	"github.com/schedfuzz/schedfuzz/intercept/syscalls"
 )
 
-// tracer is the strace-like tool behind `schedfuzz trace`.
+// tracer is the strace-like tool behind `schedfuzz trace`. Decoding is
+// package syscalls': in-arguments at the entry stop, out-arguments and the
+// result at the exit stop, one reused Event per thread, so a traced call
+// costs its memory reads and the formatted line.
 type tracer struct {
 	intercept.NopTool
 	sub     intercept.Subscription
+	only    map[string]bool // -e names, for calls through a foreign ABI
 	out     *bufio.Writer
+	printer syscalls.Printer
 	summary bool
-	stats   map[string]*callStats
-	pending map[int]*pendingCall
+	stats   map[callKey]*callStats
+	line    []byte
 }
 
-type pendingCall struct {
-	text  string
-	start time.Time
+// Guest memory is read through the interface the formatter takes.
+var _ syscalls.Memory = (*intercept.Memory)(nil)
+
+// callState is a thread's call in progress (Thread.State).
+type callState struct {
+	ev      syscalls.Event
+	pending bool
+	start   time.Time
+}
+
+type callKey struct {
+	arch syscalls.Arch
+	nr   int
 }
 
 type callStats struct {
@@ -42,42 +57,75 @@ type callStats struct {
 
 func (tr *tracer) Subscription() intercept.Subscription { return tr.sub }
 
+func archOf(a intercept.Arch) syscalls.Arch {
+	switch a {
+	case intercept.ArchI386:
+		return syscalls.I386
+	case intercept.ArchX32:
+		return syscalls.X32
+	}
+	return syscalls.X86_64
+}
+
+func (tr *tracer) state(t *intercept.Thread) *callState {
+	st, _ := t.State.(*callState)
+	if st == nil {
+		st = &callState{}
+		t.State = st
+	}
+	return st
+}
+
 func (tr *tracer) SyscallEnter(t *intercept.Thread, c *intercept.Syscall) intercept.Action {
-	name := sysname.Name(c.Nr)
-	if c.Arch != intercept.ArchX86_64 {
-		name = fmt.Sprintf("%s:syscall_%d", c.Arch, c.Nr)
+	arch := archOf(c.Arch)
+	if tr.only != nil && arch != syscalls.X86_64 && !tr.only[arch.Name(c.Nr)] {
+		return intercept.Continue() // foreign ABIs always stop; -e still applies
 	}
-	p := &pendingCall{start: time.Now()}
-	if !tr.summary {
-		p.text = name + "(" + formatArgs(t, c) + ")"
+	st := tr.state(t)
+	st.pending = true
+	if tr.summary {
+		st.ev.Arch, st.ev.Nr = arch, c.Nr
+		st.start = time.Now()
 	} else {
-		p.text = name
+		tr.printer.Enter(&st.ev, t.Memory(), arch, c.Nr, c.Args)
 	}
-	tr.pending[t.Tid] = p
 	return intercept.TraceExit()
 }
 
 func (tr *tracer) SyscallExit(t *intercept.Thread, c *intercept.Syscall, ret int64) int64 {
-	p := tr.pending[t.Tid]
-	delete(tr.pending, t.Tid)
-	if p == nil {
+	st := tr.state(t)
+	if !st.pending {
 		return ret
 	}
+	st.pending = false
 	if tr.summary {
-		st := tr.stats[p.text]
-		if st == nil {
-			st = &callStats{}
-			tr.stats[p.text] = st
+		k := callKey{st.ev.Arch, st.ev.Nr}
+		cs := tr.stats[k]
+		if cs == nil {
+			cs = &callStats{}
+			tr.stats[k] = cs
 		}
-		st.calls++
-		st.total += time.Since(p.start)
-		if ret < 0 && ret > -4096 {
-			st.errors++
+		cs.calls++
+		cs.total += time.Since(st.start)
+		if syscalls.IsError(ret) {
+			cs.errors++
 		}
 		return ret
 	}
-	fmt.Fprintf(tr.out, "[%d] %s = %s\n", t.Tid, p.text, formatRet(c.Nr, ret))
+	tr.printer.Exit(&st.ev, t.Memory(), ret)
+	tr.writeLine(t.Tid, &st.ev)
 	return ret
+}
+
+// writeLine writes "[tid] call(args) = result".
+func (tr *tracer) writeLine(tid int, ev *syscalls.Event) {
+	b := append(tr.line[:0], '[')
+	b = strconv.AppendInt(b, int64(tid), 10)
+	b = append(b, "] "...)
+	b = ev.AppendTo(b)
+	b = append(b, '\n')
+	tr.out.Write(b)
+	tr.line = b
 }
 
 func (tr *tracer) Signal(t *intercept.Thread, sig unix.Signal, info *unix.Siginfo) unix.Signal {
@@ -88,10 +136,14 @@ func (tr *tracer) Signal(t *intercept.Thread, sig unix.Signal, info *unix.Siginf
 }
 
 func (tr *tracer) ThreadExit(t *intercept.Thread, status int) {
-	if p := tr.pending[t.Tid]; p != nil && !tr.summary {
-		fmt.Fprintf(tr.out, "[%d] %s = ?\n", t.Tid, p.text)
+	st, _ := t.State.(*callState)
+	if st == nil || !st.pending {
+		return
 	}
-	delete(tr.pending, t.Tid)
+	st.pending = false
+	if !tr.summary {
+		tr.writeLine(t.Tid, &st.ev) // never returned: "= ?"
+	}
 }
 
 func (tr *tracer) ProcessExit(p *intercept.Process, ws unix.WaitStatus) {
@@ -105,109 +157,40 @@ func (tr *tracer) ProcessExit(p *intercept.Process, ws unix.WaitStatus) {
 	}
 }
 
-// formatArgs decodes the arguments of common calls: C strings for paths,
-// buffer contents for writes; everything else in hex or decimal.
-func formatArgs(t *intercept.Thread, c *intercept.Syscall) string {
-	mem := t.Memory()
-	str := func(addr uint64) string {
-		if addr == 0 {
-			return "NULL"
-		}
-		s, ok, err := mem.ReadString(addr, 4096)
-		if err != nil && s == "" {
-			return fmt.Sprintf("%#x", addr)
-		}
-		q := quote([]byte(s), 64)
-		if !ok && err == nil {
-			q += "..."
-		}
-		return q
-	}
-	buf := func(addr, n uint64) string {
-		b := make([]byte, min(n, 32))
-		got, _ := mem.ReadAt(b, int64(addr))
-		q := quote(b[:got], 32)
-		if n > 32 {
-			q += "..."
-		}
-		return q
-	}
-	a := c.Args
-	if c.Arch == intercept.ArchX86_64 {
-		switch c.Nr {
-		case unix.SYS_WRITE, unix.SYS_PWRITE64:
-			return fmt.Sprintf("%d, %s, %d", int32(a[0]), buf(a[1], a[2]), a[2])
-		case unix.SYS_READ, unix.SYS_PREAD64:
-			return fmt.Sprintf("%d, %#x, %d", int32(a[0]), a[1], a[2])
-		case unix.SYS_OPEN, unix.SYS_STAT, unix.SYS_LSTAT, unix.SYS_ACCESS, unix.SYS_UNLINK, unix.SYS_CHDIR, unix.SYS_MKDIR:
-			return fmt.Sprintf("%s, %#x", str(a[0]), a[1])
-		case unix.SYS_OPENAT, unix.SYS_NEWFSTATAT, unix.SYS_FACCESSAT, unix.SYS_UNLINKAT, unix.SYS_MKDIRAT:
-			dir := strconv.Itoa(int(int32(a[0])))
-			if int32(a[0]) == unix.AT_FDCWD {
-				dir = "AT_FDCWD"
-			}
-			return fmt.Sprintf("%s, %s, %#x", dir, str(a[1]), a[2])
-		case unix.SYS_EXECVE:
-			return fmt.Sprintf("%s, %#x, %#x", str(a[0]), a[1], a[2])
-		case unix.SYS_CLOSE, unix.SYS_EXIT, unix.SYS_EXIT_GROUP, unix.SYS_DUP:
-			return strconv.Itoa(int(int32(a[0])))
-		case unix.SYS_GETPID, unix.SYS_GETTID, unix.SYS_GETPPID, unix.SYS_SCHED_YIELD, unix.SYS_FORK, unix.SYS_VFORK, unix.SYS_PAUSE:
-			return ""
-		}
-	}
-	parts := make([]string, 6)
-	for i, v := range a {
-		parts[i] = fmt.Sprintf("%#x", v)
-	}
-	return strings.Join(parts, ", ")
-}
-
-func quote(b []byte, limit int) string {
-	if len(b) > limit {
-		b = b[:limit]
-	}
-	q := strconv.Quote(string(b))
-	return q
-}
-
-func formatRet(nr int, ret int64) string {
-	if ret < 0 && ret > -4096 {
-		e := unix.Errno(-ret)
-		return fmt.Sprintf("-1 %s (%s)", unix.ErrnoName(e), e.Error())
-	}
-	switch nr {
-	case unix.SYS_MMAP, unix.SYS_BRK, unix.SYS_MREMAP:
-		return fmt.Sprintf("%#x", uint64(ret))
-	}
-	return strconv.FormatInt(ret, 10)
-}
-
 func (tr *tracer) writeSummary(w io.Writer) {
-	names := make([]string, 0, len(tr.stats))
+	type row struct {
+		name string
+		st   *callStats
+	}
+	rows := make([]row, 0, len(tr.stats))
 	var total time.Duration
 	calls, errs := 0, 0
-	for n, st := range tr.stats {
-		names = append(names, n)
+	for k, st := range tr.stats {
+		name := k.arch.Name(k.nr)
+		if k.arch != syscalls.X86_64 {
+			name = k.arch.String() + ":" + name
+		}
+		rows = append(rows, row{name, st})
 		total += st.total
 		calls += st.calls
 		errs += st.errors
 	}
-	sort.Slice(names, func(i, j int) bool {
-		a, b := tr.stats[names[i]], tr.stats[names[j]]
+	sort.Slice(rows, func(i, j int) bool {
+		a, b := rows[i].st, rows[j].st
 		if a.total != b.total {
 			return a.total > b.total
 		}
-		return names[i] < names[j]
+		return rows[i].name < rows[j].name
 	})
 	fmt.Fprintf(w, "%% time     seconds  usecs/call     calls    errors syscall\n")
 	fmt.Fprintf(w, "------ ----------- ----------- --------- --------- ----------------\n")
-	for _, n := range names {
-		st := tr.stats[n]
+	for _, r := range rows {
+		st := r.st
 		pct := 0.0
 		if total > 0 {
 			pct = 100 * float64(st.total) / float64(total)
 		}
-		fmt.Fprintf(w, "%6.2f %11.6f %11d %9d %9s %s\n", pct, st.total.Seconds(), st.total.Microseconds()/int64(st.calls), st.calls, errCount(st.errors), n)
+		fmt.Fprintf(w, "%6.2f %11.6f %11d %9d %9s %s\n", pct, st.total.Seconds(), st.total.Microseconds()/int64(st.calls), st.calls, errCount(st.errors), r.name)
 	}
 	fmt.Fprintf(w, "------ ----------- ----------- --------- --------- ----------------\n")
 	fmt.Fprintf(w, "100.00 %11.6f %11d %9d %9s total\n", total.Seconds(), int64(0), calls, errCount(errs))
@@ -224,11 +207,12 @@ func traceMain(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("schedfuzz trace", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Bool("f", true, "follow threads and child processes (always on)")
-	only := fs.String("e", "", "trace only these syscalls (comma-separated names); the seccomp filter stops no others")
+	onlyFlag := fs.String("e", "", "trace only these syscalls (comma-separated names); the seccomp filter stops no others")
 	summary := fs.Bool("c", false, "print a per-syscall count and time summary instead of lines (time: wall clock between entry and exit stops)")
 	outPath := fs.String("o", "", "write the trace to `file` instead of stderr")
+	limit := fs.Int("s", syscalls.DefaultLimit, "show at most `n` bytes of each string and buffer")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: schedfuzz trace [-f] [-e name,...] [-c] [-o FILE] [--] PROG [ARGS...]")
+		fmt.Fprintln(stderr, "usage: schedfuzz trace [-f] [-e name,...] [-c] [-s N] [-o FILE] [--] PROG [ARGS...]")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -241,15 +225,22 @@ func traceMain(args []string, stdout, stderr io.Writer) int {
 		fs.Usage()
 		return exitUsage
 	}
+	if *limit <= 0 {
+		return fail(stderr, &cliError{exitUsage, "trace: -s must be positive"})
+	}
 	sub := intercept.SubscribeAll()
-	if *only != "" {
+	var only map[string]bool
+	if *onlyFlag != "" {
 		sub = intercept.SubscribeTo()
-		for _, name := range strings.Split(*only, ",") {
-			nr, ok := sysname.Number(strings.TrimSpace(name))
+		only = map[string]bool{}
+		for _, name := range strings.Split(strings.TrimPrefix(*onlyFlag, "trace="), ",") {
+			name = strings.TrimSpace(name)
+			nr, ok := syscalls.Number(name)
 			if !ok {
 				return fail(stderr, &cliError{exitUsage, "trace: unknown syscall " + strconv.Quote(name)})
 			}
 			sub.Add(nr)
+			only[name] = true
 		}
 	}
 	path, err := resolveTarget(fs.Arg(0))
@@ -265,8 +256,8 @@ func traceMain(args []string, stdout, stderr io.Writer) int {
 		defer f.Close()
 		w = f
 	}
-	tool := &tracer{sub: sub, out: bufio.NewWriter(w), summary: *summary,
-		stats: map[string]*callStats{}, pending: map[int]*pendingCall{}}
+	tool := &tracer{sub: sub, only: only, out: bufio.NewWriter(w), summary: *summary,
+		printer: syscalls.Printer{Limit: *limit}, stats: map[callKey]*callStats{}}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, unix.SIGTERM)
 	defer stop()
 	res, err := intercept.Run(ctx, &intercept.Command{Path: path, Args: fs.Args(),

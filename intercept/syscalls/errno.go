@@ -1,0 +1,78 @@
+package syscalls
+
+import (
+	"strconv"
+
+	"golang.org/x/sys/unix"
+)
+
+// maxErrno is the largest value the kernel returns as -errno.
+const maxErrno = 4095
+
+// errnoText holds the name and message of each errno with a name, built
+// once: "ENOENT", "No such file or directory".
+var errnoText = func() (t [134]struct{ name, msg string }) {
+	for i := range t {
+		e := unix.Errno(i)
+		name := unix.ErrnoName(e)
+		if i == 0 || name == "" {
+			continue
+		}
+		msg := e.Error()
+		if msg != "" && msg[0] >= 'a' && msg[0] <= 'z' {
+			msg = string(msg[0]-'a'+'A') + msg[1:]
+		}
+		t[i] = struct{ name, msg string }{name, msg}
+	}
+	return t
+}()
+
+// The kernel-internal restart codes a tracer sees when a signal interrupts
+// a call (include/linux/errno.h).
+var restartText = [...]struct{ name, msg string }{
+	512 - 512: {"ERESTARTSYS", "To be restarted if SA_RESTART is set"},
+	513 - 512: {"ERESTARTNOINTR", "To be restarted"},
+	514 - 512: {"ERESTARTNOHAND", "To be restarted if no handler"},
+	515 - 512: {"ENOIOCTLCMD", "No ioctl command"},
+	516 - 512: {"ERESTART_RESTARTBLOCK", "Interrupted by signal"},
+}
+
+// IsError reports whether a raw result is a failure (-4095..-1).
+func IsError(ret int64) bool { return ret < 0 && ret >= -maxErrno }
+
+// ErrnoName returns the symbolic name of errno e ("ENOENT"), or
+// "ERRNO_N" for a number without one.
+func ErrnoName(e int) string {
+	if e > 0 && e < len(errnoText) && errnoText[e].name != "" {
+		return errnoText[e].name
+	}
+	if e >= 512 && e-512 < len(restartText) {
+		return restartText[e-512].name
+	}
+	return "ERRNO_" + strconv.Itoa(e)
+}
+
+// appendErrno appends a failed result like strace: "-1 ENOENT (No such
+// file or directory)", or "? ERESTARTSYS (To be restarted if SA_RESTART is
+// set)" for the kernel's restart codes.
+func appendErrno(b []byte, e int) []byte {
+	if e > 0 && e < len(errnoText) && errnoText[e].name != "" {
+		b = append(b, "-1 "...)
+		b = append(b, errnoText[e].name...)
+		b = append(b, " ("...)
+		b = append(b, errnoText[e].msg...)
+		return append(b, ')')
+	}
+	if e >= 512 && e-512 < len(restartText) {
+		b = append(b, "? "...)
+		b = append(b, restartText[e-512].name...)
+		b = append(b, " ("...)
+		b = append(b, restartText[e-512].msg...)
+		return append(b, ')')
+	}
+	b = append(b, "-1 ERRNO_"...)
+	b = appendInt(b, int64(e))
+	b = append(b, " (Unknown error "...)
+	b = appendInt(b, int64(e))
+	return append(b, ')')
+}
