@@ -44,11 +44,15 @@
 // which is right for every mapping of the modern multi-segment layout
 // (r-- headers at offset 0, then r-x text, r-- rodata, rw- data, each its
 // own mapping; RELRO split off read-only), for the older one (r-x from
-// offset 0) and for mappings split later. LoadImages groups a file's
-// mappings by bias into Images (one per loaded copy) and keeps those whose
-// text is mapped executable, so a library ld.so is halfway through mapping
-// (its first mmap reserves the whole span read-only) or a file the program
-// mmaps as data is not reported.
+// offset 0) and for mappings split later. One page of the file can belong
+// to two segments (the end of .rodata and the start of RELRO data share a
+// page in gcc's PIE layout, mapped twice), so a lone read-only mapping can
+// be ambiguous; the text mapping never is. LoadImages takes the bias from
+// each executable mapping of an executable segment (one Image per loaded
+// copy) and assigns the other mappings to the image they are consistent
+// with, so a library ld.so is halfway through mapping (its first mmap
+// reserves the whole span read-only) or a file the program mmaps as data
+// is not reported.
 //
 // Objects tracks one process: given fresh maps (at the post-exec stop,
 // after each mmap or mprotect that adds PROT_EXEC, after munmap) it

@@ -121,13 +121,18 @@ func (idx *dwarfIndex) buildInlines(file string) error {
 	}
 	subs := map[dwarf.Offset]subprogram{}
 	type pending struct {
-		origin dwarf.Offset
-		site   inlineSite
+		origin   dwarf.Offset
+		site     inlineSite
+		cu       int   // index into idx.cus
+		callFile int64 // DW_AT_call_file, -1 if absent
+		callLine int64
+		exact    bool // DW_AT_entry_pc given
 	}
 	var sites []pending
 
 	d := idx.data
 	r := d.Reader()
+	cu := -1
 	for {
 		e, err := r.Next()
 		if err != nil {
@@ -137,6 +142,8 @@ func (idx *dwarfIndex) buildInlines(file string) error {
 			break
 		}
 		switch e.Tag {
+		case dwarf.TagCompileUnit, dwarf.TagPartialUnit:
+			cu++
 		case dwarf.TagSubprogram:
 			var sp subprogram
 			sp.name, _ = e.Val(dwarf.AttrName).(string)
@@ -161,24 +168,82 @@ func (idx *dwarfIndex) buildInlines(file string) error {
 				continue // no code left (or unreadable ranges)
 			}
 			sort.Slice(ranges, func(i, j int) bool { return ranges[i][0] < ranges[j][0] })
-			site := inlineSite{ranges: ranges, entry: ranges[0][0]}
+			p := pending{origin: origin, cu: cu, callFile: -1,
+				site: inlineSite{ranges: ranges, entry: ranges[0][0]}}
+			if v, ok := e.Val(dwarf.AttrCallFile).(int64); ok {
+				p.callFile = v
+			}
+			p.callLine, _ = e.Val(dwarf.AttrCallLine).(int64)
 			// DW_AT_entry_pc (gcc) says where the inlined body starts
-			// executing; without it (Go) the lowest address is used.
+			// executing.
 			if f := e.AttrField(dwarf.AttrEntrypc); f != nil {
 				switch v := f.Val.(type) {
 				case uint64:
 					if f.Class == dwarf.ClassAddress {
-						site.entry = v
+						p.site.entry, p.exact = v, true
 					}
 				case int64:
 					// DWARF 5: a constant is an offset from the
 					// entity's base (its lowest address).
-					site.entry = ranges[0][0] + uint64(v)
+					p.site.entry, p.exact = ranges[0][0]+uint64(v), true
 				}
 			}
-			sites = append(sites, pending{origin: origin, site: site})
+			sites = append(sites, p)
 		}
 	}
+
+	// Without DW_AT_entry_pc (Go), the lowest address of a copy is not
+	// always where it starts: the compiler hoists a spill of the
+	// inlined body's argument above earlier code of the caller. The
+	// body starts right after the inline mark, an instruction of the
+	// caller at the call's line (DW_AT_call_file:DW_AT_call_line). So
+	// the entry is the first range that the line table shows preceded
+	// by a row of the call line; failing that, the lowest address.
+	byCU := map[int][]int{}
+	var cuOrder []int
+	for i := range sites {
+		if p := &sites[i]; !p.exact && p.callFile >= 0 && p.cu >= 0 && p.cu < len(idx.cus) {
+			if _, ok := byCU[p.cu]; !ok {
+				cuOrder = append(cuOrder, p.cu)
+			}
+			byCU[p.cu] = append(byCU[p.cu], i)
+		}
+	}
+	for _, c := range cuOrder {
+		lr, err := d.LineReader(idx.cus[c])
+		if err != nil || lr == nil {
+			continue
+		}
+		files := lr.Files()
+		type row struct {
+			addr uint64
+			file *dwarf.LineFile
+			line int
+		}
+		var rows []row
+		var le dwarf.LineEntry
+		for lr.Next(&le) == nil {
+			if !le.EndSequence {
+				rows = append(rows, row{le.Address, le.File, le.Line})
+			}
+		}
+		sort.SliceStable(rows, func(i, j int) bool { return rows[i].addr < rows[j].addr })
+		for _, i := range byCU[c] {
+			p := &sites[i]
+			if p.callFile >= int64(len(files)) || files[p.callFile] == nil {
+				continue
+			}
+			want := files[p.callFile]
+			for _, rg := range p.site.ranges {
+				k := sort.Search(len(rows), func(k int) bool { return rows[k].addr >= rg[0] }) - 1
+				if k >= 0 && rows[k].file == want && int64(rows[k].line) == p.callLine {
+					p.site.entry = rg[0]
+					break
+				}
+			}
+		}
+	}
+
 	nameOf := func(off dwarf.Offset) string {
 		for range 8 { // origin chains are short; bound against cycles
 			sp, ok := subs[off]
@@ -227,8 +292,9 @@ func (c InlineCopy) Contains(addr uint64) bool {
 // InlinedCopies returns the inlined copies of function name (the
 // DW_TAG_inlined_subroutine entries whose abstract origin is named name),
 // sorted by entry, including copies nested in other inlined copies. The
-// entry is DW_AT_entry_pc where the compiler gives it (gcc), else the
-// lowest address of the copy (Go: its inline mark, placed first). The
+// entry is DW_AT_entry_pc where the compiler gives it (gcc); else (Go)
+// the start of the copy's first range that follows a line-table row of
+// the call line (the caller's inline mark), else its lowest address. The
 // result is nil, with no error, for a function that is never inlined;
 // ErrNoDWARF (wrapped) without debug information.
 func (o *Object) InlinedCopies(name string) ([]InlineCopy, error) {

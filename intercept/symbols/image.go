@@ -104,15 +104,51 @@ func (im *Image) FuncAt(addr uint64) (Symbol, bool) { return im.Object.FuncAt(ad
 // for every mapping of the modern layout (r-- headers, r-x text, r--
 // rodata, rw- data, each its own mapping, RELRO split off by mprotect), for
 // the older one (r-x from offset 0, rw- data) and for mappings split
-// later. When two segments share a file page, the one that starts on that
-// page, then the one whose execute permission matches, wins. ET_EXEC
-// objects must come out with bias 0.
+// later. ET_EXEC objects must come out with bias 0.
+//
+// Segments may share a file page: gcc's PIE layout puts the end of
+// .rodata and the start of the RELRO data on one page, mapped twice (r--
+// at two addresses). A mapping of such a page alone is ambiguous;
+// MappingBias prefers the segment that starts on the page and whose
+// execute permission matches, then the later one. LoadImages settles the
+// ambiguity against the bias of the text mapping.
 func MappingBias(o *Object, m Mapping) (uint64, error) {
-	var best *Segment
-	bestScore := -1
+	cs, err := biasCandidates(o, m)
+	if err != nil {
+		return 0, err
+	}
+	return cs[0].bias, nil
+}
+
+type biasCandidate struct {
+	bias uint64
+	seg  *Segment
+}
+
+// biasCandidates returns the biases m is consistent with, best first.
+func biasCandidates(o *Object, m Mapping) ([]biasCandidate, error) {
+	type scored struct {
+		biasCandidate
+		score, order int
+	}
+	var cs []scored
+	var firstErr error
 	for i := range o.Loads {
 		p := &o.Loads[i]
 		if p.Filesz == 0 || m.Offset < pageDown(p.Off) || m.Offset >= p.Off+p.Filesz {
+			continue
+		}
+		bias := m.Start - (p.Vaddr - p.Off + m.Offset)
+		switch {
+		case bias%pageSize != 0:
+			if firstErr == nil {
+				firstErr = fmt.Errorf("%s: mapping %#x-%#x at file offset %#x implies an unaligned load bias %#x", o.Path, m.Start, m.End, m.Offset, bias)
+			}
+			continue
+		case o.Type == elf.ET_EXEC && bias != 0:
+			if firstErr == nil {
+				firstErr = fmt.Errorf("%s: ET_EXEC mapping %#x-%#x at file offset %#x is not at its link-time address", o.Path, m.Start, m.End, m.Offset)
+			}
 			continue
 		}
 		score := 0
@@ -122,57 +158,72 @@ func MappingBias(o *Object, m Mapping) (uint64, error) {
 		if (p.Flags&elf.PF_X != 0) == (m.Perm&PermExec != 0) {
 			score++
 		}
-		if score >= bestScore { // ties: the later segment
-			best, bestScore = p, score
+		cs = append(cs, scored{biasCandidate{bias, p}, score, i})
+	}
+	if len(cs) == 0 {
+		if firstErr != nil {
+			return nil, firstErr
 		}
+		return nil, fmt.Errorf("%s: mapping %#x-%#x at file offset %#x is not in any PT_LOAD segment", o.Path, m.Start, m.End, m.Offset)
 	}
-	if best == nil {
-		return 0, fmt.Errorf("%s: mapping %#x-%#x at file offset %#x is not in any PT_LOAD segment", o.Path, m.Start, m.End, m.Offset)
+	sort.SliceStable(cs, func(i, j int) bool {
+		if cs[i].score != cs[j].score {
+			return cs[i].score > cs[j].score
+		}
+		return cs[i].order > cs[j].order // ties: the later segment
+	})
+	out := make([]biasCandidate, len(cs))
+	for i, c := range cs {
+		out[i] = c.biasCandidate
 	}
-	bias := m.Start - (best.Vaddr - best.Off + m.Offset)
-	if bias%pageSize != 0 {
-		return 0, fmt.Errorf("%s: mapping %#x-%#x at file offset %#x implies an unaligned load bias %#x", o.Path, m.Start, m.End, m.Offset, bias)
-	}
-	if o.Type == elf.ET_EXEC && bias != 0 {
-		return 0, fmt.Errorf("%s: ET_EXEC mapping %#x-%#x at file offset %#x is not at its link-time address", o.Path, m.Start, m.End, m.Offset)
-	}
-	return bias, nil
+	return out, nil
 }
 
 // LoadImages groups the mappings of o's file (the caller selects them, by
-// device and inode) into loaded instances: mappings with the same bias
-// form one Image. Only instances whose text is mapped count: at least one
-// executable mapping of an executable segment. That leaves out a file the
-// program mmaps as data, and a library ld.so is still mapping (its first
-// mmap reserves the whole span read-only; text follows). Mappings that
-// match no segment are ignored. The result is sorted by address.
+// device and inode) into loaded instances, one Image per bias. An instance
+// exists only once its text is mapped: an executable mapping of an
+// executable segment. That leaves out a file the program mmaps as data,
+// and a library ld.so is still mapping (its first mmap reserves the whole
+// span read-only; text follows). Every other mapping joins the instance
+// whose bias it is consistent with (see MappingBias for why a mapping can
+// be consistent with several); mappings that fit none are ignored. The
+// result is sorted by address.
 func LoadImages(o *Object, maps []Mapping) []*Image {
 	byBias := map[uint64]*Image{}
-	hasText := map[uint64]bool{}
 	var order []uint64
 	for _, m := range maps {
-		bias, err := MappingBias(o, m)
+		if m.Perm&PermExec == 0 {
+			continue
+		}
+		cs, err := biasCandidates(o, m)
 		if err != nil {
 			continue
 		}
-		im := byBias[bias]
-		if im == nil {
-			im = &Image{Object: o, Path: m.Path, Dev: m.Dev, Inode: m.Inode, Bias: bias}
-			byBias[bias] = im
-			order = append(order, bias)
+		for _, c := range cs {
+			if c.seg.Flags&elf.PF_X == 0 || !o.overlapsText(m.Start-c.bias, m.End-c.bias) {
+				continue
+			}
+			if byBias[c.bias] == nil {
+				byBias[c.bias] = &Image{Object: o, Path: m.Path, Dev: m.Dev, Inode: m.Inode, Bias: c.bias}
+				order = append(order, c.bias)
+			}
+			break
 		}
-		im.Mappings = append(im.Mappings, m)
-		if m.Perm&PermExec != 0 {
-			if o.overlapsText(m.Start-bias, m.End-bias) {
-				hasText[bias] = true
+	}
+	for _, m := range maps {
+		cs, err := biasCandidates(o, m)
+		if err != nil {
+			continue
+		}
+		for _, c := range cs {
+			if im := byBias[c.bias]; im != nil {
+				im.Mappings = append(im.Mappings, m)
+				break
 			}
 		}
 	}
 	var out []*Image
 	for _, b := range order {
-		if !hasText[b] {
-			continue
-		}
 		im := byBias[b]
 		sort.Slice(im.Mappings, func(i, j int) bool { return im.Mappings[i].Start < im.Mappings[j].Start })
 		out = append(out, im)

@@ -480,9 +480,16 @@ func (o *Object) DataSymbol(name string) (Symbol, error) {
 	for _, s := range o.Symbols(name) {
 		switch s.Kind {
 		case KindObject:
-			if len(objs) == 0 || objs[len(objs)-1].Value != s.Value {
-				objs = append(objs, s)
+			// Versions of one variable share its address (sys_siglist
+			// @GLIBC_2.2.5 and @GLIBC_2.3.3, with 64 and 65 entries):
+			// the default version, else the largest, stands for it.
+			if n := len(objs); n > 0 && objs[n-1].Value == s.Value {
+				if p := &objs[n-1]; p.Hidden && !s.Hidden || p.Hidden == s.Hidden && s.Size > p.Size {
+					*p = s
+				}
+				continue
 			}
+			objs = append(objs, s)
 		case KindTLS:
 			other = KindTLS
 		default:

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strings"
 
 	"golang.org/x/sys/unix"
 )
@@ -210,7 +211,20 @@ func (t *Objects) object(id fileID, ms []Mapping) (*Object, error) {
 			return nil, err
 		}
 	}
-	return nil, fmt.Errorf("mapped file %s: %w", m.Path, errors.Join(errs...))
+	return nil, fmt.Errorf("mapped file %s: %w", m.Path, joinLine(errs))
+}
+
+// joinLine joins errors into one line (errors.Join uses newlines); the
+// first stays available to errors.Is.
+func joinLine(errs []error) error {
+	if len(errs) == 0 {
+		return nil
+	}
+	msgs := make([]string, len(errs))
+	for i, e := range errs {
+		msgs[i] = e.Error()
+	}
+	return fmt.Errorf("%w%s", errs[0], strings.TrimPrefix(strings.Join(msgs, "; "), msgs[0]))
 }
 
 // Location is a runtime address in an image.
@@ -239,5 +253,5 @@ func ResolveFuncs(cache *Cache, pid int, name string) ([]Location, error) {
 	if err != nil {
 		return nil, err
 	}
-	return t.Funcs(name), errors.Join(ch.Errors...)
+	return t.Funcs(name), joinLine(ch.Errors)
 }
