@@ -457,8 +457,8 @@ func TestObjectsUpdateSynthetic(t *testing.T) {
 	text := filepath.Join(t.TempDir(), "locale-archive")
 	os.WriteFile(text, []byte("not ELF"), 0o644)
 	maps := []Mapping{
-		mapping(addrsPIE(t), 0x7f0000000000, PermRead),           // an ELF file mmapped as data
-		mapping(text, 0x7f0000100000, PermRead),                  // not ELF
+		mapping(addrsPIE(t), 0x7f0000000000, PermRead), // an ELF file mmapped as data
+		mapping(text, 0x7f0000100000, PermRead),        // not ELF
 		{Start: 0x7f0000200000, End: 0x7f0000201000, Perm: PermRead | PermExec, Inode: 12345, Path: "/nonexistent/lib.so"},
 	}
 	objs := NewObjects(cache, os.Getpid())
