@@ -181,8 +181,8 @@ var syncC = []Func{
 
 	c("pthread_rwlock_rdlock", OpLock, "__pthread_rwlock_rdlock", "___pthread_rwlock_rdlock"),
 	c("pthread_rwlock_wrlock", OpLock, "__pthread_rwlock_wrlock", "___pthread_rwlock_wrlock"),
-	c("pthread_rwlock_tryrdlock", OpTryLock, "__pthread_rwlock_tryrdlock", "___pthread_rwlock_tryrdlock"),
-	c("pthread_rwlock_trywrlock", OpTryLock, "__pthread_rwlock_trywrlock", "___pthread_rwlock_trywrlock"),
+	c("pthread_rwlock_tryrdlock", OpTryLock, "___pthread_rwlock_tryrdlock"),
+	c("pthread_rwlock_trywrlock", OpTryLock, "___pthread_rwlock_trywrlock"),
 	c("pthread_rwlock_timedrdlock", OpLock, "___pthread_rwlock_timedrdlock", "___pthread_rwlock_timedrdlock64"),
 	c("pthread_rwlock_timedwrlock", OpLock, "___pthread_rwlock_timedwrlock", "___pthread_rwlock_timedwrlock64"),
 	c("pthread_rwlock_clockrdlock", OpLock, "___pthread_rwlock_clockrdlock", "___pthread_rwlock_clockrdlock64"),

@@ -56,7 +56,7 @@ int main(void) {
 	pthread_mutex_unlock(&m);
 	pthread_barrier_wait(&bar);
 	sem_wait(&se);
-	pthread_join(t, 0);
+	pthread_join(t, 0); // LINE(join)
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	ts.tv_sec += 10;
