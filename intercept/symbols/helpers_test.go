@@ -116,10 +116,14 @@ func buildC(t testing.TB, name string, srcs []string, flags ...string) string {
 // goSync builds testdata/gosync (static, non-PIE) or its PIE variant.
 func goSync(t testing.TB, pie bool) string {
 	t.Helper()
-	name, args := "gosync", []string{"go", "build", "-trimpath", "-buildvcs=false", "-o", "$OUT", "."}
+	gotool := "go"
+	if _, err := exec.LookPath(gotool); err != nil {
+		gotool = filepath.Join(runtime.GOROOT(), "bin", "go")
+	}
+	name, args := "gosync", []string{gotool, "build", "-trimpath", "-buildvcs=false", "-o", "$OUT", "."}
 	if pie {
 		name = "gosync_pie"
-		args = []string{"go", "build", "-trimpath", "-buildvcs=false", "-buildmode=pie", "-o", "$OUT", "."}
+		args = []string{gotool, "build", "-trimpath", "-buildvcs=false", "-buildmode=pie", "-o", "$OUT", "."}
 	}
 	return build(t, name, testdata(t, "gosync"), []string{"GOWORK=off", "CGO_ENABLED=0"}, args...)
 }

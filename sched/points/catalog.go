@@ -16,32 +16,35 @@
 //
 // # The Go entries
 //
-// Measured on Go 1.26 (go1.26.8, linux/amd64, the program in
-// intercept/symbols/testdata/gosync, breakpoints counted under gdb with
-// GOMAXPROCS=1 and one worker, where counts are exact):
+// Measured on Go 1.26 (go1.26.8, linux/amd64) with the program in
+// intercept/symbols/testdata/gosync (-workers 1 -iters 300), breakpoints
+// at the addresses this package resolves, hits counted under gdb with
+// GOMAXPROCS=1 (with several threads running, gdb's counts are not exact):
 //
 //   - sync.(*Mutex).Lock, Unlock, TryLock, sync.(*RWMutex).RLock, RUnlock,
 //     sync.(*WaitGroup).Done and sync.(*Once).Do are inlined into every
-//     direct caller (also across packages). Their out-of-line bodies exist
-//     only for calls through an interface (sync.Locker, as sync.Cond
-//     makes) and were hit 0 times for 300 direct calls; the inlined copies
-//     (DW_TAG_inlined_subroutine, from symbols.Object.InlinedCopies) were
-//     hit exactly once per call (300 of 300 Lock, RLock, RUnlock).
-//     So these are resolved both ways (Func.Inlined).
-//   - internal/sync.(*Mutex).lockSlow, unlockSlow, runtime.semacquire1,
-//     semrelease1 and the sync.runtime_Semacquire* linknames are out of
-//     line but run only under contention (0 hits uncontended): not a
-//     point per operation, left out.
-//   - runtime.chansend (every send: ch <- v via chansend1, select with one
-//     case and default via selectnbsend, reflect), runtime.chanrecv (every
-//     receive: chanrecv1, chanrecv2, selectnbrecv), runtime.selectgo,
-//     runtime.closechan, runtime.newproc (go statements), and
-//     sync.(*RWMutex).Lock, Unlock, sync.(*WaitGroup).Add (Done calls
-//     it), Wait, Go, sync.(*Cond).Wait, Signal, Broadcast are never
+//     direct caller, across packages. Their out-of-line bodies exist only
+//     for calls through an interface (sync.Locker, which sync.Cond uses)
+//     and got 0 of 300 hits; the inlined copies
+//     (symbols.Object.InlinedCopies) got exactly 300 of 300 for Lock,
+//     Unlock, RLock and RUnlock. So these are resolved both ways
+//     (Func.Inlined).
+//   - internal/sync.(*Mutex).lockSlow, unlockSlow, sync.(*RWMutex).
+//     rUnlockSlow, runtime.semacquire1, semrelease1 and the
+//     sync.runtime_Semacquire* linknames are out of line but run only
+//     under contention (0 hits uncontended): not one point per
+//     operation, left out.
+//   - runtime.chansend (every send: ch <- v through chansend1, a select
+//     with one case and a default through selectnbsend, reflect),
+//     runtime.chanrecv (every receive: chanrecv1, chanrecv2,
+//     selectnbrecv), runtime.selectgo, runtime.closechan, runtime.newproc
+//     (go statements), sync.(*RWMutex).Lock, Unlock, sync.(*WaitGroup).Add
+//     (Done calls it: 4 hits for Add(1), Done, Go's Add and Go's Done),
+//     Wait, Go, and sync.(*Cond).Wait, Signal, Broadcast are never
 //     inlined and are hit once per operation.
-//   - runtime.lock2/unlock2 (the runtime's internal locks) were hit ~1300
-//     times in a run with 400 user locks, by the scheduler, allocator and
-//     GC: noise, not user synchronization; left out.
+//   - runtime.lock2/unlock2, the runtime's internal locks, got about 1300
+//     hits in a run with 400 user locks, from the scheduler, allocator and
+//     GC: not user synchronization; left out.
 //
 // A copy of a catalog function inlined inside another catalog function
 // (the sync.(*Mutex).Lock inside sync.(*RWMutex).Lock) is dropped, so one

@@ -145,6 +145,20 @@ type inlinedCopies struct {
 	cps []symbols.InlineCopy
 }
 
+// ResolveAll resolves the plan in each image (Objects.Images, or the
+// Added images of an update) and returns all points, sorted by address.
+func (p *Plan) ResolveAll(ims []*symbols.Image) ([]Point, []error) {
+	var pts []Point
+	var errs []error
+	for _, im := range ims {
+		ps, es := p.Resolve(im)
+		pts = append(pts, ps...)
+		errs = append(errs, es...)
+	}
+	sort.SliceStable(pts, func(i, j int) bool { return pts[i].Addr < pts[j].Addr })
+	return pts, errs
+}
+
 // nestedIn reports whether the link-time address lies inside the body of
 // an out-of-line catalog function (other than at its entry) or inside an
 // inlined copy of a catalog function other than self.

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -76,7 +77,14 @@ func gosync(t testing.TB) string {
 		t.Fatal(err)
 	}
 	return build(t, "gosync", dir, []string{"GOWORK=off", "CGO_ENABLED=0"},
-		"go", "build", "-trimpath", "-buildvcs=false", "-o", "$OUT", ".")
+		goTool(), "build", "-trimpath", "-buildvcs=false", "-o", "$OUT", ".")
+}
+
+func goTool() string {
+	if _, err := exec.LookPath("go"); err == nil {
+		return "go"
+	}
+	return filepath.Join(runtime.GOROOT(), "bin", "go")
 }
 
 func libc(t testing.TB) string {
@@ -216,6 +224,10 @@ func TestResolveLibc(t *testing.T) {
 	main := image(t, csync(t, false), 0x555500000000)
 	if pts, _ := plan.Resolve(main); len(pts) != 0 {
 		t.Errorf("dynamic main binary: %d points (imports must not count): %+v", len(pts), pts[0])
+	}
+	all, errs := NewPlan(Sync, nil).ResolveAll([]*symbols.Image{lc, main})
+	if len(errs) != 0 || len(all) != len(pts) || all[0].Addr != pts[0].Addr {
+		t.Errorf("ResolveAll: %d points, %v; want the %d of libc", len(all), errs, len(pts))
 	}
 }
 
