@@ -55,9 +55,10 @@ func NewObjects(cache *Cache, pid int) *Objects {
 	return &Objects{cache: cache, pid: pid, objs: map[fileID]*Object{}, bad: map[fileID]bool{}}
 }
 
-// Fork returns a copy of the tracker for a child process that shares the
-// current mappings (fork, vfork, clone without CLONE_VM... but not
-// CLONE_VM threads, which share this tracker's address space).
+// Fork returns an independent copy of the tracker for a child process
+// that starts with the current mappings (fork, vfork, clone without
+// CLONE_VM). Threads (CLONE_VM) share the address space: they use this
+// tracker, not a fork of it.
 func (t *Objects) Fork(pid int) *Objects {
 	c := NewObjects(t.cache, pid)
 	for _, im := range t.images {
