@@ -1,0 +1,598 @@
+package symbols
+
+import (
+	"bytes"
+	"debug/elf"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"sort"
+	"strings"
+	"sync"
+)
+
+// Kind classifies a symbol by what its address means.
+type Kind uint8
+
+const (
+	// KindOther is anything that is neither code nor data (sections,
+	// files, absolute constants, untyped labels).
+	KindOther Kind = iota
+	// KindFunc is a function (STT_FUNC): Value is its entry.
+	KindFunc
+	// KindIFunc is a GNU indirect function (STT_GNU_IFUNC): Value is the
+	// resolver that ld.so calls to pick the implementation, not code the
+	// program runs when it calls the function. Funcs never returns it.
+	KindIFunc
+	// KindObject is a data object (STT_OBJECT, STT_COMMON): Value is its
+	// link-time address and Size its length.
+	KindObject
+	// KindTLS is a thread-local variable (STT_TLS): Value is an offset
+	// in the TLS block, different in every thread; it has no fixed
+	// address, so Data refuses it.
+	KindTLS
+)
+
+func (k Kind) String() string {
+	switch k {
+	case KindFunc:
+		return "func"
+	case KindIFunc:
+		return "ifunc"
+	case KindObject:
+		return "object"
+	case KindTLS:
+		return "tls"
+	}
+	return "other"
+}
+
+// Symbol is one entry of .symtab or .dynsym (or of a separate debug
+// file's .symtab), with any glibc version suffix split off.
+type Symbol struct {
+	Name    string // base name: "pthread_mutex_lock", "sync.(*Mutex).Unlock"
+	Version string // "GLIBC_2.3.2" or ""
+	Hidden  bool   // a non-default version (name@VER, not name@@VER)
+	Kind    Kind
+	Bind    elf.SymBind
+	Value   uint64 // link-time virtual address (TLS: offset in the block)
+	Size    uint64
+	Dynamic bool // from .dynsym
+}
+
+// VersionedName is the name as readelf prints it: name@@VER for a
+// default version, name@VER for a hidden one, name without one.
+func (s Symbol) VersionedName() string {
+	switch {
+	case s.Version == "":
+		return s.Name
+	case s.Hidden:
+		return s.Name + "@" + s.Version
+	default:
+		return s.Name + "@@" + s.Version
+	}
+}
+
+// Segment is a PT_LOAD program header.
+type Segment struct {
+	Vaddr, Memsz uint64
+	Off, Filesz  uint64
+	Align        uint64
+	Flags        elf.ProgFlag
+}
+
+// FileKey identifies the content of a file on disk: the cache reuses a
+// parsed Object only for the same device, inode, size and mtime.
+type FileKey struct {
+	Dev, Ino uint64
+	Size     int64
+	Mtime    int64 // nanoseconds since the epoch
+}
+
+// Object is a parsed ELF file. It is immutable after Open except for the
+// DWARF indexes, which are built on first use under a sync.Once, so an
+// Object may be used from several goroutines.
+type Object struct {
+	// Path is the path the object was opened by.
+	Path string
+	// Key identifies the file content (see FileKey).
+	Key FileKey
+	// Type is elf.ET_EXEC (fixed addresses) or elf.ET_DYN (PIE
+	// executables and shared libraries: add the load bias).
+	Type elf.Type
+	// Loads are the PT_LOAD segments in file order.
+	Loads []Segment
+	// BuildID is the hex GNU build ID (empty if there is none).
+	BuildID string
+	// DebugFile is the separate debug file whose .symtab and DWARF were
+	// used, if any (found by build ID under the cache's DebugDirs).
+	DebugFile string
+	// HasSymtab reports whether a full symbol table (.symtab, here or in
+	// DebugFile) was found; without one only exported (.dynsym) symbols
+	// are known: the binary is stripped.
+	HasSymtab bool
+	// IsGo reports a Go binary (it has a .go.buildinfo section or
+	// runtime.main).
+	IsGo bool
+
+	syms   []Symbol         // sorted by (Name, Value, VersionedName)
+	byName map[string][]int // base name -> indexes into syms
+	byAddr []int            // code and data symbols with Size>0 or Kind func, sorted by Value
+
+	dw *dwarfSource // where the DWARF comes from (nil: none)
+
+	dwOnce sync.Once
+	dwIdx  *dwarfIndex
+	dwErr  error
+}
+
+// Open parses the ELF file at path: its program headers, build ID and
+// symbol tables. DWARF is read lazily by Lines and Inlined. Most callers
+// want Cache.Open, which parses each file once.
+func Open(path string) (*Object, error) {
+	return openObject(path, nil)
+}
+
+func openObject(path string, debugDirs []string) (*Object, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	key := keyOf(fi)
+	o, err := parse(path, key, f, debugDirs)
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	return o, nil
+}
+
+// ErrNotELF is returned (wrapped) for a file that is not an ELF object.
+var ErrNotELF = errors.New("not an ELF file")
+
+func parse(path string, key FileKey, f *os.File, debugDirs []string) (*Object, error) {
+	var magic [4]byte
+	if n, _ := f.ReadAt(magic[:], 0); n < 4 || !bytes.Equal(magic[:], []byte(elf.ELFMAG)) {
+		return nil, fmt.Errorf("%s: %w", path, ErrNotELF)
+	}
+	ef, err := elf.NewFile(f)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if ef.Class != elf.ELFCLASS64 || ef.Machine != elf.EM_X86_64 {
+		return nil, fmt.Errorf("%s: %s %s object, want ELFCLASS64 x86-64", path, ef.Class, ef.Machine)
+	}
+	if ef.Type != elf.ET_EXEC && ef.Type != elf.ET_DYN {
+		return nil, fmt.Errorf("%s: ELF type %s is not loadable (want ET_EXEC or ET_DYN)", path, ef.Type)
+	}
+	o := &Object{Path: path, Key: key, Type: ef.Type, byName: map[string][]int{}}
+	for _, p := range ef.Progs {
+		if p.Type == elf.PT_LOAD {
+			o.Loads = append(o.Loads, Segment{Vaddr: p.Vaddr, Memsz: p.Memsz, Off: p.Off, Filesz: p.Filesz, Align: p.Align, Flags: p.Flags})
+		}
+	}
+	if len(o.Loads) == 0 {
+		return nil, fmt.Errorf("%s: no PT_LOAD segments", path)
+	}
+	o.BuildID = buildID(ef)
+	o.IsGo = ef.Section(".go.buildinfo") != nil
+
+	var syms []Symbol
+	symtab, err := ef.Symbols()
+	switch {
+	case err == nil:
+		o.HasSymtab = true
+		syms = appendSymbols(syms, symtab, false)
+	case errors.Is(err, elf.ErrNoSymbols):
+	default:
+		return nil, fmt.Errorf("%s: .symtab: %w", path, err)
+	}
+	dynsym, err := ef.DynamicSymbols()
+	switch {
+	case err == nil:
+		syms = appendSymbols(syms, dynsym, true)
+	case errors.Is(err, elf.ErrNoSymbols):
+	default:
+		return nil, fmt.Errorf("%s: .dynsym: %w", path, err)
+	}
+	if hasDWARF(ef) {
+		o.dw = &dwarfSource{file: ef, path: path}
+	}
+
+	// A stripped object may have a separate debug file (objcopy
+	// --only-keep-debug) installed under <debugdir>/.build-id/xx/rest.debug:
+	// same link-time addresses, full .symtab and DWARF.
+	if (!o.HasSymtab || o.dw == nil) && o.BuildID != "" {
+		if dpath, df, dfile := openDebugFile(o.BuildID, debugDirs); df != nil {
+			used := false
+			if !o.HasSymtab {
+				if ds, err := df.Symbols(); err == nil {
+					o.HasSymtab = true
+					syms = appendSymbols(syms, ds, false)
+					used = true
+				}
+			}
+			if o.dw == nil && hasDWARF(df) {
+				o.dw = &dwarfSource{file: df, path: dpath, closer: dfile}
+				used = true
+			}
+			if used {
+				o.DebugFile = dpath
+			}
+			if o.dw == nil || o.dw.closer != dfile {
+				dfile.Close()
+			}
+		}
+	}
+	o.index(syms)
+	if !o.IsGo {
+		o.IsGo = len(o.byName["runtime.main"]) > 0 && len(o.byName["runtime.goexit"]) > 0
+	}
+	if o.dw == nil {
+		// Nothing is read lazily: the file is no longer needed.
+		f.Close()
+	} else if o.dw.closer == nil {
+		o.dw.closer = f
+	} else {
+		f.Close()
+	}
+	return o, nil
+}
+
+// Close releases the file descriptors the Object keeps for reading DWARF
+// lazily. An Object from a Cache is closed by Cache.Close.
+func (o *Object) Close() error {
+	if o.dw != nil && o.dw.closer != nil {
+		return o.dw.close()
+	}
+	return nil
+}
+
+func hasDWARF(ef *elf.File) bool {
+	for _, s := range ef.Sections {
+		if s.Name == ".debug_info" || s.Name == ".zdebug_info" {
+			return s.Type != elf.SHT_NOBITS
+		}
+	}
+	return false
+}
+
+func buildID(ef *elf.File) string {
+	for _, s := range ef.Sections {
+		if s.Type != elf.SHT_NOTE {
+			continue
+		}
+		data, err := s.Data()
+		if err != nil {
+			continue
+		}
+		for len(data) >= 12 {
+			order := ef.ByteOrder
+			namesz := order.Uint32(data[0:])
+			descsz := order.Uint32(data[4:])
+			typ := order.Uint32(data[8:])
+			data = data[12:]
+			nameEnd := align4(uint64(namesz))
+			descEnd := nameEnd + align4(uint64(descsz))
+			if uint64(len(data)) < descEnd {
+				break
+			}
+			if typ == 3 /* NT_GNU_BUILD_ID */ && namesz == 4 && string(data[:4]) == "GNU\x00" {
+				return hex.EncodeToString(data[nameEnd : nameEnd+uint64(descsz)])
+			}
+			data = data[descEnd:]
+		}
+	}
+	return ""
+}
+
+func align4(n uint64) uint64 { return (n + 3) &^ 3 }
+
+// openDebugFile looks for <dir>/.build-id/<id[:2]>/<id[2:]>.debug.
+func openDebugFile(id string, dirs []string) (string, *elf.File, *os.File) {
+	if len(id) < 3 {
+		return "", nil, nil
+	}
+	for _, dir := range dirs {
+		p := dir + "/.build-id/" + id[:2] + "/" + id[2:] + ".debug"
+		f, err := os.Open(p)
+		if err != nil {
+			continue
+		}
+		ef, err := elf.NewFile(f)
+		if err != nil || buildID(ef) != id {
+			f.Close()
+			continue
+		}
+		return p, ef, f
+	}
+	return "", nil, nil
+}
+
+func appendSymbols(dst []Symbol, src []elf.Symbol, dynamic bool) []Symbol {
+	for _, s := range src {
+		if s.Name == "" || s.Section == elf.SHN_UNDEF {
+			continue // imports and unnamed entries
+		}
+		kind := KindOther
+		switch elf.ST_TYPE(s.Info) {
+		case elf.STT_FUNC:
+			kind = KindFunc
+		case elf.STT_GNU_IFUNC:
+			kind = KindIFunc
+		case elf.STT_OBJECT, elf.STT_COMMON:
+			kind = KindObject
+		case elf.STT_TLS:
+			kind = KindTLS
+		}
+		if kind == KindOther {
+			continue
+		}
+		sym := Symbol{Kind: kind, Bind: elf.ST_BIND(s.Info), Value: s.Value, Size: s.Size, Dynamic: dynamic}
+		sym.Name = s.Name
+		if dynamic {
+			if s.HasVersion {
+				sym.Version = s.Version
+				sym.Hidden = s.VersionIndex.IsHidden()
+			}
+		} else if i := strings.IndexByte(s.Name, '@'); i > 0 {
+			// .symtab of a versioned shared library spells the
+			// version into the name: name@VER or name@@VER.
+			sym.Name = s.Name[:i]
+			rest := s.Name[i+1:]
+			if v, ok := strings.CutPrefix(rest, "@"); ok {
+				sym.Version = v
+			} else {
+				sym.Version = rest
+				sym.Hidden = true
+			}
+		}
+		dst = append(dst, sym)
+	}
+	return dst
+}
+
+// index dedupes the merged symbol list (a function is usually in both
+// .symtab and .dynsym) and builds the lookup tables.
+func (o *Object) index(syms []Symbol) {
+	sort.SliceStable(syms, func(i, j int) bool {
+		a, b := &syms[i], &syms[j]
+		if a.Name != b.Name {
+			return a.Name < b.Name
+		}
+		if a.Value != b.Value {
+			return a.Value < b.Value
+		}
+		if a.Version != b.Version {
+			return a.Version < b.Version
+		}
+		return a.Dynamic && !b.Dynamic // prefer the .dynsym copy (it has the version flag)
+	})
+	out := syms[:0]
+	for _, s := range syms {
+		if n := len(out); n > 0 {
+			p := &out[n-1]
+			if p.Name == s.Name && p.Value == s.Value && p.Kind == s.Kind &&
+				(p.Version == s.Version || s.Version == "") {
+				if s.Size > p.Size {
+					p.Size = s.Size
+				}
+				continue
+			}
+		}
+		out = append(out, s)
+	}
+	o.syms = out
+	for i, s := range out {
+		o.byName[s.Name] = append(o.byName[s.Name], i)
+		if s.Kind == KindFunc || s.Kind == KindObject {
+			o.byAddr = append(o.byAddr, i)
+		}
+	}
+	sort.SliceStable(o.byAddr, func(i, j int) bool {
+		a, b := &o.syms[o.byAddr[i]], &o.syms[o.byAddr[j]]
+		if a.Value != b.Value {
+			return a.Value < b.Value
+		}
+		return a.Name < b.Name
+	})
+}
+
+// splitVersion splits "name@VER" / "name@@VER" lookups.
+func splitVersion(name string) (base, version string, hasVersion bool) {
+	i := strings.IndexByte(name, '@')
+	if i <= 0 {
+		return name, "", false
+	}
+	return name[:i], strings.TrimLeft(name[i:], "@"), true
+}
+
+// Symbols returns every symbol named name (any kind, any version),
+// sorted by address. A name with a version ("pthread_cond_wait@GLIBC_2.3.2"
+// or with "@@") selects that version only.
+func (o *Object) Symbols(name string) []Symbol {
+	base, ver, hasVer := splitVersion(name)
+	var out []Symbol
+	for _, i := range o.byName[base] {
+		if s := o.syms[i]; !hasVer || s.Version == ver {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// Funcs returns the link-time entry addresses of the functions named name,
+// sorted and without duplicates. A versioned library exports old and new
+// implementations under one base name (pthread_cond_wait@GLIBC_2.2.5 and
+// pthread_cond_wait@@GLIBC_2.3.2): both are returned unless name selects
+// a version. Several local functions of one name (static functions in
+// different files) are all returned. IFUNC resolvers are not functions the
+// program calls and are left out: see Symbols. An empty result means the
+// object does not define the function (or is stripped of it).
+func (o *Object) Funcs(name string) []uint64 {
+	var out []uint64
+	for _, s := range o.Symbols(name) {
+		if s.Kind == KindFunc {
+			out = append(out, s.Value)
+		}
+	}
+	return dedupSorted(out)
+}
+
+func dedupSorted(a []uint64) []uint64 {
+	sort.Slice(a, func(i, j int) bool { return a[i] < a[j] })
+	out := a[:0]
+	for i, v := range a {
+		if i == 0 || v != a[i-1] {
+			out = append(out, v)
+		}
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	return out
+}
+
+// Data returns the link-time address and size of the global variable
+// named name. ok is false when there is none, or it is thread-local, or
+// the name is ambiguous: DataSymbol says which.
+func (o *Object) Data(name string) (addr, size uint64, ok bool) {
+	s, err := o.DataSymbol(name)
+	if err != nil {
+		return 0, 0, false
+	}
+	return s.Value, s.Size, true
+}
+
+// DataSymbol is Data with the reason for a failure: not defined, not a
+// data object (a function), thread-local (no single address: each thread
+// has its own copy), or several distinct variables of that name (static
+// variables in different files).
+func (o *Object) DataSymbol(name string) (Symbol, error) {
+	var objs []Symbol
+	var other Kind
+	for _, s := range o.Symbols(name) {
+		switch s.Kind {
+		case KindObject:
+			// Versions of one variable share its address (sys_siglist
+			// @GLIBC_2.2.5 and @GLIBC_2.3.3, with 64 and 65 entries):
+			// the default version, else the largest, stands for it.
+			if n := len(objs); n > 0 && objs[n-1].Value == s.Value {
+				if p := &objs[n-1]; p.Hidden && !s.Hidden || p.Hidden == s.Hidden && s.Size > p.Size {
+					*p = s
+				}
+				continue
+			}
+			objs = append(objs, s)
+		case KindTLS:
+			other = KindTLS
+		default:
+			if other != KindTLS {
+				other = s.Kind
+			}
+		}
+	}
+	switch {
+	case len(objs) == 1:
+		return objs[0], nil
+	case len(objs) > 1:
+		addrs := make([]string, len(objs))
+		for i, s := range objs {
+			addrs[i] = fmt.Sprintf("%#x", s.Value)
+		}
+		return Symbol{}, fmt.Errorf("%s: %d variables named %s (at %s)", o.Path, len(objs), name, strings.Join(addrs, ", "))
+	case other == KindTLS:
+		return Symbol{}, fmt.Errorf("%s: %s is a thread-local variable: it has a different address in every thread", o.Path, name)
+	case other != KindOther:
+		return Symbol{}, fmt.Errorf("%s: %s is a %s, not a variable", o.Path, name, other)
+	case !o.HasSymtab:
+		return Symbol{}, fmt.Errorf("%s: no variable %s (the object is stripped: only exported symbols are known)", o.Path, name)
+	}
+	return Symbol{}, fmt.Errorf("%s: no variable %s", o.Path, name)
+}
+
+// Names returns the names of all functions and variables that start at
+// the link-time address addr, sorted: the aliases of one definition
+// (pthread_mutex_lock, __pthread_mutex_lock and ___pthread_mutex_lock in
+// static glibc; pthread_spin_init and pthread_spin_unlock share a body).
+func (o *Object) Names(addr uint64) []string {
+	i := sort.Search(len(o.byAddr), func(i int) bool { return o.syms[o.byAddr[i]].Value >= addr })
+	var out []string
+	for ; i < len(o.byAddr) && o.syms[o.byAddr[i]].Value == addr; i++ {
+		n := o.syms[o.byAddr[i]].Name
+		if len(out) == 0 || out[len(out)-1] != n {
+			out = append(out, n)
+		}
+	}
+	sort.Strings(out)
+	return dedupStrings(out)
+}
+
+func dedupStrings(a []string) []string {
+	out := a[:0]
+	for i, s := range a {
+		if i == 0 || s != a[i-1] {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// FuncAt returns the function whose [Value, Value+Size) contains the
+// link-time address addr. Among aliases the global, shortest, then
+// alphabetically first name wins (pthread_mutex_lock over
+// __pthread_mutex_lock).
+func (o *Object) FuncAt(addr uint64) (Symbol, bool) {
+	i := sort.Search(len(o.byAddr), func(i int) bool { return o.syms[o.byAddr[i]].Value > addr })
+	var best Symbol
+	found := false
+	// The candidates are the functions at the greatest start <= addr
+	// that contain it (aliases, possibly of different sizes); if none
+	// does, an earlier, enclosing one (rare: nested or overlapping
+	// symbols). Look back a bounded distance.
+	for j := i - 1; j >= 0 && j >= i-64; j-- {
+		s := o.syms[o.byAddr[j]]
+		if s.Kind != KindFunc {
+			continue
+		}
+		if found && s.Value != best.Value {
+			break
+		}
+		if addr < s.Value+max(s.Size, 1) && (!found || betterName(s, best)) {
+			best, found = s, true
+		}
+	}
+	return best, found
+}
+
+func betterName(a, b Symbol) bool {
+	ga, gb := a.Bind != elf.STB_LOCAL, b.Bind != elf.STB_LOCAL
+	if ga != gb {
+		return ga
+	}
+	ua, ub := strings.HasPrefix(a.Name, "_"), strings.HasPrefix(b.Name, "_")
+	if ua != ub {
+		return !ua
+	}
+	if len(a.Name) != len(b.Name) {
+		return len(a.Name) < len(b.Name)
+	}
+	return a.Name < b.Name
+}
+
+// overlapsText reports whether the link-time range [lo, hi) overlaps an
+// executable PT_LOAD segment.
+func (o *Object) overlapsText(lo, hi uint64) bool {
+	for _, s := range o.Loads {
+		if s.Flags&elf.PF_X != 0 && lo < s.Vaddr+s.Memsz && s.Vaddr < hi {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,4 @@
+// x/same.c
+int fx(int a) {
+	return a;
+}

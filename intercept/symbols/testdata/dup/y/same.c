@@ -1,0 +1,4 @@
+// y/same.c
+int fy(int a) {
+	return a * 1;
+}

@@ -1,0 +1,258 @@
+package points
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+
+	"github.com/schedfuzz/schedfuzz/intercept/symbols"
+)
+
+// Point is a resolved breakpoint address: one int3.
+type Point struct {
+	Addr  uint64 // runtime address
+	Image *symbols.Image
+	// Names says what the point stands for, sorted: catalog functions
+	// ("pthread_mutex_lock"; an inlined Go copy as
+	// "sync.(*Mutex).Lock@main.incr") and -yield-at specs ("bug.c:42",
+	// "worker"). Several entries share an address when names alias.
+	Names []string
+	// Catalog is the catalog entry, for a point from the sync set (the
+	// first, if several share the address); nil for a user spec only.
+	Catalog *Func
+	// User reports that a -yield-at spec asked for this address.
+	User bool
+}
+
+// Plan resolves a set and the -yield-at specs in each image as it is
+// mapped, and remembers which specs were found anywhere, so that the
+// tracer can say once, at a moment of its choosing, which requested points
+// do not exist ("when a requested point cannot be resolved, say so once,
+// clearly, and run on"). Catalog functions a program does not use are
+// not reported. A Plan is used by one tracer thread; it is not safe for
+// concurrent use.
+type Plan struct {
+	funcs []Func
+	specs []Spec
+	found []bool
+	why   []string // per spec: the most specific reason it failed
+}
+
+// NewPlan returns a plan for the set's functions and the user's specs.
+func NewPlan(set Set, yieldAt []Spec) *Plan {
+	return &Plan{
+		funcs: set.Funcs(),
+		specs: append([]Spec(nil), yieldAt...),
+		found: make([]bool, len(yieldAt)),
+		why:   make([]string, len(yieldAt)),
+	}
+}
+
+// Resolve returns the points in image im, sorted by address, one per
+// address. Errors are problems reading the image's DWARF (not a missing
+// function, which is normal: most images define few of the names).
+func (p *Plan) Resolve(im *symbols.Image) ([]Point, []error) {
+	o := im.Object
+	byAddr := map[uint64]*Point{}
+	var errs []error
+	add := func(vaddr uint64, name string, f *Func, user bool) {
+		a := im.Addr(vaddr)
+		pt := byAddr[a]
+		if pt == nil {
+			pt = &Point{Addr: a, Image: im}
+			byAddr[a] = pt
+		}
+		pt.Names = append(pt.Names, name)
+		if f != nil && pt.Catalog == nil {
+			pt.Catalog = f
+		}
+		pt.User = pt.User || user
+	}
+
+	// Catalog functions. Go entries only in Go binaries.
+	var copies []inlinedCopies
+	bodies := map[uint64]uint64{} // out-of-line catalog function entry -> end
+	for i := range p.funcs {
+		f := &p.funcs[i]
+		if f.Lang == Go && !o.IsGo {
+			continue
+		}
+		for _, n := range f.Names() {
+			for _, v := range o.Funcs(n) {
+				add(v, f.Name, f, false)
+				if s, ok := o.FuncAt(v); ok && s.Value == v {
+					bodies[v] = v + max(s.Size, 1)
+				}
+			}
+		}
+		if f.Inlined {
+			cps, err := o.InlinedCopies(f.Name)
+			switch {
+			case errors.Is(err, symbols.ErrNoDWARF):
+			case err != nil:
+				errs = append(errs, err)
+			default:
+				copies = append(copies, inlinedCopies{i, cps})
+			}
+		}
+	}
+	// Inlined copies, except those inside another catalog function's
+	// body or inlined copy: one user operation, one point.
+	for _, c := range copies {
+		f := &p.funcs[c.f]
+		for _, cp := range c.cps {
+			if nestedIn(cp.Entry, c.f, copies, bodies) {
+				continue
+			}
+			name := f.Name
+			if s, ok := o.FuncAt(cp.Entry); ok {
+				name += "@" + s.Name
+			}
+			add(cp.Entry, name, f, false)
+		}
+	}
+
+	// User specs.
+	for i, sp := range p.specs {
+		vs, why, err := resolveSpec(o, sp)
+		if err != nil {
+			errs = append(errs, err)
+		}
+		if why != "" && p.why[i] == "" {
+			p.why[i] = why
+		}
+		if len(vs) > 0 {
+			p.found[i] = true
+		}
+		for _, v := range vs {
+			add(v, sp.String(), nil, true)
+		}
+	}
+
+	out := make([]Point, 0, len(byAddr))
+	for _, pt := range byAddr {
+		sort.Strings(pt.Names)
+		pt.Names = dedup(pt.Names)
+		out = append(out, *pt)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Addr < out[j].Addr })
+	return out, errs
+}
+
+// inlinedCopies are the inlined copies of catalog function p.funcs[f].
+type inlinedCopies struct {
+	f   int
+	cps []symbols.InlineCopy
+}
+
+// ResolveAll resolves the plan in each image (Objects.Images, or the
+// Added images of an update) and returns all points, sorted by address.
+func (p *Plan) ResolveAll(ims []*symbols.Image) ([]Point, []error) {
+	var pts []Point
+	var errs []error
+	for _, im := range ims {
+		ps, es := p.Resolve(im)
+		pts = append(pts, ps...)
+		errs = append(errs, es...)
+	}
+	sort.SliceStable(pts, func(i, j int) bool { return pts[i].Addr < pts[j].Addr })
+	return pts, errs
+}
+
+// nestedIn reports whether the link-time address lies inside the body of
+// an out-of-line catalog function (other than at its entry) or inside an
+// inlined copy of a catalog function other than self.
+func nestedIn(addr uint64, self int, copies []inlinedCopies, bodies map[uint64]uint64) bool {
+	for start, end := range bodies {
+		if addr > start && addr < end {
+			return true
+		}
+	}
+	for _, c := range copies {
+		if c.f == self {
+			continue
+		}
+		for _, cp := range c.cps {
+			if cp.Contains(addr) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// resolveSpec finds a user spec in one object: a function's entries and
+// inlined copies, or a source line. why is a reason worth telling the
+// user if the spec is found nowhere (the file exists here but the line
+// has no code); err a failure reading the object.
+func resolveSpec(o *symbols.Object, sp Spec) (vaddrs []uint64, why string, err error) {
+	if sp.IsLine() {
+		vs, err := o.Lines(sp.File, sp.Line)
+		switch {
+		case err == nil:
+			return vs, "", nil
+		case errors.Is(err, symbols.ErrNoDWARF), errors.Is(err, symbols.ErrNoSourceFile):
+			return nil, "", nil
+		default:
+			return nil, err.Error(), nil
+		}
+	}
+	vs := o.Funcs(sp.Func)
+	cps, err := o.Inlined(sp.Func)
+	if err != nil && !errors.Is(err, symbols.ErrNoDWARF) {
+		return vs, "", err
+	}
+	vs = append(vs, cps...)
+	if len(vs) == 0 {
+		for _, s := range o.Symbols(sp.Func) {
+			switch s.Kind {
+			case symbols.KindIFunc:
+				why = fmt.Sprintf("%s in %s is an IFUNC (its implementation is chosen at load time): name the implementation instead", sp.Func, o.Path)
+			case symbols.KindObject, symbols.KindTLS:
+				why = fmt.Sprintf("%s in %s is a variable, not a function", sp.Func, o.Path)
+			}
+		}
+	}
+	return vs, why, nil
+}
+
+// Unresolved returns the -yield-at specs not found in any image resolved
+// so far, each with a one-line reason.
+func (p *Plan) Unresolved() []Unresolved {
+	var out []Unresolved
+	for i, sp := range p.specs {
+		if p.found[i] {
+			continue
+		}
+		why := p.why[i]
+		if why == "" {
+			if sp.IsLine() {
+				why = "no image has line-table entries for " + sp.File + " (built without -g?)"
+			} else {
+				why = "no mapped image defines function " + sp.Func + " (stripped binary, or a library not loaded yet)"
+			}
+		}
+		out = append(out, Unresolved{sp, why})
+	}
+	return out
+}
+
+// Unresolved is a -yield-at spec that was found nowhere.
+type Unresolved struct {
+	Spec   Spec
+	Reason string
+}
+
+func (u Unresolved) String() string {
+	return fmt.Sprintf("-yield-at %s: not resolved: %s; running without it", u.Spec, u.Reason)
+}
+
+func dedup(a []string) []string {
+	out := a[:0]
+	for i, s := range a {
+		if i == 0 || s != a[i-1] {
+			out = append(out, s)
+		}
+	}
+	return out
+}
