@@ -1,6 +1,12 @@
 package intercept
 
 import (
+	"fmt"
+	"os"
+	"os/exec"
+	"regexp"
+	"strconv"
+	"strings"
 	"testing"
 
 	"golang.org/x/sys/unix"
@@ -121,5 +127,143 @@ func TestDR7(t *testing.T) {
 	}
 	if m := dr7Enabled(1<<2 | 1<<6); m != 0b1010 {
 		t.Errorf("dr7Enabled: %#b", m)
+	}
+}
+
+var (
+	regs64 = []string{"rax", "rcx", "rdx", "rbx", "rsp", "rbp", "rsi", "rdi", "r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15"}
+	regs32 = []string{"eax", "ecx", "edx", "ebx", "esp", "ebp", "esi", "edi", "r8d", "r9d", "r10d", "r11d", "r12d", "r13d", "r14d", "r15d"}
+	memRE  = regexp.MustCompile(`^(-?0x[0-9a-f]+)?\((%[a-z0-9]+)?(?:,(%[a-z0-9]+),([1248]))?\)$`)
+)
+
+// TestDecodeAgainstObjdump decodes every instruction of libc's text and
+// checks each one decodeInsn would emulate against objdump: the same
+// length, mnemonic and operands (for rip-relative lea, the same target).
+// Misdecoding one would make the tracer corrupt the guest.
+func TestDecodeAgainstObjdump(t *testing.T) {
+	const lib = "/lib/x86_64-linux-gnu/libc.so.6"
+	objdump, err := exec.LookPath("objdump")
+	if err != nil {
+		if os.Getenv("SCHEDFUZZ_SKIP_UNSUPPORTED") == "1" {
+			t.Skipf("objdump (binutils): %v", err)
+		}
+		t.Fatalf("objdump (binutils): %v (set SCHEDFUZZ_SKIP_UNSUPPORTED=1 to skip)", err)
+	}
+	out, err := exec.Command(objdump, "-d", "-w", lib).Output()
+	if err != nil {
+		t.Fatalf("objdump -d %s: %v", lib, err)
+	}
+	seen := map[insnKind]int{}
+	total := 0
+	for _, line := range strings.Split(string(out), "\n") {
+		f := strings.SplitN(line, "\t", 3)
+		if len(f) != 3 || !strings.HasSuffix(f[0], ":") {
+			continue
+		}
+		addr, err := strconv.ParseUint(strings.TrimSpace(strings.TrimSuffix(f[0], ":")), 16, 64)
+		if err != nil {
+			continue
+		}
+		var code []byte
+		for _, h := range strings.Fields(f[1]) {
+			b, err := strconv.ParseUint(h, 16, 8)
+			if err != nil {
+				t.Fatalf("bad byte %q in %q", h, line)
+			}
+			code = append(code, byte(b))
+		}
+		text := f[2]
+		if i := strings.Index(text, "#"); i >= 0 {
+			text = text[:i]
+		}
+		asm := strings.Fields(text)
+		if len(asm) == 0 {
+			continue
+		}
+		total++
+		in := decodeInsn(code)
+		seen[in.kind]++
+		mn := asm[0]
+		ops := ""
+		if len(asm) > 1 {
+			ops = strings.Join(asm[1:], " ")
+		}
+		fail := func(why string) { t.Errorf("%#x % x %q: decoded %+v: %s", addr, code, f[2], in, why) }
+		if in.kind != insnStep && int(in.len) != len(code) {
+			fail(fmt.Sprintf("length %d, objdump %d", in.len, len(code)))
+			continue
+		}
+		switch in.kind {
+		case insnNop:
+			if mn != "endbr64" && mn != "endbr32" && !strings.HasPrefix(mn, "nop") && !(mn == "xchg" && ops == "%ax,%ax") {
+				fail("not a nop")
+			}
+		case insnPush:
+			if mn != "push" || ops != "%"+regs64[in.src] {
+				fail("not that push")
+			}
+		case insnMov:
+			names := regs32
+			if in.wide {
+				names = regs64
+			}
+			if mn != "mov" || ops != "%"+names[in.src]+",%"+names[in.dst] {
+				fail("not that mov")
+			}
+		case insnSyscall:
+			if mn != "syscall" && !(mn == "int" && ops == "$0x80") {
+				fail("not a syscall")
+			}
+		case insnLea:
+			names := regs32
+			if in.wide {
+				names = regs64
+			}
+			i := strings.LastIndex(ops, ",")
+			if mn != "lea" || i < 0 || ops[i+1:] != "%"+names[in.dst] {
+				fail("not a lea into that register")
+				continue
+			}
+			src := ops[:i]
+			if in.mem.ripRel {
+				// objdump shows the target after '#'.
+				want, err := strconv.ParseUint(strings.Fields(f[2][strings.Index(f[2], "#")+1:])[0], 16, 64)
+				if err != nil || in.mem.addr(nil, addr+uint64(in.len)) != want {
+					fail(fmt.Sprintf("rip-relative target %#x", in.mem.addr(nil, addr+uint64(in.len))))
+				}
+				continue
+			}
+			m := memRE.FindStringSubmatch(src)
+			if m == nil {
+				fail("unparsed operand " + src)
+				continue
+			}
+			var disp int64
+			if m[1] != "" {
+				d, _ := strconv.ParseUint(strings.TrimPrefix(m[1], "-"), 0, 64)
+				disp = int64(d)
+				if strings.HasPrefix(m[1], "-") {
+					disp = -disp
+				}
+			}
+			reg := func(r int8) string {
+				if r < 0 {
+					return ""
+				}
+				return "%" + regs64[r]
+			}
+			scale := "1"
+			if m[3] != "" {
+				scale = m[4]
+			}
+			if int64(in.mem.disp) != disp || reg(in.mem.base) != m[2] || reg(in.mem.index) != m[3] || (m[3] != "" && strconv.Itoa(int(in.mem.scale)) != scale) {
+				fail("operand " + src)
+			}
+		}
+	}
+	t.Logf("%d instructions: %d stepped, %d nop, %d push, %d mov, %d lea, %d syscall", total,
+		seen[insnStep], seen[insnNop], seen[insnPush], seen[insnMov], seen[insnLea], seen[insnSyscall])
+	if total < 10000 || seen[insnPush] == 0 || seen[insnLea] == 0 || seen[insnMov] == 0 || seen[insnNop] == 0 || seen[insnSyscall] == 0 {
+		t.Errorf("too few instructions of some kind decoded: %v of %d", seen, total)
 	}
 }

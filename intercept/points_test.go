@@ -841,6 +841,40 @@ func TestWatchpoints(t *testing.T) {
 	}
 }
 
+// TestWatchStep: one thread writes two watched globals in turn (the kernel
+// resets DR6 at each debug trap: each hit names one slot), then executes
+// a breakpoint on an instruction that writes one of them: the breakpoint
+// is reported, then the watchpoint that its step-over triggered.
+func TestWatchStep(t *testing.T) {
+	pt := newPointTool(t)
+	path := testprog.Build(t, "points")
+	var events []string
+	pt.start = func(p, _ *intercept.Process) {
+		for _, name := range []string{"watched_counter", "watched_wide"} {
+			n := 4
+			if name == "watched_wide" {
+				n = 8
+			}
+			if _, err := p.SetWatchpoint(addrOf(t, p.Pid, path, name), n, intercept.WatchWrite); err != nil {
+				t.Error(err)
+			}
+		}
+		plantTargets(t, p, "bp_store")
+	}
+	pt.bp = func(*intercept.Thread, uint64) intercept.Action {
+		events = append(events, "bp")
+		return intercept.Continue()
+	}
+	pt.watch = func(_ *intercept.Thread, slot int, _ uint64) intercept.Action {
+		events = append(events, "w"+strconv.Itoa(slot))
+		return intercept.Continue()
+	}
+	runPoints(t, pt, intercept.Options{CPU: 0}, "store")
+	if got, want := strings.Join(events, " "), "w0 w1 w0 w1 w0 w1 bp w0"; got != want {
+		t.Errorf("events %q, want %q", got, want)
+	}
+}
+
 // TestWatchExec uses a debug register as a hardware breakpoint: each call
 // of bp_step from either thread is reported once, before the instruction
 // (rip at it), and the thread runs on without a step-over.

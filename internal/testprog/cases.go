@@ -76,6 +76,8 @@ func Cases() []Case {
 			Stdout: "traps: handled=2 codes=-6,128\n"},
 		{ID: "points_watch", Name: "points", Args: []string{"watch"},
 			Stdout: "watch: counter=100\n"},
+		{ID: "points_store", Name: "points", Args: []string{"store"},
+			Stdout: "store: counter=5 wide=2\n"},
 		{ID: "points_syscall", Name: "points", Args: []string{"syscall"},
 			Stdout: "syscall: ok\n"},
 		{ID: "points_sysblock", Name: "points", Args: []string{"sysblock"},

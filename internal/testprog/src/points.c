@@ -12,6 +12,7 @@
  *   bp_rip    lea bp_rip(%rip),%rcx (emulated; the function checks rcx
  *             against the same lea executed natively)
  *   bp_sys_insn, inside bp_sys(nr, a1, a2, a3): a raw `syscall`
+ *   bp_store  movl %edi,watched_counter(%rip) (stepped; it writes a global)
  * Each of the first six returns 3*x+1. watched_counter and watched_wide
  * are only accessed by the accessor functions below (one instruction per
  * access), so a watchpoint on them sees an exact number of accesses.
@@ -38,6 +39,9 @@
  *                       per increment; main loads it once at the end. Each
  *                       thread also stores watched_wide once:
  *                         watch: counter=100
+ *   points store        main stores watched_counter and watched_wide in
+ *                       turn 3 times, then bp_store(5):
+ *                         store: counter=5 wide=2
  *   points syscall [N]  N raw getppid and N raw getpid through bp_sys:
  *                         syscall: ok
  *   points sysblock     thread A reads 4 bytes from a pipe through bp_sys
@@ -103,6 +107,11 @@ __asm__(".text\n"
 	"\tadd %ecx, %eax\n"
 	"\tret\n"
 	".size bp_rip, .-bp_rip\n"
+	".globl bp_store\n.type bp_store,@function\n"
+	"bp_store:\n"
+	"\tmovl %edi, watched_counter(%rip)\n"
+	"\tret\n"
+	".size bp_store, .-bp_store\n"
 	".globl bp_sys\n.type bp_sys,@function\n"
 	"bp_sys:\n"
 	"\tmov %rdi, %rax\n"
@@ -122,6 +131,7 @@ int bp_mov(int x);
 int bp_lea(int x);
 int bp_rip(int x);
 long bp_sys(long nr, long a1, long a2, long a3);
+void bp_store(int x);
 
 int watched_counter __attribute__((aligned(8)));
 uint64_t watched_wide __attribute__((aligned(8)));
@@ -381,6 +391,13 @@ int main(int argc, char **argv)
 		run_traps();
 	} else if (strcmp(mode, "watch") == 0) {
 		run_watch(arg_or(argc, argv, 2, 50));
+	} else if (strcmp(mode, "store") == 0) {
+		for (int i = 0; i < 3; i++) {
+			store_counter(i);
+			store_wide((uint64_t)i);
+		}
+		bp_store(5);
+		printf("store: counter=%d wide=%lu\n", load_counter(), (unsigned long)watched_wide);
 	} else if (strcmp(mode, "syscall") == 0) {
 		run_syscall(arg_or(argc, argv, 2, 10));
 	} else if (strcmp(mode, "sysblock") == 0) {
