@@ -111,6 +111,20 @@ func (m *Memory) writeUnforced(addr uint64, v uint64) error {
 	return err
 }
 
+// readUnforced reads a little-endian word of n (4 or 8) bytes with
+// process_vm_readv only: it fails where the guest itself could not read.
+func (m *Memory) readUnforced(addr uint64, n int) (uint64, error) {
+	var v uint64
+	b := unsafe.Slice((*byte)(unsafe.Pointer(&v)), 8)
+	local := []unix.Iovec{{Base: &b[0], Len: uint64(n)}}
+	remote := []unix.RemoteIovec{{Base: uintptr(addr), Len: n}}
+	got, err := unix.ProcessVMReadv(m.pid, local, remote, 0)
+	if err == nil && got != n {
+		err = ErrFault
+	}
+	return v, err
+}
+
 // ReadString reads a NUL-terminated string of at most max bytes at addr.
 // The bool reports whether the terminator was found within max bytes.
 func (m *Memory) ReadString(addr uint64, max int) (string, bool, error) {

@@ -475,19 +475,14 @@ func (t *Thread) resumeBreakpoint() error {
 }
 
 // emulate resumes t past the emulated instruction in. It returns false
-// (nothing done) when the instruction must be stepped instead: a push
-// whose stack slot is not writable (the real push faults or grows the
-// stack) or is watched.
+// (nothing done) when the instruction must be stepped instead: a memory
+// access the guest could not make (the real instruction faults, or grows
+// the stack), one a watchpoint must see, or a load while another thread
+// may be running (process_vm_readv is not an atomic load).
 func (t *Thread) emulate(in insn) (bool, error) {
 	regs := t.bpRegs
-	slot, val, push := in.emulate(&regs)
-	if push {
-		if t.Proc.watchesWrite(slot, 8) {
-			return false, nil
-		}
-		if err := t.Proc.Mem.writeUnforced(slot, val); err != nil {
-			return false, nil
-		}
+	if !in.emulate(&regs, threadMemory{t}) {
+		return false, nil
 	}
 	var err error
 	if in.kind == insnNop {
@@ -501,10 +496,67 @@ func (t *Thread) emulate(in insn) (bool, error) {
 	return true, t.cont(0)
 }
 
-// watchesWrite reports whether a write watchpoint overlaps [addr, addr+n).
-func (p *Process) watchesWrite(addr uint64, n uint64) bool {
+// threadMemory is the guestMemory of an emulated instruction of t.
+type threadMemory struct{ t *Thread }
+
+func (m threadMemory) store(addr, v uint64) bool {
+	p := m.t.Proc
+	return !p.watches(addr, 8, false) && p.Mem.writeUnforced(addr, v) == nil
+}
+
+func (m threadMemory) load(addr uint64, n int) (uint64, bool) {
+	p := m.t.Proc
+	if p.watches(addr, uint64(n), true) || m.t.tr.othersMayRun(m.t) {
+		return 0, false
+	}
+	v, err := p.Mem.readUnforced(addr, n)
+	return v, err == nil
+}
+
+// othersMayRun reports whether a thread other than t that shares its
+// address space may be executing guest code (see pauseOthers).
+func (tr *Tracer) othersMayRun(t *Thread) bool {
+	for _, p := range tr.sharers(t.Proc) {
+		for _, o := range p.threads {
+			if o != t && o.mayRun() {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// mayRun reports whether t may execute guest code before the tracer sees
+// it stop: resumed with PTRACE_CONT, not frozen in vfork, not exiting.
+// (A thread resumed with TraceExit stops at its syscall's exit first.)
+func (t *Thread) mayRun() bool {
+	return t.stop == stopRunning && !t.wantExit && !t.vforking && !t.exiting && !t.tr.hasDeferred(t.Tid)
+}
+
+// sharers returns the processes sharing p's address space, p included,
+// ordered by pid.
+func (tr *Tracer) sharers(p *Process) []*Process {
+	if !p.bps.shared {
+		return []*Process{p}
+	}
+	var ps []*Process
+	for _, q := range tr.procs {
+		if q.bps == p.bps {
+			ps = append(ps, q)
+		}
+	}
+	sort.Slice(ps, func(i, j int) bool { return ps[i].Pid < ps[j].Pid })
+	return ps
+}
+
+// watches reports whether a data watchpoint that a write (or, if read,
+// a read) of [addr, addr+n) triggers is set.
+func (p *Process) watches(addr, n uint64, read bool) bool {
 	for _, s := range p.watch.slots {
-		if s.Len != 0 && s.Kind != WatchExec && s.Addr < addr+n && addr < s.Addr+uint64(s.Len) {
+		if s.Len == 0 || s.Kind == WatchExec || read && s.Kind != WatchReadWrite {
+			continue
+		}
+		if s.Addr < addr+n && addr < s.Addr+uint64(s.Len) {
 			return true
 		}
 	}
@@ -615,20 +667,10 @@ func (t *Thread) stepOverAlone(addr uint64, bp *breakpoint) error {
 // is stopped too, and that stop goes to the main loop. It returns the
 // threads stopped by the interrupt, for unpause.
 func (tr *Tracer) pauseOthers(t *Thread) ([]*Thread, error) {
-	procs := []*Process{t.Proc}
-	if t.Proc.bps.shared {
-		procs = procs[:0]
-		for _, p := range tr.procs {
-			if p.bps == t.Proc.bps {
-				procs = append(procs, p)
-			}
-		}
-		sort.Slice(procs, func(i, j int) bool { return procs[i].Pid < procs[j].Pid })
-	}
 	var paused []*Thread
-	for _, p := range procs {
+	for _, p := range tr.sharers(t.Proc) {
 		for _, o := range p.threads {
-			if o == t || o.stop != stopRunning || o.wantExit || o.vforking || o.exiting || tr.hasDeferred(o.Tid) {
+			if o == t || !o.mayRun() {
 				continue
 			}
 			var ws unix.WaitStatus

@@ -37,9 +37,22 @@ func TestDecodeInsn(t *testing.T) {
 		{"mov %rdi,%r12", []byte{0x49, 0x89, 0xfc}, insn{kind: insnMov, len: 3, dst: 12, src: 7, wide: true}},
 		{"mov %edi,%edx", []byte{0x89, 0xfa}, insn{kind: insnMov, len: 2, dst: 2, src: 7}},
 		{"mov %r10,%rcx (8b)", []byte{0x49, 0x8b, 0xca}, insn{kind: insnMov, len: 3, dst: 1, src: 10, wide: true}},
-		{"mov (%rdi),%eax", []byte{0x8b, 0x07}, insn{kind: insnStep}},
+		{"mov (%rdi),%eax", []byte{0x8b, 0x07}, insn{kind: insnLoad, len: 2, dst: 0, mem: memOperand{base: 7, index: -1, scale: 1}}},
+		{"mov %fs:0x10,%rax", []byte{0x64, 0x48, 0x8b, 0x04, 0x25, 0x10, 0, 0, 0}, insn{kind: insnStep}},
+		{"mov $1,%esi", []byte{0xbe, 1, 0, 0, 0}, insn{kind: insnMovImm, len: 5, dst: 6, imm: 1}},
+		{"mov $-1,%ecx (c7)", []byte{0xc7, 0xc1, 0xff, 0xff, 0xff, 0xff}, insn{kind: insnMovImm, len: 6, dst: 1, imm: 0xffffffff}},
+		{"mov $-1,%rcx (c7)", []byte{0x48, 0xc7, 0xc1, 0xff, 0xff, 0xff, 0xff}, insn{kind: insnMovImm, len: 7, dst: 1, wide: true, imm: -1}},
+		{"movl $1,(%rdi)", []byte{0xc7, 0x07, 1, 0, 0, 0}, insn{kind: insnStep}},
+		{"xor %eax,%eax", []byte{0x31, 0xc0}, insn{kind: insnALU, alu: aluXor, len: 2}},
+		{"test %rdi,%rdi", []byte{0x48, 0x85, 0xff}, insn{kind: insnALU, alu: aluTest, len: 3, dst: 7, src: 7, wide: true}},
+		{"cmp %rcx,%rdx (3b)", []byte{0x48, 0x3b, 0xd1}, insn{kind: insnALU, alu: aluCmp, len: 3, dst: 2, src: 1, wide: true}},
+		{"add %eax,%eax", []byte{0x01, 0xc0}, insn{kind: insnALU, alu: aluAdd, len: 2}},
+		{"and $-16,%rsp", []byte{0x48, 0x83, 0xe4, 0xf0}, insn{kind: insnALU, alu: aluAnd, len: 4, dst: 4, wide: true, useImm: true, imm: -16}},
+		{"sub $0xd8,%rsp", []byte{0x48, 0x81, 0xec, 0xd8, 0, 0, 0}, insn{kind: insnALU, alu: aluSub, len: 7, dst: 4, wide: true, useImm: true, imm: 0xd8}},
+		{"adc $1,%eax", []byte{0x83, 0xd0, 0x01}, insn{kind: insnStep}},
+		{"add (%rdi),%eax", []byte{0x03, 0x07}, insn{kind: insnStep}},
 		{"mov %ax,%dx", []byte{0x66, 0x89, 0xc2}, insn{kind: insnStep}},
-		{"sub $8,%rsp", []byte{0x48, 0x83, 0xec, 0x08}, insn{kind: insnStep}},
+		{"sub $8,%rsp", []byte{0x48, 0x83, 0xec, 0x08}, insn{kind: insnALU, alu: aluSub, len: 4, dst: 4, wide: true, useImm: true, imm: 8}},
 		{"syscall", []byte{0x0f, 0x05}, insn{kind: insnSyscall, len: 2}},
 		{"int $0x80", []byte{0xcd, 0x80}, insn{kind: insnSyscall, len: 2}},
 		{"lea 1(%rdi,%rdi,2),%eax", []byte{0x8d, 0x44, 0x7f, 0x01}, insn{kind: insnLea, len: 4, dst: 0,
@@ -67,43 +80,125 @@ func TestDecodeInsn(t *testing.T) {
 	}
 }
 
+// fakeMemory is a guest memory of 8-byte words for emulate.
+type fakeMemory map[uint64]uint64
+
+func (m fakeMemory) load(addr uint64, n int) (uint64, bool) {
+	v, ok := m[addr]
+	if n == 4 {
+		v = uint64(uint32(v))
+	}
+	return v, ok
+}
+
+func (m fakeMemory) store(addr, v uint64) bool {
+	if _, ok := m[addr]; !ok {
+		return false
+	}
+	m[addr] = v
+	return true
+}
+
 func TestEmulate(t *testing.T) {
+	mem := fakeMemory{0x7ff8: 0, 0x7ff0: 0, 0x5010: 0x1122334455667788}
 	regs := unix.PtraceRegs{Rip: 0x1000, Rsp: 0x8000, Rbp: 0xbbbb, Rdi: 0xffffffff_12345678, R12: 1}
-	slot, val, push := decodeInsn([]byte{0x55}).emulate(&regs)
-	if !push || slot != 0x7ff8 || val != 0xbbbb || regs.Rsp != 0x7ff8 || regs.Rip != 0x1001 {
-		t.Errorf("push %%rbp: slot %#x val %#x push %v, regs rsp %#x rip %#x", slot, val, push, regs.Rsp, regs.Rip)
+	em := func(code ...byte) bool { return decodeInsn(code).emulate(&regs, mem) }
+	if !em(0x55) || mem[0x7ff8] != 0xbbbb || regs.Rsp != 0x7ff8 || regs.Rip != 0x1001 {
+		t.Errorf("push %%rbp: mem %#x, regs rsp %#x rip %#x", mem[0x7ff8], regs.Rsp, regs.Rip)
 	}
-	slot, val, push = decodeInsn([]byte{0x54}).emulate(&regs) // push %rsp: the old value
-	if !push || val != 0x7ff8 || slot != 0x7ff0 {
-		t.Errorf("push %%rsp: slot %#x val %#x", slot, val)
+	if !em(0x54) || mem[0x7ff0] != 0x7ff8 { // push %rsp pushes the old value
+		t.Errorf("push %%rsp: pushed %#x", mem[0x7ff0])
 	}
-	decodeInsn([]byte{0x49, 0x89, 0xfc}).emulate(&regs)
+	if em(0x53) { // the slot at 0x7fe8 is not mapped: step instead
+		t.Errorf("push to an unmapped slot was emulated")
+	}
+	regs.Rsp = 0x7ff0
+	em(0x49, 0x89, 0xfc)
 	if regs.R12 != 0xffffffff_12345678 || regs.Rip != 0x1002+3 {
 		t.Errorf("mov %%rdi,%%r12: r12 %#x rip %#x", regs.R12, regs.Rip)
 	}
-	decodeInsn([]byte{0x89, 0xfa}).emulate(&regs) // mov %edi,%edx zero-extends
+	em(0x89, 0xfa) // mov %edi,%edx zero-extends
 	if regs.Rdx != 0x12345678 {
 		t.Errorf("mov %%edi,%%edx: rdx %#x", regs.Rdx)
 	}
 	rip := regs.Rip
-	decodeInsn([]byte{0xf3, 0x0f, 0x1e, 0xfa}).emulate(&regs)
+	em(0xf3, 0x0f, 0x1e, 0xfa)
 	if regs.Rip != rip+4 {
 		t.Errorf("endbr64: rip %#x, want %#x", regs.Rip, rip+4)
 	}
 	regs.Rip, regs.Rdi = 0x12ed, 5
-	decodeInsn([]byte{0x48, 0x8d, 0x0d, 0xf9, 0xff, 0xff, 0xff}).emulate(&regs) // lea -7(%rip),%rcx
+	em(0x48, 0x8d, 0x0d, 0xf9, 0xff, 0xff, 0xff) // lea -7(%rip),%rcx
 	if regs.Rcx != 0x12ed || regs.Rip != 0x12f4 {
 		t.Errorf("lea -7(%%rip),%%rcx: rcx %#x rip %#x", regs.Rcx, regs.Rip)
 	}
 	regs.Rax = 0xffff_ffff_ffff_ffff
-	decodeInsn([]byte{0x8d, 0x44, 0x7f, 0x01}).emulate(&regs) // lea 1(%rdi,%rdi,2),%eax
+	em(0x8d, 0x44, 0x7f, 0x01) // lea 1(%rdi,%rdi,2),%eax
 	if regs.Rax != 16 {
 		t.Errorf("lea 1(%%rdi,%%rdi,2),%%eax: rax %#x, want 16", regs.Rax)
 	}
 	regs.R12, regs.R13 = 0xffff_ffff_0000_0000, 3
-	decodeInsn([]byte{0x4f, 0x8d, 0x4c, 0xec, 0x10}).emulate(&regs) // lea 0x10(%r12,%r13,8),%r9
+	em(0x4f, 0x8d, 0x4c, 0xec, 0x10) // lea 0x10(%r12,%r13,8),%r9
 	if regs.R9 != 0xffff_ffff_0000_0028 {
 		t.Errorf("lea 0x10(%%r12,%%r13,8),%%r9: r9 %#x", regs.R9)
+	}
+	regs.Rdi = 0x5000
+	if !em(0x48, 0x8b, 0x47, 0x10) || regs.Rax != 0x1122334455667788 { // mov 0x10(%rdi),%rax
+		t.Errorf("mov 0x10(%%rdi),%%rax: rax %#x", regs.Rax)
+	}
+	if !em(0x8b, 0x47, 0x10) || regs.Rax != 0x55667788 { // mov 0x10(%rdi),%eax
+		t.Errorf("mov 0x10(%%rdi),%%eax: rax %#x", regs.Rax)
+	}
+	if em(0x8b, 0x47, 0x20) {
+		t.Errorf("load from unmapped memory was emulated")
+	}
+	em(0xbe, 0x01, 0, 0, 0)                      // mov $1,%esi
+	em(0x48, 0xc7, 0xc1, 0xff, 0xff, 0xff, 0xff) // mov $-1,%rcx
+	em(0x49, 0xba, 8, 7, 6, 5, 4, 3, 2, 1)       // movabs $0x0102030405060708,%r10
+	if regs.Rsi != 1 || regs.Rcx != ^uint64(0) || regs.R10 != 0x0102030405060708 {
+		t.Errorf("mov $imm: rsi %#x rcx %#x r10 %#x", regs.Rsi, regs.Rcx, regs.R10)
+	}
+	regs.Eflags = 0x202
+	em(0x48, 0x83, 0xec, 0x08)                                    // sub $8,%rsp
+	if regs.Rsp != 0x7fe8 || regs.Eflags != 0x202|flagPF|flagAF { // the low nibble borrows
+		t.Errorf("sub $8,%%rsp: rsp %#x flags %#x", regs.Rsp, regs.Eflags)
+	}
+	regs.Rax = 7
+	em(0x31, 0xc0) // xor %eax,%eax
+	if regs.Rax != 0 || regs.Eflags != 0x202|flagZF|flagPF {
+		t.Errorf("xor %%eax,%%eax: rax %#x flags %#x", regs.Rax, regs.Eflags)
+	}
+	regs.Rdi = 0
+	em(0x48, 0x85, 0xff) // test %rdi,%rdi
+	if regs.Eflags != 0x202|flagZF|flagPF {
+		t.Errorf("test %%rdi,%%rdi: flags %#x", regs.Eflags)
+	}
+}
+
+// TestALU checks the flags of alu on edge cases worked out by hand.
+func TestALU(t *testing.T) {
+	const cf, pf, af, zf, sf, of = flagCF, flagPF, flagAF, flagZF, flagSF, flagOF
+	for _, c := range []struct {
+		op    aluOp
+		a, b  uint64
+		wide  bool
+		r, fl uint64
+	}{
+		{aluAdd, 0x7fffffff, 1, false, 0x80000000, sf | of | af | pf},
+		{aluAdd, 0xffffffff, 1, false, 0, cf | zf | af | pf},
+		{aluAdd, 0xffffffff, 1, true, 0x100000000, af | pf},
+		{aluSub, 0, 1, false, 0xffffffff, cf | sf | af | pf},
+		{aluSub, 0x80000000, 1, false, 0x7fffffff, of | af | pf},
+		{aluSub, 5, 5, true, 0, zf | pf},
+		{aluCmp, 1 << 63, 1, true, (1 << 63) - 1, of | af | pf},
+		{aluAnd, 0xf0, 0x0f, true, 0, zf | pf},
+		{aluOr, 0x80, 0x01, false, 0x81, pf},
+		{aluXor, 1 << 31, 0, false, 1 << 31, sf | pf},
+		{aluTest, 3, 1, true, 1, 0},
+	} {
+		r, fl := alu(c.op, c.a, c.b, c.wide)
+		if r != c.r || fl != c.fl {
+			t.Errorf("alu(%d, %#x, %#x, wide %v) = %#x flags %#x, want %#x flags %#x", c.op, c.a, c.b, c.wide, r, fl, c.r, c.fl)
+		}
 	}
 }
 
@@ -133,7 +228,7 @@ func TestDR7(t *testing.T) {
 var (
 	regs64 = []string{"rax", "rcx", "rdx", "rbx", "rsp", "rbp", "rsi", "rdi", "r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15"}
 	regs32 = []string{"eax", "ecx", "edx", "ebx", "esp", "ebp", "esi", "edi", "r8d", "r9d", "r10d", "r11d", "r12d", "r13d", "r14d", "r15d"}
-	memRE  = regexp.MustCompile(`^(-?0x[0-9a-f]+)?\((%[a-z0-9]+)?(?:,(%[a-z0-9]+),([1248]))?\)$`)
+	memRE  = regexp.MustCompile(`^(-?0x[0-9a-f]+)?(?:\((%[a-z0-9]+)?(?:,(%[a-z0-9]+),([1248]))?\))?$`)
 )
 
 // TestDecodeAgainstObjdump decodes every instruction of libc's text and
@@ -155,7 +250,13 @@ func TestDecodeAgainstObjdump(t *testing.T) {
 	}
 	seen := map[insnKind]int{}
 	total := 0
+	entry := false // the next instruction starts a function
+	entries, emulatedEntries := 0, 0
 	for _, line := range strings.Split(string(out), "\n") {
+		if strings.HasSuffix(line, ">:") {
+			entry = !strings.HasSuffix(line, "@plt>:")
+			continue
+		}
 		f := strings.SplitN(line, "\t", 3)
 		if len(f) != 3 || !strings.HasSuffix(f[0], ":") {
 			continue
@@ -183,6 +284,13 @@ func TestDecodeAgainstObjdump(t *testing.T) {
 		total++
 		in := decodeInsn(code)
 		seen[in.kind]++
+		if entry {
+			entries++
+			if in.kind != insnStep && in.kind != insnSyscall {
+				emulatedEntries++
+			}
+		}
+		entry = false
 		mn := asm[0]
 		ops := ""
 		if len(asm) > 1 {
@@ -214,14 +322,46 @@ func TestDecodeAgainstObjdump(t *testing.T) {
 			if mn != "syscall" && !(mn == "int" && ops == "$0x80") {
 				fail("not a syscall")
 			}
-		case insnLea:
+		case insnMovImm:
 			names := regs32
 			if in.wide {
 				names = regs64
 			}
+			want := fmt.Sprintf("$0x%x,%%%s", uint64(in.imm), names[in.dst])
+			if !in.wide {
+				want = fmt.Sprintf("$0x%x,%%%s", uint32(in.imm), names[in.dst])
+			}
+			if (mn != "mov" && mn != "movabs") || ops != want {
+				fail("not that mov $imm: " + want)
+			}
+		case insnALU:
+			names := regs32
+			if in.wide {
+				names = regs64
+			}
+			want := "%" + names[in.src] + ",%" + names[in.dst]
+			if in.useImm {
+				want = fmt.Sprintf("$0x%x,%%%s", uint64(in.imm), names[in.dst])
+				if !in.wide {
+					want = fmt.Sprintf("$0x%x,%%%s", uint32(in.imm), names[in.dst])
+				}
+			}
+			mns := map[aluOp]string{aluAdd: "add", aluOr: "or", aluAnd: "and", aluSub: "sub", aluXor: "xor", aluCmp: "cmp", aluTest: "test"}
+			if mn != mns[in.alu] || ops != want {
+				fail("not that " + mns[in.alu] + " " + want)
+			}
+		case insnLea, insnLoad:
+			names := regs32
+			if in.wide {
+				names = regs64
+			}
+			wantMn := "lea"
+			if in.kind == insnLoad {
+				wantMn = "mov"
+			}
 			i := strings.LastIndex(ops, ",")
-			if mn != "lea" || i < 0 || ops[i+1:] != "%"+names[in.dst] {
-				fail("not a lea into that register")
+			if mn != wantMn || i < 0 || ops[i+1:] != "%"+names[in.dst] {
+				fail("not a " + wantMn + " into that register")
 				continue
 			}
 			src := ops[:i]
@@ -261,9 +401,12 @@ func TestDecodeAgainstObjdump(t *testing.T) {
 			}
 		}
 	}
-	t.Logf("%d instructions: %d stepped, %d nop, %d push, %d mov, %d lea, %d syscall", total,
-		seen[insnStep], seen[insnNop], seen[insnPush], seen[insnMov], seen[insnLea], seen[insnSyscall])
-	if total < 10000 || seen[insnPush] == 0 || seen[insnLea] == 0 || seen[insnMov] == 0 || seen[insnNop] == 0 || seen[insnSyscall] == 0 {
+	t.Logf("%d instructions: %d stepped, %d nop, %d push, %d mov, %d lea, %d mov $imm, %d load, %d alu, %d syscall", total,
+		seen[insnStep], seen[insnNop], seen[insnPush], seen[insnMov], seen[insnLea], seen[insnMovImm], seen[insnLoad], seen[insnALU], seen[insnSyscall])
+	t.Logf("function entries (objdump symbols): %d, emulated %d (%.0f%%)", entries, emulatedEntries,
+		100*float64(emulatedEntries)/float64(max(entries, 1)))
+	if total < 10000 || seen[insnPush] == 0 || seen[insnLea] == 0 || seen[insnMov] == 0 || seen[insnNop] == 0 || seen[insnSyscall] == 0 ||
+		seen[insnMovImm] == 0 || seen[insnLoad] == 0 || seen[insnALU] == 0 {
 		t.Errorf("too few instructions of some kind decoded: %v of %d", seen, total)
 	}
 }

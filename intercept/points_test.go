@@ -26,7 +26,7 @@ import (
 
 // The breakpoint targets of testprog's "points" guest, one per way of
 // stepping over a breakpoint (see its source).
-var targets = []string{"bp_step", "bp_push", "bp_endbr", "bp_mov", "bp_lea", "bp_rip"}
+var targets = []string{"bp_step", "bp_push", "bp_endbr", "bp_mov", "bp_lea", "bp_rip", "bp_load"}
 
 // pointTool records breakpoint and watchpoint hits; the hooks steer it.
 type pointTool struct {
@@ -563,9 +563,9 @@ func TestBreakpointFork(t *testing.T) {
 		pid  int
 		want map[string]int
 	}{
-		{"parent", root, map[string]int{"bp_step": 2, "bp_push": 2, "bp_endbr": 2, "bp_mov": 2, "bp_lea": 2, "bp_rip": 2}},
-		{"fork child", forkChild, map[string]int{"bp_step": 3, "bp_push": 3, "bp_endbr": 3, "bp_mov": 0, "bp_lea": 3, "bp_rip": 3}},
-		{"vfork child", vforkChild, map[string]int{"bp_step": 1, "bp_push": 1, "bp_endbr": 1, "bp_mov": 1, "bp_lea": 1, "bp_rip": 1}},
+		{"parent", root, map[string]int{"bp_step": 2, "bp_push": 2, "bp_endbr": 2, "bp_mov": 2, "bp_lea": 2, "bp_rip": 2, "bp_load": 2}},
+		{"fork child", forkChild, map[string]int{"bp_step": 3, "bp_push": 3, "bp_endbr": 3, "bp_mov": 0, "bp_lea": 3, "bp_rip": 3, "bp_load": 3}},
+		{"vfork child", vforkChild, map[string]int{"bp_step": 1, "bp_push": 1, "bp_endbr": 1, "bp_mov": 1, "bp_lea": 1, "bp_rip": 1, "bp_load": 1}},
 	} {
 		for name, want := range c.want {
 			if n := count(pt.hits, func(h hit) bool { return h.pid == c.pid && h.addr == addrs[name] }); n != want {
@@ -717,6 +717,36 @@ func TestBreakpointSignalDuringStep(t *testing.T) {
 				t.Errorf("signals %v, want [SIGUSR1]", pt.signals)
 			}
 		})
+	}
+}
+
+// TestBreakpointALU plants a breakpoint on every alu_bp_ function of the
+// guest (each starts with an ALU op, a mov $imm or a load, all emulated)
+// and the guest compares each with its unbroken twin on edge values: the
+// emulation must give the CPU's results and flags. The guest is
+// single-threaded, so loads are emulated too.
+func TestBreakpointALU(t *testing.T) {
+	pt := newPointTool(t)
+	path := testprog.Build(t, "points")
+	var names []string
+	pt.start = func(p, _ *intercept.Process) {
+		symbolValue(t, path, "main") // load the table
+		symbols.Lock()
+		for n := range symbols.m[path] {
+			if strings.HasPrefix(n, "alu_bp_") {
+				names = append(names, n)
+			}
+		}
+		symbols.Unlock()
+		plantTargets(t, p, names...)
+	}
+	res := runPoints(t, pt, intercept.Options{CPU: 0}, "alu")
+	if len(names) != 25 || len(pt.hits) != 4785 {
+		t.Errorf("%d targets, %d hits; want 25 and 4785", len(names), len(pt.hits))
+	}
+	// Emulated: one stop per hit, none for steps.
+	if res.Stops > uint64(len(pt.hits))+100 {
+		t.Errorf("%d stops for %d hits: some were stepped", res.Stops, len(pt.hits))
 	}
 }
 

@@ -65,7 +65,7 @@ func Cases() []Case {
 		{ID: "int80", Name: "int80",
 			Stdout: "int80 getpid ok\nafter int80\n"},
 		{ID: "points_threads", Name: "points", Args: []string{"threads"},
-			Stdout: "worker done\nworker done\nthreads: sum=179400\n"},
+			Stdout: "worker done\nworker done\nthreads: sum=209300\n"},
 		{ID: "points_libc", Name: "points", Args: []string{"libc"},
 			Stdout: "libc line\nlibc line\nlibc line\n"},
 		{ID: "points_fork", Name: "points", Args: []string{"fork"},
@@ -86,6 +86,8 @@ func Cases() []Case {
 			Stdout: "signal: handled=1 r=4\n"},
 		{ID: "points_signal_push", Name: "points", Args: []string{"signal", "push"},
 			Stdout: "signal: handled=1 r=4\n"},
+		{ID: "points_alu", Name: "points", Args: []string{"alu"},
+			Stdout: "alu: ok 4785\n"},
 		{ID: "points_offsetof", Name: "points", Args: []string{"offsetof"},
 			Stdout: "u_debugreg=848\n"},
 	}

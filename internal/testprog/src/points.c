@@ -11,18 +11,26 @@
  *   bp_lea    lea 1(%rdi,%rdi,2),%eax (emulated)
  *   bp_rip    lea bp_rip(%rip),%rcx (emulated; the function checks rcx
  *             against the same lea executed natively)
+ *   bp_load   mov alu_word(%rip),%ecx (a load: emulated when the thread
+ *             runs alone, stepped otherwise; the function checks ecx)
  *   bp_sys_insn, inside bp_sys(nr, a1, a2, a3): a raw `syscall`
  *   bp_store  movl %edi,watched_counter(%rip) (stepped; it writes a global)
- * Each of the first six returns 3*x+1. watched_counter and watched_wide
+ * Each of the first seven returns 3*x+1.
+ *
+ * For "alu", each function alu_bp_NAME starts with the instruction under
+ * test (operands in rdi, rsi; result left in rdi) and stores RFLAGS just
+ * after it; alu_ref_NAME is the same code, never given a breakpoint. The
+ * guest checks that both give the same result and flags on edge values,
+ * so a tracer that emulates the instruction must match the CPU. watched_counter and watched_wide
  * are only accessed by the accessor functions below (one instruction per
  * access), so a watchpoint on them sees an exact number of accesses.
  *
  * Usage and expected stdout (exit status 0 in every mode):
- *   points threads [N]  two threads each call the six targets N times
+ *   points threads [N]  two threads each call the seven targets N times
  *                       (default 100), then write "worker done\n":
  *                         worker done
  *                         worker done
- *                         threads: sum=179400      (for N=100)
+ *                         threads: sum=209300      (for N=100)
  *   points libc [K]     K (default 3) calls of puts("libc line")
  *   points fork         parent calls the targets once, a fork child 3
  *                       times, a vfork child once, the parent once more:
@@ -53,6 +61,10 @@
  *                       sends it SIGUSR1 (tgkill) as soon as the tid is
  *                       published; A's handler counts:
  *                         signal: handled=1 r=4
+ *   points alu          runs each alu_bp_ and alu_ref_ pair on 15x15
+ *                       edge-value operands (loads: on a table) and
+ *                       compares results and flags:
+ *                         alu: ok 4785
  *   points offsetof     prints offsetof(struct user, u_debugreg):
  *                         u_debugreg=848
  */
@@ -107,6 +119,14 @@ __asm__(".text\n"
 	"\tadd %ecx, %eax\n"
 	"\tret\n"
 	".size bp_rip, .-bp_rip\n"
+	".globl bp_load\n.type bp_load,@function\n"
+	"bp_load:\n"
+	"\tmov alu_word(%rip), %ecx\n"
+	"\tsub $0x44332211, %ecx\n"
+	"\tlea 1(%rdi,%rdi,2), %eax\n"
+	"\tadd %ecx, %eax\n"
+	"\tret\n"
+	".size bp_load, .-bp_load\n"
 	".globl bp_store\n.type bp_store,@function\n"
 	"bp_store:\n"
 	"\tmovl %edi, watched_counter(%rip)\n"
@@ -124,12 +144,63 @@ __asm__(".text\n"
 	"\tret\n"
 	".size bp_sys, .-bp_sys\n");
 
+/* ALU(name, insn): alu_bp_name and alu_ref_name(a, b, &flags). */
+#define ALU_FN(pfx, name, insn)                                            \
+	".globl alu_" pfx "_" name "\n.type alu_" pfx "_" name ",@function\n" \
+	"alu_" pfx "_" name ":\n"                                             \
+	"\t" insn "\n"                                                      \
+	"\tpushfq\n"                                                        \
+	"\tpop %rax\n"                                                      \
+	"\tmov %rax, (%rdx)\n"                                              \
+	"\tmov %rdi, %rax\n"                                                \
+	"\tret\n"
+#define ALU(name, insn) ALU_FN("bp", name, insn) ALU_FN("ref", name, insn)
+__asm__(".text\n"
+	ALU("add64", "add %rsi, %rdi")
+	ALU("add32", "add %esi, %edi")
+	ALU("sub64", "sub %rsi, %rdi")
+	ALU("sub32", "sub %esi, %edi")
+	ALU("subrev64", ".byte 0x48, 0x2b, 0xfe") /* sub %rsi,%rdi as 2b /r */
+	ALU("cmp64", "cmp %rsi, %rdi")
+	ALU("cmp32", "cmp %esi, %edi")
+	ALU("and64", "and %rsi, %rdi")
+	ALU("or32", "or %esi, %edi")
+	ALU("xor64", "xor %rsi, %rdi")
+	ALU("test32", "test %esi, %edi")
+	ALU("test64", "test %rsi, %rdi")
+	ALU("subi8", "sub $0x7f, %rdi")
+	ALU("addi8", "add $-1, %edi")
+	ALU("andi32", "and $0x12345678, %rdi")
+	ALU("cmpi32", "cmp $-0x80000000, %rdi")
+	ALU("xori8", "xor $0x55, %edi")
+	ALU("ori32", "or $0x40000001, %edi")
+	/* no flags: compared on the result only */
+	ALU("movi32", "mov $0x80000000, %edi")
+	ALU("movi64", "movabs $0x8000000000000001, %rdi")
+	ALU("movis", "mov $-2, %rdi")
+	/* loads: rsi = edge, rdi = an index into it */
+	ALU("load64", "mov (%rsi,%rdi,8), %rdi")
+	ALU("load32", "mov 4(%rsi,%rdi,8), %edi")
+	ALU("loaddisp", "mov 8(%rsi), %rdi")
+	ALU("loadrip", "mov alu_word(%rip), %rdi"));
+
+uint64_t alu_word = 0x8877665544332211;
+
+typedef uint64_t alu_fn(uint64_t a, uint64_t b, uint64_t *flags);
+#define ALU_DECL(name) alu_fn alu_bp_##name, alu_ref_##name;
+ALU_DECL(add64) ALU_DECL(add32) ALU_DECL(sub64) ALU_DECL(sub32) ALU_DECL(subrev64)
+ALU_DECL(cmp64) ALU_DECL(cmp32) ALU_DECL(and64) ALU_DECL(or32) ALU_DECL(xor64)
+ALU_DECL(test32) ALU_DECL(test64) ALU_DECL(subi8) ALU_DECL(addi8) ALU_DECL(andi32)
+ALU_DECL(cmpi32) ALU_DECL(xori8) ALU_DECL(ori32) ALU_DECL(movi32) ALU_DECL(movi64)
+ALU_DECL(movis) ALU_DECL(load64) ALU_DECL(load32) ALU_DECL(loaddisp) ALU_DECL(loadrip)
+
 int bp_step(int x);
 int bp_push(int x);
 int bp_endbr(int x);
 int bp_mov(int x);
 int bp_lea(int x);
 int bp_rip(int x);
+int bp_load(int x);
 long bp_sys(long nr, long a1, long a2, long a3);
 void bp_store(int x);
 
@@ -153,10 +224,10 @@ static void store_wide(uint64_t v)
 	__asm__ volatile("movq %0, watched_wide(%%rip)" : : "r"(v) : "memory");
 }
 
-/* call_all calls each of the six targets once. */
+/* call_all calls each of the seven targets once. */
 static long call_all(int x)
 {
-	return (long)bp_step(x) + bp_push(x) + bp_endbr(x) + bp_mov(x) + bp_lea(x) + bp_rip(x);
+	return (long)bp_step(x) + bp_push(x) + bp_endbr(x) + bp_mov(x) + bp_lea(x) + bp_rip(x) + bp_load(x);
 }
 
 static long arg_or(int argc, char **argv, int i, long def)
@@ -365,6 +436,60 @@ static void run_signal(const char *which)
 	printf("signal: handled=%d r=%ld\n", (int)handled, (long)r);
 }
 
+static const uint64_t edge[] = {
+	0, 1, 0xf, 0x10, 0x7f, 0x80, 0xff, 0x7fffffff, 0x80000000, 0xffffffff,
+	0x100000000, 0x7fffffffffffffff, 0x8000000000000000, 0xffffffffffffffff,
+	0x123456789abcdef0,
+};
+#define NEDGE (sizeof edge / sizeof edge[0])
+
+static void run_alu(void)
+{
+	static const struct {
+		const char *name;
+		alu_fn *bp, *ref;
+		int flags; /* compare RFLAGS too */
+		int load;  /* b is edge, a an index into it */
+	} fns[] = {
+#define F(name, flags, load) {#name, alu_bp_##name, alu_ref_##name, flags, load}
+		F(add64, 1, 0), F(add32, 1, 0), F(sub64, 1, 0), F(sub32, 1, 0), F(subrev64, 1, 0),
+		F(cmp64, 1, 0), F(cmp32, 1, 0), F(and64, 1, 0), F(or32, 1, 0), F(xor64, 1, 0),
+		F(test32, 1, 0), F(test64, 1, 0), F(subi8, 1, 0), F(addi8, 1, 0), F(andi32, 1, 0),
+		F(cmpi32, 1, 0), F(xori8, 1, 0), F(ori32, 1, 0), F(movi32, 0, 0), F(movi64, 0, 0),
+		F(movis, 0, 0), F(load64, 0, 1), F(load32, 0, 1), F(loaddisp, 0, 1), F(loadrip, 0, 1),
+#undef F
+	};
+	int checks = 0, bad = 0;
+	for (size_t f = 0; f < sizeof fns / sizeof fns[0]; f++) {
+		for (size_t i = 0; i < NEDGE; i++) {
+			for (size_t j = 0; j < NEDGE; j++) {
+				uint64_t a = edge[i], b = edge[j];
+				if (fns[f].load) {
+					if (j > 0)
+						continue; /* one pass over the table */
+					a = i;
+					b = (uint64_t)(uintptr_t)edge;
+				}
+				uint64_t fb = 0, fr = 0;
+				uint64_t rb = fns[f].bp(a, b, &fb);
+				uint64_t rr = fns[f].ref(a, b, &fr);
+				checks++;
+				if (rb != rr || (fns[f].flags && fb != fr)) {
+					if (bad++ < 10)
+						printf("alu: %s(%#lx, %#lx): %#lx flags %#lx, want %#lx flags %#lx\n",
+						       fns[f].name, (unsigned long)a, (unsigned long)b,
+						       (unsigned long)rb, (unsigned long)fb,
+						       (unsigned long)rr, (unsigned long)fr);
+				}
+			}
+		}
+	}
+	if (bad)
+		printf("alu: %d of %d WRONG\n", bad, checks);
+	else
+		printf("alu: ok %d\n", checks);
+}
+
 int main(int argc, char **argv)
 {
 	const char *mode = argc > 1 ? argv[1] : "threads";
@@ -404,6 +529,8 @@ int main(int argc, char **argv)
 		run_sysblock();
 	} else if (strcmp(mode, "signal") == 0) {
 		run_signal(argc > 2 ? argv[2] : "step");
+	} else if (strcmp(mode, "alu") == 0) {
+		run_alu();
 	} else if (strcmp(mode, "offsetof") == 0) {
 		printf("u_debugreg=%zu\n", offsetof(struct user, u_debugreg));
 	} else {
