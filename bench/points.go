@@ -43,6 +43,10 @@ const (
 	Watchpoint PointMode = "write"
 	// SyscallStop makes a raw getppid, subscribed: the baseline.
 	SyscallStop PointMode = "getppid"
+	// NativeInt3 and NativeStep run without a tracer: an int3, and a
+	// single-step trap, each caught by the guest's SIGTRAP handler.
+	NativeInt3 PointMode = "int3"
+	NativeStep PointMode = "tf"
 )
 
 // guestMode is the guest's argument for m.
@@ -156,6 +160,27 @@ func (c *pointCounter) SyscallEnter(_ *intercept.Thread, s *intercept.Syscall) i
 		c.hits++
 	}
 	return intercept.Continue()
+}
+
+// RunNative runs the guest with n iterations of a Native mode, without a
+// tracer, pinned to cpu.
+func (g *PointsGuest) RunNative(ctx context.Context, mode PointMode, n, cpu int) (float64, error) {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second+time.Duration(n)*time.Millisecond)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, g.Path, strconv.Itoa(n), string(mode))
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := startOn(cpu, cmd); err != nil {
+		return 0, err
+	}
+	if err := cmd.Wait(); err != nil {
+		return 0, fmt.Errorf("points %s: %v\nstderr:\n%s", mode, err, stderr.Bytes())
+	}
+	m := pointsLine.FindSubmatch(stderr.Bytes())
+	if m == nil {
+		return 0, fmt.Errorf("points %s: no result line in stderr:\n%s", mode, stderr.Bytes())
+	}
+	return strconv.ParseFloat(string(m[3]), 64)
 }
 
 // Run runs the guest with n iterations of mode under intercept, tracer and

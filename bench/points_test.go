@@ -41,6 +41,11 @@ func TestPointsHarness(t *testing.T) {
 		}
 		base[mode] = r.Stops
 	}
+	for _, mode := range []PointMode{NativeInt3, NativeStep} {
+		if ns, err := g.RunNative(context.Background(), mode, n, cpu); err != nil || ns <= 0 {
+			t.Errorf("%s: %v ns, %v", mode, ns, err)
+		}
+	}
 	for mode, perHit := range map[PointMode]uint64{BreakpointEmulated: 1, HWBreakpoint: 1, Watchpoint: 1, BreakpointStepped: 2} {
 		if got := base[mode] - base[SyscallStop]; got != (perHit-1)*n {
 			t.Errorf("%s: %d stops more than getppid, want %d per hit", mode, got, perHit-1)
@@ -73,6 +78,23 @@ func benchPoint(b *testing.B, mode PointMode) {
 func BenchmarkBreakpointHit(b *testing.B) {
 	for _, m := range []PointMode{BreakpointEmulated, BreakpointStepped, HWBreakpoint} {
 		b.Run(string(m), func(b *testing.B) { benchPoint(b, m) })
+	}
+}
+
+// BenchmarkNativeTrap is what the kernel alone spends on the traps behind
+// a hit, with no tracer: an int3 and a single-step (debug exception), each
+// delivered to a SIGTRAP handler in the guest.
+func BenchmarkNativeTrap(b *testing.B) {
+	for _, m := range []PointMode{NativeInt3, NativeStep} {
+		b.Run(string(m), func(b *testing.B) {
+			g := testPointsGuest(b)
+			cpu, _ := CPUs()
+			ns, err := g.RunNative(context.Background(), m, b.N, cpu)
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.ReportMetric(ns, "ns/trap")
+		})
 	}
 }
 

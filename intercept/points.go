@@ -605,6 +605,7 @@ func (t *Thread) stepOverAlone(addr uint64, bp *breakpoint) error {
 		if !(ws.Stopped() && int(ws>>16) == unix.PTRACE_EVENT_STOP && ws.StopSignal() == unix.SIGTRAP) {
 			break
 		}
+		t.interrupted = false
 	}
 	// Re-arm first: from here on t may do anything.
 	rearm := func() error {
@@ -684,6 +685,9 @@ func (tr *Tracer) pauseOthers(t *Thread) ([]*Thread, error) {
 					}
 					return paused, fmt.Errorf("pause thread %d: %w", o.Tid, err)
 				}
+				// Set until its interrupt stop is seen, here or (if it
+				// stays pending) in the main loop.
+				o.interrupted = true
 				wpid, err = wait4(o.Tid, &ws, 0)
 			}
 			if err != nil {
@@ -692,6 +696,7 @@ func (tr *Tracer) pauseOthers(t *Thread) ([]*Thread, error) {
 			tr.result.Stops++
 			if ws.Stopped() && int(ws>>16) == unix.PTRACE_EVENT_STOP && ws.StopSignal() == unix.SIGTRAP {
 				o.stop = stopEvent
+				o.interrupted = false
 				paused = append(paused, o)
 				continue
 			}

@@ -378,6 +378,40 @@ func TestBreakpointStops(t *testing.T) {
 	}
 }
 
+// TestBreakpointSetRegs: at each hit of bp_step the tool performs the
+// function itself (rax = 3*rdi+1, then a return: rip from the stack) with
+// SetRegs; the thread resumes at the return address without executing
+// bp_step, and the program cannot tell.
+func TestBreakpointSetRegs(t *testing.T) {
+	pt := newPointTool(t)
+	pt.start = func(p, _ *intercept.Process) { plantTargets(t, p, "bp_step") }
+	pt.bp = func(th *intercept.Thread, addr uint64) intercept.Action {
+		regs, err := th.Regs()
+		if err != nil {
+			t.Error(err)
+			return intercept.Continue()
+		}
+		ret, err := th.Memory().ReadUint64(regs.Rsp)
+		if err != nil {
+			t.Error(err)
+			return intercept.Continue()
+		}
+		regs.Rax = uint64(uint32(3*regs.Rdi + 1))
+		regs.Rip, regs.Rsp = ret, regs.Rsp+8
+		if err := th.SetRegs(&regs); err != nil {
+			t.Error(err)
+		}
+		if got, _ := th.Regs(); got.Rip != ret {
+			t.Errorf("Regs after SetRegs: rip %#x, want %#x", got.Rip, ret)
+		}
+		return intercept.Continue()
+	}
+	runPoints(t, pt, intercept.Options{CPU: 0}, "threads")
+	if len(pt.hits) != 200 {
+		t.Errorf("%d hits, want 200", len(pt.hits))
+	}
+}
+
 // TestBreakpointPingPong is the scheduler's case: the two workers are
 // never both running; at each hit the running worker is held at its
 // breakpoint and the held one resumed (stepping over a breakpoint while
@@ -902,6 +936,65 @@ func TestWatchStep(t *testing.T) {
 	runPoints(t, pt, intercept.Options{CPU: 0}, "store")
 	if got, want := strings.Join(events, " "), "w0 w1 w0 w1 w0 w1 bp w0"; got != want {
 		t.Errorf("events %q, want %q", got, want)
+	}
+}
+
+// TestWatchHold holds a thread at a write hit (inside the guest's critical
+// section) while the other worker is not blocked in futex, until another
+// thread enters futex (to wait for the mutex, or in join), hits the
+// watchpoint or exits, and resumes it from that callback. Counts and
+// output are as without holding.
+func TestWatchHold(t *testing.T) {
+	pt := newPointTool(t)
+	pt.sub = intercept.SubscribeTo(unix.SYS_FUTEX)
+	path := testprog.Build(t, "points")
+	var held *intercept.Thread
+	inFutex := map[*intercept.Thread]bool{}
+	workers := map[*intercept.Thread]bool{}
+	holds := 0
+	release := func(by *intercept.Thread) {
+		if held != nil && held != by {
+			h := held
+			held = nil
+			if err := h.Resume(intercept.Continue()); err != nil {
+				t.Errorf("resume %d: %v", h.Tid, err)
+			}
+		}
+	}
+	pt.start = func(p, _ *intercept.Process) {
+		if _, err := p.SetWatchpoint(addrOf(t, p.Pid, path, "watched_counter"), 4, intercept.WatchWrite); err != nil {
+			t.Error(err)
+		}
+	}
+	pt.thread = func(th, parent *intercept.Thread) {
+		if parent != nil {
+			workers[th] = true
+		}
+	}
+	pt.watch = func(th *intercept.Thread, _ int, _ uint64) intercept.Action {
+		release(th)
+		for o := range workers {
+			if o != th && !inFutex[o] {
+				held = th
+				holds++
+				return intercept.Hold()
+			}
+		}
+		return intercept.Continue()
+	}
+	pt.enter = func(th *intercept.Thread, _ *intercept.Syscall) intercept.Action {
+		inFutex[th] = true
+		release(th)
+		return intercept.TraceExit()
+	}
+	pt.exit = func(th *intercept.Thread, _ *intercept.Syscall) { inFutex[th] = false }
+	pt.thrExit = func(th *intercept.Thread) {
+		delete(workers, th)
+		release(th)
+	}
+	runPoints(t, pt, intercept.Options{CPU: 0}, "watch")
+	if len(pt.whits) != 100 || holds == 0 {
+		t.Errorf("%d hits (%d held), want 100 (some held)", len(pt.whits), holds)
 	}
 }
 

@@ -60,8 +60,9 @@ type Thread struct {
 	bpRegs   unix.PtraceRegs
 	bpSynced bool
 
-	vforking bool          // in vfork until PTRACE_EVENT_VFORK_DONE
-	restart  restartExpect // see expectRestart
+	vforking    bool          // in vfork until PTRACE_EVENT_VFORK_DONE
+	interrupted bool          // sent PTRACE_INTERRUPT, its stop not seen yet
+	restart     restartExpect // see expectRestart
 
 	// Debug registers as last written to this thread, and the
 	// generation of its process's watchpoints they reflect.
@@ -108,7 +109,8 @@ var ErrNotHeld = errors.New("thread is not held")
 
 // Resume releases a held thread. At a syscall entry, a says how the call
 // goes on; at other stops only Continue (the zero Action) is meaningful and
-// the thread resumes as it would have without the hold.
+// the thread resumes as it would have without the hold (at a breakpoint:
+// executing the instruction there, see "Breakpoints and watchpoints").
 func (t *Thread) Resume(a Action) error {
 	if !t.held {
 		return ErrNotHeld

@@ -298,9 +298,12 @@ func (tr *Tracer) handle(tid int, ws unix.WaitStatus) error {
 		case unix.SIGSTOP, unix.SIGTSTP, unix.SIGTTIN, unix.SIGTTOU:
 			t.stop = stopGroup
 		default:
-			// An interrupt of pauseOthers that stayed pending.
 			t.stop = stopEvent
-			t.expectRestart()
+			if t.interrupted {
+				// An interrupt of pauseOthers that stayed pending.
+				t.interrupted = false
+				t.expectRestart()
+			}
 		}
 		return t.resume(Continue())
 	case event != 0:
