@@ -263,7 +263,10 @@ func (p *Process) applyWatch() error {
 
 // syncDebugRegs makes t's debug registers match its process's
 // watchpoints. t must be in a ptrace-stop. The kernel gives a new thread
-// (any clone) and an exec'd image empty debug registers.
+// (any clone) and an exec'd image no hardware breakpoints. (A new thread's
+// DR7 still reads back its creator's value, a copied shadow with nothing
+// behind it: t.dr7 and t.drAddr are what was written to this thread, and
+// addresses are written before DR7 enables them.)
 func (t *Thread) syncDebugRegs() error {
 	w := &t.Proc.watch
 	if t.drGen == w.gen {

@@ -1,6 +1,9 @@
 package intercept
 
 import (
+	"context"
+	"debug/elf"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -8,8 +11,12 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/schedfuzz/schedfuzz/internal/testenv"
+	"github.com/schedfuzz/schedfuzz/internal/testprog"
 )
 
 func TestDecodeInsn(t *testing.T) {
@@ -408,5 +415,87 @@ func TestDecodeAgainstObjdump(t *testing.T) {
 	if total < 10000 || seen[insnPush] == 0 || seen[insnLea] == 0 || seen[insnMov] == 0 || seen[insnNop] == 0 || seen[insnSyscall] == 0 ||
 		seen[insnMovImm] == 0 || seen[insnLoad] == 0 || seen[insnALU] == 0 {
 		t.Errorf("too few instructions of some kind decoded: %v of %d", seen, total)
+	}
+}
+
+// drProbe records the debug registers of every new thread at
+// ThreadStart, before the tracer writes the process's watchpoints into it.
+type drProbe struct {
+	NopTool
+	t     *testing.T
+	addr  uint64
+	seen  []string
+	wrong []string
+}
+
+func (d *drProbe) ProcessStart(p *Process, parent *Process) {
+	if parent == nil {
+		if _, err := p.SetWatchpoint(d.addr, 1, WatchExec); err != nil {
+			d.t.Error(err)
+		}
+	}
+}
+
+func (d *drProbe) ThreadStart(t, parent *Thread) {
+	if parent == nil {
+		return
+	}
+	kind := "thread"
+	if t.Proc != parent.Proc {
+		kind = "process"
+	}
+	p0, err1 := ptracePeekUser(parent.Tid, offDR(0))
+	c0, err2 := ptracePeekUser(t.Tid, offDR(0))
+	p7, err3 := ptracePeekUser(parent.Tid, offDR7)
+	c7, err4 := ptracePeekUser(t.Tid, offDR7)
+	if err := errors.Join(err1, err2, err3, err4); err != nil {
+		d.t.Errorf("peek debug registers: %v", err)
+	}
+	line := fmt.Sprintf("new %s: creator DR0 %#x DR7 %#x, new DR0 %#x DR7 %#x", kind, p0, p7, c0, c7)
+	d.seen = append(d.seen, line)
+	if p0 != d.addr || p7&1 == 0 || c0 != 0 {
+		d.wrong = append(d.wrong, line)
+	}
+}
+
+// TestDebugRegsNotInherited checks the kernel behaviour the clone path
+// relies on: a new thread, and a fork or vfork child, starts without its
+// creator's hardware breakpoints (copy_thread zeroes ptrace_bps: DR0 reads
+// 0). Its DR7 reads back the creator's value (ptrace_dr7 is copied with
+// the task), although nothing is enabled: the tracer never trusts it and
+// writes DR0-DR3 before DR7 into each new thread (syncDebugRegs).
+func TestDebugRegsNotInherited(t *testing.T) {
+	testenv.RequirePtrace(t)
+	path := testprog.Build(t, "points")
+	f, err := elf.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	syms, _ := f.Symbols()
+	f.Close()
+	var off uint64
+	for _, s := range syms {
+		if s.Name == "bp_step" {
+			off = s.Value
+		}
+	}
+	null, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer null.Close()
+	for _, mode := range []string{"threads", "fork"} {
+		// The PIE is loaded at 0x555555554000 with ASLR off.
+		d := &drProbe{t: t, addr: 0x555555554000 + off}
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		res, err := Run(ctx, &Command{Path: path, Args: []string{path, mode, "3"}, Stdout: null}, d, Options{CPU: 0, DisableASLR: true})
+		cancel()
+		if err != nil || res.ExitCode() != 0 {
+			t.Fatalf("%s: %v, exit %d", mode, err, res.ExitCode())
+		}
+		t.Logf("%s:\n%s", mode, strings.Join(d.seen, "\n"))
+		if len(d.seen) < 2 || len(d.wrong) > 0 {
+			t.Errorf("%s: %d new threads, unexpected: %v", mode, len(d.seen), d.wrong)
+		}
 	}
 }
