@@ -243,7 +243,16 @@ var (
 // length, mnemonic and operands (for rip-relative lea, the same target).
 // Misdecoding one would make the tracer corrupt the guest.
 func TestDecodeAgainstObjdump(t *testing.T) {
-	const lib = "/lib/x86_64-linux-gnu/libc.so.6"
+	var lib string
+	for _, c := range []string{"/lib/x86_64-linux-gnu/libc.so.6", "/usr/lib64/libc.so.6", "/lib64/libc.so.6"} {
+		if _, err := os.Stat(c); err == nil {
+			lib = c
+			break
+		}
+	}
+	if lib == "" {
+		t.Fatal("no libc.so.6 found to disassemble")
+	}
 	objdump, err := exec.LookPath("objdump")
 	if err != nil {
 		if os.Getenv("SCHEDFUZZ_SKIP_UNSUPPORTED") == "1" {
