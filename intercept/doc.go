@@ -54,6 +54,70 @@
 // is killed (exit_group, a fatal signal, an execve elsewhere in its
 // process) is released by the kernel and reported through ThreadExit.
 //
+// # Breakpoints and watchpoints
+//
+// Process.SetBreakpoint plants an int3 at an instruction address of a
+// process (the main binary or a shared library; text is written through
+// /proc/PID/mem). Process.SetWatchpoint programs one of the four debug
+// registers (DR0-DR3, DR7 through PTRACE_POKEUSER) in every thread of the
+// process: a write or read/write watchpoint on 1, 2, 4 or 8 aligned bytes,
+// or an exec watchpoint, which is a hardware breakpoint that leaves the
+// text alone. A thread that reaches a breakpoint, or accesses watched
+// bytes, stops: Tool.Breakpoint or Tool.Watchpoint is called, and Hold
+// keeps the thread there until Thread.Resume, like a syscall entry. The
+// SIGTRAPs of these stops are never delivered; any other SIGTRAP (the
+// guest's own int3 or raise) reaches Tool.Signal and the guest unchanged.
+//
+// Stepping over a breakpoint. The instruction under the int3 is emulated
+// when it is endbr64 or a nop, a push, a mov between registers, of an
+// immediate or of memory into a register, a lea, or an add, or, and, sub,
+// xor, cmp or test of registers and immediates (90% of glibc 2.36's
+// function entries, pthread_mutex_lock and unlock among them;
+// TestDecodeAgainstObjdump checks the decoder on all of libc, and
+// TestBreakpointALU the results and flags against the CPU): one stop per
+// hit. Memory is accessed with process_vm_readv/writev, which fail where
+// the guest's own access would fault; such an access, one a watchpoint
+// must see, and a load while another thread of the address space may run
+// (process_vm_readv is not an atomic load) make the instruction stepped
+// instead. Any other instruction is stepped in place: the original byte goes back, the thread alone executes it
+// (PTRACE_SINGLESTEP, or PTRACE_SYSCALL up to the syscall-entry stop of a
+// syscall instruction, so that a blocking call never blocks the tracer),
+// and the int3 is re-armed. Meanwhile every other thread of the address
+// space that could execute guest code is paused with PTRACE_INTERRUPT and
+// resumed afterwards, so no thread runs through the breakpoint unseen.
+// Held and stopped threads cannot run, so a tool that holds every other
+// thread (a scheduler) never causes a pause. A paused thread that was
+// blocked in a syscall has the call restarted by the kernel; the tracer
+// passes over the restarted call's seccomp stop instead of reporting the
+// call twice. Calls that the kernel does not restart after a stop
+// (epoll_wait, sigtimedwait, semop, sockets with timeouts: signal(7))
+// return EINTR to a paused thread, as after SIGSTOP and SIGCONT.
+//
+// A stop of the stepping thread before the instruction ran (a signal that
+// was pending when it resumed, a group-stop) is handled as usual with the
+// int3 back in place: the thread reaches the breakpoint again after it and
+// reports it again. A watchpoint the stepped instruction triggers is
+// reported after the breakpoint.
+//
+// Inheritance. A fork child's text is a copy of its parent's, int3s
+// included: the child Process starts with a copy of the parent's
+// breakpoints, and clearing one in either leaves the other's. A child
+// sharing the address space (vfork, CLONE_VM) shares the set. The kernel
+// gives every new thread (of any clone) and every exec'd image empty debug
+// registers; the tracer writes the process's watchpoints into each new
+// thread before it runs, and fork and vfork children inherit their
+// parent's watchpoints. execve empties both sets before Tool.Exec, which
+// may plant anew. A watchpoint set while other threads of the process run
+// reaches each of them at its next stop.
+//
+// Caveats, as under a debugger: the address must be the first byte of an
+// instruction; a guest reading its own text, and Memory, see the int3s;
+// code the guest rewrites is not supported; a breakpoint in a writable
+// shared mapping modifies the mapping. The kernel raises these SIGTRAPs
+// as forced signals: in a thread that blocks SIGTRAP, or when SIGTRAP is
+// ignored, a hit unblocks it in that thread and resets its action to the
+// default.
+//
 // # Invariants
 //
 //   - Everything runs on the tracer thread; Tool methods are never called
@@ -61,6 +125,8 @@
 //   - Event order is the order wait4 reports; Tracer.Threads and
 //     Process.Threads return deterministic orders (by tid, by creation).
 //   - Run returns only when every guest process has been reaped.
+//   - A breakpoint's original byte is in the text only while one thread
+//     executes it and every other thread that shares the text is stopped.
 //
 // # Example
 //

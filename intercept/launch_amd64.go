@@ -149,7 +149,7 @@ func (tr *Tracer) launch(cmd *Command) (*Thread, error) {
 		mem.Close()
 		return fail(err)
 	}
-	p := &Process{Pid: pid, Mem: mem}
+	p := &Process{Pid: pid, Mem: mem, bps: newBreakpoints()}
 	t := &Thread{Tid: pid, Proc: p, tr: tr, stop: stopSignal}
 	tr.root = p
 	tr.result.Pid = pid

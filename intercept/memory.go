@@ -90,6 +90,41 @@ func (m *Memory) procMem(p []byte, addr int64, write bool) (int, error) {
 	return n, nil
 }
 
+// pokeText writes one byte through /proc/PID/mem, which reaches read-only
+// text (FOLL_FORCE) without trying process_vm_writev first.
+func (m *Memory) pokeText(addr uint64, b byte) error {
+	_, err := m.procMem([]byte{b}, int64(addr), true)
+	return err
+}
+
+// writeUnforced writes one word with process_vm_writev only: it fails
+// where the guest itself could not write (read-only or unmapped pages), as
+// an emulated store must.
+func (m *Memory) writeUnforced(addr uint64, v uint64) error {
+	b := unsafe.Slice((*byte)(unsafe.Pointer(&v)), 8)
+	local := []unix.Iovec{{Base: &b[0], Len: 8}}
+	remote := []unix.RemoteIovec{{Base: uintptr(addr), Len: 8}}
+	n, err := unix.ProcessVMWritev(m.pid, local, remote, 0)
+	if err == nil && n != 8 {
+		err = ErrFault
+	}
+	return err
+}
+
+// readUnforced reads a little-endian word of n (4 or 8) bytes with
+// process_vm_readv only: it fails where the guest itself could not read.
+func (m *Memory) readUnforced(addr uint64, n int) (uint64, error) {
+	var v uint64
+	b := unsafe.Slice((*byte)(unsafe.Pointer(&v)), 8)
+	local := []unix.Iovec{{Base: &b[0], Len: uint64(n)}}
+	remote := []unix.RemoteIovec{{Base: uintptr(addr), Len: n}}
+	got, err := unix.ProcessVMReadv(m.pid, local, remote, 0)
+	if err == nil && got != n {
+		err = ErrFault
+	}
+	return v, err
+}
+
 // ReadString reads a NUL-terminated string of at most max bytes at addr.
 // The bool reports whether the terminator was found within max bytes.
 func (m *Memory) ReadString(addr uint64, max int) (string, bool, error) {

@@ -16,6 +16,12 @@ const (
 	reqListen         = 0x4208 // PTRACE_LISTEN
 	reqGetSiginfo     = 0x4202 // PTRACE_GETSIGINFO
 
+	// si_code values of SIGTRAP (asm-generic/siginfo.h).
+	siKernel   = 0x80 // SI_KERNEL: int3
+	trapBrkpt  = 1    // TRAP_BRKPT: step report at a syscall exit
+	trapTrace  = 2    // TRAP_TRACE: single-step
+	trapHWBkpt = 4    // TRAP_HWBKPT: debug-register breakpoint or watchpoint
+
 	syscallInfoNone    = 0
 	syscallInfoEntry   = 1
 	syscallInfoExit    = 2
@@ -106,6 +112,15 @@ func ptraceSetRegs(tid int, regs *unix.PtraceRegs) error {
 
 func ptracePokeUser(tid int, off uintptr, val uint64) error {
 	return ptrace(unix.PTRACE_POKEUSR, tid, off, uintptr(val))
+}
+
+// ptracePeekUser reads one word of struct user. (At the system call level
+// PEEK requests store the word at *data; the return value is only the
+// error.)
+func ptracePeekUser(tid int, off uintptr) (uint64, error) {
+	var v uint64
+	err := ptrace(unix.PTRACE_PEEKUSR, tid, off, uintptr(unsafe.Pointer(&v)))
+	return v, err
 }
 
 // wait4 waits for a child or tracee of the calling thread only

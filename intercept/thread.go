@@ -18,6 +18,7 @@ const (
 	stopGroup                       // group-stop (resumed with PTRACE_LISTEN)
 	stopEvent                       // other ptrace events, first stop, interrupts
 	stopExit                        // PTRACE_EVENT_EXIT
+	stopBreakpoint                  // SIGTRAP of a planted int3 (see points.go)
 )
 
 // Thread is one guest thread. It is only valid between its ThreadStart and
@@ -51,6 +52,23 @@ type Thread struct {
 	saved    unix.PtraceRegs // registers at the original entry
 	reentry  bool            // the original call was re-issued
 	reAction Action          // how to resume it at its re-entry stop
+
+	// Breakpoint stop (stopBreakpoint). bpRegs are the registers with rip
+	// at the breakpoint; Regs and SetRegs use them. bpSynced is false
+	// while the kernel's rip is still past the int3.
+	bpAddr   uint64
+	bpRegs   unix.PtraceRegs
+	bpSynced bool
+
+	vforking    bool          // in vfork until PTRACE_EVENT_VFORK_DONE
+	interrupted bool          // sent PTRACE_INTERRUPT, its stop not seen yet
+	restart     restartExpect // see expectRestart
+
+	// Debug registers as last written to this thread, and the
+	// generation of its process's watchpoints they reflect.
+	drGen  uint64
+	dr7    uint64
+	drAddr [NumWatchSlots]uint64
 }
 
 // Process is one guest process (thread group).
@@ -64,7 +82,9 @@ type Process struct {
 	// Mem is the process's address space.
 	Mem *Memory
 
-	threads []*Thread // live threads, in creation order
+	threads []*Thread    // live threads, in creation order
+	bps     *breakpoints // nil once the process is gone
+	watch   watchpoints
 }
 
 // Threads returns the live threads of p in creation order.
@@ -89,7 +109,8 @@ var ErrNotHeld = errors.New("thread is not held")
 
 // Resume releases a held thread. At a syscall entry, a says how the call
 // goes on; at other stops only Continue (the zero Action) is meaningful and
-// the thread resumes as it would have without the hold.
+// the thread resumes as it would have without the hold (at a breakpoint:
+// executing the instruction there, see "Breakpoints and watchpoints").
 func (t *Thread) Resume(a Action) error {
 	if !t.held {
 		return ErrNotHeld
@@ -106,16 +127,24 @@ func (t *Thread) Syscall() *Syscall { return &t.call }
 
 // resume restarts a stopped thread according to why it stopped.
 func (t *Thread) resume(a Action) error {
+	if t.stop == stopRunning {
+		return nil
+	}
+	if t.drGen != t.Proc.watch.gen {
+		if err := t.syncDebugRegs(); err != nil {
+			return err
+		}
+	}
 	var err error
 	switch t.stop {
-	case stopRunning:
-		return nil
 	case stopSeccomp:
 		err = t.resumeSyscall(a)
 	case stopSignal:
 		err = t.cont(t.sig)
 	case stopGroup:
 		err = ptraceListen(t.Tid)
+	case stopBreakpoint:
+		err = t.resumeBreakpoint()
 	default:
 		err = t.cont(0)
 	}
@@ -280,23 +309,35 @@ func (t *Thread) resumeAfterInject(a Action) error {
 	}
 }
 
-// Regs returns t's registers. t must be stopped.
+// Regs returns t's registers. t must be stopped. At a breakpoint rip is
+// the breakpoint's address.
 func (t *Thread) Regs() (unix.PtraceRegs, error) {
 	var regs unix.PtraceRegs
 	if t.stop == stopRunning {
 		return regs, errors.New("thread is running")
+	}
+	if t.stop == stopBreakpoint {
+		return t.bpRegs, nil // rip at the breakpoint
 	}
 	err := ptraceGetRegs(t.Tid, &regs)
 	return regs, err
 }
 
 // SetRegs replaces t's registers. t must be stopped, outside a syscall
-// entry (use Syscall's fields and Action there).
+// entry (use Syscall's fields and Action there). At a breakpoint, moving
+// rip elsewhere makes the thread resume there without executing the
+// instruction at the breakpoint.
 func (t *Thread) SetRegs(regs *unix.PtraceRegs) error {
 	if t.stop == stopRunning {
 		return errors.New("thread is running")
 	}
-	return ptraceSetRegs(t.Tid, regs)
+	if err := ptraceSetRegs(t.Tid, regs); err != nil {
+		return err
+	}
+	if t.stop == stopBreakpoint {
+		t.bpRegs, t.bpSynced = *regs, true
+	}
+	return nil
 }
 
 // Restart arranges for t, held at the exit of a syscall, to execute the

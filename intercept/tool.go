@@ -160,6 +160,18 @@ type Tool interface {
 	// Signal is called when a signal is about to be delivered to t. It
 	// returns the signal to deliver (0 suppresses it).
 	Signal(t *Thread, sig unix.Signal, info *unix.Siginfo) unix.Signal
+	// Breakpoint is called when t is about to execute the instruction at
+	// addr, a breakpoint set with Process.SetBreakpoint. Regs shows rip ==
+	// addr. Continue executes the instruction and runs on; Hold keeps t
+	// there until Thread.Resume (other actions act as Continue).
+	Breakpoint(t *Thread, addr uint64) Action
+	// Watchpoint is called when t has accessed the bytes watched by
+	// debug-register slot (Process.SetWatchpoint) at addr: after the
+	// accessing instruction for WatchWrite and WatchReadWrite, before the
+	// instruction at addr for WatchExec. Continue or Hold, as for
+	// Breakpoint. One instruction that triggers several slots calls it
+	// once per slot, in slot order.
+	Watchpoint(t *Thread, slot int, addr uint64) Action
 	// Exec is called when t's process has completed an execve, at the entry
 	// point of the new program. Other threads of the process are gone.
 	Exec(t *Thread, formerTid int)
@@ -187,7 +199,9 @@ func (NopTool) SyscallExit(_ *Thread, _ *Syscall, r int64) int64 { return r }
 func (NopTool) Signal(_ *Thread, s unix.Signal, _ *unix.Siginfo) unix.Signal {
 	return s
 }
-func (NopTool) Exec(*Thread, int)                     {}
-func (NopTool) ThreadExit(*Thread, int)               {}
-func (NopTool) ThreadReaped(*Thread, unix.WaitStatus) {}
-func (NopTool) ProcessExit(*Process, unix.WaitStatus) {}
+func (NopTool) Breakpoint(*Thread, uint64) Action      { return Continue() }
+func (NopTool) Watchpoint(*Thread, int, uint64) Action { return Continue() }
+func (NopTool) Exec(*Thread, int)                      {}
+func (NopTool) ThreadExit(*Thread, int)                {}
+func (NopTool) ThreadReaped(*Thread, unix.WaitStatus)  {}
+func (NopTool) ProcessExit(*Process, unix.WaitStatus)  {}

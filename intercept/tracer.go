@@ -282,9 +282,11 @@ func (tr *Tracer) handle(tid int, ws unix.WaitStatus) error {
 		return nil
 	}
 	sig := ws.StopSignal()
+	restart := t.restart // valid for this stop only
+	t.restart = restartExpect{}
 	switch {
 	case event == unix.PTRACE_EVENT_SECCOMP:
-		return tr.handleSeccomp(t)
+		return tr.handleSeccomp(t, restart)
 	case sig == unix.SIGTRAP|0x80:
 		return tr.handleSyscallExit(t)
 	case event == unix.PTRACE_EVENT_CLONE || event == unix.PTRACE_EVENT_FORK || event == unix.PTRACE_EVENT_VFORK:
@@ -297,17 +299,23 @@ func (tr *Tracer) handle(tid int, ws unix.WaitStatus) error {
 			t.stop = stopGroup
 		default:
 			t.stop = stopEvent
+			if t.interrupted {
+				// An interrupt of pauseOthers that stayed pending.
+				t.interrupted = false
+				t.expectRestart()
+			}
 		}
 		return t.resume(Continue())
 	case event != 0:
 		t.stop = stopEvent // VFORK_DONE
+		t.vforking = false
 		return t.resume(Continue())
 	default:
 		return tr.handleSignal(t, sig)
 	}
 }
 
-func (tr *Tracer) handleSeccomp(t *Thread) error {
+func (tr *Tracer) handleSeccomp(t *Thread, restart restartExpect) error {
 	var info syscallInfo
 	if err := ptraceGetSyscallInfo(t.Tid, &info); err != nil {
 		if err == unix.ESRCH {
@@ -316,6 +324,12 @@ func (tr *Tracer) handleSeccomp(t *Thread) error {
 		return fmt.Errorf("syscall info of %d: %w", t.Tid, err)
 	}
 	t.stop = stopSeccomp
+	if restart.ok && int(info.Nr) == restart.nr && info.IP == restart.ip {
+		// The kernel restarting a call the tool has already seen,
+		// which pauseOthers interrupted: let it go on as decided.
+		t.stop = stopEvent
+		return t.resume(Continue())
+	}
 	if t.reentry {
 		t.reentry = false
 		return t.resume(t.reAction)
@@ -382,6 +396,11 @@ func (tr *Tracer) handleSignal(t *Thread, sig unix.Signal) error {
 		}
 		return fmt.Errorf("siginfo of %d: %w", t.Tid, err)
 	}
+	if sig == unix.SIGTRAP {
+		if ours, err := tr.handleTrap(t, &si); ours || err != nil {
+			return err
+		}
+	}
 	t.stop = stopSignal
 	t.sig = tr.tool.Signal(t, sig, &si)
 	return tr.resumeUnlessHeld(t)
@@ -400,6 +419,9 @@ func (tr *Tracer) handleClone(parent *Thread, event int) error {
 	}
 	childTid := int(msg)
 	flags, clearTID := cloneArgs(parent)
+	if event == unix.PTRACE_EVENT_VFORK {
+		parent.vforking = true // until its VFORK_DONE
+	}
 	ws, seen := tr.early[childTid]
 	if seen {
 		delete(tr.early, childTid)
@@ -419,6 +441,17 @@ func (tr *Tracer) handleClone(parent *Thread, event int) error {
 		tr.addThread(child)
 	} else {
 		p := &Process{Pid: childTid, Parent: parent.Proc, Mem: newMemory(childTid)}
+		// The child's text holds the parent's int3s: it shares them
+		// with CLONE_VM, has a copy of them otherwise. Watchpoints are
+		// inherited too (the kernel gives the child none: they are
+		// written into its thread before it runs).
+		if flags&unix.CLONE_VM != 0 {
+			p.bps = parent.Proc.bps
+			p.bps.shared = true
+		} else {
+			p.bps = parent.Proc.bps.copy()
+		}
+		p.watch = parent.Proc.watch
 		child.Proc = p
 		tr.procs[p.Pid] = p
 		tr.live.add(p.Pid)
@@ -491,6 +524,7 @@ func (tr *Tracer) handleExec(tid int) error {
 	}
 	p.Mem.Close() // the old address space is gone
 	p.Mem = newMemory(p.Pid)
+	p.resetPoints(t)
 	t.stop = stopEvent
 	if err := tr.fixAuxv(t.Tid, p.Mem); err != nil {
 		return fmt.Errorf("exec of %d: %w", t.Tid, err)
@@ -524,6 +558,7 @@ func (tr *Tracer) threadGone(t *Thread, ws unix.WaitStatus) {
 		delete(tr.threads, o.Tid)
 	}
 	p.threads = nil
+	p.bps = nil
 	p.Mem.Close()
 	delete(tr.procs, p.Pid)
 	tr.live.remove(p.Pid)

@@ -1,0 +1,4 @@
+package intercept
+
+// OffDebugReg is offsetof(struct user, u_debugreg), for TestDebugRegOffset.
+const OffDebugReg = offDebugReg
