@@ -43,6 +43,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/schedfuzz/schedfuzz/sched/points"
 )
 
 // Program is one racy example program.
@@ -72,7 +74,16 @@ type Program struct {
 	// machine's load (a sleep used as synchronization fails more often
 	// on a loaded machine): its rarity is not asserted natively.
 	TimingBug bool
+	// Points and Watch are the scheduling points beyond syscalls the bug
+	// needs (its window holds no syscall): -points sync, -watch VAR.
+	// Zero: syscalls suffice.
+	Points points.Set
+	Watch  []points.Watch
 }
+
+// NeedsPoints reports whether the bug is out of reach of a scheduler that
+// switches only at syscalls.
+func (p Program) NeedsPoints() bool { return p.Points != points.Syscalls || len(p.Watch) > 0 }
 
 // Programs returns the corpus, in a fixed order.
 func Programs() []Program {
@@ -109,6 +120,24 @@ func Programs() []Program {
 			Bug:     "lost update across processes: unlocked read-modify-write of a counter file",
 			Window:  "read, lseek, write (and the next increment's openat)",
 			Failure: "exit 1", Stdout: "count=6\n"},
+		// Bugs whose window holds no syscall: out of reach of syscall
+		// points, found with function or data points.
+		{Name: "lock_sections", Source: "lock_sections.c",
+			Bug:     "lost update across two lock-protected sections (read in one, write-back in the next)",
+			Window:  "none: between pthread_mutex_unlock and the next pthread_mutex_lock",
+			Failure: "exit 1", Stdout: "balance=6\n", Points: points.Sync},
+		{Name: "stack_check", Source: "stack_check.c",
+			Bug:     "check-then-act: a stack's emptiness checked outside the lock, popped inside it",
+			Window:  "none: between the unlocked check and pthread_mutex_lock",
+			Failure: "exit 1", Stdout: "popped 1 item, top=0\n", Points: points.Sync},
+		{Name: "bank_transfer", Source: "bank_transfer.c",
+			Bug:     "non-atomic transfer between two accounts with a lock each; an auditor holding both sees the money in neither",
+			Window:  "none: between unlock(A) and lock(B)",
+			Failure: "exit 1", Stdout: "audits ok, a=20 b=80\n", Points: points.Sync},
+		{Name: "flag_race", Source: "flag_race.c",
+			Bug:     "check-then-act on a plain global flag, no lock: two threads both claim a job",
+			Window:  "none: between the load and the store of claimed (no call either)",
+			Failure: "exit 1", Stdout: "job claimed once\n", Watch: []points.Watch{{Symbol: "claimed"}}},
 		{Name: "go/lost_update", Source: "go/lost_update/main.go", Go: true,
 			Bug:     "atomicity violation: Load then Store of an atomic counter (not Add) in two goroutines",
 			Window:  "getpid (between the Load and the Store)",
@@ -117,6 +146,10 @@ func Programs() []Program {
 			Bug:     "check-then-act: lookup under RLock, create and insert under Lock without re-checking",
 			Window:  "getpid, write (creating the session between RUnlock and Lock)",
 			Failure: "exit 1", Stdout: "sessions created: 3\n"},
+		{Name: "go/mutex_lost_update", Source: "go/mutex_lost_update/main.go", Go: true,
+			Bug:     "lost update across two sync.Mutex critical sections in two goroutines",
+			Window:  "none: between mu.Unlock and the next mu.Lock (inlined; uncontended)",
+			Failure: "exit 1", Stdout: "counter=6\n", Points: points.Sync},
 	}
 }
 

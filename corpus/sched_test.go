@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/schedfuzz/schedfuzz/explore"
+	"github.com/schedfuzz/schedfuzz/intercept/symbols"
 	"github.com/schedfuzz/schedfuzz/internal/testenv"
 	"github.com/schedfuzz/schedfuzz/replay"
 	"github.com/schedfuzz/schedfuzz/sched"
@@ -22,6 +23,49 @@ const maxScheduledRuns = 300
 
 // replaysPerBug is how many times each found failure is replayed.
 const replaysPerBug = 10
+
+// symbolCache is shared by every run of the tests (ELF files parse once).
+var symbolCache = symbols.NewCache(nil)
+
+// pointConfig is the run configuration p's bug needs.
+func pointConfig(p Program, cache *symbols.Cache) explore.Config {
+	return explore.Config{Timeout: 20 * time.Second, CPU: 0, Points: p.Points, Watch: p.Watch, Symbols: cache}
+}
+
+// TestSyscallPointsMissIt: a bug whose window holds no syscall is not
+// found in 1000 runs with syscall points only (100 with -short); with its
+// points (TestScheduledReachable) it is.
+func TestSyscallPointsMissIt(t *testing.T) {
+	testenv.RequirePtrace(t)
+	runs := 1000
+	if testing.Short() {
+		runs = 100
+	}
+	paths := buildAll(t)
+	for _, p := range Programs() {
+		if !p.NeedsPoints() {
+			continue
+		}
+		t.Run(p.BinaryName(), func(t *testing.T) {
+			path := paths[p.Name]
+			tgt := &explore.Target{Path: path, Args: append([]string{path}, p.Args...)}
+			start := time.Now()
+			for seed := uint64(1); seed <= uint64(runs); seed++ {
+				r, err := explore.Run(context.Background(), tgt, explore.Config{Seed: seed, Timeout: 20 * time.Second, CPU: 0})
+				if err != nil {
+					t.Fatalf("seed %d: %v", seed, err)
+				}
+				if r.Failed() {
+					t.Fatalf("seed %d: found with syscall points only: %s %q", seed, r.Describe(), r.Stderr)
+				}
+				if string(r.Stdout) != p.Stdout {
+					t.Fatalf("seed %d: printed %q, want %q", seed, r.Stdout, p.Stdout)
+				}
+			}
+			t.Logf("%d runs with syscall points, no failure (%v)", runs, time.Since(start).Round(time.Millisecond))
+		})
+	}
+}
 
 // TestScheduledReachable runs each program under schedfuzz's scheduler
 // with seeds 1, 2, ... until a run fails, and checks that the bug is found
@@ -50,8 +94,9 @@ func TestScheduledReachable(t *testing.T) {
 			}
 			found := false
 			for seed := uint64(1); seed <= maxScheduledRuns; seed++ {
-				r, err := explore.Run(context.Background(), tgt,
-					explore.Config{Seed: seed, Timeout: 20 * time.Second, CPU: 0})
+				cfg := pointConfig(p, symbolCache)
+				cfg.Seed = seed
+				r, err := explore.Run(context.Background(), tgt, cfg)
 				if err != nil {
 					t.Fatalf("seed %d: %v", seed, err)
 				}
@@ -75,7 +120,7 @@ func TestScheduledReachable(t *testing.T) {
 					t.Logf("seed %d: %q; looking for a failure to replay without such notes", seed, r.Outcome.Nondeterministic)
 					continue
 				}
-				checkReplays(t, tgt, r)
+				checkReplays(t, tgt, r, pointConfig(p, symbolCache))
 				return
 			}
 			if found {
@@ -91,7 +136,7 @@ func TestScheduledReachable(t *testing.T) {
 // replaysPerBug times: every replay must follow the trace to its end, make
 // the identical decisions (kind, options, point and choice, in order) and
 // print the identical stdout and stderr, and end the same way.
-func checkReplays(t *testing.T, tgt *explore.Target, found *explore.Result) {
+func checkReplays(t *testing.T, tgt *explore.Target, found *explore.Result, cfg explore.Config) {
 	t.Helper()
 	sum, err := replay.FileSHA256(tgt.Path)
 	if err != nil {
@@ -110,8 +155,8 @@ func checkReplays(t *testing.T, tgt *explore.Target, found *explore.Result) {
 	}
 	start := time.Now()
 	for i := range replaysPerBug {
-		r, err := explore.Run(context.Background(), tgt,
-			explore.Config{Seed: back.Seed, Timeout: 20 * time.Second, CPU: 0, Replay: back.Decisions})
+		cfg.Seed, cfg.Replay = back.Seed, back.Decisions
+		r, err := explore.Run(context.Background(), tgt, cfg)
 		if err != nil {
 			t.Fatalf("replay %d: %v", i, err)
 		}
@@ -136,7 +181,9 @@ func scheduledRate(t *testing.T, p Program, tgt *explore.Target, runs int) {
 	fails := map[string]int{}
 	n := 0
 	for seed := uint64(1); seed <= uint64(runs); seed++ {
-		r, err := explore.Run(context.Background(), tgt, explore.Config{Seed: seed, Timeout: 20 * time.Second, CPU: 0})
+		cfg := pointConfig(p, symbolCache)
+		cfg.Seed = seed
+		r, err := explore.Run(context.Background(), tgt, cfg)
 		if err != nil {
 			t.Fatalf("seed %d: %v", seed, err)
 		}

@@ -18,8 +18,10 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/schedfuzz/schedfuzz/intercept"
+	"github.com/schedfuzz/schedfuzz/intercept/symbols"
 	"github.com/schedfuzz/schedfuzz/replay"
 	"github.com/schedfuzz/schedfuzz/sched"
+	"github.com/schedfuzz/schedfuzz/sched/points"
 )
 
 // Target is the program under test.
@@ -53,6 +55,12 @@ type Config struct {
 	Replay []sched.Decision
 	// Timeline records the run's timeline (sched.Config.Timeline).
 	Timeline bool
+	// Points, YieldAt and Watch add scheduling points beyond syscalls
+	// (sched.Config); Symbols caches parsed ELF files across runs.
+	Points  points.Set
+	YieldAt []points.Spec
+	Watch   []points.Watch
+	Symbols *symbols.Cache
 	// Decider, if set, makes the run's choices instead of Strategy or
 	// Replay (the minimizer's guided schedules); they are recorded too.
 	Decider sched.Decider
@@ -129,7 +137,8 @@ func Run(ctx context.Context, tgt *Target, cfg Config) (*Result, error) {
 	}
 	s := sched.New(sched.Config{Decider: decider, Seed: cfg.Seed, CPUs: cfg.CPUs, Done: runCtx.Done(),
 		Preempt: replayPreempt(cfg.Replay), IdleChoice: cfg.Strategy.idle(), Faults: cfg.Faults,
-		MaxSteps: cfg.MaxSteps, Timeline: cfg.Timeline})
+		MaxSteps: cfg.MaxSteps, Timeline: cfg.Timeline,
+		Points: cfg.Points, YieldAt: cfg.YieldAt, Watch: cfg.Watch, Symbols: cfg.Symbols})
 	stdout, err := newCapture(cfg.OutputLimit)
 	if err != nil {
 		return nil, err

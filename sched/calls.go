@@ -18,6 +18,12 @@ func (s *Scheduler) syscall(g *gthread, c *intercept.Syscall) {
 	if s.cfg.Faults && s.fault(g, c) {
 		return
 	}
+	if s.pts != nil && mapsCode(c) {
+		// Code may be mapped (ld.so, dlopen): look for new images at
+		// the exit and plant their points before the thread runs on.
+		g.resume = intercept.TraceExit()
+		return
+	}
 	mem := g.t.Memory()
 	switch c.Nr {
 	case unix.SYS_FUTEX:
@@ -326,6 +332,12 @@ func (s *Scheduler) retryPoll(g *gthread) {
 // syscallExit handles the exits of calls made non-blocking.
 func (s *Scheduler) syscallExit(g *gthread, c *intercept.Syscall, ret int64) int64 {
 	if g == nil || g != s.running {
+		return ret
+	}
+	if s.pts != nil && mapsCode(c) {
+		if ret >= 0 || ret < -4095 {
+			s.refreshImages(g.t.Proc)
+		}
 		return ret
 	}
 	wouldBlock := false

@@ -71,8 +71,13 @@ func (s *Scheduler) eventOf(vtid int) Event {
 // event describes g's pending point for strategies (Request.Event).
 func (s *Scheduler) event(g *gthread) Event {
 	e := Event{Thread: g.vtid, Count: g.points, Point: g.pk, Name: g.pname, Obj: g.pobj}
-	if g.pk == PointSyscall && e.Obj == 0 && g.state != stExited {
-		e.Obj = s.syscallObj(g, g.t.Syscall())
+	if e.Obj == 0 && g.state != stExited {
+		switch g.pk {
+		case PointSyscall:
+			e.Obj = s.syscallObj(g, g.t.Syscall())
+		case PointCall:
+			e.Obj = callObj(g)
+		}
 	}
 	return e
 }

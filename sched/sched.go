@@ -11,7 +11,9 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/schedfuzz/schedfuzz/intercept"
+	"github.com/schedfuzz/schedfuzz/intercept/symbols"
 	"github.com/schedfuzz/schedfuzz/intercept/syscalls"
+	"github.com/schedfuzz/schedfuzz/sched/points"
 )
 
 // Config configures a Scheduler.
@@ -50,6 +52,14 @@ type Config struct {
 	// Timeline records the run's running stretches and wake-ups in
 	// Outcome.Timeline (for -trace).
 	Timeline bool
+	// Points adds the function entries of a point set (points.Sync) as
+	// scheduling points, YieldAt the user's functions and source lines,
+	// and Watch accesses to global variables (see breakpoints.go).
+	Points  points.Set
+	YieldAt []points.Spec
+	Watch   []points.Watch
+	// Symbols caches parsed ELF files across runs (nil: a cache per run).
+	Symbols *symbols.Cache
 }
 
 // IdleOption is the pick option that lets virtual time pass to the next
@@ -96,6 +106,11 @@ type Outcome struct {
 	Ender int
 	// Timeline is the run in virtual time, if Config.Timeline was set.
 	Timeline []Span
+	// Points are the function and data points planted, by name, and
+	// Warnings what could not be (a point set or spec that resolved to
+	// nothing, a watchpoint that could not be set).
+	Points   []ResolvedPoint
+	Warnings []string
 }
 
 // Span is one entry of a timeline: a running stretch of Thread from Start
@@ -164,6 +179,7 @@ type gthread struct {
 	pobj   uint64           // the object it touches, if known at the point
 	rng    *rand.ChaCha8    // its share of the guest's randomness
 	points int              // scheduling points reached
+	hits   map[string]int   // breakpoint and watchpoint hits, by point name
 	last   [8]string        // the names of its last points (a ring)
 	parent int              // the creating thread's vtid (-1: none)
 	born   string           // the creator's point when it was created
@@ -231,6 +247,7 @@ type Scheduler struct {
 	idleScratch []int
 	dog         *watchdog
 	randomFDs   map[randomFD]bool
+	pts         *pointSet            // nil: syscalls only
 	pending     func(vtid int) Event // s.eventOf, bound once
 	// from is the thread whose point the current decisions belong to:
 	// the one that yielded, or the running one for wake and fault
@@ -267,6 +284,7 @@ func New(cfg Config) *Scheduler {
 		rng:       newGuestRand(cfg.Seed, ^uint64(0)),
 	}
 	s.pending = s.eventOf
+	s.pts = newPointSet(&s.cfg)
 	return s
 }
 
@@ -313,6 +331,9 @@ func (s *Scheduler) Outcome() Outcome {
 	}
 	o := s.out
 	o.VirtualTime = s.now - monoBase
+	if s.pts != nil {
+		o.Points, o.Warnings = s.pts.resolved()
+	}
 	o.Ender = s.ender
 	if o.Threads == nil {
 		for _, g := range s.threads {
@@ -402,6 +423,9 @@ func (s *Scheduler) ThreadStart(t *intercept.Thread, parent *intercept.Thread) {
 	t.State = g
 	t.Hold()
 	if parent == nil {
+		if s.pts != nil {
+			s.startImage(t.Proc)
+		}
 		s.schedule(g)
 		return
 	}
@@ -521,6 +545,9 @@ func (s *Scheduler) ProcessStart(p *intercept.Process, parent *intercept.Process
 	if parent == nil {
 		return
 	}
+	if s.pts != nil {
+		s.forkPoints(p, parent)
+	}
 	var inherited []randomFD
 	for k := range s.randomFDs {
 		if k.pid == parent.Pid {
@@ -534,6 +561,9 @@ func (s *Scheduler) ProcessStart(p *intercept.Process, parent *intercept.Process
 
 // Exec implements intercept.Tool: a vfork parent may run again.
 func (s *Scheduler) Exec(t *intercept.Thread, former int) {
+	if s.pts != nil {
+		s.startImage(t.Proc)
+	}
 	s.releaseVfork(s.g(t))
 }
 
@@ -611,6 +641,9 @@ func (s *Scheduler) ThreadReaped(t *intercept.Thread, ws unix.WaitStatus) {
 // ProcessExit implements intercept.Tool: parents waiting for a child may
 // retry, and a dead running process lets the others run.
 func (s *Scheduler) ProcessExit(p *intercept.Process, ws unix.WaitStatus) {
+	if s.pts != nil {
+		delete(s.pts.procs, p.Pid)
+	}
 	for k := range s.randomFDs {
 		if k.pid == p.Pid {
 			delete(s.randomFDs, k)
