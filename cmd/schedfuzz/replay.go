@@ -37,15 +37,13 @@ type replayed struct {
 	notes   []string        // what may make the replay inexact
 }
 
-// currentPoints is the scheduling-point set this schedfuzz uses: none
-// beyond syscalls yet.
-var currentPoints = replay.PointSet{}
-
 func replayMain(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("schedfuzz replay", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	timeout := fs.Duration("timeout", 10*time.Second, "wall-clock limit per run; a run past it is a hang")
 	trace := fs.String("trace", "", "write a Perfetto/Chrome trace of the replayed run to this file (FILE only)")
+	var override pointFlags
+	override.register(fs, "")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return exitOK
@@ -55,6 +53,16 @@ func replayMain(args []string, stdout, stderr io.Writer) int {
 	if fs.NArg() != 1 || *timeout <= 0 {
 		fmt.Fprintln(stderr, "usage: schedfuzz replay [-timeout D] [-trace FILE] FILE|DIR")
 		return exitUsage
+	}
+	var want *pointFlags
+	if override.setName != "" || override.yieldAt != "" || override.watch != "" {
+		if override.setName == "" {
+			override.setName = "syscalls"
+		}
+		if err := override.parse(); err != nil {
+			return fail(stderr, err)
+		}
+		want = &override
 	}
 	arg := fs.Arg(0)
 	st, err := os.Stat(arg)
@@ -67,13 +75,13 @@ func replayMain(args []string, stdout, stderr io.Writer) int {
 		if *trace != "" {
 			return fail(stderr, usageErr("-trace takes a seed file, not a directory"))
 		}
-		return replayDir(ctx, arg, *timeout, stdout, stderr)
+		return replayDir(ctx, arg, *timeout, want, stdout, stderr)
 	}
 	sf, err := replay.Load(arg)
 	if err != nil {
 		return fail(stderr, &cliError{exitUsage, err.Error()})
 	}
-	res, err := replaySeed(ctx, sf, *timeout, *trace != "")
+	res, err := replaySeed(ctx, sf, *timeout, want, *trace != "")
 	if err != nil {
 		return fail(stderr, err)
 	}
@@ -107,7 +115,7 @@ func replayMain(args []string, stdout, stderr io.Writer) int {
 // per seed on stdout, then a summary. It exits 1 if any seed still fails
 // (the bug is there: a definite answer), else 125 if any diverged (cannot
 // tell), else 0. A corrupt seed file stops it before any run (exit 2).
-func replayDir(ctx context.Context, dir string, timeout time.Duration, stdout, stderr io.Writer) int {
+func replayDir(ctx context.Context, dir string, timeout time.Duration, want *pointFlags, stdout, stderr io.Writer) int {
 	entries, err := replay.Store{Dir: dir}.List()
 	if err != nil {
 		return fail(stderr, &cliError{exitUsage, err.Error()})
@@ -117,7 +125,7 @@ func replayDir(ctx context.Context, dir string, timeout time.Duration, stdout, s
 	}
 	var counts [3]int
 	for _, e := range entries {
-		res, err := replaySeed(ctx, e.Seed, timeout, false)
+		res, err := replaySeed(ctx, e.Seed, timeout, want, false)
 		if ctx.Err() != nil {
 			return fail(stderr, &cliError{exitTool, "interrupted"})
 		}
@@ -161,7 +169,7 @@ func replayDir(ctx context.Context, dir string, timeout time.Duration, stdout, s
 // replaySeed replays one seed file. A *cliError is a target that cannot
 // be run (not found, not executable); any other error is schedfuzz's own
 // failure.
-func replaySeed(ctx context.Context, sf *replay.SeedFile, timeout time.Duration, timeline bool) (*replayed, error) {
+func replaySeed(ctx context.Context, sf *replay.SeedFile, timeout time.Duration, want *pointFlags, timeline bool) (*replayed, error) {
 	res := &replayed{}
 	target := sf.Target
 	dir := sf.Dir
@@ -187,9 +195,15 @@ func replaySeed(ctx context.Context, sf *replay.SeedFile, timeout time.Duration,
 		res.why = fmt.Sprintf("%s changed since the seed was recorded (sha256 %.12s, recorded %.12s): the schedule no longer applies", sf.Target, sum, sf.SHA256)
 		return res, nil
 	}
-	if err := replay.CheckPoints(sf.Points, currentPoints); err != nil {
+	pts, err := recordedPoints(sf.Points)
+	if err != nil {
 		res.verdict = diverged
 		res.why = err.Error()
+		return res, nil
+	}
+	if want != nil && !want.same(pts) {
+		res.verdict = diverged
+		res.why = fmt.Sprintf("replay diverged before the first decision: the seed was recorded with %s, the replay asks for %s: the decision trace only applies to its own points", pts, want)
 		return res, nil
 	}
 	if sf.Digest != "" && sf.Digest != replay.Digest(sf.Decisions) {
@@ -210,9 +224,10 @@ func replaySeed(ctx context.Context, sf *replay.SeedFile, timeout time.Duration,
 		res.why = err.Error()
 		return res, nil
 	}
-	r, err := explore.Run(ctx, &explore.Target{Path: path, Args: append([]string{sf.Target}, sf.Args...), Env: env, Dir: dir},
-		explore.Config{Seed: sf.Seed, Timeout: timeout, CPU: 0, CPUs: sf.CPUs, Replay: decisions,
-			Strategy: spec, Faults: sf.Faults, MaxSteps: sf.MaxSteps, Timeline: timeline})
+	cfg := explore.Config{Seed: sf.Seed, Timeout: timeout, CPU: 0, CPUs: sf.CPUs, Replay: decisions,
+		Strategy: spec, Faults: sf.Faults, MaxSteps: sf.MaxSteps, Timeline: timeline}
+	pts.apply(&cfg)
+	r, err := explore.Run(ctx, &explore.Target{Path: path, Args: append([]string{sf.Target}, sf.Args...), Env: env, Dir: dir}, cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -221,6 +236,11 @@ func replaySeed(ctx context.Context, sf *replay.SeedFile, timeout time.Duration,
 	case sched.Diverged:
 		res.verdict = diverged
 		res.why = r.Outcome.Report
+		// Points that moved (another libc, a rebuilt library) explain
+		// a divergence the program's own SHA-256 cannot.
+		if err := replay.CheckPoints(sf.Points, pts.record(&r.Outcome)); err != nil {
+			res.why += "; " + strings.TrimPrefix(err.Error(), "replay diverged before the first decision: ")
+		}
 	case sched.Unsupported, sched.Internal:
 		return nil, fmt.Errorf("replay: %s", r.Outcome.Report)
 	default:

@@ -119,10 +119,15 @@ func TestReplayDir(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	pts, err := recordedPoints(rec.Points)
+	if err != nil {
+		t.Fatal(err)
+	}
 	var pass *explore.Result
 	for s := uint64(1); s < 50 && pass == nil; s++ {
-		r, err := explore.Run(context.Background(), &explore.Target{Path: prog, Args: []string{prog}, Env: os.Environ(), Dir: dir},
-			explore.Config{Seed: s, Timeout: 20 * time.Second, CPU: 0, CPUs: rec.CPUs})
+		cfg := explore.Config{Seed: s, Timeout: 20 * time.Second, CPU: 0, CPUs: rec.CPUs}
+		pts.apply(&cfg)
+		r, err := explore.Run(context.Background(), &explore.Target{Path: prog, Args: []string{prog}, Env: os.Environ(), Dir: dir}, cfg)
 		if err != nil {
 			t.Fatal(err)
 		}

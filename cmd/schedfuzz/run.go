@@ -19,6 +19,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/schedfuzz/schedfuzz/explore"
+	"github.com/schedfuzz/schedfuzz/intercept/symbols"
 	"github.com/schedfuzz/schedfuzz/replay"
 	"github.com/schedfuzz/schedfuzz/report"
 	"github.com/schedfuzz/schedfuzz/sched"
@@ -50,6 +51,7 @@ type runFlags struct {
 	junit     string
 	trace     string
 	verbose   bool
+	pts       pointFlags
 }
 
 func (f *runFlags) register(fs *flag.FlagSet) {
@@ -72,6 +74,7 @@ func (f *runFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.junit, "junit", "", "write a JUnit XML report to this file")
 	fs.StringVar(&f.trace, "trace", "", "write a Perfetto/Chrome trace of the first failure to this file")
 	fs.BoolVar(&f.verbose, "v", false, "print every run, and progress lines even when stderr is not a terminal")
+	f.pts.register(fs, defaultPoints)
 }
 
 // session is one `schedfuzz PROG` invocation.
@@ -93,6 +96,8 @@ type session struct {
 	order  []string            // signatures in order of discovery
 	err    error               // a tool error that stopped the session
 	traced bool
+	warned map[string]bool // point warnings, said once
+	syms   *symbols.Cache  // ELF files, parsed once per session
 }
 
 type sigInfo struct {
@@ -121,7 +126,8 @@ func runMain(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, strings.TrimSuffix(runUsage, "\nflags:")+"\n(schedfuzz -h lists the flags)")
 		return exitUsage
 	}
-	s := &session{f: f, stdout: stdout, stderr: stderr, prog: fs.Arg(0), args: fs.Args(), seen: map[string]*sigInfo{}}
+	s := &session{f: f, stdout: stdout, stderr: stderr, prog: fs.Arg(0), args: fs.Args(), seen: map[string]*sigInfo{},
+		warned: map[string]bool{}, syms: symbols.NewCache(nil)}
 	if err := s.setup(); err != nil {
 		return fail(stderr, err)
 	}
@@ -141,9 +147,11 @@ func (s *session) setup() error {
 	case f.budget < 0, f.timeout <= 0, f.cpus <= 0, f.par <= 0, f.maxSteps < 0:
 		return usageErr("-time, -timeout, -cpus, -p and -max-steps must be positive")
 	}
-	portfolio, err := explore.ParsePortfolio(f.strategy)
-	if err != nil {
+	if _, err := explore.ParsePortfolio(f.strategy); err != nil {
 		return usageErr("-strategy: %v", err)
+	}
+	if err := f.pts.parse(); err != nil {
+		return err
 	}
 	for _, e := range strings.Split(f.expect, ",") {
 		v, err := strconv.Atoi(strings.TrimSpace(e))
@@ -166,7 +174,6 @@ func (s *session) setup() error {
 		}
 		*re.dst = rx
 	}
-	_ = portfolio
 	path, err := resolveTarget(s.prog)
 	if err != nil {
 		return err
@@ -213,12 +220,12 @@ func (s *session) run() int {
 	for i, sp := range portfolio {
 		names[i] = sp.String()
 	}
-	fmt.Fprintf(s.stderr, "schedfuzz: seed %#016x, %s of %s, strategy %s, -p %d\n", base, what, s.prog, strings.Join(names, ","), f.par)
+	fmt.Fprintf(s.stderr, "schedfuzz: seed %#016x, %s of %s, strategy %s, %s, -p %d\n", base, what, s.prog, strings.Join(names, ","), &f.pts, f.par)
 	s.emit(report.Event{Action: "start", Target: s.prog, Seed: fmt.Sprintf("%#016x", base), Strategy: strings.Join(names, ","), Total: f.runs})
 	s.start = time.Now()
 	sess := &explore.Session{
 		Target: s.tgt, Seed: base, Runs: f.runs, Time: f.budget, Parallel: f.par, Portfolio: portfolio,
-		Template: explore.Config{Timeout: f.timeout, CPUs: f.cpus, Faults: f.faults, MaxSteps: f.maxSteps},
+		Template: s.config(explore.Config{}),
 		Classify: s.classes,
 		Report:   s.onRun,
 	}
@@ -261,6 +268,13 @@ func (s *session) run() int {
 	return exitFound
 }
 
+// config completes a run's configuration with the session's settings.
+func (s *session) config(cfg explore.Config) explore.Config {
+	cfg.Timeout, cfg.CPUs, cfg.Faults, cfg.MaxSteps, cfg.Symbols = s.f.timeout, s.f.cpus, s.f.faults, s.f.maxSteps, s.syms
+	s.f.pts.apply(&cfg)
+	return cfg
+}
+
 // onRun is the session's Report: it sees every run in order.
 func (s *session) onRun(rep *explore.RunReport) bool {
 	if rep.Err != nil {
@@ -268,6 +282,12 @@ func (s *session) onRun(rep *explore.RunReport) bool {
 		return true
 	}
 	r := rep.Result
+	for _, w := range r.Outcome.Warnings {
+		if !s.warned[w] {
+			s.warned[w] = true
+			fmt.Fprintf(s.stderr, "schedfuzz: %s\n", w)
+		}
+	}
 	switch r.Outcome.Kind {
 	case sched.Unsupported, sched.Internal:
 		s.err = fmt.Errorf("run %d: %s", rep.Index, r.Outcome.Report)
@@ -300,7 +320,7 @@ func (s *session) seedFile(rep *explore.RunReport, r *explore.Result) *replay.Se
 	return &replay.SeedFile{Tool: version, Target: s.prog, SHA256: s.sum, Args: s.args[1:],
 		Dir: s.cwd, Env: replay.RecordEnv(s.tgt.Env),
 		Seed: rep.Seed, Run: rep.Index, Strategy: rep.Strategy.String(), CPUs: s.f.cpus,
-		Faults: s.f.faults, MaxSteps: s.f.maxSteps,
+		Faults: s.f.faults, MaxSteps: s.f.maxSteps, Points: s.f.pts.record(&r.Outcome),
 		Outcome: r.Describe(), Signature: explore.Signature(r), Digest: replay.Digest(r.Decisions), Decisions: r.Decisions}
 }
 
@@ -314,8 +334,7 @@ func (s *session) failure(rep *explore.RunReport, sig string) error {
 	}
 	fr := &report.Failure{Target: s.prog, Run: rep.Index, Result: r, Known: known, Seed: file}
 	if s.f.minimize {
-		cfg := explore.Config{Seed: rep.Seed, Strategy: rep.Strategy, Timeout: s.f.timeout, CPU: 0, CPUs: s.f.cpus,
-			Faults: s.f.faults, MaxSteps: s.f.maxSteps}
+		cfg := s.config(explore.Config{Seed: rep.Seed, Strategy: rep.Strategy, CPU: 0})
 		m := &explore.Minimizer{Target: s.tgt, Config: cfg, Classify: s.classes}
 		min, err := m.Minimize(context.Background(), r)
 		switch {
@@ -369,9 +388,8 @@ func novelty(known bool) string {
 // writeTrace replays a failing run with its timeline recorded and writes
 // it as a Perfetto trace.
 func (s *session) writeTrace(rep *explore.RunReport, r *explore.Result) error {
-	tr, err := explore.Run(context.Background(), s.tgt, explore.Config{Seed: rep.Seed, Strategy: rep.Strategy,
-		Timeout: s.f.timeout, CPU: 0, CPUs: s.f.cpus, Faults: s.f.faults, MaxSteps: s.f.maxSteps,
-		Replay: r.Decisions, Timeline: true})
+	tr, err := explore.Run(context.Background(), s.tgt, s.config(explore.Config{Seed: rep.Seed, Strategy: rep.Strategy,
+		CPU: 0, Replay: r.Decisions, Timeline: true}))
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,87 @@
+package main
+
+import (
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/schedfuzz/schedfuzz/internal/testenv"
+)
+
+func buildCorpus(t *testing.T, dir, name string) string {
+	t.Helper()
+	out := filepath.Join(dir, name)
+	src := filepath.Join("..", "..", "corpus", "programs", name+".c")
+	if b, err := exec.Command("gcc", "-O1", "-pthread", "-o", out, src).CombinedOutput(); err != nil {
+		t.Fatalf("gcc: %v\n%s", err, b)
+	}
+	return out
+}
+
+// TestPointSets: a lost update between two lock-protected sections is
+// invisible with syscall points and found with sync points (the default);
+// the seed file records the point set with its addresses; replay follows
+// it, and refuses a different point set with an explanation.
+func TestPointSets(t *testing.T) {
+	testenv.RequirePtrace(t)
+	dir := t.TempDir()
+	prog := buildCorpus(t, dir, "lock_sections")
+	if code, _, stderr := sf(t, dir, "-points", "syscalls", "-runs", "200", "-seed", "1", prog); code != 0 {
+		t.Fatalf("-points syscalls: exit %d, want 0 (the window holds no syscall)\n%s", code, stderr)
+	}
+	code, _, stderr := sf(t, dir, "-runs", "300", "-seed", "1", "-minimize=false", prog)
+	if code != 1 || !strings.Contains(stderr, "-points sync") {
+		t.Fatalf("default points: exit %d, want 1\n%s", code, stderr)
+	}
+	file := replayLine.FindStringSubmatch(stderr)[1]
+	seed := string(mustRead(t, filepath.Join(dir, file)))
+	for _, re := range []string{`(?m)^points: sync$`, `(?m)^point: pthread_mutex_lock 0x[0-9a-f]+`, `(?m)^point: pthread_mutex_unlock 0x[0-9a-f]+`,
+		`@t\d+:pthread_mutex_(un)?lock#\d+$`} {
+		if !regexp.MustCompile(`(?m)` + re).MatchString(seed) {
+			t.Errorf("seed file lacks %s:\n%s", re, seed)
+		}
+	}
+	for i := 0; i < 3; i++ {
+		if code, _, stderr := sf(t, dir, "replay", file); code != 1 || !strings.Contains(stderr, "reproduced: exit 1") {
+			t.Fatalf("replay %d: exit %d\n%s", i, code, stderr)
+		}
+	}
+	code, _, stderr = sf(t, dir, "replay", "-points", "syscalls", file)
+	if code != 125 || !strings.Contains(stderr, "recorded with -points sync, the replay asks for -points syscalls") {
+		t.Fatalf("replay with another point set: exit %d, want 125 with an explanation\n%s", code, stderr)
+	}
+}
+
+// TestWatchAndYieldAt: -watch turns accesses to a global into points (a
+// race on a plain flag is found); points that resolve to nothing are said
+// once and the session runs on.
+func TestWatchAndYieldAt(t *testing.T) {
+	testenv.RequirePtrace(t)
+	dir := t.TempDir()
+	prog := buildCorpus(t, dir, "flag_race")
+	code, _, stderr := sf(t, dir, "-points", "syscalls", "-watch", "claimed", "-runs", "300", "-seed", "1", "-minimize=false", prog)
+	if code != 1 || !strings.Contains(stderr, "job claimed 2 times") {
+		t.Fatalf("-watch claimed: exit %d, want 1\n%s", code, stderr)
+	}
+	seed := string(mustRead(t, filepath.Join(dir, replayLine.FindStringSubmatch(stderr)[1])))
+	if !regexp.MustCompile(`(?m)^point: "watch claimed" 0x[0-9a-f]+$`).MatchString(seed) || !strings.Contains(seed, ":watch:claimed#") {
+		t.Errorf("seed file does not record the watchpoint:\n%s", seed)
+	}
+	code, _, stderr = sf(t, dir, "-points", "syscalls", "-watch", "no_such_var", "-yield-at", "no_such_func", "-runs", "5", "-seed", "1", prog)
+	if code != 0 {
+		t.Fatalf("unresolved points: exit %d, want 0 (run on)\n%s", code, stderr)
+	}
+	for _, want := range []string{"-watch no_such_var: no global variable no_such_var", "-yield-at no_such_func: not resolved"} {
+		if n := strings.Count(stderr, want); n != 1 {
+			t.Errorf("%q said %d times, want once:\n%s", want, n, stderr)
+		}
+	}
+	for _, bad := range [][]string{{"-points", "all"}, {"-watch", "x:3"}, {"-yield-at", "bug.c:"}} {
+		code, _, stderr := sf(t, dir, append(bad, prog)...)
+		if code != 2 || strings.Count(strings.TrimSpace(stderr), "\n") != 0 {
+			t.Errorf("schedfuzz %v: exit %d, want 2 with one line:\n%s", bad, code, stderr)
+		}
+	}
+}
