@@ -1,10 +1,3 @@
-// Package explore runs a guest program under the serializing scheduler,
-// once (Run) or many times under different seeds (Explore), and decides
-// whether a run failed: a non-zero exit, death by a signal, a deadlock or
-// a hang. Decisions come from a Strategy and are recorded, or from a
-// recorded trace (Config.Replay, followed by a replay.Follower: a run that
-// leaves the trace ends as sched.Diverged, with Result.Divergence saying
-// where). Signature names a failure for the corpus (replay.Store).
 package explore
 
 import (
