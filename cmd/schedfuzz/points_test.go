@@ -85,3 +85,30 @@ func TestWatchAndYieldAt(t *testing.T) {
 		}
 	}
 }
+
+func buildC(t *testing.T, src, out string, flags ...string) {
+	t.Helper()
+	args := append([]string{"-O1", "-pthread", "-o", out, src}, flags...)
+	if b, err := exec.Command("gcc", args...).CombinedOutput(); err != nil {
+		t.Fatalf("gcc: %v\n%s", err, b)
+	}
+}
+
+// TestSyncPointsStaticAndStripped: the sync set works on a static glibc
+// binary (pthread symbols are in it) and on a stripped dynamic one
+// (libc's are in its .dynsym).
+func TestSyncPointsStaticAndStripped(t *testing.T) {
+	testenv.RequirePtrace(t)
+	dir := t.TempDir()
+	src := filepath.Join("..", "..", "corpus", "programs", "lock_sections.c")
+	static := filepath.Join(dir, "lock_static")
+	buildC(t, src, static, "-static")
+	stripped := filepath.Join(dir, "lock_stripped")
+	buildC(t, src, stripped, "-s")
+	for _, prog := range []string{static, stripped} {
+		code, _, stderr := sf(t, dir, "-points", "sync", "-runs", "300", "-seed", "2", "-minimize=false", prog)
+		if code != 1 || !strings.Contains(stderr, "lost update") {
+			t.Errorf("%s: exit %d, want the bug found\n%s", filepath.Base(prog), code, stderr)
+		}
+	}
+}
