@@ -8,6 +8,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/schedfuzz/schedfuzz/intercept"
+	"github.com/schedfuzz/schedfuzz/internal/futexabi"
 )
 
 // futexKey identifies a futex word: the process (address space) and the
@@ -19,23 +20,16 @@ type futexKey struct {
 }
 
 const (
-	futexWait          = 0
-	futexWake          = 1
-	futexFD            = 2
-	futexRequeue       = 3
-	futexCmpRequeue    = 4
-	futexWakeOp        = 5
-	futexLockPI        = 6
-	futexUnlockPI      = 7
-	futexTrylockPI     = 8
-	futexWaitBitset    = 9
-	futexWakeBitset    = 10
-	futexWaitRequeuePI = 11
-	futexCmpRequeuePI  = 12
-	futexLockPI2       = 13
-	futexPrivate       = 128
-	futexClockRealtime = 256
-	futexBitsetAll     = ^uint32(0)
+	futexWait          = futexabi.Wait
+	futexWake          = futexabi.Wake
+	futexRequeue       = futexabi.Requeue
+	futexCmpRequeue    = futexabi.CmpRequeue
+	futexWakeOp        = futexabi.WakeOp
+	futexWaitBitset    = futexabi.WaitBitset
+	futexWakeBitset    = futexabi.WakeBitset
+	futexPrivate       = futexabi.Private
+	futexClockRealtime = futexabi.ClockRealtime
+	futexBitsetAll     = futexabi.BitsetMatchAny
 )
 
 // futex emulates futex(2) for g: no guest thread ever waits in the kernel.

@@ -49,10 +49,7 @@ func sf(t *testing.T, dir string, args ...string) (code int, stdout, stderr stri
 func buildExample(t *testing.T, dir, name string) string {
 	t.Helper()
 	out := filepath.Join(dir, name)
-	src := filepath.Join("..", "..", "corpus", "examples", name+".c")
-	if b, err := exec.Command("gcc", "-O1", "-pthread", "-o", out, src).CombinedOutput(); err != nil {
-		t.Fatalf("gcc: %v\n%s", err, b)
-	}
+	buildC(t, filepath.Join("..", "..", "corpus", "examples", name+".c"), out)
 	return out
 }
 

@@ -13,10 +13,7 @@ import (
 func buildCorpus(t *testing.T, dir, name string) string {
 	t.Helper()
 	out := filepath.Join(dir, name)
-	src := filepath.Join("..", "..", "corpus", "programs", name+".c")
-	if b, err := exec.Command("gcc", "-O1", "-pthread", "-o", out, src).CombinedOutput(); err != nil {
-		t.Fatalf("gcc: %v\n%s", err, b)
-	}
+	buildC(t, filepath.Join("..", "..", "corpus", "programs", name+".c"), out)
 	return out
 }
 

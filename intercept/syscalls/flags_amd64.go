@@ -1,6 +1,10 @@
 package syscalls
 
-import "golang.org/x/sys/unix"
+import (
+	"golang.org/x/sys/unix"
+
+	"github.com/schedfuzz/schedfuzz/internal/futexabi"
+)
 
 // Flag and enum names of the x86-64 ABI. Composite patterns come before
 // their parts so that they match first.
@@ -68,24 +72,24 @@ var clone3Flags = append(append([]flag{{unix.CLONE_NEWTIME, "CLONE_NEWTIME"}}, c
 	flag{unix.CLONE_CLEAR_SIGHAND, "CLONE_CLEAR_SIGHAND"}, flag{unix.CLONE_INTO_CGROUP, "CLONE_INTO_CGROUP"})
 
 const (
-	futexPrivate  = 128
-	futexRealtime = 256
+	futexPrivate  = futexabi.Private
+	futexRealtime = futexabi.ClockRealtime
 	futexCmdMask  = ^uint64(futexPrivate | futexRealtime)
 
-	futexWait          = 0
-	futexWake          = 1
-	futexFD            = 2
-	futexRequeue       = 3
-	futexCmpRequeue    = 4
-	futexWakeOp        = 5
-	futexLockPI        = 6
-	futexUnlockPI      = 7
-	futexTrylockPI     = 8
-	futexWaitBitset    = 9
-	futexWakeBitset    = 10
-	futexWaitRequeuePI = 11
-	futexCmpRequeuePI  = 12
-	futexLockPI2       = 13
+	futexWait          = futexabi.Wait
+	futexWake          = futexabi.Wake
+	futexFD            = futexabi.FD
+	futexRequeue       = futexabi.Requeue
+	futexCmpRequeue    = futexabi.CmpRequeue
+	futexWakeOp        = futexabi.WakeOp
+	futexLockPI        = futexabi.LockPI
+	futexUnlockPI      = futexabi.UnlockPI
+	futexTrylockPI     = futexabi.TrylockPI
+	futexWaitBitset    = futexabi.WaitBitset
+	futexWakeBitset    = futexabi.WakeBitset
+	futexWaitRequeuePI = futexabi.WaitRequeuePI
+	futexCmpRequeuePI  = futexabi.CmpRequeuePI
+	futexLockPI2       = futexabi.LockPI2
 )
 
 var futexCmds = [...]string{
