@@ -119,10 +119,14 @@ func TestKeepGoingAndReports(t *testing.T) {
 	if !regexp.MustCompile(`(?m)^run 119 seed 0x[0-9a-f]+ \(\w+(:\d)?\): `).MatchString(stderr) {
 		t.Errorf("-v: no per-run lines:\n%s", stderr)
 	}
+	// -time bounds the session; -v prints a progress line every 2 s.
 	start := time.Now()
-	code, _, stderr = sf(t, dir, "-time", "1s", "-runs", "0", "-expect-exit", "0", "-ignore", "deadlock|ab", prog)
-	if code != 0 || time.Since(start) > 20*time.Second || !regexp.MustCompile(`no failure in [1-9]\d* runs`).MatchString(stderr) {
-		t.Errorf("-time 1s: exit %d after %v\n%s", code, time.Since(start), stderr)
+	code, _, stderr = sf(t, dir, "-time", "3s", "-runs", "0", "-v", "-ignore", "deadlock|ab", prog)
+	if code != 0 || time.Since(start) > 30*time.Second || !regexp.MustCompile(`no failure in [1-9]\d* runs`).MatchString(stderr) {
+		t.Errorf("-time 3s: exit %d after %v\n%s", code, time.Since(start), stderr)
+	}
+	if !regexp.MustCompile(`(?m)^schedfuzz: \d+s: \d+/\? runs, [\d.]+ runs/s, \d+ failures, \d+ distinct$`).MatchString(stderr) {
+		t.Errorf("-time 3s -v: no progress line:\n%s", stderr)
 	}
 	_ = os.Remove(trace)
 }
