@@ -1,7 +1,9 @@
 package intercept
 
 import (
+	"encoding/binary"
 	"fmt"
+	"io"
 	"os"
 	"syscall"
 	"unsafe"
@@ -321,18 +323,56 @@ func (tr *Tracer) fixAuxv(tid int, mem *Memory) error {
 	return editAuxv(mem, regs.Rsp, tr.opts.DisableVDSO, tr.opts.AtRandom)
 }
 
+// guestMemory is what editAuxv needs of a Memory (tests use a fake).
+type guestMemory interface {
+	io.ReaderAt
+	io.WriterAt
+}
+
+// stackWords reads the words of the initial stack a page at a time: one
+// process_vm_readv for the page of sp and one per further page the
+// tables reach, instead of one per word (argv, envp and auxv hold a few
+// dozen words; word by word they cost ~100 µs per exec here). A read
+// never crosses the end of the page holding the word asked for, so it
+// cannot fault past the top of the stack.
+type stackWords struct {
+	mem  io.ReaderAt
+	base uint64 // guest address of buf[0]
+	buf  []byte
+	page [4096]byte
+}
+
+func (s *stackWords) word(addr uint64) (uint64, error) {
+	if addr < s.base || addr+8 > s.base+uint64(len(s.buf)) {
+		end := (addr + 8 + 4095) &^ 4095 // the page of the word's last byte
+		n, err := s.mem.ReadAt(s.page[:end-addr], int64(addr))
+		if n < 8 {
+			if err == nil {
+				err = io.ErrUnexpectedEOF
+			}
+			return 0, err
+		}
+		s.base, s.buf = addr, s.page[:n]
+	}
+	return binary.LittleEndian.Uint64(s.buf[addr-s.base:]), nil
+}
+
 // editAuxv edits the auxiliary vector of a process stopped at its entry
 // point: AT_SYSINFO_EHDR becomes AT_IGNORE (hideVDSO) and the AT_RANDOM
 // bytes are replaced (random != nil). sp is the stack pointer there,
 // which points at argc, followed by argv, envp and auxv.
-func editAuxv(mem *Memory, sp uint64, hideVDSO bool, random *[16]byte) error {
-	argc, err := mem.ReadUint64(sp)
+func editAuxv(mem guestMemory, sp uint64, hideVDSO bool, random *[16]byte) error {
+	st := &stackWords{mem: mem}
+	argc, err := st.word(sp)
 	if err != nil {
 		return fmt.Errorf("read argc: %w", err)
 	}
+	if argc > 1<<24 {
+		return fmt.Errorf("argc %d at %#x: not an initial stack", argc, sp)
+	}
 	p := sp + 8 + 8*(argc+1)
 	for i := 0; ; i++ { // skip envp
-		v, err := mem.ReadUint64(p)
+		v, err := st.word(p)
 		if err != nil {
 			return fmt.Errorf("read envp: %w", err)
 		}
@@ -340,12 +380,12 @@ func editAuxv(mem *Memory, sp uint64, hideVDSO bool, random *[16]byte) error {
 		if v == 0 {
 			break
 		}
-		if i > 1<<20 {
+		if i > 1<<24 {
 			return fmt.Errorf("unterminated envp")
 		}
 	}
 	for i := 0; i < 1024; i++ {
-		tag, err := mem.ReadUint64(p)
+		tag, err := st.word(p)
 		if err != nil {
 			return fmt.Errorf("read auxv: %w", err)
 		}
@@ -354,13 +394,15 @@ func editAuxv(mem *Memory, sp uint64, hideVDSO bool, random *[16]byte) error {
 			return nil
 		case atSysinfoEHdr:
 			if hideVDSO {
-				if err := mem.WriteUint64(p, atIgnore); err != nil {
-					return err
+				var b [8]byte
+				binary.LittleEndian.PutUint64(b[:], atIgnore)
+				if _, err := mem.WriteAt(b[:], int64(p)); err != nil {
+					return fmt.Errorf("hide vDSO: %w", err)
 				}
 			}
 		case atRandom:
 			if random != nil {
-				addr, err := mem.ReadUint64(p + 8)
+				addr, err := st.word(p + 8)
 				if err == nil {
 					_, err = mem.WriteAt(random[:], int64(addr))
 				}
