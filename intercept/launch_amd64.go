@@ -50,11 +50,18 @@ func buildFilter(sub Subscription) ([]bpf.Instruction, error) {
 // and PTRACE_INTERRUPT work) and stopped before its first instruction.
 //
 // Go cannot run code in the child between fork and exec, so the child is
-// started with PTRACE_TRACEME; at its post-exec SIGTRAP the tracer injects
-// seccomp(SECCOMP_SET_MODE_FILTER) by patching a `syscall` instruction at
-// the entry point, then converts the attachment into a seizure: detach
-// with SIGSTOP, seize the stopped process, SIGCONT it. The guest has run
-// no instruction of its own by then.
+// started with PTRACE_TRACEME. At its post-exec SIGTRAP the tracer edits
+// the auxv and converts the attachment into a seizure: detach with
+// SIGSTOP, seize the stopped process, SIGCONT it. At the SIGCONT stop it
+// injects prctl(PR_SET_TSC) and seccomp(SECCOMP_SET_MODE_FILTER) in one
+// go, through a `syscall` instruction patched at the entry point. The
+// guest has run no instruction of its own by then.
+//
+// The order matters for speed: a guest that traps rdtsc (PR_TSC_SIGSEGV)
+// makes every context switch between it and the tracer rewrite CR4, which
+// costs ~5 µs per switch on this kind of VM (bench/RESULTS.md), so the
+// stops of the re-seizure come before it. And the filter comes last: once
+// installed, an injected call would stop.
 func (tr *Tracer) launch(cmd *Command) (*Thread, error) {
 	prog, err := buildFilter(tr.sub)
 	if err != nil {
@@ -132,22 +139,32 @@ func (tr *Tracer) launch(cmd *Command) (*Thread, error) {
 		return fail(fmt.Errorf("unexpected first status %#x", ws))
 	}
 	mem := newMemory(pid)
-	if tr.opts.TrapRDTSC {
-		if err := injectChecked(pid, mem, unix.SYS_PRCTL, unix.PR_SET_TSC, unix.PR_TSC_SIGSEGV); err != nil {
+	if err := reseize(pid); err != nil {
+		mem.Close()
+		return fail(err)
+	}
+	var regs unix.PtraceRegs
+	if err := ptraceGetRegs(pid, &regs); err != nil {
+		mem.Close()
+		return fail(fmt.Errorf("get regs: %w", err))
+	}
+	if tr.opts.DisableVDSO || tr.opts.AtRandom != nil {
+		if err := editAuxv(mem, regs.Rsp, tr.opts.DisableVDSO, tr.opts.AtRandom); err != nil {
 			mem.Close()
 			return fail(err)
 		}
 	}
-	// The filter goes last: once installed, injected calls would stop.
-	if err := installFilter(pid, mem, prog); err != nil {
+	var calls []injection
+	if tr.opts.TrapRDTSC {
+		calls = append(calls, injection{nr: unix.SYS_PRCTL, args: [6]uint64{unix.PR_SET_TSC, unix.PR_TSC_SIGSEGV}})
+	}
+	filter, err := stageFilter(mem, regs.Rsp, prog)
+	if err != nil {
 		mem.Close()
 		return fail(err)
 	}
-	if err := tr.fixAuxv(pid, mem); err != nil {
-		mem.Close()
-		return fail(err)
-	}
-	if err := reseize(pid); err != nil {
+	calls = append(calls, filter)
+	if err := injectAtStop(pid, mem, &regs, calls); err != nil {
 		mem.Close()
 		return fail(err)
 	}
@@ -169,79 +186,90 @@ type StartError struct {
 func (e *StartError) Error() string { return fmt.Sprintf("%s: %v", e.Path, e.Err) }
 func (e *StartError) Unwrap() error { return e.Err }
 
-// installFilter makes the stopped, freshly exec'd process pid install prog
-// as its seccomp filter, by running seccomp(2) on its behalf at its entry
-// point.
-func installFilter(pid int, mem *Memory, prog []bpf.Instruction) error {
-	var saved unix.PtraceRegs
-	if err := ptraceGetRegs(pid, &saved); err != nil {
-		return fmt.Errorf("get regs: %w", err)
-	}
-	// The filter and its struct sock_fprog go below the red zone of the
-	// initial stack, which the kernel maps generously at exec.
+// stageFilter writes prog and its struct sock_fprog below the red zone
+// of the initial stack (sp), which the kernel maps generously at exec, and
+// returns the seccomp(2) call that installs it.
+func stageFilter(mem *Memory, sp uint64, prog []bpf.Instruction) (injection, error) {
 	code := bpf.Encode(prog)
-	progAddr := (saved.Rsp - 128 - uint64(len(code))) &^ 15
+	progAddr := (sp - 128 - uint64(len(code))) &^ 15
 	fprogAddr := progAddr - 16
 	var fprog [16]byte
 	*(*uint16)(unsafe.Pointer(&fprog[0])) = uint16(len(prog))
 	*(*uint64)(unsafe.Pointer(&fprog[8])) = progAddr
 	if _, err := mem.WriteAt(code, int64(progAddr)); err != nil {
-		return fmt.Errorf("write filter: %w", err)
+		return injection{}, fmt.Errorf("write filter: %w", err)
 	}
 	if _, err := mem.WriteAt(fprog[:], int64(fprogAddr)); err != nil {
-		return fmt.Errorf("write filter: %w", err)
+		return injection{}, fmt.Errorf("write filter: %w", err)
 	}
-	ret, err := injectAtStop(pid, mem, &saved, unix.SYS_SECCOMP,
-		[6]uint64{1 /* SECCOMP_SET_MODE_FILTER */, 0, fprogAddr})
-	if err != nil {
-		return err
-	}
-	if ret != 0 {
-		return fmt.Errorf("seccomp: %w", unix.Errno(-ret))
-	}
-	return nil
+	return injection{nr: unix.SYS_SECCOMP, args: [6]uint64{1 /* SECCOMP_SET_MODE_FILTER */, 0, fprogAddr}}, nil
 }
 
-// injectAtStop runs one syscall in a thread stopped outside any syscall by
-// writing a `syscall` instruction at its pc and single-stepping over it.
+// injection is one syscall to run in a stopped guest thread; it must
+// succeed (a result in [-4095, -1] is an error).
+type injection struct {
+	nr   int
+	args [6]uint64
+}
+
+// injectAtStop runs calls, in order, in a thread stopped outside any
+// syscall (at its entry point: an exec stop or a signal-delivery-stop), by
+// writing a `syscall` instruction at its pc and single-stepping over it
+// once per call. The text is patched once for all calls and written
+// through /proc/PID/mem, since it is read-only to process_vm_writev.
 // Registers and text are restored afterwards.
-func injectAtStop(tid int, mem *Memory, saved *unix.PtraceRegs, nr int, args [6]uint64) (int64, error) {
+func injectAtStop(tid int, mem *Memory, saved *unix.PtraceRegs, calls []injection) error {
 	var orig [syscallInsnLen]byte
 	if _, err := mem.ReadAt(orig[:], int64(saved.Rip)); err != nil {
-		return 0, fmt.Errorf("read text: %w", err)
+		return fmt.Errorf("read text: %w", err)
 	}
 	insn := syscallInsn
-	if _, err := mem.WriteAt(insn[:], int64(saved.Rip)); err != nil {
-		return 0, fmt.Errorf("patch text: %w", err)
+	if _, err := mem.writeForce(insn[:], int64(saved.Rip)); err != nil {
+		return fmt.Errorf("patch text: %w", err)
 	}
-	regs := *saved
-	setSyscallRegs(&regs, nr, args)
-	regs.Orig_rax = ^uint64(0) // not in a syscall
-	var ret int64
-	err := ptraceSetRegs(tid, &regs)
-	if err == nil {
-		err = ptraceSingleStep(tid)
-	}
-	if err == nil {
-		var ws unix.WaitStatus
-		if _, err = wait4(tid, &ws, 0); err == nil && !(ws.Stopped() && ws.StopSignal() == unix.SIGTRAP) {
-			err = fmt.Errorf("unexpected status %#x while injecting", ws)
+	var err error
+	for _, c := range calls {
+		var ret int64
+		if ret, err = stepSyscall(tid, saved, c); err == nil && ret < 0 && ret > -4096 {
+			err = unix.Errno(-ret)
+		}
+		if err != nil {
+			err = fmt.Errorf("inject syscall %d: %w", c.nr, err)
+			break
 		}
 	}
-	if err == nil {
-		err = ptraceGetRegs(tid, &regs)
-		ret = int64(regs.Rax)
-	}
-	if _, werr := mem.WriteAt(orig[:], int64(saved.Rip)); werr != nil && err == nil {
-		err = werr
+	if _, werr := mem.writeForce(orig[:], int64(saved.Rip)); werr != nil && err == nil {
+		err = fmt.Errorf("restore text: %w", werr)
 	}
 	if serr := ptraceSetRegs(tid, saved); serr != nil && err == nil {
-		err = serr
+		err = fmt.Errorf("restore registers: %w", serr)
 	}
-	if err != nil {
-		return 0, fmt.Errorf("inject syscall %d: %w", nr, err)
+	return err
+}
+
+// stepSyscall executes c at saved.Rip (where a `syscall` instruction has
+// been written) by single-stepping, and returns its result.
+func stepSyscall(tid int, saved *unix.PtraceRegs, c injection) (int64, error) {
+	regs := *saved
+	setSyscallRegs(&regs, c.nr, c.args)
+	regs.Orig_rax = ^uint64(0) // not in a syscall
+	if err := ptraceSetRegs(tid, &regs); err != nil {
+		return 0, err
 	}
-	return ret, nil
+	if err := ptraceSingleStep(tid); err != nil {
+		return 0, err
+	}
+	var ws unix.WaitStatus
+	if _, err := wait4(tid, &ws, 0); err != nil {
+		return 0, err
+	}
+	if !ws.Stopped() || ws.StopSignal() != unix.SIGTRAP || int(ws>>16) != 0 {
+		return 0, fmt.Errorf("unexpected status %#x while injecting", ws)
+	}
+	if err := ptraceGetRegs(tid, &regs); err != nil {
+		return 0, err
+	}
+	return int64(regs.Rax), nil
 }
 
 // reseize turns a PTRACE_TRACEME attachment of a stopped process into a
@@ -281,25 +309,6 @@ func reseize(pid int) error {
 		}
 	}
 	return fmt.Errorf("guest did not reach SIGCONT after seize (last status %#x)", ws)
-}
-
-// injectChecked runs one syscall in a process stopped at its entry point and
-// fails on a negative result.
-func injectChecked(pid int, mem *Memory, nr int, args ...uint64) error {
-	var saved unix.PtraceRegs
-	if err := ptraceGetRegs(pid, &saved); err != nil {
-		return fmt.Errorf("get regs: %w", err)
-	}
-	var a [6]uint64
-	copy(a[:], args)
-	ret, err := injectAtStop(pid, mem, &saved, nr, a)
-	if err != nil {
-		return err
-	}
-	if ret < 0 && ret > -4096 {
-		return fmt.Errorf("syscall %d: %w", nr, unix.Errno(-ret))
-	}
-	return nil
 }
 
 // Auxiliary vector tags (elf.h).
