@@ -53,9 +53,12 @@ func buildFilter(sub Subscription) ([]bpf.Instruction, error) {
 // started with PTRACE_TRACEME. At its post-exec SIGTRAP the tracer edits
 // the auxv and converts the attachment into a seizure: detach with
 // SIGSTOP, seize the stopped process, SIGCONT it. At the SIGCONT stop it
-// injects prctl(PR_SET_TSC) and seccomp(SECCOMP_SET_MODE_FILTER) in one
-// go, through a `syscall` instruction patched at the entry point. The
-// guest has run no instruction of its own by then.
+// injects prctl(PR_SET_NO_NEW_PRIVS), prctl(PR_SET_TSC) and
+// seccomp(SECCOMP_SET_MODE_FILTER) in one go, through a `syscall`
+// instruction patched at the entry point. The guest has run no
+// instruction of its own by then. (Its first exec therefore runs without
+// no_new_privs; under ptrace a set-user-ID program gains no privileges
+// anyway unless the tracer has CAP_SYS_PTRACE.)
 //
 // The order matters for speed: a guest that traps rdtsc (PR_TSC_SIGSEGV)
 // makes every context switch between it and the tracer rewrite CR4, which
@@ -67,8 +70,11 @@ func (tr *Tracer) launch(cmd *Command) (*Thread, error) {
 	if err != nil {
 		return nil, fmt.Errorf("build seccomp filter: %w", err)
 	}
-	// Attributes set on this (dedicated, never unlocked) thread are
-	// inherited by the child through fork.
+	// The affinity set on this thread is inherited by the child through
+	// fork and keeps the tracer on the guest's CPU; Run restores it when
+	// the run is over. The personality is only needed for the fork, and
+	// no_new_privs (permanent on a thread) is injected into the guest
+	// instead, so that the thread can serve later runs.
 	if tr.opts.CPU >= 0 {
 		var set unix.CPUSet
 		set.Set(tr.opts.CPU)
@@ -76,6 +82,7 @@ func (tr *Tracer) launch(cmd *Command) (*Thread, error) {
 			return nil, fmt.Errorf("pin to CPU %d: %w", tr.opts.CPU, err)
 		}
 	}
+	oldPersonality := ^uintptr(0)
 	if tr.opts.DisableASLR {
 		old, _, e := unix.RawSyscall(unix.SYS_PERSONALITY, 0xffffffff, 0, 0)
 		if e == 0 {
@@ -84,9 +91,7 @@ func (tr *Tracer) launch(cmd *Command) (*Thread, error) {
 		if e != 0 {
 			return nil, fmt.Errorf("personality: %w", e)
 		}
-	}
-	if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
-		return nil, fmt.Errorf("no_new_privs: %w", err)
+		oldPersonality = old
 	}
 
 	files := []uintptr{0, 1, 2}
@@ -120,6 +125,12 @@ func (tr *Tracer) launch(cmd *Command) (*Thread, error) {
 			Pdeathsig: syscall.SIGKILL,
 		},
 	})
+	var perr error
+	if oldPersonality != ^uintptr(0) {
+		if _, _, e := unix.RawSyscall(unix.SYS_PERSONALITY, oldPersonality, 0, 0); e != 0 {
+			perr = fmt.Errorf("restore personality: %w", e)
+		}
+	}
 	if err != nil {
 		return nil, &StartError{Path: cmd.Path, Err: err}
 	}
@@ -130,6 +141,9 @@ func (tr *Tracer) launch(cmd *Command) (*Thread, error) {
 		wait4(pid, &ws, 0)
 		tr.live.remove(pid)
 		return nil, fmt.Errorf("start %s: %w", cmd.Path, err)
+	}
+	if perr != nil {
+		return fail(perr)
 	}
 	var ws unix.WaitStatus
 	if _, err := wait4(pid, &ws, 0); err != nil {
@@ -154,7 +168,9 @@ func (tr *Tracer) launch(cmd *Command) (*Thread, error) {
 			return fail(err)
 		}
 	}
-	var calls []injection
+	// no_new_privs lets the guest install a filter without
+	// CAP_SYS_ADMIN and is inherited by everything it runs.
+	calls := []injection{{nr: unix.SYS_PRCTL, args: [6]uint64{unix.PR_SET_NO_NEW_PRIVS, 1}}}
 	if tr.opts.TrapRDTSC {
 		calls = append(calls, injection{nr: unix.SYS_PRCTL, args: [6]uint64{unix.PR_SET_TSC, unix.PR_TSC_SIGSEGV}})
 	}
