@@ -150,21 +150,24 @@ type PointCase struct {
 	Name    string
 	Kind    RunKind
 	Threads int
+	Static  bool // run points-static (for ctracer -t: no rdtsc in it)
 }
 
 // PointCases are the configurations of the cost-per-point table.
 func PointCases() []PointCase {
 	return []PointCase{
-		{"1 thread/native", RunNative, 1},
-		{"1 thread/ctracer", RunCTracer, 1},
-		{"1 thread/intercept-getppid", RunInterceptGetppid, 1},
-		{"1 thread/intercept-all+schedopts", RunInterceptAllSchedOpts, 1},
-		{"1 thread/sched", RunSched, 1},
-		{"2 threads/native", RunNative, 2},
-		{"2 threads/ctracer", RunCTracer, 2},
-		{"2 threads/intercept-getppid", RunInterceptGetppid, 2},
-		{"2 threads/sched (random)", RunSched, 2},
-		{"2 threads/sched-alternate", RunSchedAlternate, 2},
+		{"1 thread/native", RunNative, 1, false},
+		{"1 thread/ctracer", RunCTracer, 1, false},
+		{"1 thread/ctracer -t (static guest)", RunCTracerTSC, 1, true},
+		{"1 thread/intercept-getppid", RunInterceptGetppid, 1, false},
+		{"1 thread/intercept-all+schedopts", RunInterceptAllSchedOpts, 1, false},
+		{"1 thread/sched", RunSched, 1, false},
+		{"2 threads/native", RunNative, 2, false},
+		{"2 threads/ctracer", RunCTracer, 2, false},
+		{"2 threads/ctracer -t (static guest)", RunCTracerTSC, 2, true},
+		{"2 threads/intercept-getppid", RunInterceptGetppid, 2, false},
+		{"2 threads/sched (random)", RunSched, 2, false},
+		{"2 threads/sched-alternate", RunSchedAlternate, 2, false},
 	}
 }
 
@@ -210,7 +213,11 @@ func (st *SchedTools) PointCost(ctx context.Context, cases []PointCase, lo, hi, 
 			c := cases[i]
 			var rs [2]RunStats
 			for j, n := range []int{lo, hi} {
-				argv := []string{st.Points, strconv.Itoa(n), strconv.Itoa(c.Threads)}
+				prog := st.Points
+				if c.Static {
+					prog = st.PointsStatic
+				}
+				argv := []string{prog, strconv.Itoa(n), strconv.Itoa(c.Threads)}
 				var err error
 				if rs[j], err = st.RunOnce(ctx, c.Kind, argv, cpu, uint64(r+1)); err != nil {
 					return nil, err

@@ -132,8 +132,8 @@ func TestRunKinds(t *testing.T) {
 
 // TestPointCost: the difference between the long and the short runs is
 // exactly the extra calls, for every configuration of the table: one stop
-// per getppid for the tracers, one scheduling point per getppid for the
-// scheduler.
+// per getppid for the tracers (also with the guest's rdtsc trapped), one
+// scheduling point per getppid for the scheduler.
 func TestPointCost(t *testing.T) {
 	st := testSchedTools(t)
 	cpu, _ := CPUs()
@@ -143,7 +143,14 @@ func TestPointCost(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, p := range res {
-		if want := int64((hi - lo) * p.Case.Threads); p.Points != want {
+		want := int64((hi - lo) * p.Case.Threads)
+		slack := int64(0)
+		if p.Case.Kind == RunSched && p.Case.Threads == 2 {
+			// Random schedules of the two runs differ: whether the
+			// join waits (a futex point) depends on them.
+			slack = 3
+		}
+		if p.Points < want-slack || p.Points > want+slack {
 			t.Errorf("%s: %d points between N=%d and N=%d, want %d", p.Case.Name, p.Points, lo, hi, want)
 		}
 		if len(p.UsPerPoint) != 1 || math.IsNaN(p.UsPerPoint[0]) {

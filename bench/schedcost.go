@@ -36,7 +36,10 @@ type SchedTools struct {
 	TinyDynamic string // int main(){return 0;}, dynamically linked against glibc
 	TinyStatic  string // the same, gcc -static
 	Points      string // points N [T]: N getppid calls in each of T threads
-	CTracer     string // bench/ctracer's tracer
+	// PointsStatic is points linked statically: it never executes rdtsc
+	// (no ld.so, no vDSO clock read), so it can run under ctracer -t.
+	PointsStatic string
+	CTracer      string // bench/ctracer's tracer
 
 	mu      sync.Mutex
 	natives map[int]*nativeRunner // by CPU
@@ -53,10 +56,11 @@ func BuildSchedTools(dir string) (*SchedTools, error) {
 		return nil, err
 	}
 	st := &SchedTools{
-		TinyDynamic: filepath.Join(dir, "tiny"),
-		TinyStatic:  filepath.Join(dir, "tiny-static"),
-		Points:      filepath.Join(dir, "points"),
-		CTracer:     tr,
+		TinyDynamic:  filepath.Join(dir, "tiny"),
+		TinyStatic:   filepath.Join(dir, "tiny-static"),
+		Points:       filepath.Join(dir, "points"),
+		PointsStatic: filepath.Join(dir, "points-static"),
+		CTracer:      tr,
 	}
 	for _, b := range []struct {
 		src, out string
@@ -65,6 +69,7 @@ func BuildSchedTools(dir string) (*SchedTools, error) {
 		{"csrc/tiny.c", st.TinyDynamic, []string{"-O2"}},
 		{"csrc/tiny.c", st.TinyStatic, []string{"-O2", "-static"}},
 		{"csrc/points.c", st.Points, []string{"-O2", "-pthread"}},
+		{"csrc/points.c", st.PointsStatic, []string{"-O2", "-pthread", "-static"}},
 	} {
 		if err := compileC(b.src, b.out, b.flags); err != nil {
 			return nil, err
@@ -98,6 +103,9 @@ const (
 	RunNative RunKind = iota
 	// RunCTracer: under bench/ctracer -p CPU (stops on getppid only).
 	RunCTracer
+	// RunCTracerTSC: under ctracer -t -p CPU: the guest's rdtsc traps, as
+	// under the scheduler (not emulated: for guests that never execute it).
+	RunCTracerTSC
 	// RunInterceptNothing: intercept.Run with a NopTool (an empty
 	// subscription: the filter allows everything).
 	RunInterceptNothing
@@ -129,6 +137,8 @@ func (k RunKind) String() string {
 		return "native"
 	case RunCTracer:
 		return "ctracer"
+	case RunCTracerTSC:
+		return "ctracer-t"
 	case RunInterceptNothing:
 		return "intercept-nothing"
 	case RunInterceptGetppid:
@@ -157,6 +167,8 @@ func (k RunKind) Describe(argv []string, cpu int) string {
 		return "taskset -c " + c + " " + prog
 	case RunCTracer:
 		return "ctracer -p " + c + " -- " + prog
+	case RunCTracerTSC:
+		return "ctracer -t -p " + c + " -- " + prog
 	case RunInterceptNothing:
 		return "intercept.Run(" + prog + ", NopTool{}, Options{CPU: " + c + "})"
 	case RunInterceptGetppid:
@@ -221,8 +233,8 @@ func (st *SchedTools) runOnce(ctx context.Context, kind RunKind, argv []string, 
 	switch kind {
 	case RunNative:
 		rs.Wall, err = st.nativeRun(argv, cpu)
-	case RunCTracer:
-		rs, err = st.ctracerRun(ctx, argv, cpu)
+	case RunCTracer, RunCTracerTSC:
+		rs, err = st.ctracerRun(ctx, argv, cpu, kind == RunCTracerTSC)
 	case RunExplore:
 		start := time.Now()
 		var r *explore.Result
@@ -338,8 +350,12 @@ func (st *SchedTools) Close() {
 	st.natives = nil
 }
 
-func (st *SchedTools) ctracerRun(ctx context.Context, argv []string, cpu int) (RunStats, error) {
-	args := append([]string{"-p", strconv.Itoa(cpu), "--"}, argv...)
+func (st *SchedTools) ctracerRun(ctx context.Context, argv []string, cpu int, tsc bool) (RunStats, error) {
+	args := []string{"-p", strconv.Itoa(cpu)}
+	if tsc {
+		args = append(args, "-t")
+	}
+	args = append(append(args, "--"), argv...)
 	cmd := exec.CommandContext(ctx, st.CTracer, args...)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr

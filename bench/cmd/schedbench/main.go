@@ -182,18 +182,25 @@ func pointsMain(args []string) {
 	}
 	fmt.Printf("# total: %s\n# loadavg at end: %s\n\n", load.ForeignString(), bench.LoadAvg())
 	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "config\tµs/point (median)\tmin\tmax\tx ctracer (median)\tpoints\tequivalent (N = lo, hi)\t")
-	base := map[int]float64{}
+	fmt.Fprintln(tw, "config\tµs/point (median)\tmin\tmax\tx ctracer\tx ctracer -t\tpoints\tequivalent (N = lo, hi)\t")
+	base, baseT := map[int]float64{}, map[int]float64{}
 	for _, p := range res {
-		if p.Case.Kind == bench.RunCTracer {
+		switch p.Case.Kind {
+		case bench.RunCTracer:
 			base[p.Case.Threads] = bench.Median(p.UsPerPoint)
+		case bench.RunCTracerTSC:
+			baseT[p.Case.Threads] = bench.Median(p.UsPerPoint)
 		}
 	}
 	for _, p := range res {
 		m := bench.Median(p.UsPerPoint)
-		argv := []string{"points", "N", fmt.Sprint(p.Case.Threads)}
-		fmt.Fprintf(tw, "%s\t%.2f\t%.2f\t%.2f\t%.2f\t%d\t%s\t\n", p.Case.Name, m, p.UsPerPoint[0],
-			p.UsPerPoint[len(p.UsPerPoint)-1], m/base[p.Case.Threads], p.Points, p.Case.Kind.Describe(argv, *cpu))
+		prog := "points"
+		if p.Case.Static {
+			prog = "points-static"
+		}
+		argv := []string{prog, "N", fmt.Sprint(p.Case.Threads)}
+		fmt.Fprintf(tw, "%s\t%.2f\t%.2f\t%.2f\t%.2f\t%.2f\t%d\t%s\t\n", p.Case.Name, m, p.UsPerPoint[0],
+			p.UsPerPoint[len(p.UsPerPoint)-1], m/base[p.Case.Threads], m/baseT[p.Case.Threads], p.Points, p.Case.Kind.Describe(argv, *cpu))
 	}
 	tw.Flush()
 }
