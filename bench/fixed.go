@@ -141,7 +141,8 @@ func (st *SchedTools) OptionCases(path string) []Case {
 	} {
 		cs = append(cs, Case{Name: o.name, Kind: RunInterceptAll, Argv: argv, Opts: o.edit})
 	}
-	return append(cs, Case{Name: "all+schedopts", Kind: RunInterceptAllSchedOpts, Argv: argv})
+	return append(cs, Case{Name: "all+schedopts", Kind: RunInterceptAllSchedOpts, Argv: argv},
+		Case{Name: "model+schedopts (estimate)", Kind: RunInterceptModelSchedOpts, Argv: argv})
 }
 
 // PointCase is one configuration of the cost-per-point table: the points

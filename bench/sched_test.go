@@ -276,3 +276,23 @@ func TestCorpusRow(t *testing.T) {
 		t.Errorf("native runs with a wrong expected output: %+v", ns)
 	}
 }
+
+// TestListStops: the listing of a scheduled run of the static tiny program
+// accounts for its stops: one event per stop but the death, which the
+// listing reports as the reap (and the first stop, before the run's loop,
+// which it reports as the thread's start).
+func TestListStops(t *testing.T) {
+	st := testSchedTools(t)
+	cpu, _ := CPUs()
+	sl, err := ListStops(context.Background(), []string{st.TinyStatic}, cpu, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if uint64(len(sl.Events)) != sl.Stops+1 {
+		t.Errorf("%d events for %d stops:\n%s", len(sl.Events), sl.Stops, strings.Join(sl.Events, "\n"))
+	}
+	if sl.Events[0] == "" || !strings.HasPrefix(sl.Events[0], "thread start") ||
+		!strings.Contains(strings.Join(sl.Events, "\n"), "syscall exit_group") {
+		t.Errorf("events:\n%s", strings.Join(sl.Events, "\n"))
+	}
+}

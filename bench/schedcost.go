@@ -120,6 +120,12 @@ const (
 	// vDSO, trapped rdtsc, AT_RANDOM, kill on root exit): the options'
 	// share of the scheduler's cost.
 	RunInterceptAllSchedOpts
+	// RunInterceptModelSchedOpts: RunInterceptAllSchedOpts subscribing
+	// only the calls the scheduler emulates, makes non-blocking or must
+	// see (modelSyscalls): what a run would cost if the other calls were
+	// not stops, e.g. while the guest has a single thread. An estimate
+	// for a design choice, not something the scheduler does.
+	RunInterceptModelSchedOpts
 	// RunSched: sched.New with the random strategy under intercept.Run,
 	// output to /dev/null: the scheduler without explore's output capture.
 	RunSched
@@ -147,6 +153,8 @@ func (k RunKind) String() string {
 		return "intercept-all"
 	case RunInterceptAllSchedOpts:
 		return "intercept-all+schedopts"
+	case RunInterceptModelSchedOpts:
+		return "intercept-model+schedopts"
 	case RunSched:
 		return "sched"
 	case RunSchedAlternate:
@@ -177,6 +185,8 @@ func (k RunKind) Describe(argv []string, cpu int) string {
 		return "intercept.Run(" + prog + ", SubscribeAll+Continue, Options{CPU: " + c + "})"
 	case RunInterceptAllSchedOpts:
 		return "intercept.Run(" + prog + ", SubscribeAll+Continue, sched.TracerOptions(" + c + "))"
+	case RunInterceptModelSchedOpts:
+		return "intercept.Run(" + prog + ", SubscribeTo(sched's emulated calls)+Continue, sched.TracerOptions(" + c + "))"
 	case RunSched:
 		return "intercept.Run(" + prog + ", sched.New(random), sched.TracerOptions(" + c + "))"
 	case RunSchedAlternate:
@@ -373,6 +383,21 @@ func (st *SchedTools) ctracerRun(ctx context.Context, argv []string, cpu int, ts
 	return rs, nil
 }
 
+// modelSyscalls are the syscalls sched/calls.go and sched/futex.go model,
+// plus thread and process creation and exec (copied from there: if the
+// scheduler learns new calls, this estimate lags).
+var modelSyscalls = []int{
+	unix.SYS_FUTEX, unix.SYS_FUTEX_WAITV, 454, 455, 456,
+	unix.SYS_CLOCK_GETTIME, unix.SYS_GETTIMEOFDAY, unix.SYS_TIME, unix.SYS_NANOSLEEP, unix.SYS_CLOCK_NANOSLEEP,
+	unix.SYS_GETRANDOM, unix.SYS_SCHED_GETAFFINITY, unix.SYS_SCHED_SETAFFINITY, unix.SYS_SET_TID_ADDRESS,
+	unix.SYS_EXIT_GROUP, unix.SYS_WAIT4, unix.SYS_WAITID,
+	unix.SYS_POLL, unix.SYS_PPOLL, unix.SYS_SELECT, unix.SYS_PSELECT6, unix.SYS_EPOLL_WAIT, unix.SYS_EPOLL_PWAIT, unix.SYS_EPOLL_PWAIT2,
+	unix.SYS_PAUSE, unix.SYS_RT_SIGSUSPEND, unix.SYS_RT_SIGTIMEDWAIT, unix.SYS_KILL, unix.SYS_TGKILL, unix.SYS_TKILL,
+	unix.SYS_OPEN, unix.SYS_OPENAT, unix.SYS_CLOSE, unix.SYS_READ, unix.SYS_READV, unix.SYS_RECVFROM, unix.SYS_RECVMSG,
+	unix.SYS_ACCEPT, unix.SYS_ACCEPT4, unix.SYS_WRITE, unix.SYS_WRITEV, unix.SYS_SENDTO, unix.SYS_SENDMSG,
+	unix.SYS_CLONE, unix.SYS_CLONE3, unix.SYS_FORK, unix.SYS_VFORK, unix.SYS_EXECVE, unix.SYS_EXECVEAT,
+}
+
 // continueTool continues every syscall of its subscription.
 type continueTool struct {
 	intercept.NopTool
@@ -422,8 +447,11 @@ func interceptRun(ctx context.Context, kind RunKind, argv []string, cpu int, see
 		tool = &continueTool{sub: intercept.SubscribeTo(unix.SYS_GETPPID)}
 	case RunInterceptAll:
 		tool = &continueTool{sub: intercept.SubscribeAll()}
-	case RunInterceptAllSchedOpts:
+	case RunInterceptAllSchedOpts, RunInterceptModelSchedOpts:
 		tool = &continueTool{sub: intercept.SubscribeAll()}
+		if kind == RunInterceptModelSchedOpts {
+			tool = &continueTool{sub: intercept.SubscribeTo(modelSyscalls...)}
+		}
 		opts = sched.New(sched.Config{Decider: &sched.Recording{Strategy: sched.NewRandom(seed)}, Seed: seed}).TracerOptions(cpu)
 	case RunSched, RunSchedAlternate:
 		var d sched.Decider = &sched.Recording{Strategy: sched.NewRandom(seed)}

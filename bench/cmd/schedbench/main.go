@@ -3,6 +3,7 @@
 //	schedbench corpus [-seeds 20] [-max 1000] [-native 1000] [-p 2] [-only RE]
 //	schedbench fixed  [-reps 100] [-opts] [-only RE]
 //	schedbench points [-reps 5] [-lo 1000] [-hi 21000]
+//	schedbench stops  [PROG ARGS...]
 //
 // corpus: for every program of package corpus, the runs to the first
 // failure under each exploration strategy (one column per entry of
@@ -19,7 +20,11 @@
 // points: the cost of one scheduling point: runs of a guest making N
 // getppid calls in one thread, or in two threads under a decider that
 // switches threads at every point, timed at two N and divided by the
-// difference in points; against the C tracer (bench/ctracer) per stop.
+// difference in points; against the C tracer (bench/ctracer) per stop,
+// plain and with the guest's rdtsc trapped as the scheduler does (-t).
+//
+// stops: what one scheduled run of PROG (default: the tiny programs)
+// stopped for, counted by kind.
 //
 // Every configuration is pinned to -cpu (default 0) and the
 // configurations are interleaved: each repetition runs each once, starting
@@ -35,6 +40,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"path/filepath"
 	"regexp"
 	"runtime"
 	"text/tabwriter"
@@ -56,13 +62,15 @@ func main() {
 		pointsMain(args)
 	case "corpus":
 		corpusMain(args)
+	case "stops":
+		stopsMain(args)
 	default:
 		usage()
 	}
 }
 
 func usage() {
-	fmt.Fprintln(os.Stderr, "usage: schedbench fixed|points|corpus [flags]")
+	fmt.Fprintln(os.Stderr, "usage: schedbench fixed|points|corpus [flags]\n       schedbench stops [-cpu N] [PROG ARGS...]")
 	os.Exit(2)
 }
 
@@ -277,4 +285,37 @@ func corpusMain(args []string) {
 	}
 	fmt.Printf("\n# loadavg at end: %s\n\n", bench.LoadAvg())
 	fmt.Print(bench.CorpusTable(rows))
+}
+
+// stopsMain lists the stops of one scheduled run of PROG (default: the
+// tiny dynamic and static programs), grouped and counted.
+func stopsMain(args []string) {
+	fs := flag.NewFlagSet("stops", flag.ExitOnError)
+	cpu := fs.Int("cpu", 0, "CPU to pin tracer and guest to")
+	dir := fs.String("dir", "", "build directory")
+	fs.Parse(args)
+	progs := [][]string{fs.Args()}
+	if fs.NArg() == 0 {
+		st := tools(*dir)
+		progs = [][]string{{st.TinyDynamic}, {st.TinyStatic}}
+	}
+	fmt.Printf("# %s\n", bench.CommandLine("schedbench"))
+	for _, argv := range progs {
+		sl, err := bench.ListStops(context.Background(), argv, *cpu, 1)
+		if err != nil {
+			fatalf("%v", err)
+		}
+		fmt.Printf("\n%s: %d stops, %d scheduling points, %d tool callbacks after a stop:\n", filepath.Base(argv[0]), sl.Stops, sl.Points, len(sl.Events))
+		counts := map[string]int{}
+		var order []string
+		for _, e := range sl.Events {
+			if counts[e] == 0 {
+				order = append(order, e)
+			}
+			counts[e]++
+		}
+		for _, e := range order {
+			fmt.Printf("  %3d  %s\n", counts[e], e)
+		}
+	}
 }
