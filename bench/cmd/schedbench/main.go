@@ -4,6 +4,7 @@
 //	schedbench fixed  [-reps 100] [-opts] [-only RE]
 //	schedbench points [-reps 5] [-lo 1000] [-hi 21000]
 //	schedbench stops  [PROG ARGS...]
+//	schedbench run    [-cpu N] [-seed S] PROG ARGS...
 //
 // corpus: for every program of package corpus, the runs to the first
 // failure under each exploration strategy (one column per entry of
@@ -25,6 +26,9 @@
 //
 // stops: what one scheduled run of PROG (default: the tiny programs)
 // stopped for, counted by kind.
+//
+// run: one explore.Run of PROG pinned to -cpu (schedfuzz itself always
+// pins to CPU 0), for bench/stopcpu.sh; exits with the guest's status.
 //
 // Every configuration is pinned to -cpu (default 0) and the
 // configurations are interleaved: each repetition runs each once, starting
@@ -48,6 +52,7 @@ import (
 
 	"github.com/schedfuzz/schedfuzz/bench"
 	"github.com/schedfuzz/schedfuzz/corpus"
+	"github.com/schedfuzz/schedfuzz/explore"
 )
 
 func main() {
@@ -64,6 +69,8 @@ func main() {
 		corpusMain(args)
 	case "stops":
 		stopsMain(args)
+	case "run":
+		runMain(args)
 	default:
 		usage()
 	}
@@ -317,5 +324,25 @@ func stopsMain(args []string) {
 		for _, e := range order {
 			fmt.Printf("  %3d  %s\n", counts[e], e)
 		}
+	}
+}
+
+func runMain(args []string) {
+	fs := flag.NewFlagSet("run", flag.ExitOnError)
+	cpu := fs.Int("cpu", 0, "CPU to pin tracer and guest to")
+	seed := fs.Uint64("seed", 1, "run seed")
+	fs.Parse(args)
+	if fs.NArg() == 0 {
+		usage()
+	}
+	r, err := explore.Run(context.Background(), &explore.Target{Path: fs.Arg(0), Args: fs.Args()}, explore.Config{Seed: *seed, CPU: *cpu})
+	if err != nil {
+		fatalf("%v", err)
+	}
+	os.Stdout.Write(r.Stdout)
+	os.Stderr.Write(r.Stderr)
+	fmt.Fprintf(os.Stderr, "schedbench run: %s, %d scheduling points\n", r.Describe(), r.Outcome.Steps)
+	if r.Failed() {
+		os.Exit(1)
 	}
 }
