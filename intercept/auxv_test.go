@@ -108,8 +108,12 @@ func TestEditAuxv(t *testing.T) {
 			before := bytes.Clone(f.mem)
 			r := [16]byte{}
 			copy(r[:], "seeded-bytes-16!")
-			if err := editAuxv(f, sp, true, &r); err != nil {
+			vdsoAddr, err := editAuxv(f, sp, true, &r)
+			if err != nil {
 				t.Fatal(err)
+			}
+			if vdsoAddr != 0x7fff_f7fc_1000 {
+				t.Errorf("vDSO at %#x, want the AT_SYSINFO_EHDR value", vdsoAddr)
 			}
 			if got := f.word(vdso); got != atIgnore {
 				t.Errorf("AT_SYSINFO_EHDR tag is now %d, want AT_IGNORE", got)
@@ -132,7 +136,7 @@ func TestEditAuxv(t *testing.T) {
 
 func TestEditAuxvOptions(t *testing.T) {
 	f, sp, vdso, random := buildStack(t, 1, 10, 4096)
-	if err := editAuxv(f, sp, false, nil); err != nil {
+	if _, err := editAuxv(f, sp, false, nil); err != nil {
 		t.Fatal(err)
 	}
 	if f.word(vdso) != atSysinfoEHdr || string(f.mem[random-f.base:random-f.base+16]) != "kernel-random-16" {
@@ -149,14 +153,14 @@ func TestEditAuxvBad(t *testing.T) {
 	for a := sp + 8*14; a+8 <= f.base+uint64(len(f.mem)); a += 8 {
 		binary.LittleEndian.PutUint64(f.mem[a-f.base:], 7)
 	}
-	if err := editAuxv(f, sp, true, nil); err == nil {
+	if _, err := editAuxv(f, sp, true, nil); err == nil {
 		t.Errorf("unterminated auxv: no error")
 	}
-	if err := editAuxv(f, f.base-4096, true, nil); err == nil {
+	if _, err := editAuxv(f, f.base-4096, true, nil); err == nil {
 		t.Errorf("unmapped sp: no error")
 	}
 	f, _, _, _ = buildStack(t, 1, 10, 4096)
-	if err := editAuxv(f, f.base+uint64(len(f.mem))-8, true, nil); err == nil {
+	if _, err := editAuxv(f, f.base+uint64(len(f.mem))-8, true, nil); err == nil {
 		t.Errorf("sp at the top of the stack: no error")
 	}
 }

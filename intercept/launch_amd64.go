@@ -1,6 +1,7 @@
 package intercept
 
 import (
+	"bytes"
 	"encoding/binary"
 	"fmt"
 	"io"
@@ -54,8 +55,9 @@ func buildFilter(sub Subscription) ([]bpf.Instruction, error) {
 // the auxv and converts the attachment into a seizure: detach with
 // SIGSTOP, seize the stopped process, SIGCONT it. At the SIGCONT stop it
 // injects prctl(PR_SET_NO_NEW_PRIVS), prctl(PR_SET_TSC) and
-// seccomp(SECCOMP_SET_MODE_FILTER) in one go, through a `syscall`
-// instruction patched at the entry point. The guest has run no
+// seccomp(SECCOMP_SET_MODE_FILTER) in one go, by single-stepping a
+// `syscall` instruction of the vDSO (or one patched at the entry point if
+// there is no vDSO). The guest has run no
 // instruction of its own by then. (Its first exec therefore runs without
 // no_new_privs; under ptrace a set-user-ID program gains no privileges
 // anyway unless the tracer has CAP_SYS_PTRACE.)
@@ -162,11 +164,10 @@ func (tr *Tracer) launch(cmd *Command) (*Thread, error) {
 		mem.Close()
 		return fail(fmt.Errorf("get regs: %w", err))
 	}
-	if tr.opts.DisableVDSO || tr.opts.AtRandom != nil {
-		if err := editAuxv(mem, regs.Rsp, tr.opts.DisableVDSO, tr.opts.AtRandom); err != nil {
-			mem.Close()
-			return fail(err)
-		}
+	vdso, err := editAuxv(mem, regs.Rsp, tr.opts.DisableVDSO, tr.opts.AtRandom)
+	if err != nil {
+		mem.Close()
+		return fail(err)
 	}
 	// no_new_privs lets the guest install a filter without
 	// CAP_SYS_ADMIN and is inherited by everything it runs.
@@ -180,7 +181,7 @@ func (tr *Tracer) launch(cmd *Command) (*Thread, error) {
 		return fail(err)
 	}
 	calls = append(calls, filter)
-	if err := injectAtStop(pid, mem, &regs, calls); err != nil {
+	if err := injectAtStop(pid, mem, &regs, calls, syscallGadget(mem, vdso)); err != nil {
 		mem.Close()
 		return fail(err)
 	}
@@ -228,25 +229,54 @@ type injection struct {
 	args [6]uint64
 }
 
-// injectAtStop runs calls, in order, in a thread stopped outside any
-// syscall (at its entry point: an exec stop or a signal-delivery-stop), by
-// writing a `syscall` instruction at its pc and single-stepping over it
-// once per call. The text is patched once for all calls and written
-// through /proc/PID/mem, since it is read-only to process_vm_writev.
-// Registers and text are restored afterwards.
-func injectAtStop(tid int, mem *Memory, saved *unix.PtraceRegs, calls []injection) error {
-	var orig [syscallInsnLen]byte
-	if _, err := mem.ReadAt(orig[:], int64(saved.Rip)); err != nil {
-		return fmt.Errorf("read text: %w", err)
+// syscallGadget returns the address of the bytes of a `syscall`
+// instruction (0f 05) in the vDSO at vdso, or 0 if there is none. The
+// bytes may sit inside another instruction: executed from their address
+// they are a syscall all the same. The vDSO has a few (its fallback
+// paths), and using one spares injectAtStop writing to the guest's text,
+// which costs more than the rest of the injection here (opening
+// /proc/PID/mem and breaking copy-on-write of a text page: 25-40 µs).
+func syscallGadget(mem *Memory, vdso uint64) uint64 {
+	if vdso == 0 || vdso%4096 != 0 {
+		return 0
 	}
-	insn := syscallInsn
-	if _, err := mem.writeForce(insn[:], int64(saved.Rip)); err != nil {
-		return fmt.Errorf("patch text: %w", err)
+	var page [4096]byte
+	for off := uint64(0); off < 2*4096; off += 4096 {
+		n, _ := mem.ReadAt(page[:], int64(vdso+off))
+		if i := bytes.Index(page[:n], syscallInsn[:]); i >= 0 {
+			return vdso + off + uint64(i)
+		}
+		if n < len(page) {
+			break
+		}
+	}
+	return 0
+}
+
+// injectAtStop runs calls, in order, in a thread stopped outside any
+// syscall (at its entry point: an exec stop or a signal-delivery-stop) by
+// single-stepping a `syscall` instruction once per call: the one at gadget
+// if gadget != 0, else one written at the thread's pc (once for all calls,
+// through /proc/PID/mem since text is read-only to process_vm_writev, and
+// restored afterwards). The registers are restored afterwards.
+func injectAtStop(tid int, mem *Memory, saved *unix.PtraceRegs, calls []injection, gadget uint64) error {
+	at := *saved
+	var orig [syscallInsnLen]byte
+	if gadget != 0 {
+		at.Rip = gadget
+	} else {
+		if _, err := mem.ReadAt(orig[:], int64(saved.Rip)); err != nil {
+			return fmt.Errorf("read text: %w", err)
+		}
+		insn := syscallInsn
+		if _, err := mem.writeForce(insn[:], int64(saved.Rip)); err != nil {
+			return fmt.Errorf("patch text: %w", err)
+		}
 	}
 	var err error
 	for _, c := range calls {
 		var ret int64
-		if ret, err = stepSyscall(tid, saved, c); err == nil && ret < 0 && ret > -4096 {
+		if ret, err = stepSyscall(tid, &at, c); err == nil && ret < 0 && ret > -4096 {
 			err = unix.Errno(-ret)
 		}
 		if err != nil {
@@ -254,8 +284,10 @@ func injectAtStop(tid int, mem *Memory, saved *unix.PtraceRegs, calls []injectio
 			break
 		}
 	}
-	if _, werr := mem.writeForce(orig[:], int64(saved.Rip)); werr != nil && err == nil {
-		err = fmt.Errorf("restore text: %w", werr)
+	if gadget == 0 {
+		if _, werr := mem.writeForce(orig[:], int64(saved.Rip)); werr != nil && err == nil {
+			err = fmt.Errorf("restore text: %w", werr)
+		}
 	}
 	if serr := ptraceSetRegs(tid, saved); serr != nil && err == nil {
 		err = fmt.Errorf("restore registers: %w", serr)
@@ -263,8 +295,8 @@ func injectAtStop(tid int, mem *Memory, saved *unix.PtraceRegs, calls []injectio
 	return err
 }
 
-// stepSyscall executes c at saved.Rip (where a `syscall` instruction has
-// been written) by single-stepping, and returns its result.
+// stepSyscall executes c at saved.Rip (a `syscall` instruction) by
+// single-stepping, and returns its result.
 func stepSyscall(tid int, saved *unix.PtraceRegs, c injection) (int64, error) {
 	regs := *saved
 	setSyscallRegs(&regs, c.nr, c.args)
@@ -345,7 +377,8 @@ func (tr *Tracer) fixAuxv(tid int, mem *Memory) error {
 	if err := ptraceGetRegs(tid, &regs); err != nil {
 		return err
 	}
-	return editAuxv(mem, regs.Rsp, tr.opts.DisableVDSO, tr.opts.AtRandom)
+	_, err := editAuxv(mem, regs.Rsp, tr.opts.DisableVDSO, tr.opts.AtRandom)
+	return err
 }
 
 // guestMemory is what editAuxv needs of a Memory (tests use a fake).
@@ -385,44 +418,49 @@ func (s *stackWords) word(addr uint64) (uint64, error) {
 // editAuxv edits the auxiliary vector of a process stopped at its entry
 // point: AT_SYSINFO_EHDR becomes AT_IGNORE (hideVDSO) and the AT_RANDOM
 // bytes are replaced (random != nil). sp is the stack pointer there,
-// which points at argc, followed by argv, envp and auxv.
-func editAuxv(mem guestMemory, sp uint64, hideVDSO bool, random *[16]byte) error {
+// which points at argc, followed by argv, envp and auxv. It returns the
+// address of the vDSO (0 if there is none), hidden or not: it stays
+// mapped.
+func editAuxv(mem guestMemory, sp uint64, hideVDSO bool, random *[16]byte) (vdso uint64, err error) {
 	st := &stackWords{mem: mem}
 	argc, err := st.word(sp)
 	if err != nil {
-		return fmt.Errorf("read argc: %w", err)
+		return 0, fmt.Errorf("read argc: %w", err)
 	}
 	if argc > 1<<24 {
-		return fmt.Errorf("argc %d at %#x: not an initial stack", argc, sp)
+		return 0, fmt.Errorf("argc %d at %#x: not an initial stack", argc, sp)
 	}
 	p := sp + 8 + 8*(argc+1)
 	for i := 0; ; i++ { // skip envp
 		v, err := st.word(p)
 		if err != nil {
-			return fmt.Errorf("read envp: %w", err)
+			return 0, fmt.Errorf("read envp: %w", err)
 		}
 		p += 8
 		if v == 0 {
 			break
 		}
 		if i > 1<<24 {
-			return fmt.Errorf("unterminated envp")
+			return 0, fmt.Errorf("unterminated envp")
 		}
 	}
 	for i := 0; i < 1024; i++ {
 		tag, err := st.word(p)
 		if err != nil {
-			return fmt.Errorf("read auxv: %w", err)
+			return 0, fmt.Errorf("read auxv: %w", err)
 		}
 		switch tag {
 		case atNull:
-			return nil
+			return vdso, nil
 		case atSysinfoEHdr:
+			if vdso, err = st.word(p + 8); err != nil {
+				return 0, fmt.Errorf("read auxv: %w", err)
+			}
 			if hideVDSO {
 				var b [8]byte
 				binary.LittleEndian.PutUint64(b[:], atIgnore)
 				if _, err := mem.WriteAt(b[:], int64(p)); err != nil {
-					return fmt.Errorf("hide vDSO: %w", err)
+					return 0, fmt.Errorf("hide vDSO: %w", err)
 				}
 			}
 		case atRandom:
@@ -432,11 +470,11 @@ func editAuxv(mem guestMemory, sp uint64, hideVDSO bool, random *[16]byte) error
 					_, err = mem.WriteAt(random[:], int64(addr))
 				}
 				if err != nil {
-					return fmt.Errorf("AT_RANDOM: %w", err)
+					return 0, fmt.Errorf("AT_RANDOM: %w", err)
 				}
 			}
 		}
 		p += 16
 	}
-	return fmt.Errorf("unterminated auxv")
+	return 0, fmt.Errorf("unterminated auxv")
 }
