@@ -16,11 +16,35 @@ import (
 type Load struct {
 	wall        time.Time
 	busy, ourNs int64 // ns of busy CPU time: the whole machine; this process and its reaped children
+	perCPU      []int64
 }
 
 // SampleLoad takes a snapshot.
 func SampleLoad() Load {
-	return Load{wall: time.Now(), busy: machineBusy(), ourNs: ownCPU()}
+	all, per := cpuBusy()
+	return Load{wall: time.Now(), busy: all, perCPU: per, ourNs: ownCPU()}
+}
+
+// ForeignStringOn is ForeignString plus what ForeignOn says of cpu.
+func (l Load) ForeignStringOn(cpu int) string {
+	_, wall := l.Foreign()
+	on := l.ForeignOn(cpu)
+	return fmt.Sprintf("%s; on CPU %d at least %v (%.1f%%)", l.ForeignString(), cpu,
+		on.Round(time.Millisecond), 100*on.Seconds()/wall.Seconds())
+}
+
+// ForeignOn is the busy time of one CPU since l minus all of this
+// process's (and its children's) CPU time: how much of that CPU other
+// processes took at least, when the benchmark pins its tracer and guests
+// there (other engineers' tests pin to CPU 0, so CPU 0 can be saturated
+// while CPU 1 is idle).
+func (l Load) ForeignOn(cpu int) time.Duration {
+	now := SampleLoad()
+	if cpu < 0 || cpu >= len(l.perCPU) || cpu >= len(now.perCPU) {
+		return 0
+	}
+	d := (now.perCPU[cpu] - l.perCPU[cpu]) - (now.ourNs - l.ourNs)
+	return time.Duration(max(d, 0))
 }
 
 // Foreign returns the CPU time other processes used since l and the wall
@@ -41,24 +65,36 @@ func (l Load) ForeignString() string {
 		wall.Round(time.Millisecond), other.Round(time.Millisecond), 100*other.Seconds()/wall.Seconds())
 }
 
-// machineBusy is the non-idle CPU time of all CPUs, from /proc/stat.
-func machineBusy() int64 {
+// cpuBusy is the non-idle CPU time of all CPUs and of each, from
+// /proc/stat.
+func cpuBusy() (all int64, perCPU []int64) {
 	b, err := os.ReadFile("/proc/stat")
 	if err != nil {
-		return 0
+		return 0, nil
 	}
-	line, _, _ := strings.Cut(string(b), "\n") // "cpu  user nice system idle iowait irq softirq steal ..."
-	f := strings.Fields(line)
-	var busy int64
-	for i, v := range f[1:] {
-		if i == 3 || i == 4 || i >= 7 { // idle, iowait; steal, guest (already in user)
-			continue
+	for i, line := range strings.Split(string(b), "\n") {
+		// "cpu  user nice system idle iowait irq softirq steal ...", then "cpuN ..."
+		f := strings.Fields(line)
+		if len(f) < 8 || !strings.HasPrefix(f[0], "cpu") {
+			break
 		}
-		x, _ := strconv.ParseInt(v, 10, 64)
-		busy += x
+		var busy int64
+		for j, v := range f[1:] {
+			if j == 3 || j == 4 || j >= 7 { // idle, iowait; steal, guest (already in user)
+				continue
+			}
+			x, _ := strconv.ParseInt(v, 10, 64)
+			busy += x
+		}
+		const userHZ = 100 // USER_HZ is 100 on Linux/x86
+		busy = busy * int64(time.Second) / userHZ
+		if i == 0 {
+			all = busy
+		} else {
+			perCPU = append(perCPU, busy)
+		}
 	}
-	const userHZ = 100 // USER_HZ is 100 on Linux/x86
-	return busy * int64(time.Second) / userHZ
+	return all, perCPU
 }
 
 func ownCPU() int64 {

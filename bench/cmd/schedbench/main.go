@@ -143,14 +143,14 @@ func fixedMain(args []string) {
 	block := bench.SampleLoad()
 	res, err := st.Interleave(context.Background(), cases, *reps, *cpu, func(r int) {
 		if (r+1)%10 == 0 || r+1 == *reps {
-			fmt.Printf("# reps %d-%d: %s\n", r-r%10+1, r+1, block.ForeignString())
+			fmt.Printf("# reps %d-%d: %s\n", r-r%10+1, r+1, block.ForeignStringOn(*cpu))
 			block = bench.SampleLoad()
 		}
 	})
 	if err != nil {
 		fatalf("%v", err)
 	}
-	fmt.Printf("# total: %s\n# loadavg at end: %s\n\n", load.ForeignString(), bench.LoadAvg())
+	fmt.Printf("# total: %s\n# loadavg at end: %s\n\n", load.ForeignStringOn(*cpu), bench.LoadAvg())
 	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "config\tmedian ms\tmin ms\tx native (median)\tx native (min)\tCPU ms (median)\tCPU x native\tswitches\tstops/run\tpoints/run\tequivalent\t")
 	var nat *bench.Samples
@@ -189,13 +189,13 @@ func pointsMain(args []string) {
 	load := bench.SampleLoad()
 	block := bench.SampleLoad()
 	res, err := st.PointCost(context.Background(), bench.PointCases(), *lo, *hi, *reps, *cpu, func(r int) {
-		fmt.Printf("# rep %d/%d: %s\n", r+1, *reps, block.ForeignString())
+		fmt.Printf("# rep %d/%d: %s\n", r+1, *reps, block.ForeignStringOn(*cpu))
 		block = bench.SampleLoad()
 	})
 	if err != nil {
 		fatalf("%v", err)
 	}
-	fmt.Printf("# total: %s\n# loadavg at end: %s\n\n", load.ForeignString(), bench.LoadAvg())
+	fmt.Printf("# total: %s\n# loadavg at end: %s\n\n", load.ForeignStringOn(*cpu), bench.LoadAvg())
 	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "config\tµs/point (median)\tmin\tmax\tx ctracer\tx ctracer -t\tpoints\tequivalent (N = lo, hi)\t")
 	base, baseT := map[int]float64{}, map[int]float64{}
@@ -281,7 +281,7 @@ func corpusMain(args []string) {
 			if ff.BadOutput > 0 {
 				fmt.Printf(", %d passing runs with wrong output", ff.BadOutput)
 			}
-			fmt.Printf("; %s\n", load.ForeignString())
+			fmt.Printf("; %s\n", load.ForeignStringOn(*cpu))
 			row.Strategies = append(row.Strategies, ff)
 		}
 		rows = append(rows, row)
