@@ -2,7 +2,9 @@ package bench
 
 import (
 	"context"
+	"fmt"
 	"math"
+	"os/exec"
 	"strings"
 	"sync"
 	"testing"
@@ -294,5 +296,19 @@ func TestListStops(t *testing.T) {
 	if sl.Events[0] == "" || !strings.HasPrefix(sl.Events[0], "thread start") ||
 		!strings.Contains(strings.Join(sl.Events, "\n"), "syscall exit_group") {
 		t.Errorf("events:\n%s", strings.Join(sl.Events, "\n"))
+	}
+}
+
+// TestCR4Tool: the CR4 probe runs (its rdtsc is disabled half the time
+// and it must not fault) and reports a write cost.
+func TestCR4Tool(t *testing.T) {
+	st := testSchedTools(t)
+	out, err := exec.Command(st.CR4, "200").CombinedOutput()
+	if err != nil {
+		t.Fatalf("cr4: %v\n%s", err, out)
+	}
+	var a, b, c float64
+	if n, _ := fmt.Sscanf(string(out), "cr4 toggle_pair_ns=%f get_pair_ns=%f cr4_write_ns=%f", &a, &b, &c); n != 3 || a <= 0 || b <= 0 {
+		t.Errorf("cr4 printed %q", out)
 	}
 }

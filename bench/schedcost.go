@@ -28,7 +28,7 @@ import (
 // between runs with many points and runs with few, divided by the
 // difference in points.
 
-//go:embed csrc/tiny.c csrc/points.c
+//go:embed csrc/tiny.c csrc/points.c csrc/cr4.c
 var schedSources embed.FS
 
 // SchedTools holds the guests and tools of the scheduler benchmarks.
@@ -40,6 +40,7 @@ type SchedTools struct {
 	// (no ld.so, no vDSO clock read), so it can run under ctracer -t.
 	PointsStatic string
 	CTracer      string // bench/ctracer's tracer
+	CR4          string // cr4 [N]: the cost of one CR4 write (see csrc/cr4.c)
 
 	mu      sync.Mutex
 	natives map[int]*nativeRunner // by CPU
@@ -61,6 +62,7 @@ func BuildSchedTools(dir string) (*SchedTools, error) {
 		Points:       filepath.Join(dir, "points"),
 		PointsStatic: filepath.Join(dir, "points-static"),
 		CTracer:      tr,
+		CR4:          filepath.Join(dir, "cr4"),
 	}
 	for _, b := range []struct {
 		src, out string
@@ -70,6 +72,7 @@ func BuildSchedTools(dir string) (*SchedTools, error) {
 		{"csrc/tiny.c", st.TinyStatic, []string{"-O2", "-static"}},
 		{"csrc/points.c", st.Points, []string{"-O2", "-pthread"}},
 		{"csrc/points.c", st.PointsStatic, []string{"-O2", "-pthread", "-static"}},
+		{"csrc/cr4.c", st.CR4, []string{"-O2"}},
 	} {
 		if err := compileC(b.src, b.out, b.flags); err != nil {
 			return nil, err

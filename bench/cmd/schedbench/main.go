@@ -5,6 +5,7 @@
 //	schedbench points [-reps 5] [-lo 1000] [-hi 21000]
 //	schedbench stops  [PROG ARGS...]
 //	schedbench run    [-cpu N] [-seed S] PROG ARGS...
+//	schedbench cr4    [-cpu N] [-reps 5]
 //
 // corpus: for every program of package corpus, the runs to the first
 // failure under each exploration strategy (one column per entry of
@@ -27,6 +28,9 @@
 // stops: what one scheduled run of PROG (default: the tiny programs)
 // stopped for, counted by kind.
 //
+// cr4: what one CR4 write costs (csrc/cr4.c, pinned to -cpu): the kernel
+// does two per stop of a guest whose rdtsc traps.
+//
 // run: one explore.Run of PROG pinned to -cpu (schedfuzz itself always
 // pins to CPU 0), for bench/stopcpu.sh; exits with the guest's status.
 //
@@ -44,6 +48,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"runtime"
@@ -71,6 +76,8 @@ func main() {
 		stopsMain(args)
 	case "run":
 		runMain(args)
+	case "cr4":
+		cr4Main(args)
 	default:
 		usage()
 	}
@@ -344,5 +351,22 @@ func runMain(args []string) {
 	fmt.Fprintf(os.Stderr, "schedbench run: %s, %d scheduling points\n", r.Describe(), r.Outcome.Steps)
 	if r.Failed() {
 		os.Exit(1)
+	}
+}
+
+func cr4Main(args []string) {
+	fs := flag.NewFlagSet("cr4", flag.ExitOnError)
+	cpu := fs.Int("cpu", 0, "CPU to run on")
+	reps := fs.Int("reps", 5, "runs of cr4 (100000 toggle pairs each)")
+	dir := fs.String("dir", "", "build directory")
+	fs.Parse(args)
+	st := tools(*dir)
+	fmt.Printf("# %s\n", bench.CommandLine("schedbench"))
+	for range *reps {
+		out, err := exec.Command("taskset", "-c", fmt.Sprint(*cpu), st.CR4).CombinedOutput()
+		if err != nil {
+			fatalf("cr4: %v\n%s", err, out)
+		}
+		fmt.Print(string(out))
 	}
 }
