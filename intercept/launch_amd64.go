@@ -164,8 +164,10 @@ func (tr *Tracer) launch(cmd *Command) (*Thread, error) {
 		mem.Close()
 		return fail(fmt.Errorf("get regs: %w", err))
 	}
+	// Read the auxv even without options to edit, for the vDSO's address
+	// (see syscallGadget); only an edit that fails is an error.
 	vdso, err := editAuxv(mem, regs.Rsp, tr.opts.DisableVDSO, tr.opts.AtRandom)
-	if err != nil {
+	if err != nil && (tr.opts.DisableVDSO || tr.opts.AtRandom != nil) {
 		mem.Close()
 		return fail(err)
 	}
