@@ -5,7 +5,11 @@
 #   ctracer      ctracer -p CPU -- guest          (waitpid + PTRACE_CONT)
 #   ctracer-x    ctracer -x -p CPU -- guest       (+ PTRACE_GET_SYSCALL_INFO)
 #   intercept    stopbench, intercept.Run(guest, Options{CPU})
-#   intercept+nocldstop  the same with stopbench -nocldstop
+#   intercept+nocldstop  the same with stopbench -nocldstop (only if the
+#                stopbench still has the flag: intercept now sets SA_NOCLDSTOP)
+#   ctracer-t    ctracer -t -p CPU -- points (static): the guest's rdtsc traps
+#   sched        schedbench run -cpu CPU -- guest (one explore.Run, as schedfuzz
+#                makes it but pinned to CPU): every getppid a scheduling point
 # Stops are counted as the guest's voluntary context switches (one per stop:
 # tracer and guest share the CPU). Pinned only: that is the stable number.
 #
@@ -20,6 +24,9 @@ trap 'rm -rf "$tmp"' EXIT
 gcc -O2 -Wall -Wextra -std=gnu11 -o "$tmp/ctracer" bench/ctracer/csrc/ctracer.c
 gcc -O2 -Wall -Wextra -std=gnu11 -o "$tmp/guest" bench/ctracer/csrc/guest.c
 go build -o "$tmp/stopbench" ./bench/cmd/stopbench
+go build -o "$tmp/schedbench" ./bench/cmd/schedbench
+mkdir -p "$tmp/t" # a static getppid loop named guest (no rdtsc in it: ctracer -t does not emulate it)
+gcc -O2 -static -pthread -o "$tmp/t/guest" bench/csrc/points.c
 N=1000000000 # long enough; the run is killed after the window
 
 ns() { awk '{print $1}' "$1"; } # schedstat field 1: ns on CPU
@@ -60,4 +67,6 @@ for ((r = 1; r <= REPS; r++)); do
 	measure ctracer-x "$tmp/ctracer" -x -p "$CPU" -- "$tmp/guest" "$N"
 	measure intercept "$tmp/stopbench" -dir "$tmp/sb" -cpu "$CPU" -only '^intercept/pinned/getppid$' -reps 1 -n "$N"
 	measure intercept+nocldstop "$tmp/stopbench" -dir "$tmp/sb" -cpu "$CPU" -nocldstop -only '^intercept/pinned/getppid$' -reps 1 -n "$N"
+	measure ctracer-t "$tmp/ctracer" -t -p "$CPU" -- "$tmp/t/guest" "$N"
+	measure sched "$tmp/schedbench" run -cpu "$CPU" "$tmp/guest" "$N"
 done

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/schedfuzz/schedfuzz/replay"
 	"github.com/schedfuzz/schedfuzz/sched"
@@ -43,9 +44,18 @@ type Minimizer struct {
 	// Timeout, CPU...); its Replay and Decider are ignored.
 	Config   Config
 	Classify Classifier
-	// MaxRuns bounds the runs Minimize and RootCause make (default 300).
+	// MaxRuns bounds the runs Minimize and RootCause make (default 300),
+	// MaxTime their wall-clock time (default 60 s).
 	MaxRuns int
+	MaxTime time.Duration
 	runs    int
+	// limits for candidate runs, set from the original run: a guided
+	// schedule that takes far longer than the failure it came from
+	// (a spinner the non-preemptive default never switches away from)
+	// ends early, as a livelock or a hang, and is not a match.
+	steps    int
+	timeout  time.Duration
+	deadline time.Time
 }
 
 // Minimized is the result of Minimize.
@@ -168,12 +178,39 @@ func (m *Minimizer) budget() int {
 	return 300
 }
 
+// exhausted reports whether the run or time budget is used up.
+func (m *Minimizer) exhausted() bool {
+	return m.runs >= m.budget() || (!m.deadline.IsZero() && time.Now().After(m.deadline))
+}
+
+// limit sets the candidate limits from the original run.
+func (m *Minimizer) limit(orig *Result) {
+	if m.Config.MaxSteps == 0 {
+		m.steps = max(4*orig.Outcome.Steps, 2000)
+	}
+	m.timeout = m.Config.Timeout
+	if t := max(20*orig.Wall, 2*time.Second); m.timeout == 0 || t < m.timeout {
+		m.timeout = t
+	}
+	d := m.MaxTime
+	if d <= 0 {
+		d = time.Minute
+	}
+	m.deadline = time.Now().Add(d)
+}
+
 // try runs a candidate schedule.
 func (m *Minimizer) try(ctx context.Context, items []item) (*Result, *guide, error) {
 	m.runs++
 	g := newGuide(items)
 	cfg := m.Config
 	cfg.Replay, cfg.Decider = nil, g
+	if m.steps > 0 {
+		cfg.MaxSteps = m.steps
+	}
+	if m.timeout > 0 {
+		cfg.Timeout = m.timeout
+	}
 	r, err := Run(ctx, m.Target, cfg)
 	return r, g, err
 }
@@ -186,6 +223,7 @@ func (m *Minimizer) fails(r *Result, sig string) bool {
 // 1-minimal set of forced preemptions and faults with the same signature.
 func (m *Minimizer) Minimize(ctx context.Context, orig *Result) (*Minimized, error) {
 	sig := Signature(orig)
+	m.limit(orig)
 	// Learn the keys of the original decisions by replaying it.
 	cfg := m.Config
 	cap := &keyLog{d: replay.NewFollower(orig.Decisions)}
@@ -217,7 +255,7 @@ func (m *Minimizer) Minimize(ctx context.Context, orig *Result) (*Minimized, err
 	}
 	best := &Minimized{Result: base, Items: nForced, Original: nForced, kept: all, log: cap.log}
 	test := func(subset []item) bool {
-		if m.runs >= m.budget() {
+		if m.exhausted() {
 			return false
 		}
 		r, g, err := m.try(ctx, append(append([]item(nil), fixed...), subset...))
@@ -316,6 +354,7 @@ func newStep(r *sched.Request, c int) step {
 // within the run budget.
 func (m *Minimizer) RootCause(ctx context.Context, min *Minimized) (*Cause, error) {
 	sig := Signature(min.Result)
+	m.limit(min.Result) // a budget of its own
 	kept := min.kept
 	for i := len(kept) - 1; i >= 0; i-- {
 		p := kept[i]
@@ -323,7 +362,7 @@ func (m *Minimizer) RootCause(ctx context.Context, min *Minimized) (*Cause, erro
 			continue
 		}
 		failing, failLog := min.Result, min.log
-		for d := 1; d <= 32 && m.runs < m.budget(); d++ {
+		for d := 1; d <= 32 && !m.exhausted(); d++ {
 			moved := slices.Clone(kept)
 			moved[i].k.count = p.k.count + d
 			moved[i].j = 0

@@ -6,8 +6,10 @@
 //
 // # Design
 //
-// One tracer, one thread. Run starts a goroutine locked to a fresh OS
-// thread for the whole run. That thread forks the guest, is the ptrace
+// One tracer, one thread. Run starts a goroutine locked to an OS thread
+// for the whole run (pinned to Options.CPU; afterwards its affinity is
+// restored and the thread goes back to the runtime). That thread forks the
+// guest, is the ptrace
 // tracer of every guest thread, waits with wait4(-1, __WALL|__WNOTHREAD),
 // and calls the tool's handlers inline. Handing stops between goroutines
 // costs 4-5x more per stop, so nothing here does. __WNOTHREAD keeps
@@ -23,11 +25,13 @@
 // and arch, so the kernel caches allowed calls and they cost nothing.
 //
 // Launching without cgo. The guest is started with PTRACE_TRACEME. At its
-// post-exec stop the tracer injects seccomp(2) by patching a `syscall`
-// instruction at the entry point, then re-attaches with PTRACE_SEIZE (so
-// group-stops work with PTRACE_LISTEN and PTRACE_INTERRUPT is available)
-// before the guest runs a single instruction. Options include EXITKILL and
-// the first process has PDEATHSIG=SIGKILL: no guest outlives the tracer.
+// post-exec stop the tracer edits its auxv and re-attaches with
+// PTRACE_SEIZE (so group-stops work with PTRACE_LISTEN and
+// PTRACE_INTERRUPT is available), then injects prctl(PR_SET_NO_NEW_PRIVS),
+// prctl(PR_SET_TSC) if asked and seccomp(2) by single-stepping a `syscall`
+// instruction of the vDSO, all before the guest runs a single instruction.
+// Options include EXITKILL and the first process has PDEATHSIG=SIGKILL: no
+// guest outlives the tracer.
 //
 // Per stop. A seccomp stop costs one PTRACE_GET_SYSCALL_INFO (number,
 // args, ip, sp; no GETREGS) and one resume. Emulating a call (skip it,

@@ -1,7 +1,10 @@
 package intercept
 
 import (
+	"bytes"
+	"encoding/binary"
 	"fmt"
+	"io"
 	"os"
 	"syscall"
 	"unsafe"
@@ -48,18 +51,32 @@ func buildFilter(sub Subscription) ([]bpf.Instruction, error) {
 // and PTRACE_INTERRUPT work) and stopped before its first instruction.
 //
 // Go cannot run code in the child between fork and exec, so the child is
-// started with PTRACE_TRACEME; at its post-exec SIGTRAP the tracer injects
-// seccomp(SECCOMP_SET_MODE_FILTER) by patching a `syscall` instruction at
-// the entry point, then converts the attachment into a seizure: detach
-// with SIGSTOP, seize the stopped process, SIGCONT it. The guest has run
-// no instruction of its own by then.
+// started with PTRACE_TRACEME. At its post-exec SIGTRAP the tracer edits
+// the auxv and converts the attachment into a seizure: detach with
+// SIGSTOP, seize the stopped process, SIGCONT it. At the SIGCONT stop it
+// injects prctl(PR_SET_NO_NEW_PRIVS), prctl(PR_SET_TSC) and
+// seccomp(SECCOMP_SET_MODE_FILTER) in one go, by single-stepping a
+// `syscall` instruction of the vDSO (or one patched at the entry point if
+// there is no vDSO). The guest has run no
+// instruction of its own by then. (Its first exec therefore runs without
+// no_new_privs; under ptrace a set-user-ID program gains no privileges
+// anyway unless the tracer has CAP_SYS_PTRACE.)
+//
+// The order matters for speed: a guest that traps rdtsc (PR_TSC_SIGSEGV)
+// makes every context switch between it and the tracer rewrite CR4, which
+// costs ~5 µs per switch on this kind of VM (bench/RESULTS.md), so the
+// stops of the re-seizure come before it. And the filter comes last: once
+// installed, an injected call would stop.
 func (tr *Tracer) launch(cmd *Command) (*Thread, error) {
 	prog, err := buildFilter(tr.sub)
 	if err != nil {
 		return nil, fmt.Errorf("build seccomp filter: %w", err)
 	}
-	// Attributes set on this (dedicated, never unlocked) thread are
-	// inherited by the child through fork.
+	// The affinity set on this thread is inherited by the child through
+	// fork and keeps the tracer on the guest's CPU; Run restores it when
+	// the run is over. The personality is only needed for the fork, and
+	// no_new_privs (permanent on a thread) is injected into the guest
+	// instead, so that the thread can serve later runs.
 	if tr.opts.CPU >= 0 {
 		var set unix.CPUSet
 		set.Set(tr.opts.CPU)
@@ -67,6 +84,7 @@ func (tr *Tracer) launch(cmd *Command) (*Thread, error) {
 			return nil, fmt.Errorf("pin to CPU %d: %w", tr.opts.CPU, err)
 		}
 	}
+	oldPersonality := ^uintptr(0)
 	if tr.opts.DisableASLR {
 		old, _, e := unix.RawSyscall(unix.SYS_PERSONALITY, 0xffffffff, 0, 0)
 		if e == 0 {
@@ -75,9 +93,7 @@ func (tr *Tracer) launch(cmd *Command) (*Thread, error) {
 		if e != 0 {
 			return nil, fmt.Errorf("personality: %w", e)
 		}
-	}
-	if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
-		return nil, fmt.Errorf("no_new_privs: %w", err)
+		oldPersonality = old
 	}
 
 	files := []uintptr{0, 1, 2}
@@ -111,6 +127,12 @@ func (tr *Tracer) launch(cmd *Command) (*Thread, error) {
 			Pdeathsig: syscall.SIGKILL,
 		},
 	})
+	var perr error
+	if oldPersonality != ^uintptr(0) {
+		if _, _, e := unix.RawSyscall(unix.SYS_PERSONALITY, oldPersonality, 0, 0); e != 0 {
+			perr = fmt.Errorf("restore personality: %w", e)
+		}
+	}
 	if err != nil {
 		return nil, &StartError{Path: cmd.Path, Err: err}
 	}
@@ -122,6 +144,9 @@ func (tr *Tracer) launch(cmd *Command) (*Thread, error) {
 		tr.live.remove(pid)
 		return nil, fmt.Errorf("start %s: %w", cmd.Path, err)
 	}
+	if perr != nil {
+		return fail(perr)
+	}
 	var ws unix.WaitStatus
 	if _, err := wait4(pid, &ws, 0); err != nil {
 		return fail(err)
@@ -130,22 +155,35 @@ func (tr *Tracer) launch(cmd *Command) (*Thread, error) {
 		return fail(fmt.Errorf("unexpected first status %#x", ws))
 	}
 	mem := newMemory(pid)
-	if tr.opts.TrapRDTSC {
-		if err := injectChecked(pid, mem, unix.SYS_PRCTL, unix.PR_SET_TSC, unix.PR_TSC_SIGSEGV); err != nil {
-			mem.Close()
-			return fail(err)
-		}
-	}
-	// The filter goes last: once installed, injected calls would stop.
-	if err := installFilter(pid, mem, prog); err != nil {
-		mem.Close()
-		return fail(err)
-	}
-	if err := tr.fixAuxv(pid, mem); err != nil {
-		mem.Close()
-		return fail(err)
-	}
 	if err := reseize(pid); err != nil {
+		mem.Close()
+		return fail(err)
+	}
+	var regs unix.PtraceRegs
+	if err := ptraceGetRegs(pid, &regs); err != nil {
+		mem.Close()
+		return fail(fmt.Errorf("get regs: %w", err))
+	}
+	// Read the auxv even without options to edit, for the vDSO's address
+	// (see syscallGadget); only an edit that fails is an error.
+	vdso, err := editAuxv(mem, regs.Rsp, tr.opts.DisableVDSO, tr.opts.AtRandom)
+	if err != nil && (tr.opts.DisableVDSO || tr.opts.AtRandom != nil) {
+		mem.Close()
+		return fail(err)
+	}
+	// no_new_privs lets the guest install a filter without
+	// CAP_SYS_ADMIN and is inherited by everything it runs.
+	calls := []injection{{nr: unix.SYS_PRCTL, args: [6]uint64{unix.PR_SET_NO_NEW_PRIVS, 1}}}
+	if tr.opts.TrapRDTSC {
+		calls = append(calls, injection{nr: unix.SYS_PRCTL, args: [6]uint64{unix.PR_SET_TSC, unix.PR_TSC_SIGSEGV}})
+	}
+	filter, err := stageFilter(mem, regs.Rsp, prog)
+	if err != nil {
+		mem.Close()
+		return fail(err)
+	}
+	calls = append(calls, filter)
+	if err := injectAtStop(pid, mem, &regs, calls, syscallGadget(mem, vdso)); err != nil {
 		mem.Close()
 		return fail(err)
 	}
@@ -167,79 +205,121 @@ type StartError struct {
 func (e *StartError) Error() string { return fmt.Sprintf("%s: %v", e.Path, e.Err) }
 func (e *StartError) Unwrap() error { return e.Err }
 
-// installFilter makes the stopped, freshly exec'd process pid install prog
-// as its seccomp filter, by running seccomp(2) on its behalf at its entry
-// point.
-func installFilter(pid int, mem *Memory, prog []bpf.Instruction) error {
-	var saved unix.PtraceRegs
-	if err := ptraceGetRegs(pid, &saved); err != nil {
-		return fmt.Errorf("get regs: %w", err)
-	}
-	// The filter and its struct sock_fprog go below the red zone of the
-	// initial stack, which the kernel maps generously at exec.
+// stageFilter writes prog and its struct sock_fprog below the red zone
+// of the initial stack (sp), which the kernel maps generously at exec, and
+// returns the seccomp(2) call that installs it.
+func stageFilter(mem *Memory, sp uint64, prog []bpf.Instruction) (injection, error) {
 	code := bpf.Encode(prog)
-	progAddr := (saved.Rsp - 128 - uint64(len(code))) &^ 15
+	progAddr := (sp - 128 - uint64(len(code))) &^ 15
 	fprogAddr := progAddr - 16
 	var fprog [16]byte
 	*(*uint16)(unsafe.Pointer(&fprog[0])) = uint16(len(prog))
 	*(*uint64)(unsafe.Pointer(&fprog[8])) = progAddr
 	if _, err := mem.WriteAt(code, int64(progAddr)); err != nil {
-		return fmt.Errorf("write filter: %w", err)
+		return injection{}, fmt.Errorf("write filter: %w", err)
 	}
 	if _, err := mem.WriteAt(fprog[:], int64(fprogAddr)); err != nil {
-		return fmt.Errorf("write filter: %w", err)
+		return injection{}, fmt.Errorf("write filter: %w", err)
 	}
-	ret, err := injectAtStop(pid, mem, &saved, unix.SYS_SECCOMP,
-		[6]uint64{1 /* SECCOMP_SET_MODE_FILTER */, 0, fprogAddr})
-	if err != nil {
-		return err
-	}
-	if ret != 0 {
-		return fmt.Errorf("seccomp: %w", unix.Errno(-ret))
-	}
-	return nil
+	return injection{nr: unix.SYS_SECCOMP, args: [6]uint64{1 /* SECCOMP_SET_MODE_FILTER */, 0, fprogAddr}}, nil
 }
 
-// injectAtStop runs one syscall in a thread stopped outside any syscall by
-// writing a `syscall` instruction at its pc and single-stepping over it.
-// Registers and text are restored afterwards.
-func injectAtStop(tid int, mem *Memory, saved *unix.PtraceRegs, nr int, args [6]uint64) (int64, error) {
-	var orig [syscallInsnLen]byte
-	if _, err := mem.ReadAt(orig[:], int64(saved.Rip)); err != nil {
-		return 0, fmt.Errorf("read text: %w", err)
+// injection is one syscall to run in a stopped guest thread; it must
+// succeed (a result in [-4095, -1] is an error).
+type injection struct {
+	nr   int
+	args [6]uint64
+}
+
+// syscallGadget returns the address of the bytes of a `syscall`
+// instruction (0f 05) in the vDSO at vdso, or 0 if there is none. The
+// bytes may sit inside another instruction: executed from their address
+// they are a syscall all the same. The vDSO has a few (its fallback
+// paths), and using one spares injectAtStop writing to the guest's text,
+// which costs more than the rest of the injection here (opening
+// /proc/PID/mem and breaking copy-on-write of a text page: 25-40 µs).
+func syscallGadget(mem *Memory, vdso uint64) uint64 {
+	if vdso == 0 || vdso%4096 != 0 {
+		return 0
 	}
-	insn := syscallInsn
-	if _, err := mem.WriteAt(insn[:], int64(saved.Rip)); err != nil {
-		return 0, fmt.Errorf("patch text: %w", err)
-	}
-	regs := *saved
-	setSyscallRegs(&regs, nr, args)
-	regs.Orig_rax = ^uint64(0) // not in a syscall
-	var ret int64
-	err := ptraceSetRegs(tid, &regs)
-	if err == nil {
-		err = ptraceSingleStep(tid)
-	}
-	if err == nil {
-		var ws unix.WaitStatus
-		if _, err = wait4(tid, &ws, 0); err == nil && !(ws.Stopped() && ws.StopSignal() == unix.SIGTRAP) {
-			err = fmt.Errorf("unexpected status %#x while injecting", ws)
+	var page [4096]byte
+	for off := uint64(0); off < 2*4096; off += 4096 {
+		n, _ := mem.ReadAt(page[:], int64(vdso+off))
+		if i := bytes.Index(page[:n], syscallInsn[:]); i >= 0 {
+			return vdso + off + uint64(i)
+		}
+		if n < len(page) {
+			break
 		}
 	}
-	if err == nil {
-		err = ptraceGetRegs(tid, &regs)
-		ret = int64(regs.Rax)
+	return 0
+}
+
+// injectAtStop runs calls, in order, in a thread stopped outside any
+// syscall (at its entry point: an exec stop or a signal-delivery-stop) by
+// single-stepping a `syscall` instruction once per call: the one at gadget
+// if gadget != 0, else one written at the thread's pc (once for all calls,
+// through /proc/PID/mem since text is read-only to process_vm_writev, and
+// restored afterwards). The registers are restored afterwards.
+func injectAtStop(tid int, mem *Memory, saved *unix.PtraceRegs, calls []injection, gadget uint64) error {
+	at := *saved
+	var orig [syscallInsnLen]byte
+	if gadget != 0 {
+		at.Rip = gadget
+	} else {
+		if _, err := mem.ReadAt(orig[:], int64(saved.Rip)); err != nil {
+			return fmt.Errorf("read text: %w", err)
+		}
+		insn := syscallInsn
+		if _, err := mem.writeForce(insn[:], int64(saved.Rip)); err != nil {
+			return fmt.Errorf("patch text: %w", err)
+		}
 	}
-	if _, werr := mem.WriteAt(orig[:], int64(saved.Rip)); werr != nil && err == nil {
-		err = werr
+	var err error
+	for _, c := range calls {
+		var ret int64
+		if ret, err = stepSyscall(tid, &at, c); err == nil && ret < 0 && ret > -4096 {
+			err = unix.Errno(-ret)
+		}
+		if err != nil {
+			err = fmt.Errorf("inject syscall %d: %w", c.nr, err)
+			break
+		}
+	}
+	if gadget == 0 {
+		if _, werr := mem.writeForce(orig[:], int64(saved.Rip)); werr != nil && err == nil {
+			err = fmt.Errorf("restore text: %w", werr)
+		}
 	}
 	if serr := ptraceSetRegs(tid, saved); serr != nil && err == nil {
-		err = serr
+		err = fmt.Errorf("restore registers: %w", serr)
 	}
-	if err != nil {
-		return 0, fmt.Errorf("inject syscall %d: %w", nr, err)
+	return err
+}
+
+// stepSyscall executes c at saved.Rip (a `syscall` instruction) by
+// single-stepping, and returns its result.
+func stepSyscall(tid int, saved *unix.PtraceRegs, c injection) (int64, error) {
+	regs := *saved
+	setSyscallRegs(&regs, c.nr, c.args)
+	regs.Orig_rax = ^uint64(0) // not in a syscall
+	if err := ptraceSetRegs(tid, &regs); err != nil {
+		return 0, err
 	}
-	return ret, nil
+	if err := ptraceSingleStep(tid); err != nil {
+		return 0, err
+	}
+	var ws unix.WaitStatus
+	if _, err := wait4(tid, &ws, 0); err != nil {
+		return 0, err
+	}
+	if !ws.Stopped() || ws.StopSignal() != unix.SIGTRAP || int(ws>>16) != 0 {
+		return 0, fmt.Errorf("unexpected status %#x while injecting", ws)
+	}
+	if err := ptraceGetRegs(tid, &regs); err != nil {
+		return 0, err
+	}
+	return int64(regs.Rax), nil
 }
 
 // reseize turns a PTRACE_TRACEME attachment of a stopped process into a
@@ -281,25 +361,6 @@ func reseize(pid int) error {
 	return fmt.Errorf("guest did not reach SIGCONT after seize (last status %#x)", ws)
 }
 
-// injectChecked runs one syscall in a process stopped at its entry point and
-// fails on a negative result.
-func injectChecked(pid int, mem *Memory, nr int, args ...uint64) error {
-	var saved unix.PtraceRegs
-	if err := ptraceGetRegs(pid, &saved); err != nil {
-		return fmt.Errorf("get regs: %w", err)
-	}
-	var a [6]uint64
-	copy(a[:], args)
-	ret, err := injectAtStop(pid, mem, &saved, nr, a)
-	if err != nil {
-		return err
-	}
-	if ret < 0 && ret > -4096 {
-		return fmt.Errorf("syscall %d: %w", nr, unix.Errno(-ret))
-	}
-	return nil
-}
-
 // Auxiliary vector tags (elf.h).
 const (
 	atNull        = 0
@@ -318,58 +379,104 @@ func (tr *Tracer) fixAuxv(tid int, mem *Memory) error {
 	if err := ptraceGetRegs(tid, &regs); err != nil {
 		return err
 	}
-	return editAuxv(mem, regs.Rsp, tr.opts.DisableVDSO, tr.opts.AtRandom)
+	_, err := editAuxv(mem, regs.Rsp, tr.opts.DisableVDSO, tr.opts.AtRandom)
+	return err
+}
+
+// auxvMemory is what editAuxv needs of a Memory (tests use a fake).
+type auxvMemory interface {
+	io.ReaderAt
+	io.WriterAt
+}
+
+// stackWords reads the words of the initial stack a page at a time: one
+// process_vm_readv for the page of sp and one per further page the
+// tables reach, instead of one per word (argv, envp and auxv hold a few
+// dozen words; word by word they cost ~100 µs per exec here). A read
+// never crosses the end of the page holding the word asked for, so it
+// cannot fault past the top of the stack.
+type stackWords struct {
+	mem  io.ReaderAt
+	base uint64 // guest address of buf[0]
+	buf  []byte
+	page [4096]byte
+}
+
+func (s *stackWords) word(addr uint64) (uint64, error) {
+	if addr < s.base || addr+8 > s.base+uint64(len(s.buf)) {
+		end := (addr + 8 + 4095) &^ 4095 // the page of the word's last byte
+		n, err := s.mem.ReadAt(s.page[:end-addr], int64(addr))
+		if n < 8 {
+			if err == nil {
+				err = io.ErrUnexpectedEOF
+			}
+			return 0, err
+		}
+		s.base, s.buf = addr, s.page[:n]
+	}
+	return binary.LittleEndian.Uint64(s.buf[addr-s.base:]), nil
 }
 
 // editAuxv edits the auxiliary vector of a process stopped at its entry
 // point: AT_SYSINFO_EHDR becomes AT_IGNORE (hideVDSO) and the AT_RANDOM
 // bytes are replaced (random != nil). sp is the stack pointer there,
-// which points at argc, followed by argv, envp and auxv.
-func editAuxv(mem *Memory, sp uint64, hideVDSO bool, random *[16]byte) error {
-	argc, err := mem.ReadUint64(sp)
+// which points at argc, followed by argv, envp and auxv. It returns the
+// address of the vDSO (0 if there is none), hidden or not: it stays
+// mapped.
+func editAuxv(mem auxvMemory, sp uint64, hideVDSO bool, random *[16]byte) (vdso uint64, err error) {
+	st := &stackWords{mem: mem}
+	argc, err := st.word(sp)
 	if err != nil {
-		return fmt.Errorf("read argc: %w", err)
+		return 0, fmt.Errorf("read argc: %w", err)
+	}
+	if argc > 1<<24 {
+		return 0, fmt.Errorf("argc %d at %#x: not an initial stack", argc, sp)
 	}
 	p := sp + 8 + 8*(argc+1)
 	for i := 0; ; i++ { // skip envp
-		v, err := mem.ReadUint64(p)
+		v, err := st.word(p)
 		if err != nil {
-			return fmt.Errorf("read envp: %w", err)
+			return 0, fmt.Errorf("read envp: %w", err)
 		}
 		p += 8
 		if v == 0 {
 			break
 		}
-		if i > 1<<20 {
-			return fmt.Errorf("unterminated envp")
+		if i > 1<<24 {
+			return 0, fmt.Errorf("unterminated envp")
 		}
 	}
 	for i := 0; i < 1024; i++ {
-		tag, err := mem.ReadUint64(p)
+		tag, err := st.word(p)
 		if err != nil {
-			return fmt.Errorf("read auxv: %w", err)
+			return 0, fmt.Errorf("read auxv: %w", err)
 		}
 		switch tag {
 		case atNull:
-			return nil
+			return vdso, nil
 		case atSysinfoEHdr:
+			if vdso, err = st.word(p + 8); err != nil {
+				return 0, fmt.Errorf("read auxv: %w", err)
+			}
 			if hideVDSO {
-				if err := mem.WriteUint64(p, atIgnore); err != nil {
-					return err
+				var b [8]byte
+				binary.LittleEndian.PutUint64(b[:], atIgnore)
+				if _, err := mem.WriteAt(b[:], int64(p)); err != nil {
+					return 0, fmt.Errorf("hide vDSO: %w", err)
 				}
 			}
 		case atRandom:
 			if random != nil {
-				addr, err := mem.ReadUint64(p + 8)
+				addr, err := st.word(p + 8)
 				if err == nil {
 					_, err = mem.WriteAt(random[:], int64(addr))
 				}
 				if err != nil {
-					return fmt.Errorf("AT_RANDOM: %w", err)
+					return 0, fmt.Errorf("AT_RANDOM: %w", err)
 				}
 			}
 		}
 		p += 16
 	}
-	return fmt.Errorf("unterminated auxv")
+	return 0, fmt.Errorf("unterminated auxv")
 }

@@ -66,6 +66,10 @@ func (m *Memory) WriteAt(p []byte, addr int64) (int, error) {
 	return m.procMem(p, addr, true)
 }
 
+// writeForce writes p at addr through /proc/PID/mem, which reaches
+// read-only mappings (text) that process_vm_writev cannot.
+func (m *Memory) writeForce(p []byte, addr int64) (int, error) { return m.procMem(p, addr, true) }
+
 func (m *Memory) procMem(p []byte, addr int64, write bool) (int, error) {
 	if m.file == nil {
 		f, err := os.OpenFile(fmt.Sprintf("/proc/%d/mem", m.pid), os.O_RDWR, 0)

@@ -135,3 +135,12 @@ func wait4(pid int, status *unix.WaitStatus, opts int) (int, error) {
 		return wpid, err
 	}
 }
+
+// saveAffinity and restoreAffinity keep the tracer thread's CPU mask
+// across a run (launch pins the thread to Options.CPU).
+func saveAffinity() (unix.CPUSet, bool) {
+	var set unix.CPUSet
+	return set, unix.SchedGetaffinity(0, &set) == nil
+}
+
+func restoreAffinity(set *unix.CPUSet) bool { return unix.SchedSetaffinity(0, set) == nil }

@@ -31,7 +31,7 @@ type Config struct {
 	// Done, when closed, abandons a real wait for external input (the
 	// run is being cancelled).
 	Done <-chan struct{}
-	// Preempt is the wall-clock time a thread may run without reaching a
+	// Preempt is the CPU time a thread may run without reaching a
 	// scheduling point before the watchdog preempts it (default 20ms).
 	Preempt time.Duration
 	// IdleChoice lets a pick also choose IdleOption while threads are

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"runtime"
+	"strings"
 	"testing"
 	"time"
 
@@ -87,5 +88,32 @@ func TestSameRunOnAnyCPU(t *testing.T) {
 	}
 	if !bytes.Contains(a.Stdout, []byte("w1 cpu 1")) && !bytes.Contains(a.Stdout, []byte("w1 cpu 2")) {
 		t.Fatalf("sched_getcpu did not report a virtual CPU:\n%s", a.Stdout)
+	}
+}
+
+// TestSpinnerPreempted: threads spinning on each other without syscalls
+// finish under the scheduler (the watchdog preempts a spinner), and the run
+// says it contains a timing-based preemption.
+func TestSpinnerPreempted(t *testing.T) {
+	testenv.RequirePtrace(t)
+	path := build(t, "spin")
+	for seed := uint64(1); seed <= 3; seed++ {
+		start := time.Now()
+		r, err := explore.Run(context.Background(), &explore.Target{Path: path, Args: []string{path}},
+			explore.Config{Seed: seed, Timeout: 20 * time.Second, CPU: 0})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Failed() || string(r.Stdout) != "spun\n" {
+			t.Fatalf("seed %d: %s, stdout %q\n%s", seed, r.Describe(), r.Stdout, r.Outcome.Report)
+		}
+		marked := false
+		for _, n := range r.Outcome.Nondeterministic {
+			marked = marked || strings.Contains(n, "timing-based preemption")
+		}
+		if !marked {
+			t.Errorf("seed %d: not marked as preempted: %v", seed, r.Outcome.Nondeterministic)
+		}
+		t.Logf("seed %d: %d decisions in %v", seed, len(r.Decisions), time.Since(start).Round(time.Millisecond))
 	}
 }

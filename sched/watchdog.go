@@ -2,8 +2,7 @@ package sched
 
 import (
 	"os"
-	"strconv"
-	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 	"unsafe"
@@ -17,83 +16,124 @@ import (
 // that depends on timing: a run it preempts is marked as containing a
 // timing-based preemption, which replay may not reproduce.
 //
-// "Too long" is CPU time the thread itself used (from
-// /proc/PID/task/TID/schedstat), not wall time: on a loaded machine a
-// thread that waits for a CPU must not be preempted, or the same seed
-// would give different runs depending on the load. The baseline is read at
-// the first tick after a release, so a preemption comes between one and
-// two quanta of CPU time after it; the file is read only for threads that
-// run that long without a point.
+// "Too long" is measured in CPU time of the running thread's process, not
+// in wall time: on a loaded machine a guest thread that is merely waiting
+// for a CPU must not be preempted (that would make the run depend on the
+// machine's load). Only one thread of a guest runs at a time (the others
+// are held in ptrace-stops), so the process's CPU clock advances only
+// while the released thread runs.
 //
-// It runs on its own goroutine and shares only atomics with the tracer
-// thread: the generation (bumped at every release) and the running
-// thread's ids.
+// It is a timer of the Go runtime, not a goroutine: each tick (every
+// quantum) runs check on some runtime thread and re-arms the timer, and a
+// run too short to reach a tick costs one timer. It shares only atomics
+// with the tracer thread: the generation (bumped at every release) and the
+// running thread's ids.
 type watchdog struct {
 	gen      atomic.Uint64
 	pid, tid atomic.Int64
 	fired    atomic.Uint64 // the generation a SIGSTOP was sent for
-	done     chan struct{}
+
+	quantum time.Duration
+	// cpuTime returns the CPU time process pid has used (false if it
+	// cannot be read); stopThread preempts a thread. Tests replace them.
+	cpuTime    func(pid int) (time.Duration, bool)
+	stopThread func(pid, tid int)
+
+	mu      sync.Mutex // held by a tick and by stop: no re-arm after stop
+	timer   *time.Timer
+	stopped bool
+	st      tickState
+}
+
+// tickState is what one tick leaves for the next: the generation it saw
+// and the CPU time the process had used then.
+type tickState struct {
+	gen  uint64
+	base time.Duration
+	ok   bool
 }
 
 func startWatchdog(quantum time.Duration) *watchdog {
-	w := &watchdog{done: make(chan struct{})}
-	go w.loop(quantum)
+	w := newWatchdog(quantum)
+	w.mu.Lock()
+	w.timer = time.AfterFunc(quantum, w.tick)
+	w.mu.Unlock()
 	return w
 }
 
-func (w *watchdog) loop(quantum time.Duration) {
-	tick := time.NewTicker(quantum)
-	defer tick.Stop()
-	last := ^uint64(0)
-	var base int64 // CPU time of the running thread when first seen
-	for {
-		select {
-		case <-w.done:
-			return
-		case <-tick.C:
-		}
-		gen := w.gen.Load()
-		pid, tid := int(w.pid.Load()), int(w.tid.Load())
-		if gen != last {
-			last = gen
-			base = -1
-			if tid != 0 {
-				base = threadCPU(pid, tid)
-			}
-			continue
-		}
-		if tid == 0 || base < 0 || w.fired.Load() == gen {
-			continue
-		}
-		if used := threadCPU(pid, tid); used >= 0 && used-base >= int64(quantum) {
-			w.fired.Store(gen)
-			unix.Tgkill(pid, tid, unix.SIGSTOP)
-		}
+func newWatchdog(quantum time.Duration) *watchdog {
+	return &watchdog{quantum: quantum, cpuTime: processCPUTime, stopThread: stopThread,
+		st: tickState{gen: ^uint64(0)}}
+}
+
+func (w *watchdog) tick() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.stopped {
+		return
+	}
+	w.check()
+	w.timer.Reset(w.quantum)
+}
+
+// check preempts the running thread if its process has used a quantum of
+// CPU time since the previous tick found it running (so a thread is
+// preempted after it ran for between one and two quanta of wall time, and
+// for at least one quantum of CPU time, without a scheduling point).
+func (w *watchdog) check() {
+	gen := w.gen.Load()
+	pid, tid := int(w.pid.Load()), int(w.tid.Load())
+	if gen%2 != 0 || w.gen.Load() != gen {
+		return // being released: the ids and the generation may not match
+	}
+	if gen != w.st.gen || tid == 0 {
+		w.st.gen = gen
+		w.st.base, w.st.ok = w.cpuTime(pid)
+		return
+	}
+	if !w.st.ok || w.fired.Load() == gen {
+		return
+	}
+	if now, ok := w.cpuTime(pid); ok && now-w.st.base >= w.quantum {
+		w.fired.Store(gen)
+		w.stopThread(pid, tid)
 	}
 }
 
-// threadCPU is the CPU time (ns) a thread has used, -1 if unknown.
-func threadCPU(pid, tid int) int64 {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/task/" + strconv.Itoa(tid) + "/schedstat")
-	if err != nil {
-		return -1
-	}
-	f, _, _ := strings.Cut(string(b), " ")
-	v, err := strconv.ParseInt(f, 10, 64)
-	if err != nil {
-		return -1
-	}
-	return v
-}
-
-// running records the thread just released (tid 0: none).
+// running records the thread just released (tid 0: none). The generation
+// is odd while the ids change (a seqlock: check reads them only between
+// two equal, even generations).
 func (w *watchdog) running(pid, tid int) {
+	w.gen.Add(1)
 	w.pid.Store(int64(pid))
 	w.tid.Store(int64(tid))
 	w.gen.Add(1)
 }
 
-func (w *watchdog) stop() { close(w.done) }
+func (w *watchdog) stop() {
+	w.mu.Lock()
+	w.stopped = true
+	if w.timer != nil {
+		w.timer.Stop()
+	}
+	w.mu.Unlock()
+}
+
+// processCPUTime reads the CPU clock of another process
+// (MAKE_PROCESS_CPUCLOCK(pid, CPUCLOCK_SCHED), see clock_getcpuclockid(3)).
+func processCPUTime(pid int) (time.Duration, bool) {
+	if pid <= 0 {
+		return 0, false
+	}
+	var ts unix.Timespec
+	clock := int32(^uint32(pid)<<3 | 2)
+	if unix.ClockGettime(clock, &ts) != nil {
+		return 0, false
+	}
+	return time.Duration(ts.Nano()), true
+}
+
+func stopThread(pid, tid int) { unix.Tgkill(pid, tid, unix.SIGSTOP) }
 
 // isOurStop reports whether a SIGSTOP came from this process (the
 // watchdog) rather than from the guest.

@@ -121,6 +121,20 @@ func TestCTracer(t *testing.T) {
 		run(t, tr, "-x", "-n", "39,110", "--", g, "300").want(t, 0, 300)
 		run(t, tr, "-n", "39", "--", g, "300").want(t, 0, 0)
 	})
+	t.Run("trapped rdtsc", func(t *testing.T) {
+		// A static program (no ld.so, which reads the TSC itself) that
+		// calls getppid, then executes rdtsc: under -t it dies of
+		// SIGSEGV (128+11) after its one stop, without -t it exits 0.
+		dir := t.TempDir()
+		src := dir + "/rdtsc.c"
+		os.WriteFile(src, []byte("#include <unistd.h>\nint main(void) { getppid(); return (int)(__builtin_ia32_rdtsc() & 0); }\n"), 0o644)
+		bin := dir + "/rdtsc"
+		if out, err := exec.Command(Compiler(), "-O1", "-static", "-o", bin, src).CombinedOutput(); err != nil {
+			t.Fatalf("compile: %v\n%s", err, out)
+		}
+		run(t, tr, "-t", "--", bin).want(t, 128+11, 1)
+		run(t, tr, "--", bin).want(t, 0, 1)
+	})
 	t.Run("guest exit status", func(t *testing.T) {
 		run(t, tr, "--", g).want(t, 2, 0) // usage error
 	})

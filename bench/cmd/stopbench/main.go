@@ -111,9 +111,9 @@ func main() {
 		fatalf("no configuration matches -only %q", *only)
 	}
 
-	fmt.Printf("# %s\n", commandLine())
+	fmt.Printf("# %s\n", bench.CommandLine("stopbench"))
 	fmt.Printf("# %s, kernel %s, %d CPUs, GOMAXPROCS %d, %s, N=%d, reps=%d, cpu=%d, cpu2=%d\n",
-		time.Now().UTC().Format(time.RFC3339), kernel(), runtime.NumCPU(), runtime.GOMAXPROCS(0),
+		time.Now().UTC().Format(time.RFC3339), bench.Kernel(), runtime.NumCPU(), runtime.GOMAXPROCS(0),
 		runtime.Version(), *n, *reps, *cpu, *cpu2)
 	if *nocldstop {
 		if err := addNoCldStop(); err != nil {
@@ -121,7 +121,7 @@ func main() {
 		}
 	}
 	fmt.Printf("# SIGCHLD action of this process (the Go tracer's): %s\n", sigchldAction())
-	fmt.Printf("# loadavg at start: %s\n", loadavg())
+	fmt.Printf("# loadavg at start: %s\n", bench.LoadAvg())
 
 	if *cpuprofile != "" {
 		f, err := os.Create(*cpuprofile)
@@ -136,7 +136,7 @@ func main() {
 
 	runs := make([][]float64, len(cfgs))
 	for r := 0; r < *reps; r++ {
-		before := sample()
+		before := bench.SampleLoad()
 		for k := range cfgs {
 			i := (k + r) % len(cfgs) // rotate the starting configuration
 			res, err := tl.Run(context.Background(), cfgs[i], *n)
@@ -149,9 +149,9 @@ func main() {
 				fmt.Printf("# rep %d %-28s %9.1f ns/call (wall %v)\n", r+1, cfgs[i].Name(), res.NsPerCall, res.Wall.Round(time.Millisecond))
 			}
 		}
-		fmt.Printf("# rep %d/%d done: %s\n", r+1, *reps, before.foreign())
+		fmt.Printf("# rep %d/%d done: %s\n", r+1, *reps, before.ForeignString())
 	}
-	fmt.Printf("# loadavg at end: %s\n\n", loadavg())
+	fmt.Printf("# loadavg at end: %s\n\n", bench.LoadAvg())
 
 	// Table of every configuration.
 	med := map[string]float64{}
@@ -161,7 +161,7 @@ func main() {
 	for i, c := range cfgs {
 		s := slices.Clone(runs[i])
 		slices.Sort(s)
-		m := median(s)
+		m := bench.Median(s)
 		med[c.Name()], lo[c.Name()] = m, s[0]
 		var rs []string
 		for _, v := range runs[i] {
@@ -254,92 +254,6 @@ func sigchldAction() string {
 		}
 	}
 	return fmt.Sprintf("%s, flags %#x, %s", h, act.flags, nc)
-}
-
-func median(sorted []float64) float64 {
-	n := len(sorted)
-	if n%2 == 1 {
-		return sorted[n/2]
-	}
-	return (sorted[n/2-1] + sorted[n/2]) / 2
-}
-
-// commandLine is how this program was invoked, as typed.
-func commandLine() string {
-	args := []string{"stopbench"}
-	for _, a := range os.Args[1:] {
-		if a == "" || strings.ContainsAny(a, " \t'\"\\$|&;<>*?()[]{}") {
-			a = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
-		}
-		args = append(args, a)
-	}
-	return strings.Join(args, " ")
-}
-
-func kernel() string {
-	var u unix.Utsname
-	if unix.Uname(&u) != nil {
-		return "?"
-	}
-	return unix.ByteSliceToString(u.Release[:])
-}
-
-func loadavg() string {
-	b, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return "?"
-	}
-	return strings.TrimSpace(string(b))
-}
-
-// usage is a snapshot of the machine's busy CPU time and of ours.
-type usage struct {
-	wall        time.Time
-	busy, ourNs int64 // ns of busy CPU time: the whole machine, this process and its reaped children
-}
-
-func sample() usage {
-	return usage{wall: time.Now(), busy: machineBusy(), ourNs: ownCPU()}
-}
-
-// foreign describes the CPU time that other processes used since u.
-func (u usage) foreign() string {
-	now := sample()
-	other := time.Duration((now.busy - u.busy) - (now.ourNs - u.ourNs))
-	if other < 0 {
-		other = 0 // tick granularity
-	}
-	wall := now.wall.Sub(u.wall)
-	return fmt.Sprintf("wall %v, CPU time used by other processes meanwhile %v (%.1f%% of one CPU)",
-		wall.Round(time.Millisecond), other.Round(time.Millisecond), 100*other.Seconds()/wall.Seconds())
-}
-
-// machineBusy is the non-idle CPU time of all CPUs, from /proc/stat.
-func machineBusy() int64 {
-	b, err := os.ReadFile("/proc/stat")
-	if err != nil {
-		return 0
-	}
-	line, _, _ := strings.Cut(string(b), "\n") // "cpu  user nice system idle iowait irq softirq steal ..."
-	f := strings.Fields(line)
-	var busy int64
-	for i, v := range f[1:] {
-		if i == 3 || i == 4 || i >= 7 { // idle, iowait; steal, guest (already in user)
-			continue
-		}
-		x, _ := strconv.ParseInt(v, 10, 64)
-		busy += x
-	}
-	const userHZ = 100 // USER_HZ is 100 on Linux/x86
-	return busy * int64(time.Second) / userHZ
-}
-
-func ownCPU() int64 {
-	var self, kids unix.Rusage
-	unix.Getrusage(unix.RUSAGE_SELF, &self)
-	unix.Getrusage(unix.RUSAGE_CHILDREN, &kids)
-	return unix.TimevalToNsec(self.Utime) + unix.TimevalToNsec(self.Stime) +
-		unix.TimevalToNsec(kids.Utime) + unix.TimevalToNsec(kids.Stime)
 }
 
 func fatalf(format string, args ...any) {

@@ -1,13 +1,19 @@
 // ctracer: a minimal, fast seccomp+ptrace tracer used as the C baseline for
 // schedfuzz's tracer benchmarks.
 //
-// Usage: ctracer [-p CPU] [-n NR[,NR...]] [-x] -- PROG ARGS...
+// Usage: ctracer [-p CPU] [-n NR[,NR...]] [-x] [-t] -- PROG ARGS...
 //
 //   -p CPU   pin the tracer and the tracee (inherited by all its children) to CPU
 //   -n NRS   comma-separated x86-64 syscall numbers to trap with
 //            SECCOMP_RET_TRACE (default: 110 = getppid); all others are allowed
 //   -x       on every seccomp stop also fetch nr+args with
 //            PTRACE_GET_SYSCALL_INFO, as a real tracer would
+//   -t       make rdtsc fault in the tracee (prctl PR_SET_TSC,
+//            PR_TSC_SIGSEGV before exec, inherited), as schedfuzz's scheduler
+//            does: the kernel then rewrites CR4 at every context switch between
+//            the tracee and the tracer. rdtsc is not emulated: the guest must
+//            not execute it (a dynamically linked one does, in ld.so; so does
+//            clock_gettime through the vDSO), or it dies of SIGSEGV.
 //
 // The child stops itself with SIGSTOP, the parent PTRACE_SEIZEs it, the child
 // then installs the seccomp filter and execs PROG. Every seccomp stop in the
@@ -58,7 +64,7 @@ static uint64_t now_ns(void) {
 }
 
 static void usage(void) {
-	fprintf(stderr, "usage: ctracer [-p CPU] [-n NR[,NR...]] [-x] -- PROG ARGS...\n");
+	fprintf(stderr, "usage: ctracer [-p CPU] [-n NR[,NR...]] [-x] [-t] -- PROG ARGS...\n");
 	exit(EXIT_SELF);
 }
 
@@ -123,11 +129,11 @@ static int parse_nrs(const char *s, int *nrs) {
 }
 
 int main(int argc, char **argv) {
-	int cpu = -1, xflag = 0, nnrs = 1;
+	int cpu = -1, xflag = 0, tflag = 0, nnrs = 1;
 	int nrs[MAX_NRS] = {SYS_getppid};
 	int opt;
 
-	while ((opt = getopt(argc, argv, "+p:n:x")) != -1) {
+	while ((opt = getopt(argc, argv, "+p:n:xt")) != -1) {
 		switch (opt) {
 		case 'p': {
 			char *end;
@@ -142,6 +148,9 @@ int main(int argc, char **argv) {
 			break;
 		case 'x':
 			xflag = 1;
+			break;
+		case 't':
+			tflag = 1;
 			break;
 		default:
 			usage();
@@ -163,6 +172,10 @@ int main(int argc, char **argv) {
 	if (child == 0) {
 		// Wait here until the parent has seized us and sent SIGCONT.
 		raise(SIGSTOP);
+		if (tflag && prctl(PR_SET_TSC, PR_TSC_SIGSEGV, 0, 0, 0) != 0) {
+			fprintf(stderr, "ctracer: prctl(PR_SET_TSC): %s\n", strerror(errno));
+			_exit(EXIT_SELF);
+		}
 		install_filter(nrs, nnrs);
 		execvp(prog[0], prog);
 		fprintf(stderr, "ctracer: exec %s: %s\n", prog[0], strerror(errno));

@@ -25,9 +25,16 @@
 #include <unistd.h>
 
 static int futex_word;
+static int gate[2];
 
 static void *worker(void *arg)
 {
+	/* Wait until the creator's clone has returned and been decoded: the
+	 * kernel clears the tid word clone3 wrote back when this thread
+	 * exits (CLONE_CHILD_CLEARTID). */
+	char c;
+	if (read(gate[0], &c, 1) != 1)
+		return arg;
 	/* A futex op by name from the second thread. */
 	syscall(SYS_futex, &futex_word, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
 	return arg;
@@ -80,11 +87,15 @@ int main(void)
 	nanosleep(&ts, NULL);
 
 	pthread_t t;
+	if (pipe(gate) != 0)
+		die("pipe");
 	int err = pthread_create(&t, NULL, worker, NULL);
 	if (err != 0) {
 		errno = err;
 		die("pthread_create");
 	}
+	if (write(gate[1], "g", 1) != 1)
+		die("write");
 	pthread_join(t, NULL);
 
 	printf("decode done\n");
