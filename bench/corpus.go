@@ -14,6 +14,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/schedfuzz/schedfuzz/intercept/symbols"
+	schedpoints "github.com/schedfuzz/schedfuzz/sched/points"
+
 	"github.com/schedfuzz/schedfuzz/corpus"
 	"github.com/schedfuzz/schedfuzz/explore"
 	"github.com/schedfuzz/schedfuzz/sched"
@@ -28,22 +31,39 @@ import (
 var RunSeed = explore.RunSeed
 
 // Strategy is one way of exploring a program: a column of the corpus
-// table. Run makes the run with the given seed. To add a strategy (PCT,
-// POS...), add an entry to Strategies: the table grows a column.
+// table, a strategy and a point set. Run makes the run with the given
+// seed and PCT's hint (learned as a session does). To add a column, add
+// an entry to Strategies.
 type Strategy struct {
 	Name string
-	Run  func(ctx context.Context, tgt *explore.Target, seed uint64) (*explore.Result, error)
+	Run  func(ctx context.Context, p corpus.Program, tgt *explore.Target, seed uint64, h explore.Hint) (*explore.Result, error)
 }
 
-// Strategies are the strategies of the corpus table, pinned to cpu, with
-// timeout as the hang limit of a run.
+// Strategies are the columns of the corpus table, pinned to cpu, with
+// timeout as the hang limit of a run: the random walk with syscall points
+// and with sync points, then every other strategy with sync points (the
+// default). A program's -watch variables are watched in every column.
 func Strategies(cpu int, timeout time.Duration) []Strategy {
+	cache := symbols.NewCache(nil)
+	col := func(spec explore.Spec, set schedpoints.Set) Strategy {
+		return Strategy{Name: spec.String() + "/" + set.String(),
+			Run: func(ctx context.Context, p corpus.Program, tgt *explore.Target, seed uint64, h explore.Hint) (*explore.Result, error) {
+				return explore.Run(ctx, tgt, explore.Config{Seed: seed, CPU: cpu, Timeout: timeout,
+					Strategy: spec, Hint: h, Points: set, Watch: p.Watch, Symbols: cache})
+			}}
+	}
 	return []Strategy{
-		{Name: "random", Run: func(ctx context.Context, tgt *explore.Target, seed uint64) (*explore.Result, error) {
-			return explore.Run(ctx, tgt, explore.Config{Seed: seed, CPU: cpu, Timeout: timeout})
-		}},
+		col(explore.Spec{Name: "random"}, schedpoints.Syscalls),
+		col(explore.Spec{Name: "random"}, schedpoints.Sync),
+		col(explore.Spec{Name: "pct", Depth: 3}, schedpoints.Sync),
+		col(explore.Spec{Name: "pos"}, schedpoints.Sync),
+		col(explore.Spec{Name: "chaos"}, schedpoints.Sync),
 	}
 }
+
+// hintWindow is how far back a session learns PCT's step bound from
+// (explore.Session: runs i-8 and earlier, with -p up to 8).
+const hintWindow = 8
 
 // FirstFailure is one strategy's result on one program: for each session
 // seed, the number of runs up to and including the first failing one.
@@ -123,10 +143,27 @@ func FindFirst(ctx context.Context, p corpus.Program, path string, strat Strateg
 	defer func() { ff.Wall = time.Since(start) }()
 	for _, base := range bases {
 		found := 0
+		var maxPicks []int // prefix maxima of pick decisions, as a session learns them
 		for i := 0; i < max && found == 0; i++ {
 			seed := RunSeed(base, i)
-			r, err := strat.Run(ctx, tgt, seed)
+			var h explore.Hint
+			if j := i - hintWindow; j >= 0 {
+				h.Steps = maxPicks[j]
+			}
+			r, err := strat.Run(ctx, p, tgt, seed, h)
 			ff.Total++
+			if err == nil {
+				n := 0
+				for _, d := range r.Decisions {
+					if d.Kind == sched.KindPick {
+						n++
+					}
+				}
+				if k := len(maxPicks); k > 0 {
+					n = maxInt(n, maxPicks[k-1])
+				}
+				maxPicks = append(maxPicks, n)
+			}
 			if err != nil {
 				return ff, fmt.Errorf("%s, %s, session %d run %d (seed %#x): %w", p.Name, strat.Name, base, i, seed, err)
 			}
@@ -268,4 +305,11 @@ func CorpusTable(rows []CorpusRow) string {
 		b.WriteString("\n")
 	}
 	return b.String()
+}
+
+func maxInt(a, b int) int {
+	if a > b {
+		return a
+	}
+	return b
 }

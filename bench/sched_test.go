@@ -180,7 +180,7 @@ func TestFindFirstLogic(t *testing.T) {
 			seedBase[RunSeed(b, i)] = b
 		}
 	}
-	strat := Strategy{Name: "fake", Run: func(_ context.Context, _ *explore.Target, seed uint64) (*explore.Result, error) {
+	strat := Strategy{Name: "fake", Run: func(_ context.Context, _ corpus.Program, _ *explore.Target, seed uint64, _ explore.Hint) (*explore.Result, error) {
 		b := seedBase[seed]
 		runs[b]++
 		if runs[b] == failAt[b] {
@@ -218,7 +218,7 @@ func TestFindFirstLogic(t *testing.T) {
 	}
 
 	// A run the scheduler could not handle ends the measurement.
-	bad := Strategy{Name: "bad", Run: func(context.Context, *explore.Target, uint64) (*explore.Result, error) {
+	bad := Strategy{Name: "bad", Run: func(context.Context, corpus.Program, *explore.Target, uint64, explore.Hint) (*explore.Result, error) {
 		return &explore.Result{Outcome: sched.Outcome{Kind: sched.Unsupported, Report: "futex_waitv"}}, nil
 	}}
 	if _, err := FindFirst(context.Background(), p, "/fake", bad, []uint64{1}, 10); err == nil || !strings.Contains(err.Error(), "futex_waitv") {

@@ -6,6 +6,7 @@
 //	schedbench stops  [PROG ARGS...]
 //	schedbench run    [-cpu N] [-seed S] PROG ARGS...
 //	schedbench cr4    [-cpu N] [-reps 5]
+//	schedbench parallel [-runs 400] [-reps 3] [-prog NAME]
 //
 // corpus: for every program of package corpus, the runs to the first
 // failure under each exploration strategy (one column per entry of
@@ -31,6 +32,10 @@
 // cr4: what one CR4 write costs (csrc/cr4.c, pinned to -cpu): the kernel
 // does two per stop of a guest whose rdtsc traps.
 //
+// parallel: the throughput of an exploration session (explore.Session,
+// the CLI's engine: the default portfolio and sync points, every failure
+// kept going) with -p 1 and -p 2, in runs per second, interleaved.
+//
 // run: one explore.Run of PROG pinned to -cpu (schedfuzz itself always
 // pins to CPU 0), for bench/stopcpu.sh; exits with the guest's status.
 //
@@ -52,12 +57,15 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"slices"
 	"text/tabwriter"
 	"time"
 
 	"github.com/schedfuzz/schedfuzz/bench"
 	"github.com/schedfuzz/schedfuzz/corpus"
 	"github.com/schedfuzz/schedfuzz/explore"
+	"github.com/schedfuzz/schedfuzz/intercept/symbols"
+	schedpoints "github.com/schedfuzz/schedfuzz/sched/points"
 )
 
 func main() {
@@ -72,6 +80,8 @@ func main() {
 		pointsMain(args)
 	case "corpus":
 		corpusMain(args)
+	case "parallel":
+		parallelMain(args)
 	case "stops":
 		stopsMain(args)
 	case "run":
@@ -300,6 +310,51 @@ func corpusMain(args []string) {
 	fmt.Printf("\n# loadavg at end: %s\n\n", bench.LoadAvg())
 	fmt.Print(bench.CorpusTable(rows))
 }
+
+// parallelMain measures runs per second of a session with -p 1 and -p 2.
+func parallelMain(args []string) {
+	fs := flag.NewFlagSet("parallel", flag.ExitOnError)
+	runs := fs.Int("runs", 400, "runs per session")
+	reps := fs.Int("reps", 3, "repetitions of each configuration")
+	prog := fs.String("prog", "atomicity_violation", "corpus program")
+	fs.Parse(args)
+	p, ok := corpus.Lookup(*prog)
+	if !ok {
+		fatalf("no corpus program %q", *prog)
+	}
+	path, err := corpus.Build(p, "")
+	if err != nil {
+		fatalf("%v", err)
+	}
+	header(fmt.Sprintf(", %s, %d runs per session", p.Name, *runs))
+	tgt := &explore.Target{Path: path, Args: append([]string{path}, p.Args...)}
+	cache := symbols.NewCache(nil)
+	rates := map[int][]float64{}
+	for rep := 0; rep < *reps; rep++ {
+		for k, par := range []int{1, 2} {
+			if rep%2 == 1 {
+				par = []int{2, 1}[k]
+			}
+			load := bench.SampleLoad()
+			sess := &explore.Session{Target: tgt, Seed: uint64(rep + 1), Runs: *runs, Parallel: par,
+				Template: explore.Config{Timeout: 20 * time.Second, Points: schedpoints.Sync, Watch: p.Watch, Symbols: cache},
+				Report:   func(*explore.RunReport) bool { return false }}
+			sum, err := sess.Run(context.Background())
+			if err != nil {
+				fatalf("%v", err)
+			}
+			r := float64(sum.Runs) / sum.Elapsed.Seconds()
+			rates[par] = append(rates[par], r)
+			fmt.Printf("# rep %d -p %d: %d runs in %v = %.1f runs/s, %d failures; %s\n", rep+1, par, sum.Runs,
+				sum.Elapsed.Round(time.Millisecond), r, sum.Failures, load.ForeignString())
+		}
+	}
+	m1, m2 := bench.Median(sorted(rates[1])), bench.Median(sorted(rates[2]))
+	fmt.Printf("\n| -p | runs/s (median of %d) | runs |\n|---|---|---|\n| 1 | %.1f | %v |\n| 2 | %.1f | %v |\n\n-p 2 / -p 1 = %.2f\n",
+		*reps, m1, rates[1], m2, rates[2], m2/m1)
+}
+
+func sorted(v []float64) []float64 { return slices.Sorted(slices.Values(v)) }
 
 // stopsMain lists the stops of one scheduled run of PROG (default: the
 // tiny dynamic and static programs), grouped and counted.
