@@ -13,6 +13,9 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/schedfuzz/schedfuzz/intercept/symbols"
+	schedpoints "github.com/schedfuzz/schedfuzz/sched/points"
+
 	"golang.org/x/sys/unix"
 
 	"github.com/schedfuzz/schedfuzz/bench/ctracer"
@@ -44,6 +47,9 @@ type SchedTools struct {
 
 	mu      sync.Mutex
 	natives map[int]*nativeRunner // by CPU
+
+	symOnce  sync.Once
+	symCache *symbols.Cache
 }
 
 // BuildSchedTools compiles the guests and ctracer into dir.
@@ -136,8 +142,12 @@ const (
 	// thread other than the one picked last (every decision switches).
 	RunSchedAlternate
 	// RunExplore: explore.Run (random strategy, memfd output capture, a
-	// timeout): one run as `schedfuzz` makes it.
+	// timeout) with syscall points.
 	RunExplore
+	// RunExploreSync: RunExplore with sync points (the CLI's default):
+	// one run as `schedfuzz` makes it, its ELF files parsed once per
+	// session (a cache shared by the runs).
+	RunExploreSync
 )
 
 func (k RunKind) String() string {
@@ -164,6 +174,8 @@ func (k RunKind) String() string {
 		return "sched-alternate"
 	case RunExplore:
 		return "explore"
+	case RunExploreSync:
+		return "explore-sync"
 	}
 	return "runkind(" + strconv.Itoa(int(k)) + ")"
 }
@@ -196,6 +208,8 @@ func (k RunKind) Describe(argv []string, cpu int) string {
 		return "intercept.Run(" + prog + ", sched.New(alternate), sched.TracerOptions(" + c + "))"
 	case RunExplore:
 		return "explore.Run(" + prog + ", Config{CPU: " + c + "})"
+	case RunExploreSync:
+		return "explore.Run(" + prog + ", Config{CPU: " + c + ", Points: sync})"
 	}
 	return k.String()
 }
@@ -248,10 +262,14 @@ func (st *SchedTools) runOnce(ctx context.Context, kind RunKind, argv []string, 
 		rs.Wall, err = st.nativeRun(argv, cpu)
 	case RunCTracer, RunCTracerTSC:
 		rs, err = st.ctracerRun(ctx, argv, cpu, kind == RunCTracerTSC)
-	case RunExplore:
+	case RunExplore, RunExploreSync:
 		start := time.Now()
 		var r *explore.Result
-		r, err = explore.Run(ctx, &explore.Target{Path: argv[0], Args: argv}, explore.Config{Seed: seed, CPU: cpu, Timeout: time.Minute})
+		cfg := explore.Config{Seed: seed, CPU: cpu, Timeout: time.Minute}
+		if kind == RunExploreSync {
+			cfg.Points, cfg.Symbols = schedpoints.Sync, st.symbols()
+		}
+		r, err = explore.Run(ctx, &explore.Target{Path: argv[0], Args: argv}, cfg)
 		rs.Wall = time.Since(start)
 		if err == nil {
 			rs.Points = int64(r.Outcome.Steps)
@@ -511,4 +529,10 @@ func (a *Alternate) Choose(r *sched.Request) (int, error) {
 	}
 	a.last, a.set = c, true
 	return c, nil
+}
+
+// symbols is the tools' ELF cache (one per SchedTools, as one per session).
+func (st *SchedTools) symbols() *symbols.Cache {
+	st.symOnce.Do(func() { st.symCache = symbols.NewCache(nil) })
+	return st.symCache
 }
