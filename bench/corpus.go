@@ -46,10 +46,11 @@ type Strategy struct {
 func Strategies(cpu int, timeout time.Duration) []Strategy {
 	cache := symbols.NewCache(nil)
 	col := func(spec explore.Spec, set schedpoints.Set) Strategy {
+		plan := schedpoints.NewPlan(set, nil)
 		return Strategy{Name: spec.String() + "/" + set.String(),
 			Run: func(ctx context.Context, p corpus.Program, tgt *explore.Target, seed uint64, h explore.Hint) (*explore.Result, error) {
 				return explore.Run(ctx, tgt, explore.Config{Seed: seed, CPU: cpu, Timeout: timeout,
-					Strategy: spec, Hint: h, Points: set, Watch: p.Watch, Symbols: cache})
+					Strategy: spec, Hint: h, Points: set, Watch: p.Watch, Symbols: cache, Plan: plan})
 			}}
 	}
 	return []Strategy{

@@ -50,6 +50,7 @@ type SchedTools struct {
 
 	symOnce  sync.Once
 	symCache *symbols.Cache
+	syncPlan *schedpoints.Plan
 }
 
 // BuildSchedTools compiles the guests and ctracer into dir.
@@ -267,7 +268,7 @@ func (st *SchedTools) runOnce(ctx context.Context, kind RunKind, argv []string, 
 		var r *explore.Result
 		cfg := explore.Config{Seed: seed, CPU: cpu, Timeout: time.Minute}
 		if kind == RunExploreSync {
-			cfg.Points, cfg.Symbols = schedpoints.Sync, st.symbols()
+			cfg.Points, cfg.Symbols, cfg.Plan = schedpoints.Sync, st.symbols(), st.syncPlan
 		}
 		r, err = explore.Run(ctx, &explore.Target{Path: argv[0], Args: argv}, cfg)
 		rs.Wall = time.Since(start)
@@ -533,6 +534,9 @@ func (a *Alternate) Choose(r *sched.Request) (int, error) {
 
 // symbols is the tools' ELF cache (one per SchedTools, as one per session).
 func (st *SchedTools) symbols() *symbols.Cache {
-	st.symOnce.Do(func() { st.symCache = symbols.NewCache(nil) })
+	st.symOnce.Do(func() {
+		st.symCache = symbols.NewCache(nil)
+		st.syncPlan = schedpoints.NewPlan(schedpoints.Sync, nil)
+	})
 	return st.symCache
 }

@@ -49,11 +49,13 @@ type Config struct {
 	// Timeline records the run's timeline (sched.Config.Timeline).
 	Timeline bool
 	// Points, YieldAt and Watch add scheduling points beyond syscalls
-	// (sched.Config); Symbols caches parsed ELF files across runs.
+	// (sched.Config); Symbols caches parsed ELF files across runs and
+	// Plan their resolution (made from Points and YieldAt, or nil).
 	Points  points.Set
 	YieldAt []points.Spec
 	Watch   []points.Watch
 	Symbols *symbols.Cache
+	Plan    *points.Plan
 	// Decider, if set, makes the run's choices instead of Strategy or
 	// Replay (the minimizer's guided schedules); they are recorded too.
 	Decider sched.Decider
@@ -131,7 +133,7 @@ func Run(ctx context.Context, tgt *Target, cfg Config) (*Result, error) {
 	s := sched.New(sched.Config{Decider: decider, Seed: cfg.Seed, CPUs: cfg.CPUs, Done: runCtx.Done(),
 		Preempt: replayPreempt(cfg.Replay), IdleChoice: cfg.Strategy.idle(), Faults: cfg.Faults,
 		MaxSteps: cfg.MaxSteps, Timeline: cfg.Timeline,
-		Points: cfg.Points, YieldAt: cfg.YieldAt, Watch: cfg.Watch, Symbols: cfg.Symbols})
+		Points: cfg.Points, YieldAt: cfg.YieldAt, Watch: cfg.Watch, Symbols: cfg.Symbols, Plan: cfg.Plan})
 	stdout, err := newCapture(cfg.OutputLimit)
 	if err != nil {
 		return nil, err

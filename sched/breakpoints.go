@@ -64,7 +64,11 @@ func newPointSet(cfg *Config) *pointSet {
 	if cache == nil {
 		cache = symbols.NewCache(nil)
 	}
-	return &pointSet{plan: points.NewPlan(cfg.Points, cfg.YieldAt), watch: cfg.Watch, cache: cache,
+	plan := cfg.Plan
+	if plan == nil {
+		plan = points.NewPlan(cfg.Points, cfg.YieldAt)
+	}
+	return &pointSet{plan: plan, watch: cfg.Watch, cache: cache,
 		procs: map[int]*pointProc{}, warned: map[string]bool{},
 		planted: map[string][]uint64{}, watched: map[string][]uint64{}}
 }
@@ -187,15 +191,26 @@ func (s *Scheduler) forkPoints(p, parent *intercept.Process) {
 	s.pts.procs[p.Pid] = c
 }
 
-// mapsCode reports whether an mmap or mprotect call may map code.
-func mapsCode(c *intercept.Syscall) bool {
+// mapsCode reports whether an mmap or mprotect call of g may map code,
+// or a munmap unmap part of a known image: the images must be looked at
+// again at its exit.
+func (s *Scheduler) mapsCode(g *gthread, c *intercept.Syscall) bool {
 	switch c.Nr {
-	case unix.SYS_MMAP:
-		return c.Args[2]&unix.PROT_EXEC != 0
-	case unix.SYS_MPROTECT:
+	case unix.SYS_MMAP, unix.SYS_MPROTECT:
 		return c.Args[2]&unix.PROT_EXEC != 0
 	case unix.SYS_MUNMAP:
-		return true
+		pp := s.pts.procs[g.pid]
+		if pp == nil {
+			return false
+		}
+		lo, hi := c.Args[0], c.Args[0]+c.Args[1]
+		for _, im := range pp.objs.Images() {
+			for _, m := range im.Mappings {
+				if m.Start < hi && lo < m.End {
+					return true
+				}
+			}
+		}
 	}
 	return false
 }

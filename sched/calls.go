@@ -18,10 +18,11 @@ func (s *Scheduler) syscall(g *gthread, c *intercept.Syscall) {
 	if s.cfg.Faults && s.fault(g, c) {
 		return
 	}
-	if s.pts != nil && mapsCode(c) {
+	if s.pts != nil && s.mapsCode(g, c) {
 		// Code may be mapped (ld.so, dlopen): look for new images at
 		// the exit and plant their points before the thread runs on.
 		g.resume = intercept.TraceExit()
+		g.mapping = true
 		return
 	}
 	mem := g.t.Memory()
@@ -332,7 +333,8 @@ func (s *Scheduler) syscallExit(g *gthread, c *intercept.Syscall, ret int64) int
 	if g == nil || g != s.running {
 		return ret
 	}
-	if s.pts != nil && mapsCode(c) {
+	if s.pts != nil && (c.Nr == unix.SYS_MMAP || c.Nr == unix.SYS_MPROTECT || c.Nr == unix.SYS_MUNMAP) && g.mapping {
+		g.mapping = false
 		if ret >= 0 || ret < -4095 {
 			s.refreshImages(g.t.Proc)
 		}

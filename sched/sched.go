@@ -58,8 +58,11 @@ type Config struct {
 	Points  points.Set
 	YieldAt []points.Spec
 	Watch   []points.Watch
-	// Symbols caches parsed ELF files across runs (nil: a cache per run).
+	// Symbols caches parsed ELF files across runs (nil: a cache per run),
+	// Plan the resolution of Points and YieldAt in each image (nil: one
+	// per run; if set, it must have been made from Points and YieldAt).
 	Symbols *symbols.Cache
+	Plan    *points.Plan
 }
 
 // IdleOption is the pick option that lets virtual time pass to the next
@@ -168,22 +171,23 @@ const (
 // per-thread "kernel"): its state, its pending syscall's resolution and
 // what it waits on.
 type gthread struct {
-	t      *intercept.Thread
-	vtid   int
-	pid    int // process, fixed at creation (t.Proc may be reused)
-	state  threadState
-	resume intercept.Action // how it continues when picked
-	at     string           // its current scheduling point, for decisions
-	pk     PointKind        // the kind of that point
-	pname  string           // its syscall or function name
-	pobj   uint64           // the object it touches, if known at the point
-	rng    *rand.ChaCha8    // its share of the guest's randomness
-	points int              // scheduling points reached
-	hits   map[string]int   // breakpoint and watchpoint hits, by point name
-	last   [8]string        // the names of its last points (a ring)
-	parent int              // the creating thread's vtid (-1: none)
-	born   string           // the creator's point when it was created
-	block  blockKind
+	t       *intercept.Thread
+	vtid    int
+	pid     int // process, fixed at creation (t.Proc may be reused)
+	state   threadState
+	resume  intercept.Action // how it continues when picked
+	at      string           // its current scheduling point, for decisions
+	pk      PointKind        // the kind of that point
+	pname   string           // its syscall or function name
+	pobj    uint64           // the object it touches, if known at the point
+	rng     *rand.ChaCha8    // its share of the guest's randomness
+	points  int              // scheduling points reached
+	hits    map[string]int   // breakpoint and watchpoint hits, by point name
+	mapping bool             // its mmap/mprotect/munmap is traced to its exit
+	last    [8]string        // the names of its last points (a ring)
+	parent  int              // the creating thread's vtid (-1: none)
+	born    string           // the creator's point when it was created
+	block   blockKind
 	// futex wait
 	fkey    futexKey
 	fbitset uint32

@@ -22,6 +22,7 @@ type pointFlags struct {
 	set     points.Set
 	yield   []points.Spec
 	watches []points.Watch
+	plan    *points.Plan // shared by the runs of a session
 }
 
 func (p *pointFlags) register(fs *flag.FlagSet, def string) {
@@ -51,7 +52,10 @@ func (p *pointFlags) parse() error {
 
 // apply puts the points in a run's configuration.
 func (p *pointFlags) apply(cfg *explore.Config) {
-	cfg.Points, cfg.YieldAt, cfg.Watch = p.set, p.yield, p.watches
+	if p.plan == nil {
+		p.plan = points.NewPlan(p.set, p.yield)
+	}
+	cfg.Points, cfg.YieldAt, cfg.Watch, cfg.Plan = p.set, p.yield, p.watches, p.plan
 }
 
 // record describes the point set of a run for its seed file: the set's

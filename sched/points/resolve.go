@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"sync"
 
 	"github.com/schedfuzz/schedfuzz/intercept/symbols"
 )
@@ -29,13 +30,27 @@ type Point struct {
 // tracer can say once, at a moment of its choosing, which requested points
 // do not exist ("when a requested point cannot be resolved, say so once,
 // clearly, and run on"). Catalog functions a program does not use are
-// not reported. A Plan is used by one tracer thread; it is not safe for
-// concurrent use.
+// not reported. A Plan may be shared by the runs of a session (parallel
+// runs too: it is safe for concurrent use): an image's resolution is
+// computed once per object and load bias and reused.
 type Plan struct {
 	funcs []Func
 	specs []Spec
+
+	mu    sync.Mutex
 	found []bool
 	why   []string // per spec: the most specific reason it failed
+	memo  map[memoKey]memoEntry
+}
+
+type memoKey struct {
+	obj  *symbols.Object
+	bias uint64
+}
+
+type memoEntry struct {
+	pts  []Point
+	errs []error
 }
 
 // NewPlan returns a plan for the set's functions and the user's specs.
@@ -45,6 +60,7 @@ func NewPlan(set Set, yieldAt []Spec) *Plan {
 		specs: append([]Spec(nil), yieldAt...),
 		found: make([]bool, len(yieldAt)),
 		why:   make([]string, len(yieldAt)),
+		memo:  map[memoKey]memoEntry{},
 	}
 }
 
@@ -52,6 +68,23 @@ func NewPlan(set Set, yieldAt []Spec) *Plan {
 // address. Errors are problems reading the image's DWARF (not a missing
 // function, which is normal: most images define few of the names).
 func (p *Plan) Resolve(im *symbols.Image) ([]Point, []error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	k := memoKey{im.Object, im.Bias}
+	if e, ok := p.memo[k]; ok {
+		out := make([]Point, len(e.pts))
+		for i, pt := range e.pts {
+			pt.Image = im
+			out[i] = pt
+		}
+		return out, e.errs
+	}
+	pts, errs := p.resolve(im)
+	p.memo[k] = memoEntry{pts, errs}
+	return append([]Point(nil), pts...), errs
+}
+
+func (p *Plan) resolve(im *symbols.Image) ([]Point, []error) {
 	o := im.Object
 	byAddr := map[uint64]*Point{}
 	var errs []error
@@ -219,6 +252,8 @@ func resolveSpec(o *symbols.Object, sp Spec) (vaddrs []uint64, why string, err e
 // Unresolved returns the -yield-at specs not found in any image resolved
 // so far, each with a one-line reason.
 func (p *Plan) Unresolved() []Unresolved {
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	var out []Unresolved
 	for i, sp := range p.specs {
 		if p.found[i] {
