@@ -33,8 +33,15 @@ func TestMain(m *testing.M) {
 // sf runs the schedfuzz binary in dir.
 func sf(t *testing.T, dir string, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
+	return sfWith(t, dir, nil, args...)
+}
+
+// sfWith runs the schedfuzz binary in dir with environment env (nil: the
+// test's own).
+func sfWith(t *testing.T, dir string, env []string, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
 	cmd := exec.Command(sfBinary, args...)
-	cmd.Dir = dir
+	cmd.Dir, cmd.Env = dir, env
 	var o, e bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &o, &e
 	err := cmd.Run()

@@ -1,10 +1,8 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -49,23 +47,13 @@ func find(t *testing.T, dir, prog, corpus string, from int) (string, string) {
 // minus SF_* variables, plus env.
 func sfEnv(t *testing.T, dir string, env []string, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
-	cmd := exec.Command(sfBinary, args...)
-	cmd.Dir = dir
+	var vars []string
 	for _, kv := range os.Environ() {
 		if !strings.HasPrefix(kv, "SF_") {
-			cmd.Env = append(cmd.Env, kv)
+			vars = append(vars, kv)
 		}
 	}
-	cmd.Env = append(cmd.Env, env...)
-	var o, e bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &o, &e
-	err := cmd.Run()
-	if ee, ok := err.(*exec.ExitError); ok {
-		return ee.ExitCode(), o.String(), e.String()
-	} else if err != nil {
-		t.Fatal(err)
-	}
-	return 0, o.String(), e.String()
+	return sfWith(t, dir, append(vars, env...), args...)
 }
 
 // TestCorpusNewKnown: a found failure is saved under its signature's

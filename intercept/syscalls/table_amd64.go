@@ -575,8 +575,8 @@ var i386Aliases = map[string]string{
 var i386Differs = map[string]bool{"select": true, "mmap": true, "clone": true}
 
 var tables = [...][]Info{
-	X86_64: buildTable(X86_64, x86_64Names[:], nil),
-	I386:   buildTable(I386, i386Names[:], i386Aliases),
+	X86_64: buildTable(X86_64, withUnified(x86_64Names[:]), nil),
+	I386:   buildTable(I386, withUnified(i386Names[:]), i386Aliases),
 	X32:    buildX32(),
 }
 
@@ -589,7 +589,7 @@ func table(a Arch) []Info {
 
 func buildX32() []Info {
 	names := make([]string, 512+len(x32Names))
-	for nr, n := range x86_64Names {
+	for nr, n := range withUnified(x86_64Names[:]) {
 		if nr < 512 && !x32Only[nr] {
 			names[nr] = n
 		}
