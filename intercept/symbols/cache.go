@@ -30,6 +30,7 @@ type Cache struct {
 
 	mu      sync.Mutex
 	entries map[FileKey]*cacheEntry
+	mapped  map[fileID]*Object // parsed objects by device and inode
 	closed  bool
 }
 
@@ -45,7 +46,18 @@ func NewCache(debugDirs []string) *Cache {
 	if debugDirs == nil {
 		debugDirs = DefaultDebugDirs
 	}
-	return &Cache{debugDirs: append([]string(nil), debugDirs...), entries: map[FileKey]*cacheEntry{}}
+	return &Cache{debugDirs: append([]string(nil), debugDirs...), entries: map[FileKey]*cacheEntry{},
+		mapped: map[fileID]*Object{}}
+}
+
+// lookupMapped returns the object already parsed for the file with this
+// device and inode, without opening it: what /proc/PID/maps shows of a
+// mapped file identifies it (a rebuilt file is a new inode; a file
+// rewritten in place while mapped is not noticed).
+func (c *Cache) lookupMapped(id fileID) *Object {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.mapped[id]
 }
 
 // ErrClosed is returned by Open after Close.
@@ -96,6 +108,10 @@ func (c *Cache) Open(path string) (*Object, error) {
 	e.obj, e.err = parse(path, key, f, c.debugDirs)
 	if e.err != nil {
 		f.Close()
+	} else {
+		c.mu.Lock()
+		c.mapped[key.id()] = e.obj
+		c.mu.Unlock()
 	}
 	close(e.ready)
 	return e.obj, e.err

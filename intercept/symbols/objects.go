@@ -181,6 +181,10 @@ func (t *Objects) object(id fileID, ms []Mapping) (*Object, error) {
 	if t.bad[id] {
 		return nil, fmt.Errorf("%s: %w", ms[0].Path, ErrNotELF) // already reported
 	}
+	if o := t.cache.lookupMapped(id); o != nil {
+		t.objs[id] = o
+		return o, nil
+	}
 	m := ms[0]
 	var errs []error
 	try := func(path string) *Object {
