@@ -15,6 +15,7 @@ import (
 
 	"github.com/schedfuzz/schedfuzz/intercept"
 	"github.com/schedfuzz/schedfuzz/internal/testenv"
+	"github.com/schedfuzz/schedfuzz/internal/testprog"
 )
 
 // recorder is a tool that logs what it sees, one line per event.
@@ -141,5 +142,31 @@ func TestEchoWrite(t *testing.T) {
 	}
 	if !strings.Contains(r.String(), `"hello\n"`) {
 		t.Errorf("write contents not seen:\n%s", r)
+	}
+}
+
+// TestCancelDuringThreadCreation: a guest killed while it creates threads
+// leaves no thread behind in an exit stop (a thread killed before its
+// creator's clone event was reported stops only at its exit, and a thread
+// at its exit stop can only be resumed, not killed): Run returns every
+// time, and promptly.
+func TestCancelDuringThreadCreation(t *testing.T) {
+	testenv.RequirePtrace(t)
+	prog := testprog.Build(t, "thread_storm")
+	for i := 0; i < 40; i++ {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Duration(1+i%7)*time.Millisecond)
+		done := make(chan error, 1)
+		r := newRecorder(intercept.SubscribeAll())
+		go func() {
+			_, err := intercept.Run(ctx, &intercept.Command{Path: prog, Args: []string{prog}}, r, intercept.Options{CPU: 0})
+			done <- err
+		}()
+		select {
+		case <-done:
+		case <-time.After(20 * time.Second):
+			t.Fatalf("iteration %d: Run did not return 20 s after its cancellation", i)
+		}
+		cancel()
+		checkGone(t, r.pids)
 	}
 }

@@ -93,8 +93,12 @@ type Tracer struct {
 	result   Result
 	rootGone bool
 
-	early    map[int]unix.WaitStatus // first stops of threads not yet announced
-	deferred []waitEvent             // statuses consumed by targeted waits
+	early map[int]unix.WaitStatus // first stops of threads not yet announced
+	// doomed are threads that died before they were announced (their
+	// first stop was their exit: the creator was killed before its
+	// clone event): resumed to their death and reaped, never announced.
+	doomed   map[int]bool
+	deferred []waitEvent // statuses consumed by targeted waits
 
 	live *liveSet // pids the canceller may kill; shared with it
 }
@@ -150,6 +154,7 @@ func Run(ctx context.Context, cmd *Command, tool Tool, opts Options) (*Result, e
 		threads: make(map[int]*Thread),
 		procs:   make(map[int]*Process),
 		early:   make(map[int]unix.WaitStatus),
+		doomed:  make(map[int]bool),
 		live:    &liveSet{pids: make(map[int]bool)},
 	}
 	type outcome struct {
@@ -240,7 +245,7 @@ func (tr *Tracer) loop(root *Thread) error {
 		}
 	}
 	var ws unix.WaitStatus
-	for len(tr.threads) > 0 || len(tr.early) > 0 {
+	for len(tr.threads) > 0 || len(tr.early) > 0 || len(tr.doomed) > 0 {
 		var tid int
 		if n := len(tr.deferred); n > 0 {
 			ev := tr.deferred[0]
@@ -271,6 +276,7 @@ func (tr *Tracer) handle(tid int, ws unix.WaitStatus) error {
 			tr.threadGone(t, ws)
 		}
 		delete(tr.early, tid)
+		delete(tr.doomed, tid)
 		return nil
 	}
 	if !ws.Stopped() {
@@ -282,6 +288,18 @@ func (tr *Tracer) handle(tid int, ws unix.WaitStatus) error {
 	}
 	t := tr.threads[tid]
 	if t == nil {
+		if event == unix.PTRACE_EVENT_EXIT || tr.doomed[tid] {
+			// A thread whose first stop is its exit: killed (with
+			// its process) before its creator's clone event, which
+			// will never come. A thread at its exit stop cannot be
+			// killed, only resumed: let it die.
+			delete(tr.early, tid)
+			tr.doomed[tid] = true
+			if err := ptraceCont(tid, 0); err != nil && err != unix.ESRCH {
+				return fmt.Errorf("resume dying thread %d: %w", tid, err)
+			}
+			return nil
+		}
 		// The first stop of a thread or process whose creation event
 		// in its parent has not been reported yet.
 		tr.early[tid] = ws
