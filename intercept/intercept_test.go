@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -15,7 +17,6 @@ import (
 
 	"github.com/schedfuzz/schedfuzz/intercept"
 	"github.com/schedfuzz/schedfuzz/internal/testenv"
-	"github.com/schedfuzz/schedfuzz/internal/testprog"
 )
 
 // recorder is a tool that logs what it sees, one line per event.
@@ -152,7 +153,10 @@ func TestEchoWrite(t *testing.T) {
 // time, and promptly.
 func TestCancelDuringThreadCreation(t *testing.T) {
 	testenv.RequirePtrace(t)
-	prog := testprog.Build(t, "thread_storm")
+	prog := filepath.Join(t.TempDir(), "thread_storm")
+	if b, err := exec.Command("gcc", "-O1", "-pthread", "-o", prog, filepath.Join("testdata", "thread_storm.c")).CombinedOutput(); err != nil {
+		t.Fatalf("gcc: %v\n%s", err, b)
+	}
 	for i := 0; i < 40; i++ {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Duration(1+i%7)*time.Millisecond)
 		done := make(chan error, 1)

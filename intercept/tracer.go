@@ -168,11 +168,15 @@ func Run(ctx context.Context, cmd *Command, tool Tool, opts Options) (*Result, e
 		// guest thread. Afterwards it is given back to the runtime
 		// (creating and ending a thread per run costs ~40 µs here),
 		// unless the run failed or its affinity cannot be restored:
-		// then the goroutine returns locked and the thread ends.
+		// then the goroutine returns locked and the thread ends. The
+		// affinity is restored in every case: a locked goroutine that
+		// ends on the main thread does not end it (the runtime parks
+		// it), and the main thread's mask is the process's in /proc.
 		runtime.LockOSThread()
 		saved, ok := saveAffinity()
 		res, err := tr.run(cmd)
-		if err == nil && ok && restoreAffinity(&saved) {
+		restored := ok && restoreAffinity(&saved)
+		if err == nil && restored {
 			runtime.UnlockOSThread()
 		}
 		done <- outcome{res, err}

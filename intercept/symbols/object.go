@@ -115,6 +115,10 @@ type Object struct {
 	// IsGo reports a Go binary (it has a .go.buildinfo section or
 	// runtime.main).
 	IsGo bool
+	// Imports are the names (without versions) of the functions and
+	// variables the object takes from others (undefined .dynsym
+	// entries): what it calls through its PLT or GOT.
+	Imports map[string]bool
 
 	syms   []Symbol         // sorted by (Name, Value, VersionedName)
 	byName map[string][]int // base name -> indexes into syms
@@ -197,6 +201,14 @@ func parse(path string, key FileKey, f *os.File, debugDirs []string) (*Object, e
 	switch {
 	case err == nil:
 		syms = appendSymbols(syms, dynsym, true)
+		for _, ds := range dynsym {
+			if ds.Section == elf.SHN_UNDEF && ds.Name != "" {
+				if o.Imports == nil {
+					o.Imports = map[string]bool{}
+				}
+				o.Imports[ds.Name] = true
+			}
+		}
 	case errors.Is(err, elf.ErrNoSymbols):
 	default:
 		return nil, fmt.Errorf("%s: .dynsym: %w", path, err)
