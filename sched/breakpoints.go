@@ -1,7 +1,9 @@
 package sched
 
 import (
+	"debug/elf"
 	"fmt"
+	"maps"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -52,6 +54,47 @@ type pointProc struct {
 	objs  *symbols.Objects
 	names map[uint64]string // breakpoint address -> point name
 	watch map[int]string    // watch slot -> point name
+	// A library's catalog functions are planted only once some object
+	// of the process imports them (calls them through its PLT): most
+	// programs use a few of the sync set, and planting all of libc's
+	// costs more than the rest of a short run. imports is the union of
+	// the mapped objects' imports, deferred the points still waiting,
+	// exe the executable (its own functions are always planted: a
+	// static binary imports nothing).
+	imports  map[string]bool
+	deferred []points.Point
+	exe      exeID
+}
+
+type exeID struct {
+	major, minor uint32
+	ino          uint64
+}
+
+func exeOf(pid int) exeID {
+	var st unix.Stat_t
+	if unix.Stat("/proc/"+strconv.Itoa(pid)+"/exe", &st) != nil {
+		return exeID{}
+	}
+	return exeID{unix.Major(st.Dev), unix.Minor(st.Dev), st.Ino}
+}
+
+// library reports whether im is a shared object other than the program.
+func (pp *pointProc) library(im *symbols.Image) bool {
+	return im.Object.Type == elf.ET_DYN && (exeID{unix.Major(im.Dev), unix.Minor(im.Dev), im.Inode}) != pp.exe
+}
+
+// wanted reports whether a point must be planted now.
+func (pp *pointProc) wanted(pt points.Point) bool {
+	if pt.User || pt.Catalog == nil || !pp.library(pt.Image) {
+		return true
+	}
+	for _, n := range pt.Catalog.Names() {
+		if pp.imports[n] {
+			return true
+		}
+	}
+	return false
 }
 
 func (s *Scheduler) pointsActive() bool { return s.pts != nil }
@@ -81,7 +124,8 @@ func (ps *pointSet) warn(msg string) {
 // (the first stop, or an exec).
 func (s *Scheduler) startImage(p *intercept.Process) {
 	ps := s.pts
-	pp := &pointProc{objs: symbols.NewObjects(ps.cache, p.Pid), names: map[uint64]string{}, watch: map[int]string{}}
+	pp := &pointProc{objs: symbols.NewObjects(ps.cache, p.Pid), names: map[uint64]string{}, watch: map[int]string{},
+		imports: map[string]bool{}, exe: exeOf(p.Pid)}
 	ps.procs[p.Pid] = pp
 	s.refreshImages(p)
 	for _, w := range ps.watch {
@@ -111,23 +155,42 @@ func (s *Scheduler) refreshImages(p *intercept.Process) {
 				delete(pp.names, a)
 			}
 		}
+		pp.deferred = slices.DeleteFunc(pp.deferred, func(pt points.Point) bool { return pt.Image == im })
 	}
+	for _, im := range ch.Added {
+		for n := range im.Object.Imports {
+			pp.imports[n] = true
+		}
+	}
+	waiting := pp.deferred
+	pp.deferred = nil
 	for _, im := range ch.Added {
 		pts, errs := ps.plan.Resolve(im)
 		for _, e := range errs {
 			ps.warn("points: " + e.Error())
 		}
-		for _, pt := range pts {
-			name := pointName(pt)
-			if err := p.SetBreakpoint(pt.Addr); err != nil {
-				ps.warn(fmt.Sprintf("points: %s at %#x in %s: %v", name, pt.Addr, filepath.Base(im.Path), err))
-				continue
-			}
-			pp.names[pt.Addr] = name
-			if !slices.Contains(ps.planted[name], pt.Addr) {
-				ps.planted[name] = append(ps.planted[name], pt.Addr)
-			}
+		waiting = append(waiting, pts...)
+	}
+	for _, pt := range waiting {
+		if !pp.wanted(pt) {
+			pp.deferred = append(pp.deferred, pt)
+			continue
 		}
+		s.plant(p, pp, pt)
+	}
+}
+
+// plant sets the breakpoint of one point.
+func (s *Scheduler) plant(p *intercept.Process, pp *pointProc, pt points.Point) {
+	ps := s.pts
+	name := pointName(pt)
+	if err := p.SetBreakpoint(pt.Addr); err != nil {
+		ps.warn(fmt.Sprintf("points: %s at %#x in %s: %v", name, pt.Addr, filepath.Base(pt.Image.Path), err))
+		return
+	}
+	pp.names[pt.Addr] = name
+	if !slices.Contains(ps.planted[name], pt.Addr) {
+		ps.planted[name] = append(ps.planted[name], pt.Addr)
 	}
 }
 
@@ -181,7 +244,8 @@ func (s *Scheduler) forkPoints(p, parent *intercept.Process) {
 	if pp == nil {
 		return
 	}
-	c := &pointProc{objs: pp.objs.Fork(p.Pid), names: map[uint64]string{}, watch: map[int]string{}}
+	c := &pointProc{objs: pp.objs.Fork(p.Pid), names: map[uint64]string{}, watch: map[int]string{},
+		imports: maps.Clone(pp.imports), deferred: slices.Clone(pp.deferred), exe: pp.exe}
 	for a, n := range pp.names {
 		c.names[a] = n
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/schedfuzz/schedfuzz/explore"
 	"github.com/schedfuzz/schedfuzz/internal/testenv"
+	"github.com/schedfuzz/schedfuzz/sched/points"
 )
 
 func build(t *testing.T, name string) string {
@@ -115,5 +116,57 @@ func TestSpinnerPreempted(t *testing.T) {
 			t.Errorf("seed %d: not marked as preempted: %v", seed, r.Outcome.Nondeterministic)
 		}
 		t.Logf("seed %d: %d decisions in %v", seed, len(r.Decisions), time.Since(start).Round(time.Millisecond))
+	}
+}
+
+// TestSyncPointsFollowImports: a library's sync functions become points
+// when some mapped object imports them: none for a program that uses no
+// pthread function, pthread_mutex_lock/unlock once a dlopened plugin that
+// calls them is mapped (and its calls are points, counted per thread).
+func TestSyncPointsFollowImports(t *testing.T) {
+	testenv.RequirePtrace(t)
+	dir := t.TempDir()
+	plugin := filepath.Join(dir, "plugin.so")
+	if b, err := exec.Command("gcc", "-O1", "-shared", "-fPIC", "-pthread", "-o", plugin, filepath.Join("testdata", "plugin.c")).CombinedOutput(); err != nil {
+		t.Fatalf("gcc: %v\n%s", err, b)
+	}
+	prog := filepath.Join(dir, "dlopen_lock")
+	if b, err := exec.Command("gcc", "-O1", "-o", prog, filepath.Join("testdata", "dlopen_lock.c"), "-ldl").CombinedOutput(); err != nil {
+		t.Fatalf("gcc: %v\n%s", err, b)
+	}
+	runPoints := func(argv ...string) *explore.Result {
+		r, err := explore.Run(context.Background(), &explore.Target{Path: argv[0], Args: argv},
+			explore.Config{Seed: 1, Timeout: 20 * time.Second, CPU: 0, Points: points.Sync})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Failed() {
+			t.Fatalf("%v: %s\n%s", argv, r.Describe(), r.Stderr)
+		}
+		return r
+	}
+	names := func(r *explore.Result) map[string]bool {
+		m := map[string]bool{}
+		for _, p := range r.Outcome.Points {
+			m[p.Name] = true
+		}
+		return m
+	}
+	if got := names(runPoints("/bin/true")); len(got) != 0 {
+		t.Errorf("/bin/true imports no sync function, but points were planted: %v", got)
+	}
+	r := runPoints(prog, plugin)
+	got := names(r)
+	if !got["pthread_mutex_lock"] || !got["pthread_mutex_unlock"] || got["pthread_rwlock_rdlock"] {
+		t.Errorf("points after dlopen: %v, want pthread_mutex_lock and _unlock only", got)
+	}
+	hits := 0
+	for _, p := range r.Outcome.Threads[0].Last {
+		if strings.HasPrefix(p, "pthread_mutex_lock#") {
+			hits++
+		}
+	}
+	if hits != 2 || string(r.Stdout) != "locked 2 times\n" {
+		t.Errorf("last points %v (%d lock hits, want 2), stdout %q", r.Outcome.Threads[0].Last, hits, r.Stdout)
 	}
 }
