@@ -146,19 +146,25 @@ func TestEchoWrite(t *testing.T) {
 	}
 }
 
-// TestCancelDuringThreadCreation: a guest killed while it creates threads
-// leaves no thread behind in an exit stop (a thread killed before its
-// creator's clone event was reported stops only at its exit, and a thread
-// at its exit stop can only be resumed, not killed): Run returns every
-// time, and promptly.
+// TestCancelDuringThreadCreation: a guest killed while it starts or while
+// it creates threads leaves no thread behind in an exit stop (a thread
+// killed before its creator's clone event was reported, or during the
+// tracer's start-up injections, stops only at its exit, and a thread at
+// its exit stop can only be resumed, not killed): Run returns every time,
+// and promptly.
 func TestCancelDuringThreadCreation(t *testing.T) {
 	testenv.RequirePtrace(t)
 	prog := filepath.Join(t.TempDir(), "thread_storm")
 	if b, err := exec.Command("gcc", "-O1", "-pthread", "-o", prog, filepath.Join("testdata", "thread_storm.c")).CombinedOutput(); err != nil {
 		t.Fatalf("gcc: %v\n%s", err, b)
 	}
-	for i := 0; i < 40; i++ {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Duration(1+i%7)*time.Millisecond)
+	for i := 0; i < 100; i++ {
+		// From during the start-up (the first 60) to well into the run.
+		d := time.Duration(i%30) * 60 * time.Microsecond
+		if i >= 60 {
+			d = time.Duration(1+i%7) * time.Millisecond
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), d)
 		done := make(chan error, 1)
 		r := newRecorder(intercept.SubscribeAll())
 		go func() {

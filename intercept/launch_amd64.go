@@ -139,8 +139,7 @@ func (tr *Tracer) launch(cmd *Command) (*Thread, error) {
 	tr.live.add(pid)
 	fail := func(err error) (*Thread, error) {
 		unix.Kill(pid, unix.SIGKILL)
-		var ws unix.WaitStatus
-		wait4(pid, &ws, 0)
+		reap(pid)
 		tr.live.remove(pid)
 		return nil, fmt.Errorf("start %s: %w", cmd.Path, err)
 	}
@@ -194,6 +193,21 @@ func (tr *Tracer) launch(cmd *Command) (*Thread, error) {
 	tr.procs[pid] = p
 	tr.addThread(t)
 	return t, nil
+}
+
+// reap waits until a killed tracee is gone. SIGKILL does not end its exit
+// stop (PTRACE_EVENT_EXIT), only resuming does; and the stop it is in may
+// already have been reported (a start-up step that failed on it), so it
+// is resumed first and at every stop.
+func reap(pid int) {
+	ptraceCont(pid, 0)
+	var ws unix.WaitStatus
+	for {
+		if _, err := wait4(pid, &ws, 0); err != nil || ws.Exited() || ws.Signaled() {
+			return
+		}
+		ptraceCont(pid, 0)
+	}
 }
 
 // StartError reports that the guest could not be executed.

@@ -226,8 +226,18 @@ func (tr *Tracer) run(cmd *Command) (*Result, error) {
 	return &tr.result, err
 }
 
-// drain reaps every remaining tracee after a fatal error.
+// drain reaps every remaining tracee after a fatal error. Threads in a
+// stop already reported are resumed first: one at its exit stop would
+// wait for that forever (SIGKILL does not end an exit stop).
 func (tr *Tracer) drain() {
+	for _, t := range tr.threads {
+		if t.stop != stopRunning {
+			ptraceCont(t.Tid, 0)
+		}
+	}
+	for tid := range tr.early {
+		ptraceCont(tid, 0)
+	}
 	var ws unix.WaitStatus
 	for {
 		tid, err := wait4(-1, &ws, 0)
