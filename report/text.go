@@ -49,8 +49,11 @@ func (f *Failure) Text(w io.Writer) {
 		fmt.Fprintf(w, "  thread %d: %s (its scheduling point %d)\n", c.First.Thread, c.First.Name, c.First.Point)
 		fmt.Fprintf(w, "  thread %d: %s (its scheduling point %d)\n", c.Second.Thread, c.Second.Name, c.Second.Point)
 	}
-	if f.Original > 0 {
+	switch {
+	case f.Original > 0 && f.Minimized < f.Original:
 		fmt.Fprintf(w, "\nMinimized: %d forced preemptions or faults (from %d).\n", f.Minimized, f.Original)
+	case f.Original > 0:
+		fmt.Fprintf(w, "\nMinimized: %d forced preemptions or faults (already minimal).\n", f.Minimized)
 	}
 	for _, t := range o.Threads {
 		fmt.Fprintln(w)

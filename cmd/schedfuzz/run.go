@@ -350,6 +350,7 @@ func (s *session) failure(rep *explore.RunReport, sig string) error {
 			fr.MinSeed, fr.Minimized, fr.Original = mfile, min.Items, min.Original
 			fallthrough
 		default:
+			fr.Minimized, fr.Original = min.Items, min.Original
 			if cause, err := m.RootCause(context.Background(), min); err == nil {
 				fr.Cause = cause
 			}
