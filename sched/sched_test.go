@@ -170,3 +170,39 @@ func TestSyncPointsFollowImports(t *testing.T) {
 		t.Errorf("last points %v (%d lock hits, want 2), stdout %q", r.Outcome.Threads[0].Last, hits, r.Stdout)
 	}
 }
+
+// TestYieldAtFunction: a -yield-at function is a point at its entry, hit
+// once per call and counted per thread.
+func TestYieldAtFunction(t *testing.T) {
+	testenv.RequirePtrace(t)
+	prog := filepath.Join(t.TempDir(), "lock_sections")
+	if b, err := exec.Command("gcc", "-O1", "-pthread", "-o", prog, filepath.Join("..", "corpus", "programs", "lock_sections.c")).CombinedOutput(); err != nil {
+		t.Fatalf("gcc: %v\n%s", err, b)
+	}
+	specs, err := points.ParseYieldAt("worker")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := explore.Run(context.Background(), &explore.Target{Path: prog, Args: []string{prog}},
+		explore.Config{Seed: 1, Timeout: 20 * time.Second, CPU: 0, YieldAt: specs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Outcome.Warnings) > 0 || len(r.Outcome.Points) != 1 || r.Outcome.Points[0].Name != "worker" {
+		t.Fatalf("points %+v, warnings %v", r.Outcome.Points, r.Outcome.Warnings)
+	}
+	for _, th := range r.Outcome.Threads[1:] {
+		n := 0
+		for _, p := range th.Last {
+			if strings.HasPrefix(p, "worker#") {
+				n++
+				if p != "worker#1" {
+					t.Errorf("thread %d: %s, want worker#1 (counted per thread)", th.Vtid, p)
+				}
+			}
+		}
+		if n != 1 {
+			t.Errorf("thread %d hit worker %d times: %v", th.Vtid, n, th.Last)
+		}
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -107,5 +108,38 @@ func TestSyncPointsStaticAndStripped(t *testing.T) {
 		if code != 1 || !strings.Contains(stderr, "lost update") {
 			t.Errorf("%s: exit %d, want the bug found\n%s", filepath.Base(prog), code, stderr)
 		}
+	}
+}
+
+// TestYieldAt: a user point at a source line. With syscall points only,
+// a yield at the second lock of lock_sections' worker (through DWARF) is
+// enough to find its lost update, and replays.
+func TestYieldAt(t *testing.T) {
+	testenv.RequirePtrace(t)
+	dir := t.TempDir()
+	src := filepath.Join("..", "..", "corpus", "programs", "lock_sections.c")
+	prog := filepath.Join(dir, "lock_sections")
+	buildC(t, src, prog, "-g")
+	var locks []int
+	for i, l := range strings.Split(string(mustRead(t, src)), "\n") {
+		if strings.TrimSpace(l) == "pthread_mutex_lock(&mu);" {
+			locks = append(locks, i+1)
+		}
+	}
+	if len(locks) != 2 {
+		t.Fatalf("lock_sections.c: %d lock lines, want 2", len(locks))
+	}
+	line := "lock_sections.c:" + strconv.Itoa(locks[1])
+	code, _, stderr := sf(t, dir, "-points", "syscalls", "-yield-at", line, "-runs", "300", "-seed", "1", "-minimize=false", prog)
+	if code != 1 || !strings.Contains(stderr, "lost update") {
+		t.Fatalf("-yield-at %s: exit %d, want the bug found\n%s", line, code, stderr)
+	}
+	seed := string(mustRead(t, filepath.Join(dir, replayLine.FindStringSubmatch(stderr)[1])))
+	if !regexp.MustCompile(`(?m)^point: "yield-at `+regexp.QuoteMeta(line)+`" 0x[0-9a-f]+`).MatchString(seed) ||
+		!strings.Contains(seed, ":"+line+"#") {
+		t.Errorf("seed file does not record the line point:\n%s", seed)
+	}
+	if code, _, stderr := sf(t, dir, "replay", replayLine.FindStringSubmatch(stderr)[1]); code != 1 {
+		t.Errorf("replay: exit %d\n%s", code, stderr)
 	}
 }
