@@ -28,7 +28,7 @@ import (
 
 // RunSeed is the CLI's derivation of run i's seed from a session seed,
 // so that a row of the table is what `schedfuzz -seed BASE` would do.
-var RunSeed = explore.RunSeed
+func RunSeed(base uint64, i int) uint64 { return explore.RunSeed(base, i) }
 
 // Strategy is one way of exploring a program: a column of the corpus
 // table, a strategy and a point set. Run makes the run with the given
