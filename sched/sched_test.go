@@ -206,3 +206,27 @@ func TestYieldAtFunction(t *testing.T) {
 		}
 	}
 }
+
+// TestSyncPointsAfterExec: points are planted in a program that a shell
+// execs (the shell's image is replaced): the lock-window bug is found.
+func TestSyncPointsAfterExec(t *testing.T) {
+	testenv.RequirePtrace(t)
+	prog := filepath.Join(t.TempDir(), "lock_sections")
+	if b, err := exec.Command("gcc", "-O1", "-pthread", "-o", prog, filepath.Join("..", "corpus", "programs", "lock_sections.c")).CombinedOutput(); err != nil {
+		t.Fatalf("gcc: %v\n%s", err, b)
+	}
+	for seed := uint64(1); seed <= 300; seed++ {
+		r, err := explore.Run(context.Background(), &explore.Target{Path: "/bin/sh", Args: []string{"sh", "-c", "exec " + prog}},
+			explore.Config{Seed: seed, Timeout: 20 * time.Second, CPU: 0, Points: points.Sync})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Failed() {
+			if !strings.Contains(string(r.Stderr), "lost update") {
+				t.Fatalf("seed %d: %s %q", seed, r.Describe(), r.Stderr)
+			}
+			return
+		}
+	}
+	t.Fatal("the lock-window bug was not found in 300 runs through sh -c exec")
+}
