@@ -230,3 +230,25 @@ func TestSyncPointsAfterExec(t *testing.T) {
 	}
 	t.Fatal("the lock-window bug was not found in 300 runs through sh -c exec")
 }
+
+// TestSyncPointsInForkedChild: a forked child inherits its parent's points
+// (its text is a copy-on-write copy with the int3s): a lock-window bug in
+// the child is found.
+func TestSyncPointsInForkedChild(t *testing.T) {
+	testenv.RequirePtrace(t)
+	path := build(t, "fork_locks")
+	for seed := uint64(1); seed <= 300; seed++ {
+		r, err := explore.Run(context.Background(), &explore.Target{Path: path, Args: []string{path}},
+			explore.Config{Seed: seed, Timeout: 20 * time.Second, CPU: 0, Points: points.Sync})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Failed() {
+			if !strings.Contains(string(r.Stderr), "lost update in the child") {
+				t.Fatalf("seed %d: %s %q", seed, r.Describe(), r.Stderr)
+			}
+			return
+		}
+	}
+	t.Fatal("the child's lock-window bug was not found in 300 runs")
+}
