@@ -71,6 +71,7 @@ func (c *Classifier) Classify(r *Result) Verdict {
 // different interleaving renumbers). For an exit or a signal these are
 // the last two points of the thread that ended the program; for a
 // deadlock, livelock or hang, the points every live thread is stuck at.
+// Hit counts of function and data points are left out.
 func Signature(r *Result) string {
 	var pts []string
 	o := r.Outcome
@@ -90,6 +91,10 @@ func Signature(r *Result) string {
 			}
 		}
 		pts = pts[max(0, len(pts)-2):]
+	}
+	for i, p := range pts {
+		// "pthread_mutex_lock#3": which hit does not make another bug.
+		pts[i], _, _ = strings.Cut(p, "#")
 	}
 	return r.Describe() + " @ " + strings.Join(pts, ">")
 }

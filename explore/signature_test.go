@@ -31,6 +31,9 @@ func TestSignature(t *testing.T) {
 		{"a deadlock: where the live threads are stuck, sorted", &Result{Outcome: sched.Outcome{Kind: sched.Deadlock, Ender: -1, Threads: []sched.ThreadInfo{
 			th(0, false, "clone3", "futex"), th(1, false, "write", "read"), th(2, true, "exit"), th(3, false, "futex"),
 		}}}, "deadlock @ futex>futex>read"},
+		{"hit counts left out", &Result{Status: exit1, Outcome: sched.Outcome{Ender: 0, Threads: []sched.ThreadInfo{
+			th(0, true, "pthread_mutex_unlock#3", "exit_group", "exit"),
+		}}}, "exit 1 @ pthread_mutex_unlock>exit_group"},
 		{"a hang", &Result{Hang: true, Outcome: sched.Outcome{Ender: -1, Threads: []sched.ThreadInfo{th(0, false, "openat")}}}, "hang @ openat"},
 	}
 	for _, c := range cases {
