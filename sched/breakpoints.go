@@ -312,11 +312,7 @@ func (s *Scheduler) Watchpoint(t *intercept.Thread, slot int, addr uint64) inter
 // userPoint makes a breakpoint or watchpoint hit a scheduling point.
 func (s *Scheduler) userPoint(g *gthread, kind PointKind, name string, obj uint64) intercept.Action {
 	if g != s.running {
-		s.note(fmt.Sprintf("thread %d ran outside the schedule", g.vtid))
-		g.t.Hold()
-		g.state = stRunnable
-		g.resume = intercept.Continue()
-		return intercept.Hold()
+		return s.stray(g)
 	}
 	if g.hits == nil {
 		g.hits = map[string]int{}

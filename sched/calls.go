@@ -333,7 +333,7 @@ func (s *Scheduler) syscallExit(g *gthread, c *intercept.Syscall, ret int64) int
 	if g == nil || g != s.running {
 		return ret
 	}
-	if s.pts != nil && (c.Nr == unix.SYS_MMAP || c.Nr == unix.SYS_MPROTECT || c.Nr == unix.SYS_MUNMAP) && g.mapping {
+	if g.mapping {
 		g.mapping = false
 		if ret >= 0 || ret < -4095 {
 			s.refreshImages(g.t.Proc)

@@ -456,13 +456,7 @@ func (s *Scheduler) SyscallEnter(t *intercept.Thread, c *intercept.Syscall) inte
 		return intercept.Continue()
 	}
 	if g != s.running {
-		// A thread ran that the scheduler did not release (e.g. woken
-		// by SIGCONT): hold it and carry on.
-		s.note(fmt.Sprintf("thread %d ran outside the schedule", g.vtid))
-		t.Hold()
-		g.state = stRunnable
-		g.resume = intercept.Continue()
-		return intercept.Hold()
+		return s.stray(g)
 	}
 	s.setPoint(g, PointSyscall, syscallName(c), 0)
 	s.from, s.waker = g, g
@@ -472,6 +466,16 @@ func (s *Scheduler) SyscallEnter(t *intercept.Thread, c *intercept.Syscall) inte
 	g.resume = intercept.Continue()
 	s.syscall(g, c)
 	s.schedule(g)
+	return intercept.Hold()
+}
+
+// stray handles a point reached by a thread the scheduler did not
+// release (e.g. woken by SIGCONT): hold it and carry on, noting it.
+func (s *Scheduler) stray(g *gthread) intercept.Action {
+	s.note(fmt.Sprintf("thread %d ran outside the schedule", g.vtid))
+	g.t.Hold()
+	g.state = stRunnable
+	g.resume = intercept.Continue()
 	return intercept.Hold()
 }
 
