@@ -62,10 +62,6 @@ func Strategies(cpu int, timeout time.Duration) []Strategy {
 	}
 }
 
-// hintWindow is how far back a session learns PCT's step bound from
-// (explore.Session: runs i-8 and earlier, with -p up to 8).
-const hintWindow = 8
-
 // FirstFailure is one strategy's result on one program: for each session
 // seed, the number of runs up to and including the first failing one.
 type FirstFailure struct {
@@ -144,27 +140,11 @@ func FindFirst(ctx context.Context, p corpus.Program, path string, strat Strateg
 	defer func() { ff.Wall = time.Since(start) }()
 	for _, base := range bases {
 		found := 0
-		var maxPicks []int // prefix maxima of pick decisions, as a session learns them
+		learn := explore.NewLearner(1) // as a session learns PCT's k
 		for i := 0; i < max && found == 0; i++ {
 			seed := RunSeed(base, i)
-			var h explore.Hint
-			if j := i - hintWindow; j >= 0 {
-				h.Steps = maxPicks[j]
-			}
-			r, err := strat.Run(ctx, p, tgt, seed, h)
+			r, err := strat.Run(ctx, p, tgt, seed, learn.Hint(i))
 			ff.Total++
-			if err == nil {
-				n := 0
-				for _, d := range r.Decisions {
-					if d.Kind == sched.KindPick {
-						n++
-					}
-				}
-				if k := len(maxPicks); k > 0 {
-					n = maxInt(n, maxPicks[k-1])
-				}
-				maxPicks = append(maxPicks, n)
-			}
 			if err != nil {
 				return ff, fmt.Errorf("%s, %s, session %d run %d (seed %#x): %w", p.Name, strat.Name, base, i, seed, err)
 			}
@@ -172,6 +152,7 @@ func FindFirst(ctx context.Context, p corpus.Program, path string, strat Strateg
 			case sched.Unsupported, sched.Internal, sched.Diverged:
 				return ff, fmt.Errorf("%s, %s, session %d run %d (seed %#x): %s: %s", p.Name, strat.Name, base, i, seed, r.Outcome.Kind, r.Outcome.Report)
 			}
+			learn.Add(r)
 			if !r.Failed() {
 				if string(r.Stdout) != p.Stdout {
 					ff.BadOutput++
@@ -306,11 +287,4 @@ func CorpusTable(rows []CorpusRow) string {
 		b.WriteString("\n")
 	}
 	return b.String()
-}
-
-func maxInt(a, b int) int {
-	if a > b {
-		return a
-	}
-	return b
 }

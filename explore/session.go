@@ -154,6 +154,43 @@ func RunSeed(base uint64, i int) uint64 {
 	return z ^ (z >> 31)
 }
 
+// Learner learns PCT's step bound from a session's runs as they are
+// reported in order: run i's Hint looks only at runs 0..i-Window, which
+// the session waits for before it starts run i, so what a run is told
+// does not depend on how the runs' timings interleave.
+type Learner struct {
+	Window   int
+	maxPicks []int // prefix maxima of the runs' pick decisions
+}
+
+// NewLearner returns the learner of a session making parallel runs at
+// once: its window is max(8, parallel).
+func NewLearner(parallel int) *Learner { return &Learner{Window: max(8, parallel)} }
+
+// Hint is what run i may learn.
+func (l *Learner) Hint(i int) Hint {
+	if j := i - l.Window; j >= 0 && j < len(l.maxPicks) {
+		return Hint{Steps: l.maxPicks[j]}
+	}
+	return Hint{}
+}
+
+// Add records the next run in order (r nil: it made no decisions).
+func (l *Learner) Add(r *Result) {
+	n := 0
+	if r != nil {
+		for _, d := range r.Decisions {
+			if d.Kind == sched.KindPick {
+				n++
+			}
+		}
+	}
+	if m := len(l.maxPicks); m > 0 {
+		n = max(n, l.maxPicks[m-1])
+	}
+	l.maxPicks = append(l.maxPicks, n)
+}
+
 // Summary is what a session did.
 type Summary struct {
 	Runs     int // runs reported
@@ -178,7 +215,8 @@ func (s *Session) Run(ctx context.Context) (Summary, error) {
 	if len(portfolio) == 0 {
 		portfolio = DefaultPortfolio()
 	}
-	window := max(8, par)
+	learn := NewLearner(par)
+	window := learn.Window
 	cpus := allowedCPUs()
 	free := make([]int, 0, par)
 	for w := par - 1; w >= 0; w-- {
@@ -210,16 +248,9 @@ func (s *Session) Run(ctx context.Context) (Summary, error) {
 		next      int // next run to start
 		reported  int // runs reported (a prefix)
 		pending   = map[int]*RunReport{}
-		maxPicks  []int // prefix maxima of picks
 		launching = true
 		sigs      = map[string]bool{}
 	)
-	hint := func(i int) Hint {
-		if j := i - window; j >= 0 {
-			return Hint{Steps: maxPicks[j]}
-		}
-		return Hint{}
-	}
 	for {
 		for launching && len(free) > 0 && (s.Runs == 0 || next < s.Runs) && next-window < reported {
 			if ctx.Err() != nil {
@@ -232,7 +263,7 @@ func (s *Session) Run(ctx context.Context) (Summary, error) {
 			free = free[:len(free)-1]
 			rc, cancel := context.WithCancel(runCtx)
 			cancels[i] = cancel
-			rep := &RunReport{Index: i, Seed: RunSeed(s.Seed, i), Strategy: portfolio[i%len(portfolio)], Hint: hint(i)}
+			rep := &RunReport{Index: i, Seed: RunSeed(s.Seed, i), Strategy: portfolio[i%len(portfolio)], Hint: learn.Hint(i)}
 			cfg := s.Template
 			cfg.Seed, cfg.Strategy, cfg.Hint, cfg.CPU, cfg.Replay = rep.Seed, rep.Strategy, rep.Hint, cpu, nil
 			go func() {
@@ -263,19 +294,10 @@ func (s *Session) Run(ctx context.Context) (Summary, error) {
 			if ctx.Err() != nil {
 				continue // cancelled runs are not results
 			}
-			n := 0
 			if rep.Result != nil {
-				for _, d := range rep.Result.Decisions {
-					if d.Kind == sched.KindPick {
-						n++
-					}
-				}
 				rep.Verdict = s.Classify.Classify(rep.Result)
 			}
-			if m := len(maxPicks); m > 0 {
-				n = max(n, maxPicks[m-1])
-			}
-			maxPicks = append(maxPicks, n)
+			learn.Add(rep.Result)
 			if sum.Stopped {
 				continue
 			}

@@ -170,3 +170,27 @@ func TestFaultDecisions(t *testing.T) {
 		t.Fatalf("%d faults in 800 decisions, want about 100", faults)
 	}
 }
+
+// The learner tells run i the most pick decisions of runs 0..i-Window.
+func TestLearner(t *testing.T) {
+	l := NewLearner(2)
+	if l.Window != 8 || NewLearner(12).Window != 12 {
+		t.Fatalf("windows %d, %d", l.Window, NewLearner(12).Window)
+	}
+	picks := func(n int) *Result {
+		r := &Result{}
+		for range n {
+			r.Decisions = append(r.Decisions, sched.Decision{Kind: sched.KindPick}, sched.Decision{Kind: sched.KindWake})
+		}
+		return r
+	}
+	for _, n := range []int{5, 3, 9, 0} {
+		l.Add(picks(n))
+	}
+	l.Add(nil)
+	for i, want := range map[int]int{7: 0, 8: 5, 9: 5, 10: 9, 12: 9, 20: 0} {
+		if got := l.Hint(i).Steps; got != want {
+			t.Errorf("Hint(%d) = %d, want %d", i, got, want)
+		}
+	}
+}
