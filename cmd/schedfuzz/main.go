@@ -6,6 +6,7 @@
 //	schedfuzz [flags] [--] PROG [ARGS...]   (see -h; the README documents every flag)
 //	schedfuzz replay [-timeout D] [-trace FILE] FILE|DIR
 //	schedfuzz trace [-f] [-e name,...] [-c] [-s N] [-o FILE] [--] PROG [ARGS...]
+//	schedfuzz doctor                        (checks this machine; exit 1 if schedfuzz cannot run)
 //
 // Exit codes: 0 no failure (or: replay now passes), 1 a failure was found
 // (or reproduced), 2 usage error, unusable program file or corrupt seed
@@ -50,6 +51,8 @@ func realMain(args []string, stdout, stderr io.Writer) int {
 			return replayMain(args[1:], stdout, stderr)
 		case "trace":
 			return traceMain(args[1:], stdout, stderr)
+		case "doctor":
+			return doctorMain(args[1:], stdout, stderr)
 		}
 	}
 	return runMain(args, stdout, stderr)
