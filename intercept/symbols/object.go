@@ -112,6 +112,9 @@ type Object struct {
 	// DebugFile) was found; without one only exported (.dynsym) symbols
 	// are known: the binary is stripped.
 	HasSymtab bool
+	// Executable reports a program rather than a shared library (see
+	// isExecutable).
+	Executable bool
 	// IsGo reports a Go binary (it has a .go.buildinfo section or
 	// runtime.main).
 	IsGo bool
@@ -175,7 +178,7 @@ func parse(path string, key FileKey, f *os.File, debugDirs []string) (*Object, e
 	if ef.Type != elf.ET_EXEC && ef.Type != elf.ET_DYN {
 		return nil, fmt.Errorf("%s: ELF type %s is not loadable (want ET_EXEC or ET_DYN)", path, ef.Type)
 	}
-	o := &Object{Path: path, Key: key, Type: ef.Type, byName: map[string][]int{}}
+	o := &Object{Path: path, Key: key, Type: ef.Type, Executable: isExecutable(ef), byName: map[string][]int{}}
 	for _, p := range ef.Progs {
 		if p.Type == elf.PT_LOAD {
 			o.Loads = append(o.Loads, Segment{Vaddr: p.Vaddr, Memsz: p.Memsz, Off: p.Off, Filesz: p.Filesz, Align: p.Align, Flags: p.Flags})
@@ -426,12 +429,18 @@ func splitVersion(name string) (base, version string, hasVersion bool) {
 }
 
 // Symbols returns every symbol named name (any kind, any version),
-// sorted by address. A name with a version ("pthread_cond_wait@GLIBC_2.3.2"
+// sorted by address. A C++ or Rust path ("ns::Klass::method",
+// "crate::module::func") names the mangled symbols that demangle to it
+// (see demangle.go). A name with a version ("pthread_cond_wait@GLIBC_2.3.2"
 // or with "@@") selects that version only.
 func (o *Object) Symbols(name string) []Symbol {
 	base, ver, hasVer := splitVersion(name)
+	idx := o.byName[base]
+	if len(idx) == 0 && isQualified(base) {
+		idx = o.qualified(base)
+	}
 	var out []Symbol
-	for _, i := range o.byName[base] {
+	for _, i := range idx {
 		if s := o.syms[i]; !hasVer || s.Version == ver {
 			out = append(out, s)
 		}
@@ -607,4 +616,23 @@ func (o *Object) overlapsText(lo, hi uint64) bool {
 		}
 	}
 	return false
+}
+
+// isExecutable reports whether an ELF file is a program rather than a
+// shared library: ET_EXEC, or a PIE: ET_DYN with an interpreter and no
+// DT_SONAME (libc.so.6 has an interpreter too: it runs and prints its
+// version).
+func isExecutable(ef *elf.File) bool {
+	if ef.Type == elf.ET_EXEC {
+		return true
+	}
+	interp := false
+	for _, p := range ef.Progs {
+		interp = interp || p.Type == elf.PT_INTERP
+	}
+	if !interp {
+		return false
+	}
+	soname, err := ef.DynString(elf.DT_SONAME)
+	return err == nil && len(soname) == 0
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strings"
 	"sync"
 
 	"github.com/schedfuzz/schedfuzz/intercept/symbols"
@@ -237,16 +238,33 @@ func resolveSpec(o *symbols.Object, sp Spec) (vaddrs []uint64, why string, err e
 	}
 	vs = append(vs, cps...)
 	if len(vs) == 0 {
-		for _, s := range o.Symbols(sp.Func) {
-			switch s.Kind {
-			case symbols.KindIFunc:
-				why = fmt.Sprintf("%s in %s is an IFUNC (its implementation is chosen at load time): name the implementation instead", sp.Func, o.Path)
-			case symbols.KindObject, symbols.KindTLS:
-				why = fmt.Sprintf("%s in %s is a variable, not a function", sp.Func, o.Path)
-			}
-		}
+		why = whyNoFunc(o, sp.Func)
 	}
 	return vs, why, nil
+}
+
+// whyNoFunc says why object o has no function name, when o is the place a
+// user would expect it ("" when o is just one image among many that do
+// not define it).
+func whyNoFunc(o *symbols.Object, name string) string {
+	for _, s := range o.Symbols(name) {
+		switch s.Kind {
+		case symbols.KindIFunc:
+			return fmt.Sprintf("%s in %s is an IFUNC (its implementation is chosen at load time): name the implementation instead", name, o.Path)
+		case symbols.KindObject, symbols.KindTLS:
+			return fmt.Sprintf("%s in %s is a variable, not a function", name, o.Path)
+		}
+	}
+	if !o.Executable {
+		return "" // one library among many that do not define it
+	}
+	if similar := o.SimilarFuncs(name, 3); len(similar) > 0 {
+		return fmt.Sprintf("%s defines no function %s; did you mean %s?", o.Path, name, strings.Join(similar, ", "))
+	}
+	if !o.HasSymtab {
+		return fmt.Sprintf("%s is stripped (no symbol table): only exported functions can be named; rebuild without stripping, or name a file:LINE", o.Path)
+	}
+	return ""
 }
 
 // Unresolved returns the -yield-at specs not found in any image resolved
@@ -264,7 +282,7 @@ func (p *Plan) Unresolved() []Unresolved {
 			if sp.IsLine() {
 				why = "no image has line-table entries for " + sp.File + " (built without -g?)"
 			} else {
-				why = "no mapped image defines function " + sp.Func + " (stripped binary, or a library not loaded yet)"
+				why = "no mapped image defines function " + sp.Func + " (check the name: nm -C lists a binary's functions; or its library was never loaded)"
 			}
 		}
 		out = append(out, Unresolved{sp, why})

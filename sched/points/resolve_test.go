@@ -368,3 +368,36 @@ func TestUserSpecs(t *testing.T) {
 		t.Errorf("after libc: Unresolved = %v", un)
 	}
 }
+
+// TestUnresolvedReasons: a -yield-at function that resolves nowhere gets
+// the most useful reason: a C++ method named without its class gets the
+// qualified names to use; only a binary that really has no symbol table
+// is called stripped.
+func TestUnresolvedReasons(t *testing.T) {
+	src, err := filepath.Abs("../../intercept/symbols/testdata")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cpp := build(t, "names_cpp", src, nil, "g++", "-O1", "-pthread", "-o", "$OUT", "names.cpp")
+	stripped := build(t, "csync_stripped", "testdata", nil, "gcc", "-O1", "-pthread", "-s", "-o", "$OUT", "csync.c")
+	for _, c := range []struct {
+		path, spec, want, not string
+	}{
+		{cpp, "set", "did you mean bank::Account<long>::set?", "stripped"},
+		{cpp, "bank::Account::sett", "check the name", "stripped"},
+		{stripped, "worker", "is stripped (no symbol table)", ""},
+		{csync(t, false), "nosuch_function", "check the name", "stripped"},
+	} {
+		specs, err := ParseYieldAt(c.spec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		plan := NewPlan(Syscalls, specs)
+		plan.Resolve(image(t, c.path, 0x555500000000))
+		plan.Resolve(image(t, libc(t), 0x7f0000000000))
+		un := plan.Unresolved()
+		if len(un) != 1 || !strings.Contains(un[0].String(), c.want) || c.not != "" && strings.Contains(un[0].String(), c.not) {
+			t.Errorf("%s in %s: %v, want %q in it (and not %q)", c.spec, filepath.Base(c.path), un, c.want, c.not)
+		}
+	}
+}
