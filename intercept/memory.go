@@ -1,6 +1,7 @@
 package intercept
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -166,6 +167,27 @@ func (m *Memory) ReadUint64(addr uint64) (uint64, error) {
 func (m *Memory) WriteUint64(addr uint64, v uint64) error {
 	b := unsafe.Slice((*byte)(unsafe.Pointer(&v)), 8)
 	_, err := m.WriteAt(b, int64(addr))
+	return err
+}
+
+// ReadUint32 reads one little-endian 32-bit word.
+func (m *Memory) ReadUint32(addr uint64) (uint32, error) {
+	var b [4]byte
+	_, err := m.ReadAt(b[:], int64(addr))
+	return binary.LittleEndian.Uint32(b[:]), err
+}
+
+// WriteUint32 writes one little-endian 32-bit word.
+func (m *Memory) WriteUint32(addr uint64, v uint32) error {
+	var b [4]byte
+	binary.LittleEndian.PutUint32(b[:], v)
+	_, err := m.WriteAt(b[:], int64(addr))
+	return err
+}
+
+// WriteString writes s and a terminating NUL at addr.
+func (m *Memory) WriteString(addr uint64, s string) error {
+	_, err := m.WriteAt(append([]byte(s), 0), int64(addr))
 	return err
 }
 

@@ -43,6 +43,33 @@ type Syscall struct {
 
 	origNr   int
 	origArgs [6]uint64
+	scratch  uint64 // the lowest scratch address handed out (0: none yet)
+}
+
+// redZone is the part of the stack below SP that the x86-64 ABI lets a
+// function use without moving SP: scratch data goes below it.
+const redZone = 128
+
+// Scratch copies data into the calling thread's stack, below SP and its
+// red zone, and returns its guest address: room for a rewritten argument
+// (a path, a struct) that the call reads instead of the guest's own. It
+// is valid until the call returns; successive calls place data below the
+// previous one, 16-byte aligned. Only the thread itself uses that part of
+// its stack, so threads running at the same time do not collide. The
+// kernel copies a call's in-arguments at its start, before a signal
+// delivered on its return could build a frame over them; out-arguments
+// written there are overwritten by such a frame.
+func (c *Syscall) Scratch(mem *Memory, data []byte) (uint64, error) {
+	top := c.SP - redZone
+	if c.scratch != 0 {
+		top = c.scratch
+	}
+	addr := (top - uint64(len(data))) &^ 15
+	c.scratch = addr
+	if _, err := mem.WriteAt(data, int64(addr)); err != nil {
+		return 0, fmt.Errorf("scratch data below sp %#x: %w", c.SP, err)
+	}
+	return addr, nil
 }
 
 // OrigArgs returns the arguments the guest passed.

@@ -15,7 +15,7 @@ import (
 
 // Command is the guest program to run.
 type Command struct {
-	// Path is the executable to run (already resolved; see LookPath).
+	// Path is the executable to run, already resolved (os/exec.LookPath).
 	Path string
 	// Args holds the argument vector, including argv[0].
 	Args []string
@@ -381,7 +381,7 @@ func (tr *Tracer) handleSeccomp(t *Thread, restart restartExpect) error {
 		c.Arch = ArchX32
 		c.Nr &^= x32SyscallBit
 	}
-	c.origNr, c.origArgs = c.Nr, c.Args
+	c.origNr, c.origArgs, c.scratch = c.Nr, c.Args, 0
 	t.wantExit = false
 	a := tr.tool.SyscallEnter(t, c)
 	if t.stop == stopRunning {

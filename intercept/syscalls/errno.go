@@ -52,6 +52,17 @@ func ErrnoName(e int) string {
 	return "ERRNO_" + strconv.Itoa(e)
 }
 
+// ErrnoValue is the inverse of ErrnoName for the errnos with a name
+// ("EIO" -> 5).
+func ErrnoValue(name string) (int, bool) {
+	for e, t := range errnoText {
+		if t.name == name && name != "" {
+			return e, true
+		}
+	}
+	return 0, false
+}
+
 // appendErrno appends a failed result like strace: "-1 ENOENT (No such
 // file or directory)", or "? ERESTARTSYS (To be restarted if SA_RESTART is
 // set)" for the kernel's restart codes.
