@@ -41,7 +41,7 @@ func TestDemangledNames(t *testing.T) {
 		{cpp, "Account::set", set}, // a suffix at "::", as gdb matches
 		{cpp, "bank::Teller::deposit", nmAddr(t, cpp, "6Teller", "7deposit")},
 		{cpp, "bank::Account::get", nmAddr(t, cpp, "7Account", "3get")}, // a const method
-		{cpp, "ccount::set", 0},                                          // not at a "::"
+		{cpp, "ccount::set", 0},                                         // not at a "::"
 		{cpp, "bank::Account::sett", 0},
 	}
 	if _, err := exec.LookPath("rustc"); err == nil {
