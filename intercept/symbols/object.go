@@ -132,6 +132,8 @@ type Object struct {
 	dwOnce sync.Once
 	dwIdx  *dwarfIndex
 	dwErr  error
+
+	lines lineIndex // LineAt (lines.go)
 }
 
 // Open parses the ELF file at path: its program headers, build ID and
