@@ -21,6 +21,9 @@ type Failure struct {
 	Known               bool   // the signature is already in the corpus
 	Seed                string // the seed file to replay
 	MinSeed             string // the minimized seed file, if any
+	// Stacks are where threads were at some of their points (the
+	// critical pair's, each thread's last), if they were captured.
+	Stacks []EventStack
 }
 
 // Text writes the failure report.
