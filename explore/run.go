@@ -59,6 +59,11 @@ type Config struct {
 	// Decider, if set, makes the run's choices instead of Strategy or
 	// Replay (the minimizer's guided schedules); they are recorded too.
 	Decider sched.Decider
+	// Stacks and StackAt capture the threads' call stacks at their
+	// points, for reports (sched.Config.Stacks): replay a failing run
+	// with them.
+	Stacks  bool
+	StackAt func(thread, point int) bool
 	// Stdin is the guest's standard input (nil: /dev/null).
 	Stdin *os.File
 	// OutputLimit caps the captured stdout and stderr (default 64 KiB each).
@@ -133,7 +138,8 @@ func Run(ctx context.Context, tgt *Target, cfg Config) (*Result, error) {
 	s := sched.New(sched.Config{Decider: decider, Seed: cfg.Seed, CPUs: cfg.CPUs, Done: runCtx.Done(),
 		Preempt: replayPreempt(cfg.Replay), IdleChoice: cfg.Strategy.idle(), Faults: cfg.Faults,
 		MaxSteps: cfg.MaxSteps, Timeline: cfg.Timeline,
-		Points: cfg.Points, YieldAt: cfg.YieldAt, Watch: cfg.Watch, Symbols: cfg.Symbols, Plan: cfg.Plan})
+		Points: cfg.Points, YieldAt: cfg.YieldAt, Watch: cfg.Watch, Symbols: cfg.Symbols, Plan: cfg.Plan,
+		Stacks: cfg.Stacks, StackAt: cfg.StackAt})
 	stdout, err := newCapture(cfg.OutputLimit)
 	if err != nil {
 		return nil, err

@@ -10,16 +10,8 @@ import (
 	"time"
 
 	"github.com/schedfuzz/schedfuzz/explore"
-	"github.com/schedfuzz/schedfuzz/intercept/stack"
 	"github.com/schedfuzz/schedfuzz/sched"
 )
-
-// EventStack is where one thread was at one of its scheduling points: its
-// call stack, innermost frame first.
-type EventStack struct {
-	Thread, Point int
-	Frames        []stack.Frame
-}
 
 // HTML writes the failure report as one self-contained page (no external
 // resources: styles inline, the timeline an inline SVG): the outcome and
@@ -98,11 +90,8 @@ type htmlThread struct {
 
 func (f *Failure) pairEvent(n int, e explore.ThreadEvent) pairEvent {
 	pe := pairEvent{N: n, Thread: e.Thread, Point: e.Point, Name: e.Name}
-	for _, s := range f.Stacks {
-		if s.Thread != e.Thread || s.Point != e.Point {
-			continue
-		}
-		for i, fr := range s.Frames {
+	if frames := f.stackAt(e.Thread, e.Point); frames != nil {
+		for i, fr := range frames {
 			hf := htmlFrame{Text: fr.String()}
 			if i < 3 {
 				hf.Source = sourceAround(fr.File, fr.Line, 3)

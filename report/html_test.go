@@ -14,6 +14,7 @@ import (
 	"github.com/schedfuzz/schedfuzz/explore"
 	"github.com/schedfuzz/schedfuzz/intercept/stack"
 	"github.com/schedfuzz/schedfuzz/report"
+	"github.com/schedfuzz/schedfuzz/sched"
 )
 
 // htmlFailure is recorded() with a critical pair whose events have
@@ -25,9 +26,9 @@ func htmlFailure(t *testing.T) *report.Failure {
 	}
 	return &report.Failure{Target: "./lost_update", Run: 7, Result: recorded(), Seed: "testdata/schedfuzz/x.seed",
 		Cause: &explore.Cause{First: explore.ThreadEvent{Thread: 1, Point: 2, Name: "write"}, Second: explore.ThreadEvent{Thread: 2, Point: 2, Name: "write"}},
-		Stacks: []report.EventStack{
-			{Thread: 1, Point: 2, Frames: []stack.Frame{{Func: "write", Object: "/lib/libc.so.6"}, {Func: "worker", File: src, Line: 20}, {Func: "start_thread"}}},
-			{Thread: 2, Point: 2, Frames: []stack.Frame{{Func: "worker", File: src, Line: 22}}},
+		Stacks: []sched.PointStack{
+			{Thread: 1, Point: 2, Name: "write", Frames: []stack.Frame{{Func: "write", Object: "/lib/libc.so.6"}, {Func: "worker", File: src, Line: 20}, {Func: "start_thread"}}},
+			{Thread: 2, Point: 2, Name: "write", Frames: []stack.Frame{{Func: "worker", File: src, Line: 22}}},
 		}}
 }
 
@@ -146,4 +147,22 @@ func decodePNG(t *testing.T, path string) image.Image {
 		t.Fatal(err)
 	}
 	return img
+}
+
+// TestTextStacks: the text report gives each critical-pair event its
+// stack in the race detector's layout.
+func TestTextStacks(t *testing.T) {
+	f := htmlFailure(t)
+	var b bytes.Buffer
+	f.Text(&b)
+	out := b.String()
+	src := f.Stacks[0].Frames[1].File
+	for _, want := range []string{
+		"  thread 1: write (its scheduling point 2)\n      write()\n          /lib/libc.so.6 +0x0\n      worker()\n          " + src + ":20\n",
+		"  thread 2: write (its scheduling point 2)\n      worker()\n          " + src + ":22\n",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("report lacks %q:\n%s", want, out)
+		}
+	}
 }

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/schedfuzz/schedfuzz/explore"
+	"github.com/schedfuzz/schedfuzz/intercept/stack"
+	"github.com/schedfuzz/schedfuzz/sched"
 )
 
 // Failure is what a failure report says.
@@ -22,8 +24,38 @@ type Failure struct {
 	Seed                string // the seed file to replay
 	MinSeed             string // the minimized seed file, if any
 	// Stacks are where threads were at some of their points (the
-	// critical pair's, each thread's last), if they were captured.
-	Stacks []EventStack
+	// critical pair's, each thread's last), if they were captured
+	// (explore.Config.Stacks).
+	Stacks []sched.PointStack
+}
+
+// stackAt returns the frames of thread's stack at its point-th point (nil
+// if not captured).
+func (f *Failure) stackAt(thread, point int) []stack.Frame {
+	for _, s := range f.Stacks {
+		if s.Thread == thread && s.Point == point {
+			return s.Frames
+		}
+	}
+	return nil
+}
+
+// writeFrames writes a stack in the race detector's layout: the function,
+// then its file:line (or object) indented below it.
+func writeFrames(w io.Writer, frames []stack.Frame, pre string) {
+	for _, fr := range frames {
+		fn := fr.Func
+		if fn == "" {
+			fn = "??"
+		}
+		fmt.Fprintf(w, "%s%s()\n", pre, fn)
+		switch {
+		case fr.File != "":
+			fmt.Fprintf(w, "%s    %s:%d\n", pre, fr.File, fr.Line)
+		case fr.Object != "":
+			fmt.Fprintf(w, "%s    %s +%#x\n", pre, fr.Object, fr.PC)
+		}
+	}
 }
 
 // Text writes the failure report.
@@ -49,8 +81,10 @@ func (f *Failure) Text(w io.Writer) {
 	if c := f.Cause; c != nil {
 		fmt.Fprintln(w)
 		fmt.Fprintf(w, "Critical pair: the run fails when thread %d's event runs before thread %d's, and passes the other way round:\n", c.Second.Thread, c.First.Thread)
-		fmt.Fprintf(w, "  thread %d: %s (its scheduling point %d)\n", c.First.Thread, c.First.Name, c.First.Point)
-		fmt.Fprintf(w, "  thread %d: %s (its scheduling point %d)\n", c.Second.Thread, c.Second.Name, c.Second.Point)
+		for _, e := range []explore.ThreadEvent{c.First, c.Second} {
+			fmt.Fprintf(w, "  thread %d: %s (its scheduling point %d)\n", e.Thread, e.Name, e.Point)
+			writeFrames(w, f.stackAt(e.Thread, e.Point), "      ")
+		}
 	}
 	switch {
 	case f.Original > 0 && f.Minimized < f.Original:
@@ -69,7 +103,11 @@ func (f *Failure) Text(w io.Writer) {
 		}
 		fmt.Fprintf(w, "Thread %d (pid %d, %s), last scheduling points:\n", t.Vtid, t.Pid, state)
 		for i := len(t.Last) - 1; i >= 0; i-- {
-			fmt.Fprintf(w, "  #%d %s\n", t.Points-(len(t.Last)-1-i), t.Last[i])
+			n := t.Points - (len(t.Last) - 1 - i)
+			fmt.Fprintf(w, "  #%d %s\n", n, t.Last[i])
+			if i == len(t.Last)-1 {
+				writeFrames(w, f.stackAt(t.Vtid, n), "      ")
+			}
 		}
 		if t.Parent >= 0 {
 			fmt.Fprintf(w, "Thread %d created by thread %d at %s\n", t.Vtid, t.Parent, t.Born)

@@ -47,6 +47,9 @@ func (s *Scheduler) setPoint(g *gthread, kind PointKind, name string, obj uint64
 	g.at = "t" + strconv.Itoa(g.vtid) + ":" + name
 	g.points++
 	g.last[g.points%len(g.last)] = name
+	if s.stk != nil {
+		s.captureStack(g)
+	}
 }
 
 // yield is the common path of a scheduling point reached by the running

@@ -63,6 +63,11 @@ type Config struct {
 	// per run; if set, it must have been made from Points and YieldAt).
 	Symbols *symbols.Cache
 	Plan    *points.Plan
+	// Stacks unwinds each thread's call stack at its scheduling points
+	// for reports (stacks.go): Outcome.Stacks has those StackAt asks for
+	// (nil: none) and each thread's last ones.
+	Stacks  bool
+	StackAt func(thread, point int) bool
 }
 
 // IdleOption is the pick option that lets virtual time pass to the next
@@ -114,6 +119,8 @@ type Outcome struct {
 	// nothing, a watchpoint that could not be set).
 	Points   []ResolvedPoint
 	Warnings []string
+	// Stacks are the threads' stacks at some points (Config.Stacks).
+	Stacks []PointStack
 }
 
 // Span is one entry of a timeline: a running stretch of Thread from Start
@@ -264,6 +271,7 @@ type Scheduler struct {
 	stretch   *gthread
 	stretchAt int64
 	waker     *gthread
+	stk       *stackSet // nil unless Config.Stacks
 }
 
 // New returns a scheduler for one run.
@@ -289,6 +297,9 @@ func New(cfg Config) *Scheduler {
 	}
 	s.pending = s.eventOf
 	s.pts = newPointSet(&s.cfg)
+	if cfg.Stacks {
+		s.stk = newStackSet(cfg.Symbols)
+	}
 	return s
 }
 
@@ -339,6 +350,9 @@ func (s *Scheduler) Outcome() Outcome {
 		o.Points, o.Warnings = s.pts.resolved()
 	}
 	o.Ender = s.ender
+	if s.stk != nil {
+		o.Stacks = s.stk.stacks(s.threads)
+	}
 	if o.Threads == nil {
 		for _, g := range s.threads {
 			o.Threads = append(o.Threads, g.info())
