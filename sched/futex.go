@@ -103,11 +103,9 @@ func (s *Scheduler) futex(g *gthread, c *intercept.Syscall) {
 		}
 		woken := s.wakeFutex(key, int(int32(val)), futexBitsetAll)
 		moved := s.requeue(key, futexKey{g.pid, c.Args[4]}, int(int32(c.Args[3])))
-		if cmd == futexCmpRequeue {
-			g.resume = intercept.Emulate(int64(woken + moved))
-		} else {
-			g.resume = intercept.Emulate(int64(woken))
-		}
+		// Both count the waiters woken and those moved (the kernel's
+		// futex_requeue; futex(2) says "woken" for FUTEX_REQUEUE).
+		g.resume = intercept.Emulate(int64(woken + moved))
 	case futexWakeOp:
 		g.resume = s.wakeOp(g, c)
 	default:
@@ -145,8 +143,16 @@ func (s *Scheduler) wakeFutex(key futexKey, n int, bitset uint32) int {
 }
 
 // requeue moves up to n waiters from one futex to another, in FIFO order.
+// Onto the same futex it moves them in place: the count is all it does
+// (programs use it to count waiters).
 func (s *Scheduler) requeue(from, to futexKey, n int) int {
 	q := s.futexes[from]
+	if from == to {
+		if n < 0 || n > len(q) {
+			return len(q)
+		}
+		return n
+	}
 	moved := 0
 	for len(q) > 0 && (n < 0 || moved < n) {
 		w := q[0]
