@@ -536,7 +536,7 @@ func (o *Object) Lines(file string, line int) ([]uint64, error) {
 		}
 		// is_stmt rows win; among equals, the lowest address.
 		if !ok || r.stmt && !c.stmt || r.stmt == c.stmt && r.addr < c.addr {
-			best[k] = choice{r.addr, r.stmt}
+			best[k] = choice(r)
 		}
 	}
 	out := make([]uint64, 0, len(keys))

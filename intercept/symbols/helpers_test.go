@@ -116,10 +116,7 @@ func buildC(t testing.TB, name string, srcs []string, flags ...string) string {
 // goSync builds testdata/gosync (static, non-PIE) or its PIE variant.
 func goSync(t testing.TB, pie bool) string {
 	t.Helper()
-	gotool := "go"
-	if _, err := exec.LookPath(gotool); err != nil {
-		gotool = filepath.Join(runtime.GOROOT(), "bin", "go")
-	}
+	gotool := "go" // the one on PATH, which runs these tests
 	name, args := "gosync", []string{gotool, "build", "-trimpath", "-buildvcs=false", "-o", "$OUT", "."}
 	if pie {
 		name = "gosync_pie"

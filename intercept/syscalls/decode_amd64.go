@@ -375,14 +375,6 @@ func (e *Event) readU32(addr uint64) (uint32, bool) {
 	return le.Uint32(b), true
 }
 
-func (e *Event) readU64(addr uint64) (uint64, bool) {
-	b, ok := e.read(addr, 8)
-	if !ok {
-		return 0, false
-	}
-	return le.Uint64(b), true
-}
-
 func appendSignal(b []byte, sig uint64) []byte {
 	switch {
 	case sig > 0 && sig < 32:

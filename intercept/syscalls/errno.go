@@ -29,12 +29,13 @@ var errnoText = func() (t [134]struct{ name, msg string }) {
 
 // The kernel-internal restart codes a tracer sees when a signal interrupts
 // a call (include/linux/errno.h).
+// Entry i is errno 512+i.
 var restartText = [...]struct{ name, msg string }{
-	512 - 512: {"ERESTARTSYS", "To be restarted if SA_RESTART is set"},
-	513 - 512: {"ERESTARTNOINTR", "To be restarted"},
-	514 - 512: {"ERESTARTNOHAND", "To be restarted if no handler"},
-	515 - 512: {"ENOIOCTLCMD", "No ioctl command"},
-	516 - 512: {"ERESTART_RESTARTBLOCK", "Interrupted by signal"},
+	{"ERESTARTSYS", "To be restarted if SA_RESTART is set"},
+	{"ERESTARTNOINTR", "To be restarted"},
+	{"ERESTARTNOHAND", "To be restarted if no handler"},
+	{"ENOIOCTLCMD", "No ioctl command"},
+	{"ERESTART_RESTARTBLOCK", "Interrupted by signal"},
 }
 
 // IsError reports whether a raw result is a failure (-4095..-1).
