@@ -27,8 +27,14 @@ type Target struct {
 
 // Config configures one run.
 type Config struct {
-	Seed    uint64
-	Timeout time.Duration // wall-clock limit: a run past it is a hang
+	Seed uint64
+	// Timeout is the run's time limit: a run whose time reaches it is a
+	// hang. The run's time is what it used, not what the machine took:
+	// the CPU time of the guest and of the tracer, the time the guest
+	// was blocked for real, and its virtual time (sched.Config.Timeout).
+	// Wall time is a last resort: a run whose time stops growing for
+	// sched.StallFactor times the limit is a hang too.
+	Timeout time.Duration
 	CPU     int           // CPU to pin to, or intercept.NoCPU
 	CPUs    int           // CPU count the guest sees
 	// Strategy chooses the run's schedule (zero value: random); Hint is
@@ -129,13 +135,10 @@ func Run(ctx context.Context, tgt *Target, cfg Config) (*Result, error) {
 	default:
 		decider = rec
 	}
-	runCtx := ctx
-	var cancel context.CancelFunc
-	if cfg.Timeout > 0 {
-		runCtx, cancel = context.WithTimeout(ctx, cfg.Timeout)
-		defer cancel()
-	}
+	runCtx, timedOut := context.WithCancelCause(ctx)
+	defer timedOut(nil)
 	s := sched.New(sched.Config{Decider: decider, Seed: cfg.Seed, CPUs: cfg.CPUs, Done: runCtx.Done(),
+		Timeout: cfg.Timeout, OnTimeout: func() { timedOut(errTimeout) },
 		Preempt: replayPreempt(cfg.Replay), IdleChoice: cfg.Strategy.idle(), Faults: cfg.Faults,
 		MaxSteps: cfg.MaxSteps, Timeline: cfg.Timeline,
 		Points: cfg.Points, YieldAt: cfg.YieldAt, Watch: cfg.Watch, Symbols: cfg.Symbols, Plan: cfg.Plan,
@@ -163,7 +166,11 @@ func Run(ctx context.Context, tgt *Target, cfg Config) (*Result, error) {
 	} else {
 		r.Decisions = rec.Decisions
 	}
-	if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
+	if ctx.Err() == nil && errors.Is(context.Cause(runCtx), errTimeout) &&
+		(err != nil || res == nil || res.Status.Signaled() && res.Status.Signal() == unix.SIGKILL) {
+		// Killed at the timeout, in whatever phase (a start-up step
+		// interrupted by the kill fails too): a hang, never a tool
+		// failure.
 		r.Hang = true
 		err = nil
 	}
@@ -178,6 +185,9 @@ func Run(ctx context.Context, tgt *Target, cfg Config) (*Result, error) {
 	}
 	return r, nil
 }
+
+// errTimeout is the cause of a run's cancellation at its timeout.
+var errTimeout = errors.New("run timed out")
 
 // recorded records what another Decider chose.
 type recorded struct {

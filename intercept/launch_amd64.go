@@ -72,18 +72,10 @@ func (tr *Tracer) launch(cmd *Command) (*Thread, error) {
 	if err != nil {
 		return nil, fmt.Errorf("build seccomp filter: %w", err)
 	}
-	// The affinity set on this thread is inherited by the child through
-	// fork and keeps the tracer on the guest's CPU; Run restores it when
-	// the run is over. The personality is only needed for the fork, and
-	// no_new_privs (permanent on a thread) is injected into the guest
-	// instead, so that the thread can serve later runs.
-	if tr.opts.CPU >= 0 {
-		var set unix.CPUSet
-		set.Set(tr.opts.CPU)
-		if err := unix.SchedSetaffinity(0, &set); err != nil {
-			return nil, fmt.Errorf("pin to CPU %d: %w", tr.opts.CPU, err)
-		}
-	}
+	// The personality is only needed for the fork, and no_new_privs
+	// (permanent on a thread) is injected into the guest instead, so that
+	// the thread can serve later runs. The run is pinned to its CPU once
+	// the guest is started (pin_linux.go).
 	oldPersonality := ^uintptr(0)
 	if tr.opts.DisableASLR {
 		old, _, e := unix.RawSyscall(unix.SYS_PERSONALITY, 0xffffffff, 0, 0)
@@ -145,6 +137,11 @@ func (tr *Tracer) launch(cmd *Command) (*Thread, error) {
 	}
 	if perr != nil {
 		return fail(perr)
+	}
+	if tr.opts.CPU >= 0 {
+		if err := tr.pin(pid); err != nil {
+			return fail(fmt.Errorf("pin to CPU %d: %w", tr.opts.CPU, err))
+		}
 	}
 	var ws unix.WaitStatus
 	if _, err := wait4(pid, &ws, 0); err != nil {

@@ -66,6 +66,9 @@ type Result struct {
 	Pid int
 	// Stops counts ptrace-stops handled (all kinds).
 	Stops uint64
+	// Unpinned reports that the run was pinned to Options.CPU and
+	// unpinned because that CPU was contended (see pin_linux.go).
+	Unpinned bool
 }
 
 // ExitCode maps Status the way a shell does: the exit status, or 128+N
@@ -100,7 +103,8 @@ type Tracer struct {
 	doomed   map[int]bool
 	deferred []waitEvent // statuses consumed by targeted waits
 
-	live *liveSet // pids the canceller may kill; shared with it
+	live   *liveSet // pids the canceller may kill; shared with it
+	pinner *pinner  // nil unless pinned
 }
 
 type waitEvent struct {
@@ -130,6 +134,17 @@ func (l *liveSet) remove(pid int) {
 	l.mu.Lock()
 	delete(l.pids, pid)
 	l.mu.Unlock()
+}
+
+// snapshot returns the live pids, in no particular order.
+func (l *liveSet) snapshot() []int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	pids := make([]int, 0, len(l.pids))
+	for pid := range l.pids {
+		pids = append(pids, pid)
+	}
+	return pids
 }
 
 func (l *liveSet) killAll() {
@@ -175,23 +190,31 @@ func Run(ctx context.Context, cmd *Command, tool Tool, opts Options) (*Result, e
 		runtime.LockOSThread()
 		saved, ok := saveAffinity()
 		res, err := tr.run(cmd)
+		if tr.pinner != nil && tr.pinner.stop() && res != nil {
+			res.Unpinned = true
+		}
 		restored := ok && restoreAffinity(&saved)
 		if err == nil && restored {
 			runtime.UnlockOSThread()
 		}
 		done <- outcome{res, err}
 	}()
+	var o outcome
 	select {
-	case o := <-done:
-		return o.res, o.err
+	case o = <-done:
 	case <-ctx.Done():
 		tr.live.killAll()
-		o := <-done
+		o = <-done
 		if o.err == nil {
 			o.err = ctx.Err()
 		}
-		return o.res, o.err
 	}
+	if o.err != nil && ctx.Err() != nil && !errors.Is(o.err, ctx.Err()) {
+		// Cancelled: a step that failed because the guest was killed
+		// (one of the start-up, say) is the cancellation's doing.
+		o.err = fmt.Errorf("%w (%v)", ctx.Err(), o.err)
+	}
+	return o.res, o.err
 }
 
 // Kill ends the run: every guest process is sent SIGKILL. The tracer keeps

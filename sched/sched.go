@@ -34,6 +34,15 @@ type Config struct {
 	// Preempt is the CPU time a thread may run without reaching a
 	// scheduling point before the watchdog preempts it (default 20ms).
 	Preempt time.Duration
+	// Timeout, if positive, is the run's time limit: OnTimeout is called
+	// (once, from another goroutine) when the run's time reaches it, or
+	// when it has not grown for StallFactor times the limit. The run's
+	// time is the CPU time of the guest and of the tracer, the time the
+	// guest was blocked for real, and the virtual time; time spent
+	// waiting for a CPU is not counted (see account in watchdog.go). The
+	// limit runs from New: call it just before starting the guest.
+	Timeout   time.Duration
+	OnTimeout func()
 	// IdleChoice lets a pick also choose IdleOption while threads are
 	// runnable and a timer is pending: virtual time jumps to the next
 	// deadline first. Timers then fire early relative to the other
@@ -105,6 +114,8 @@ type Outcome struct {
 	// since the start of the run).
 	Steps       int
 	VirtualTime int64
+	// Charged is the run's time as Config.Timeout counts it.
+	Charged time.Duration
 	// Nondeterministic notes what may keep a replay from matching.
 	Nondeterministic []string
 	// Threads describes every thread of the run, by vtid.
@@ -257,6 +268,7 @@ type Scheduler struct {
 	scratch     []int
 	idleScratch []int
 	dog         *watchdog
+	dogOn       bool
 	randomFDs   map[randomFD]bool
 	pts         *pointSet            // nil: syscalls only
 	pending     func(vtid int) Event // s.eventOf, bound once
@@ -300,7 +312,22 @@ func New(cfg Config) *Scheduler {
 	if cfg.Stacks {
 		s.stk = newStackSet(cfg.Symbols)
 	}
+	s.dog = newWatchdog(cfg.Preempt)
+	if cfg.Timeout > 0 {
+		// The run's time limit covers the guest's start-up.
+		s.dog.arm(cfg.Timeout, cfg.OnTimeout)
+	}
 	return s
+}
+
+// startDog completes the watchdog at the first callback, on the tracer
+// thread.
+func (s *Scheduler) startDog() {
+	if !s.dogOn {
+		s.dogOn = true
+		s.dog.tracerThread()
+		s.dog.arm(s.cfg.Timeout, s.cfg.OnTimeout)
+	}
 }
 
 // newGuestRand returns a ChaCha8 stream of the guest's randomness for
@@ -340,11 +367,12 @@ func (s *Scheduler) TracerOptions(cpu int) intercept.Options {
 // Outcome returns how the run ended; call it once, after intercept.Run
 // returns: it also releases the scheduler's resources.
 func (s *Scheduler) Outcome() Outcome {
+	o := s.out
 	if s.dog != nil {
+		o.Charged = s.dog.charged()
 		s.dog.stop()
 		s.dog = nil
 	}
-	o := s.out
 	o.VirtualTime = s.now - monoBase
 	if s.pts != nil {
 		o.Points, o.Warnings = s.pts.resolved()
@@ -425,9 +453,7 @@ func (s *Scheduler) note(what string) {
 // point for the creator and the new thread.
 func (s *Scheduler) ThreadStart(t *intercept.Thread, parent *intercept.Thread) {
 	s.tr = t.Tracer()
-	if s.dog == nil {
-		s.dog = startWatchdog(s.cfg.Preempt)
-	}
+	s.startDog()
 	g := &gthread{t: t, vtid: len(s.threads), pid: t.Proc.Pid, clearTID: t.ClearTID, resume: intercept.Continue()}
 	g.rng = s.threadRand(g.vtid)
 	g.parent = -1
@@ -564,6 +590,8 @@ func willKill(tid int, sig unix.Signal) bool {
 // ProcessStart implements intercept.Tool: a forked child inherits its
 // parent's /dev/urandom fds.
 func (s *Scheduler) ProcessStart(p *intercept.Process, parent *intercept.Process) {
+	s.startDog()
+	s.dog.process(p.Pid, false)
 	if parent == nil {
 		return
 	}
@@ -663,6 +691,7 @@ func (s *Scheduler) ThreadReaped(t *intercept.Thread, ws unix.WaitStatus) {
 // ProcessExit implements intercept.Tool: parents waiting for a child may
 // retry, and a dead running process lets the others run.
 func (s *Scheduler) ProcessExit(p *intercept.Process, ws unix.WaitStatus) {
+	s.dog.process(p.Pid, true)
 	if s.pts != nil {
 		delete(s.pts.procs, p.Pid)
 	}
@@ -730,7 +759,10 @@ func (s *Scheduler) schedule(from *gthread) {
 			if s.fireTimers() {
 				continue
 			}
-			if s.waitExternal() {
+			s.dog.external.Store(true)
+			woke := s.waitExternal()
+			s.dog.external.Store(false)
+			if woke {
 				continue
 			}
 			if s.anyLive() {
@@ -799,7 +831,7 @@ func (s *Scheduler) run(g *gthread) {
 	}
 	s.running = g
 	g.state = stRunning
-	s.dog.running(g.pid, g.t.Tid)
+	s.dog.running(g.pid, g.t.Tid, s.now-monoBase)
 	a := g.resume
 	g.resume = intercept.Continue()
 	if g.exitGroup {

@@ -1,7 +1,9 @@
 package sched
 
 import (
+	"bytes"
 	"os"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -12,9 +14,9 @@ import (
 
 // watchdog preempts a guest thread that runs user code without reaching a
 // scheduling point for too long (a spin loop waiting for a thread that is
-// held would otherwise run forever). It is the one piece of the scheduler
-// that depends on timing: a run it preempts is marked as containing a
-// timing-based preemption, which replay may not reproduce.
+// held would otherwise run forever), and keeps the run's time for the
+// per-run timeout. It is the one piece of the scheduler that looks at
+// clocks; what it finds becomes deterministic through spin sites (spin.go).
 //
 // "Too long" is measured in CPU time of the running thread's process, not
 // in wall time: on a loaded machine a guest thread that is merely waiting
@@ -24,16 +26,20 @@ import (
 // while the released thread runs.
 //
 // It is a timer of the Go runtime, not a goroutine: each tick (every
-// quantum) runs check on some runtime thread and re-arms the timer, and a
-// run too short to reach a tick costs one timer. It shares only atomics
-// with the tracer thread: the generation (bumped at every release) and the
-// running thread's ids.
+// period) runs on some runtime thread and re-arms the timer, and a run too
+// short to reach a tick costs one timer. It shares atomics with the tracer
+// thread (the generation, bumped at every release, the running thread's
+// ids and the virtual clock) and, under w.mu (a leaf), the set of guest
+// processes whose CPU time the run is charged.
 type watchdog struct {
 	gen      atomic.Uint64
 	pid, tid atomic.Int64
+	vnow     atomic.Int64  // virtual ns since the start of the run, at the last release
+	external atomic.Bool   // the scheduler waits for input from outside the guest
 	fired    atomic.Uint64 // the generation a SIGSTOP was sent for
 
 	quantum time.Duration
+	period  time.Duration // between ticks: min(quantum, maxPeriod)
 	// cpuTime returns the CPU time process pid has used (false if it
 	// cannot be read); stopThread preempts a thread. Tests replace them.
 	cpuTime    func(pid int) (time.Duration, bool)
@@ -43,7 +49,13 @@ type watchdog struct {
 	timer   *time.Timer
 	stopped bool
 	st      tickState
+	acct    account
 }
+
+// maxPeriod bounds the time between ticks: the run's time is sampled at
+// least this often, whatever the preemption quantum (a replay may set it
+// to an hour).
+const maxPeriod = 20 * time.Millisecond
 
 // tickState is what one tick leaves for the next: the generation it saw
 // and the CPU time the process had used then.
@@ -53,17 +65,36 @@ type tickState struct {
 	ok   bool
 }
 
-func startWatchdog(quantum time.Duration) *watchdog {
-	w := newWatchdog(quantum)
-	w.mu.Lock()
-	w.timer = time.AfterFunc(quantum, w.tick)
-	w.mu.Unlock()
+func newWatchdog(quantum time.Duration) *watchdog {
+	w := &watchdog{quantum: quantum, period: min(quantum, maxPeriod), cpuTime: processCPUTime,
+		stopThread: stopThread, st: tickState{gen: ^uint64(0)}}
+	w.acct.init()
 	return w
 }
 
-func newWatchdog(quantum time.Duration) *watchdog {
-	return &watchdog{quantum: quantum, cpuTime: processCPUTime, stopThread: stopThread,
-		st: tickState{gen: ^uint64(0)}}
+// arm starts the ticks. limit > 0 makes the watchdog call expire once
+// the run's time (see account) reaches limit, or once it has not grown
+// for StallFactor times limit of wall time. Arm it before the guest is
+// started: the start-up is covered too.
+func (w *watchdog) arm(limit time.Duration, expire func()) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.timer != nil {
+		return
+	}
+	w.acct.limit, w.acct.expire = limit, expire
+	w.acct.last = time.Now()
+	w.acct.progress = w.acct.last
+	w.timer = time.AfterFunc(w.period, w.tick)
+}
+
+// tracerThread records the tracer thread, whose CPU time is charged to
+// the run; it must be called on that thread.
+func (w *watchdog) tracerThread() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.acct.tracer = unix.Gettid()
+	w.acct.tracerBase, _ = threadCPUTime(w.acct.tracer)
 }
 
 func (w *watchdog) tick() {
@@ -73,13 +104,14 @@ func (w *watchdog) tick() {
 		return
 	}
 	w.check()
-	w.timer.Reset(w.quantum)
+	w.acct.tick(w)
+	w.timer.Reset(w.period)
 }
 
 // check preempts the running thread if its process has used a quantum of
-// CPU time since the previous tick found it running (so a thread is
-// preempted after it ran for between one and two quanta of wall time, and
-// for at least one quantum of CPU time, without a scheduling point).
+// CPU time since a tick first found it running (so a thread is preempted
+// after it ran for at least one quantum of CPU time, and at most a period
+// more, without a scheduling point).
 func (w *watchdog) check() {
 	gen := w.gen.Load()
 	pid, tid := int(w.pid.Load()), int(w.tid.Load())
@@ -100,14 +132,34 @@ func (w *watchdog) check() {
 	}
 }
 
-// running records the thread just released (tid 0: none). The generation
-// is odd while the ids change (a seqlock: check reads them only between
-// two equal, even generations).
-func (w *watchdog) running(pid, tid int) {
+// running records the thread just released (tid 0: none) and the virtual
+// time. The generation is odd while the ids change (a seqlock: check
+// reads them only between two equal, even generations).
+func (w *watchdog) running(pid, tid int, vnow int64) {
 	w.gen.Add(1)
 	w.pid.Store(int64(pid))
 	w.tid.Store(int64(tid))
+	w.vnow.Store(vnow)
 	w.gen.Add(1)
+}
+
+// process adds (gone: removes) a guest process whose CPU time the run is
+// charged.
+func (w *watchdog) process(pid int, gone bool) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if gone {
+		w.acct.gone(pid)
+	} else if _, ok := w.acct.procs[pid]; !ok {
+		w.acct.procs[pid] = 0
+	}
+}
+
+// charged returns the run's time so far (see account).
+func (w *watchdog) charged() time.Duration {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.acct.total(w)
 }
 
 func (w *watchdog) stop() {
@@ -119,6 +171,124 @@ func (w *watchdog) stop() {
 	w.mu.Unlock()
 }
 
+// account is a run's time as the per-run timeout counts it: the time the
+// run used, not the time the machine took to give it a CPU. It is the sum
+// of
+//   - the CPU time of every guest process (sampled each tick; a process
+//     that ends is charged what the last tick saw);
+//   - the CPU time of the tracer thread, which works for the guest at
+//     every stop;
+//   - the time the guest was blocked for real: its released thread asleep
+//     in the kernel (a call the scheduler let block, such as opening a
+//     FIFO), or the tracer asleep while every guest thread is stopped (it
+//     waits for input from outside). Each tick that finds it so adds the
+//     time since the previous tick;
+//   - the virtual time: what the guest slept, as natively it would have.
+//
+// Time spent runnable but waiting for a CPU counts nowhere, so two CPU
+// hogs on the machine do not make a slow run a hang. Wall time is a last
+// resort: a run whose time has not grown for StallFactor times the limit
+// (a guest that neither runs nor sleeps, say a tracer bug) expires too.
+type account struct {
+	limit   time.Duration
+	expire  func()
+	expired bool
+	// charged is the run's time at progress, the last tick it grew.
+	charged  time.Duration
+	progress time.Time
+
+	tracer     int // tid of the tracer thread
+	tracerBase time.Duration
+	procs      map[int]time.Duration // live guest processes: CPU time at the last tick
+	dead       time.Duration         // CPU time of guest processes gone
+	blocked    time.Duration
+	last       time.Time // the previous tick
+}
+
+func (a *account) init() { a.procs = map[int]time.Duration{} }
+
+func (a *account) gone(pid int) {
+	a.dead += a.procs[pid]
+	delete(a.procs, pid)
+}
+
+func (a *account) tick(w *watchdog) {
+	now := time.Now()
+	d := now.Sub(a.last)
+	a.last = now
+	if a.blockedNow(w) {
+		a.blocked += d
+	}
+	if a.limit <= 0 || a.expired {
+		return
+	}
+	if t := a.total(w); t > a.charged {
+		a.charged, a.progress = t, now
+	}
+	if a.charged >= a.limit || now.Sub(a.progress) >= StallFactor*a.limit {
+		a.expired = true
+		if a.expire != nil {
+			a.expire()
+		}
+	}
+}
+
+// StallFactor is how many times its time limit a run may go without its
+// time growing before it expires anyway (see account).
+const StallFactor = 10
+
+// blockedNow reports whether the guest is blocked for real: its released
+// thread sleeps in the kernel, or the scheduler waits for input from
+// outside the guest. A thread that is runnable ('R') is running or
+// waiting for a CPU (the machine's load, never charged); one in a
+// ptrace-stop ('t') waits for the tracer, whose CPU time is charged.
+func (a *account) blockedNow(w *watchdog) bool {
+	if w.external.Load() {
+		return true
+	}
+	pid, tid := int(w.pid.Load()), int(w.tid.Load())
+	if tid == 0 {
+		return false
+	}
+	switch taskState(pid, tid) {
+	case 'S', 'D':
+		return true
+	}
+	return false
+}
+
+func (a *account) total(w *watchdog) time.Duration {
+	t := a.dead + a.blocked + time.Duration(w.vnow.Load())
+	for pid, last := range a.procs {
+		if c, ok := w.cpuTime(pid); ok && c >= last {
+			a.procs[pid], last = c, c
+		}
+		t += last
+	}
+	if a.tracer != 0 {
+		if c, ok := threadCPUTime(a.tracer); ok && c > a.tracerBase {
+			t += c - a.tracerBase
+		}
+	}
+	return t
+}
+
+// taskState returns the state letter of thread tid of process pid
+// (/proc/PID/task/TID/stat, proc(5)), 0 if it cannot be read.
+func taskState(pid, tid int) byte {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/task/" + strconv.Itoa(tid) + "/stat")
+	if err != nil {
+		return 0
+	}
+	// The state follows the command, which is in parentheses and may
+	// contain anything: look after the last ')'.
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 || i+2 >= len(b) {
+		return 0
+	}
+	return b[i+2]
+}
+
 // processCPUTime reads the CPU clock of another process
 // (MAKE_PROCESS_CPUCLOCK(pid, CPUCLOCK_SCHED), see clock_getcpuclockid(3)).
 func processCPUTime(pid int) (time.Duration, bool) {
@@ -127,6 +297,20 @@ func processCPUTime(pid int) (time.Duration, bool) {
 	}
 	var ts unix.Timespec
 	clock := int32(^uint32(pid)<<3 | 2)
+	if unix.ClockGettime(clock, &ts) != nil {
+		return 0, false
+	}
+	return time.Duration(ts.Nano()), true
+}
+
+// threadCPUTime reads the CPU clock of a thread of this process
+// (MAKE_THREAD_CPUCLOCK(tid, CPUCLOCK_SCHED), see pthread_getcpuclockid(3)).
+func threadCPUTime(tid int) (time.Duration, bool) {
+	if tid <= 0 {
+		return 0, false
+	}
+	var ts unix.Timespec
+	clock := int32(^uint32(tid)<<3 | 6)
 	if unix.ClockGettime(clock, &ts) != nil {
 		return 0, false
 	}

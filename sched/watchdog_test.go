@@ -26,7 +26,7 @@ func newFakeDog() *fakeDog {
 // reaching scheduling points.
 func TestWatchdogCPUTime(t *testing.T) {
 	f := newFakeDog()
-	f.w.running(100, 101)
+	f.w.running(100, 101, 0)
 	f.w.check() // first tick of this release: the baseline
 	for range 10 {
 		f.w.check() // descheduled: no CPU time used
@@ -51,7 +51,7 @@ func TestWatchdogCPUTime(t *testing.T) {
 	// preempted, however much CPU time the process uses.
 	f.stops = nil
 	for i := range 10 {
-		f.w.running(100, 102+i%2)
+		f.w.running(100, 102+i%2, 0)
 		f.cpu += 30 * time.Millisecond
 		f.w.check()
 	}
@@ -60,7 +60,7 @@ func TestWatchdogCPUTime(t *testing.T) {
 	}
 
 	// An unreadable clock (the process is gone) preempts nothing.
-	f.w.running(200, 201)
+	f.w.running(200, 201, 0)
 	f.w.check()
 	f.cpu += time.Second
 	f.w.check()
@@ -84,7 +84,7 @@ func TestWatchdogTimer(t *testing.T) {
 	w.mu.Lock()
 	w.timer = time.AfterFunc(w.quantum, w.tick)
 	w.mu.Unlock()
-	w.running(1, 1)
+	w.running(1, 1, 0)
 	for range 3 {
 		select {
 		case <-ticks:
