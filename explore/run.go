@@ -35,8 +35,8 @@ type Config struct {
 	// Wall time is a last resort: a run whose time stops growing for
 	// sched.StallFactor times the limit is a hang too.
 	Timeout time.Duration
-	CPU     int           // CPU to pin to, or intercept.NoCPU
-	CPUs    int           // CPU count the guest sees
+	CPU     int // CPU to pin to, or intercept.NoCPU
+	CPUs    int // CPU count the guest sees
 	// Strategy chooses the run's schedule (zero value: random); Hint is
 	// what it may learn from earlier runs.
 	Strategy Spec
