@@ -62,6 +62,9 @@ type Config struct {
 	Watch   []points.Watch
 	Symbols *symbols.Cache
 	Plan    *points.Plan
+	// Spins are spin sites known before the run (a replay's, from its
+	// seed file); the run adds those it finds (Result.Spins).
+	Spins []sched.SpinSite
 	// Decider, if set, makes the run's choices instead of Strategy or
 	// Replay (the minimizer's guided schedules); they are recorded too.
 	Decider sched.Decider
@@ -88,7 +91,11 @@ type Result struct {
 	Divergence *replay.DivergenceError
 	Stdout     []byte
 	Stderr     []byte
-	Wall       time.Duration
+	// Wall is the wall time of the run and of the runs made before it
+	// for new spin sites (Reruns of them); Spins are its spin sites.
+	Wall   time.Duration
+	Reruns int
+	Spins  []sched.SpinSite
 }
 
 // Failed reports whether the run found a bug.
@@ -119,10 +126,37 @@ func (r *Result) Describe() string {
 }
 
 // Run runs the target once.
+//
+// A run in which a thread spins at a loop that is not one of cfg.Spins yet
+// is made again from the start with that loop as a spin site (see
+// sched/spin.go), up to maxReruns times; Result.Spins are the sites of the
+// run returned, Result.Reruns how many runs it took before. Replays and
+// guided runs (cfg.Replay, cfg.Decider) are never made again.
 func Run(ctx context.Context, tgt *Target, cfg Config) (*Result, error) {
 	if cfg.OutputLimit <= 0 {
 		cfg.OutputLimit = 64 << 10
 	}
+	var wall time.Duration
+	for rerun := 0; ; rerun++ {
+		again := cfg.Replay == nil && cfg.Decider == nil && rerun < maxReruns
+		r, err := runOnce(ctx, tgt, cfg, again)
+		if r != nil {
+			wall += r.Wall
+			r.Wall, r.Reruns, r.Spins = wall, rerun, cfg.Spins
+		}
+		if err != nil || r.Outcome.Kind != sched.Rerun {
+			return r, err
+		}
+		cfg.Spins = r.Outcome.Spins
+	}
+}
+
+// maxReruns bounds how many times one run is made again for new spin
+// sites.
+const maxReruns = 8
+
+// runOnce makes one run; again lets it end as sched.Rerun.
+func runOnce(ctx context.Context, tgt *Target, cfg Config, again bool) (*Result, error) {
 	var decider sched.Decider
 	rec := &sched.Recording{Strategy: cfg.Strategy.New(cfg.Seed, cfg.Hint)}
 	var follow *replay.Follower
@@ -142,7 +176,7 @@ func Run(ctx context.Context, tgt *Target, cfg Config) (*Result, error) {
 		Preempt: replayPreempt(cfg.Replay), IdleChoice: cfg.Strategy.idle(), Faults: cfg.Faults,
 		MaxSteps: cfg.MaxSteps, Timeline: cfg.Timeline,
 		Points: cfg.Points, YieldAt: cfg.YieldAt, Watch: cfg.Watch, Symbols: cfg.Symbols, Plan: cfg.Plan,
-		Stacks: cfg.Stacks, StackAt: cfg.StackAt})
+		Stacks: cfg.Stacks, StackAt: cfg.StackAt, Spins: cfg.Spins, SpinRerun: again})
 	stdout, err := newCapture(cfg.OutputLimit)
 	if err != nil {
 		return nil, err

@@ -55,7 +55,52 @@ var (
 	ErrNoWatchSlot = errors.New("no free debug register")
 	// ErrProcessGone is returned for a process that has exited.
 	ErrProcessGone = errors.New("process has exited")
+	// ErrAtBreakpoint is returned by Step for a thread at one of its
+	// process's breakpoints: the thread stays before it.
+	ErrAtBreakpoint = errors.New("thread is at a breakpoint")
+	// ErrStepStopped is returned by Step when the thread stopped for
+	// another reason than the end of the step (a signal, its death).
+	// That stop is handled as usual once the callback returns; the
+	// thread must be left alone until then.
+	ErrStepStopped = errors.New("thread stopped for another reason while stepping")
 )
+
+// Step makes t, stopped at a signal (in Tool.Signal, for a signal it
+// suppresses), execute one instruction, and returns its new rip. It does
+// not execute a breakpoint of t's process: at one, it returns its address
+// and ErrAtBreakpoint. It is how a tool finds where a thread loops.
+func (t *Thread) Step() (uint64, error) {
+	if t.stop != stopSignal {
+		return 0, errors.New("step: thread is not stopped at a signal")
+	}
+	var regs unix.PtraceRegs
+	if err := ptraceGetRegs(t.Tid, &regs); err != nil {
+		return 0, fmt.Errorf("step: %w", err)
+	}
+	if t.Proc.bps.m[regs.Rip] != nil {
+		return regs.Rip, ErrAtBreakpoint
+	}
+	if err := ptraceSingleStep(t.Tid); err != nil {
+		return 0, fmt.Errorf("step: %w", err)
+	}
+	var ws unix.WaitStatus
+	if _, err := wait4(t.Tid, &ws, 0); err != nil {
+		return 0, fmt.Errorf("step: wait: %w", err)
+	}
+	t.tr.result.Stops++
+	if ws.Stopped() && int(ws>>16) == 0 && ws.StopSignal() == unix.SIGTRAP {
+		var si unix.Siginfo
+		if err := ptraceGetSiginfo(t.Tid, &si); err == nil && si.Code == trapTrace {
+			if err := ptraceGetRegs(t.Tid, &regs); err != nil {
+				return 0, fmt.Errorf("step: %w", err)
+			}
+			return regs.Rip, nil
+		}
+	}
+	t.stop = stopRunning
+	t.deferStop(ws)
+	return 0, ErrStepStopped
+}
 
 // SetBreakpoint plants a software breakpoint (int3) at addr, which must be
 // the first byte of an instruction in p's address space; text is written

@@ -46,6 +46,9 @@ type SeedFile struct {
 	MaxSteps int
 
 	Points PointSet
+	// Spins are the run's spin sites (sched/spin.go): replay plants them
+	// from the start.
+	Spins []sched.SpinSite
 
 	Outcome   string // how the run ended ("exit 1", "deadlock")
 	Signature string
@@ -131,6 +134,12 @@ func (f *SeedFile) Encode() ([]byte, error) {
 			return nil, fmt.Errorf("encode seed file: %v", err)
 		}
 		kv("point", s)
+	}
+	for _, sp := range f.Spins {
+		if sp.Path == "" {
+			return nil, errors.New("encode seed file: spin site with an empty path")
+		}
+		kv("spin", strconv.Quote(sp.Path)+" "+fmt.Sprintf("%#x", sp.Vaddr))
 	}
 	if f.Dir != "" {
 		kv("dir", strconv.Quote(f.Dir))
@@ -351,7 +360,7 @@ func Parse(r io.Reader) (*SeedFile, error) {
 			return nil, p.errf("expected \"key: value\", got %q", trunc(l))
 		}
 		switch key {
-		case "arg", "env", "env-redacted", "point":
+		case "arg", "env", "env-redacted", "point", "spin":
 		default:
 			if seen[key] && known(key) {
 				return nil, p.errf("duplicate key %q", key)
@@ -403,7 +412,7 @@ func cutKey(l string) (key, val string, ok bool) {
 }
 
 func (p *parser) field(f *SeedFile, key, val string) error {
-	if !known(key) && key != "arg" && key != "env" && key != "env-redacted" && key != "point" {
+	if !known(key) && key != "arg" && key != "env" && key != "env-redacted" && key != "point" && key != "spin" {
 		return nil // a key from a newer writer: ignored
 	}
 	if err := checkText(val); err != nil {
@@ -485,10 +494,31 @@ func (p *parser) field(f *SeedFile, key, val string) error {
 			return p.errf("bad point %q: %v", trunc(val), perr)
 		}
 		f.Points.Points = append(f.Points.Points, pt)
+	case "spin":
+		sp, perr := parseSpin(val)
+		if perr != nil {
+			return p.errf("bad spin %q: %v", trunc(val), perr)
+		}
+		f.Spins = append(f.Spins, sp)
 	case "decisions":
 		return p.decisions(f, val)
 	}
 	return err
+}
+
+// parseSpin parses a spin line's value: the Go-quoted file path and the
+// site's link-time address ("\"/usr/bin/prog\" 0x1193").
+func parseSpin(val string) (sched.SpinSite, error) {
+	q, err := strconv.QuotedPrefix(val)
+	if err != nil {
+		return sched.SpinSite{}, errors.New(`want "\"PATH\" ADDR"`)
+	}
+	path, _ := strconv.Unquote(q)
+	v, err := strconv.ParseUint(strings.TrimSpace(val[len(q):]), 0, 64)
+	if path == "" || err != nil {
+		return sched.SpinSite{}, errors.New(`want "\"PATH\" ADDR"`)
+	}
+	return sched.SpinSite{Path: path, Vaddr: v}, nil
 }
 
 func (p *parser) quoted(key, val string) (string, error) {

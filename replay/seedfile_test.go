@@ -34,6 +34,7 @@ digest: 0eaa0f32e3c01cf8b18b70753668d704747926a7b3396714b987fc668ec55602
 points: libc-sync
 point: pthread_mutex_lock 0x7ffff7e0a0f0,0x401136
 point: "weird spec" unresolved
+spin: "/usr/bin/spin prog" 0x1193
 dir: "/src/app"
 env: "HOME=/root"
 env: "EQ=a=b"
@@ -54,6 +55,7 @@ var fullWant = &SeedFile{
 		{Spec: "pthread_mutex_lock", Addrs: []uint64{0x7ffff7e0a0f0, 0x401136}},
 		{Spec: "weird spec"},
 	}},
+	Spins:   []sched.SpinSite{{Path: "/usr/bin/spin prog", Vaddr: 0x1193}},
 	Outcome: "exit 1", Signature: "exit 1 @t1:write",
 	Digest: "0eaa0f32e3c01cf8b18b70753668d704747926a7b3396714b987fc668ec55602",
 	Decisions: []sched.Decision{
@@ -242,6 +244,7 @@ func TestRoundTrip(t *testing.T) {
 		Env:  []EnvVar{{Name: "A", Value: ""}, {Name: "B", Value: "x=y\nz"}, {Name: "S_KEY", Redacted: true}, {Name: "A", Value: "again"}},
 		Seed: 1<<64 - 1, Run: 1 << 40, Strategy: "", CPUs: 1,
 		Points:  PointSet{Points: []Point{{Spec: `q"uote`, Addrs: []uint64{0, 1<<64 - 1}}, {Spec: "tab\there"}}},
+		Spins:   []sched.SpinSite{{Path: "/a \"b\"\n", Vaddr: 1<<64 - 1}, {Path: "x", Vaddr: 0}},
 		Outcome: "signal SIGSEGV", Signature: "signal SIGSEGV @t3:preempt",
 		Decisions: []sched.Decision{{Kind: sched.KindWake, Choice: 7, Options: []int{3, 7, 100000}, At: "futex:3 with space"}},
 	}

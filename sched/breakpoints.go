@@ -64,6 +64,11 @@ type pointProc struct {
 	imports  map[string]bool
 	deferred []points.Point
 	exe      exeID
+	// spins maps the address of each spin site planted in the process
+	// to its index in Config.Spins, spinOn whether its int3 is in place
+	// now (spin.go).
+	spins  map[uint64]int
+	spinOn map[uint64]bool
 }
 
 type exeID struct {
@@ -100,7 +105,7 @@ func (pp *pointProc) wanted(pt points.Point) bool {
 func (s *Scheduler) pointsActive() bool { return s.pts != nil }
 
 func newPointSet(cfg *Config) *pointSet {
-	if cfg.Points == points.Syscalls && len(cfg.YieldAt) == 0 && len(cfg.Watch) == 0 {
+	if cfg.Points == points.Syscalls && len(cfg.YieldAt) == 0 && len(cfg.Watch) == 0 && len(cfg.Spins) == 0 {
 		return nil
 	}
 	cache := cfg.Symbols
@@ -156,6 +161,13 @@ func (s *Scheduler) refreshImages(p *intercept.Process) {
 			}
 		}
 		pp.deferred = slices.DeleteFunc(pp.deferred, func(pt points.Point) bool { return pt.Image == im })
+		for a := range pp.spins {
+			if im.Contains(a) {
+				p.ClearBreakpoint(a)
+				delete(pp.spins, a)
+				delete(pp.spinOn, a)
+			}
+		}
 	}
 	for _, im := range ch.Added {
 		for n := range im.Object.Imports {
@@ -177,6 +189,9 @@ func (s *Scheduler) refreshImages(p *intercept.Process) {
 			continue
 		}
 		s.plant(p, pp, pt)
+	}
+	for _, im := range ch.Added {
+		s.plantSpins(p, pp, im)
 	}
 }
 
@@ -252,6 +267,9 @@ func (s *Scheduler) forkPoints(p, parent *intercept.Process) {
 	for sl, n := range pp.watch {
 		c.watch[sl] = n
 	}
+	if pp.spins != nil {
+		c.spins, c.spinOn = maps.Clone(pp.spins), maps.Clone(pp.spinOn)
+	}
 	s.pts.procs[p.Pid] = c
 }
 
@@ -289,6 +307,8 @@ func (s *Scheduler) Breakpoint(t *intercept.Thread, addr uint64) intercept.Actio
 	if pp := s.pts.procs[g.pid]; pp != nil {
 		if n, ok := pp.names[addr]; ok {
 			name = n
+		} else if k, ok := pp.spins[addr]; ok {
+			return s.spinHit(g, k)
 		}
 	}
 	return s.userPoint(g, PointCall, name, 0)

@@ -19,10 +19,55 @@
 // where the other threads may run before the process dies), a breakpoint
 // hit at a function entry or source line, or an access to a watched
 // variable (breakpoints.go). The point's name goes into the decision trace
-// ("t1:futex", "t2:pthread_mutex_lock#3"), and replay checks it. The only
-// timing-dependent point is a preemption by the watchdog, which stops a
-// thread that used a quantum of CPU time without reaching a point (a spin
-// loop); such a run is marked as possibly not replaying.
+// ("t1:futex", "t2:pthread_mutex_lock#3"), and replay checks it.
+//
+// # Spinning threads
+//
+// A thread that runs without reaching a point (a spin-wait, a long
+// computation) would run forever, or as long as it likes, while the others
+// are held. The watchdog (watchdog.go) notices one that used a quantum of
+// CPU time without a point, but when it notices, and at which iteration of
+// the loop, depends on the machine's speed and load: a preemption there
+// could not be replayed, and the same -seed would give other runs on a
+// loaded machine. So the watchdog only discovers where threads spin; the
+// preemptions themselves are at counted hits of those places (spin.go):
+//
+//   - the caught thread is single-stepped until an address repeats; the
+//     lowest address of that cycle, the head of the innermost loop it is
+//     in wherever in the loop it was caught, is a spin site (a file and a
+//     link-time address, like a function point);
+//   - the run is then made again from the start with the site planted
+//     from the beginning (explore.Run does it; Outcome.Kind Rerun), so the
+//     run that is kept never depended on when the watchdog fired; the seed
+//     file records the sites and a replay plants them;
+//   - at a site, a thread's 2^k-th hit since its release is a point
+//     ("spin"), k counting its spin points there since its last other
+//     point; after maxSpinStreak of them it runs on without stopping there
+//     and is picked only when no other thread can run (virtual time
+//     passing first), and the watchdog leaves it alone until its next
+//     other point. A spin-wait thus yields at growing intervals while
+//     others can make progress, and a long computation costs a bounded
+//     number of stops.
+//
+// We chose re-running over learning sites across a session's runs
+// (learned only from runs far enough back, as PCT's step bound is): a run
+// then depends only on its own seed, a replay needs nothing but its seed
+// file, and the cost, one extra run per site found, falls on the runs
+// that spin. A preemption where the watchdog caught the thread remains
+// only where a site cannot be had (code outside ELF files, as a JIT's; no
+// loop within the steps allowed; a replay or a guided run, which cannot be
+// made again); the run is then marked as possibly not replaying. A loop
+// that runs for about one quantum may be found in one run and not in
+// another: only loops well past it are found on every machine.
+//
+// # The run's time
+//
+// The per-run timeout (Config.Timeout) counts the run's own time, not the
+// machine's: the CPU time of the guest's processes and of the tracer
+// thread, the time the guest was blocked for real in the kernel or on
+// input from outside, and its virtual time. A run that waits for a CPU
+// behind other processes is not charged for it; one whose time stops
+// growing altogether expires after StallFactor times the limit.
 //
 // # The blocking model
 //
@@ -68,8 +113,10 @@
 //     thread is stopped and held by the tracer.
 //   - Decisions are made only inside intercept callbacks, when every live
 //     thread is at a known point; nothing depends on map iteration order
-//     (maps are only looked up) or on wall-clock time, except the
-//     watchdog's preemption, which is noted.
-//   - Everything runs on the tracer thread. The watchdog shares only
-//     atomics with it; there are no locks.
+//     (maps are only looked up or, for spin sites, visited in any order
+//     to a result that does not depend on it) or on timing, except a
+//     preemption where the watchdog caught a thread, which is noted.
+//   - Everything runs on the tracer thread. The watchdog runs on a timer
+//     and shares atomics with it, and the set of guest processes under
+//     watchdog.mu, a leaf lock.
 package sched

@@ -12,7 +12,7 @@ import (
 // Every kind is a deterministic place in the guest's execution (no
 // hardware counters): a syscall entry, a thread's birth or death, a
 // breakpoint hit counted per thread, or an access to a watched variable.
-// Only PointPreempt depends on wall-clock time.
+// Only PointPreempt depends on timing (see spin.go).
 type PointKind uint8
 
 const (
@@ -29,9 +29,11 @@ const (
 	PointCall
 	// PointWatch: an access to a watched variable.
 	PointWatch
+	// PointSpin: a counted hit of a spin site (spin.go).
+	PointSpin
 )
 
-var pointNames = [...]string{"start", "syscall", "exit", "preempt", "call", "watch"}
+var pointNames = [...]string{"start", "syscall", "exit", "preempt", "call", "watch", "spin"}
 
 func (k PointKind) String() string {
 	if int(k) < len(pointNames) {
@@ -43,6 +45,9 @@ func (k PointKind) String() string {
 // setPoint records that g is at a new scheduling point. name is the
 // syscall or function; it appears in the decision trace as "t<vtid>:name".
 func (s *Scheduler) setPoint(g *gthread, kind PointKind, name string, obj uint64) {
+	if kind != PointSpin {
+		g.spinReset()
+	}
 	g.pk, g.pname, g.pobj = kind, name, obj
 	g.at = "t" + strconv.Itoa(g.vtid) + ":" + name
 	g.points++

@@ -67,6 +67,12 @@ type Config struct {
 	Points  points.Set
 	YieldAt []points.Spec
 	Watch   []points.Watch
+	// Spins are the spin sites known when the run starts (spin.go);
+	// SpinRerun lets a run that finds a new one end as Rerun, to be run
+	// again with it (without it, the thread is preempted where the
+	// watchdog caught it, a timing-based preemption).
+	Spins     []SpinSite
+	SpinRerun bool
 	// Symbols caches parsed ELF files across runs (nil: a cache per run),
 	// Plan the resolution of Points and YieldAt in each image (nil: one
 	// per run; if set, it must have been made from Points and YieldAt).
@@ -100,10 +106,14 @@ const (
 	Internal
 	// Livelock: the run reached Config.MaxSteps scheduling points.
 	Livelock
+	// Rerun: a thread spun at a loop that is not a spin site yet; the
+	// run must be made again from the start with Outcome.Spins
+	// (Config.SpinRerun).
+	Rerun
 )
 
 func (k OutcomeKind) String() string {
-	return [...]string{"finished", "deadlock", "unsupported", "diverged", "internal error", "livelock"}[k]
+	return [...]string{"finished", "deadlock", "unsupported", "diverged", "internal error", "livelock", "rerun"}[k]
 }
 
 // Outcome is what the scheduler has to say about a run.
@@ -116,6 +126,9 @@ type Outcome struct {
 	VirtualTime int64
 	// Charged is the run's time as Config.Timeout counts it.
 	Charged time.Duration
+	// Spins are the run's spin sites: Config.Spins, and for Rerun the
+	// site found.
+	Spins []SpinSite
 	// Nondeterministic notes what may keep a replay from matching.
 	Nondeterministic []string
 	// Threads describes every thread of the run, by vtid.
@@ -202,6 +215,7 @@ type gthread struct {
 	points  int              // scheduling points reached
 	hits    map[string]int   // breakpoint and watchpoint hits, by point name
 	mapping bool             // its mmap/mprotect/munmap is traced to its exit
+	spin    *spinState       // its spin points (spin.go); nil: none yet
 	last    [8]string        // the names of its last points (a ring)
 	parent  int              // the creating thread's vtid (-1: none)
 	born    string           // the creator's point when it was created
@@ -535,11 +549,10 @@ func (s *Scheduler) SyscallExit(t *intercept.Thread, c *intercept.Syscall, ret i
 func (s *Scheduler) Signal(t *intercept.Thread, sig unix.Signal, info *unix.Siginfo) unix.Signal {
 	g := s.g(t)
 	if isOurStop(sig, info) {
-		if g != nil && g == s.running {
-			// The watchdog caught g spinning: a preemption point.
-			s.note("timing-based preemption (a thread ran without a syscall for over " + s.cfg.Preempt.String() + ")")
-			s.setPoint(g, PointPreempt, "preempt", 0)
-			s.yield(g)
+		// A SIGSTOP sent for an earlier release of g is stale: g reached
+		// a point since.
+		if g != nil && g == s.running && !s.ended && s.dog.caughtNow() {
+			s.caught(g)
 		}
 		return 0
 	}
@@ -755,6 +768,12 @@ func (s *Scheduler) schedule(from *gthread) {
 			}
 		}
 		s.scratch = runnable
+		if len(runnable) > 0 && len(s.timers) > 0 && s.onlySpinning(runnable) {
+			// Every thread that can run spins: time passes first.
+			s.fireTimers()
+			continue
+		}
+		runnable = s.spinOptions(runnable)
 		if len(runnable) == 0 {
 			if s.fireTimers() {
 				continue
@@ -831,6 +850,7 @@ func (s *Scheduler) run(g *gthread) {
 	}
 	s.running = g
 	g.state = stRunning
+	s.armSpins(g)
 	s.dog.running(g.pid, g.t.Tid, s.now-monoBase)
 	a := g.resume
 	g.resume = intercept.Continue()

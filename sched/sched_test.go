@@ -13,6 +13,7 @@ import (
 
 	"github.com/schedfuzz/schedfuzz/explore"
 	"github.com/schedfuzz/schedfuzz/internal/testenv"
+	"github.com/schedfuzz/schedfuzz/sched"
 	"github.com/schedfuzz/schedfuzz/sched/points"
 )
 
@@ -93,15 +94,21 @@ func TestSameRunOnAnyCPU(t *testing.T) {
 }
 
 // TestSpinnerPreempted: threads spinning on each other without syscalls
-// finish under the scheduler (the watchdog preempts a spinner), and the run
-// says it contains a timing-based preemption.
+// finish under the scheduler. In an exploration run the watchdog only
+// finds their loop, which becomes a spin site of the run (made again with
+// it), so the run stays deterministic; a guided run, which cannot be made
+// again, is preempted where the watchdog caught it, and says so.
 func TestSpinnerPreempted(t *testing.T) {
 	testenv.RequirePtrace(t)
 	path := build(t, "spin")
-	for seed := uint64(1); seed <= 3; seed++ {
+	for seed := uint64(1); seed <= 4; seed++ {
+		cfg := explore.Config{Seed: seed, Timeout: 20 * time.Second, CPU: 0}
+		guided := seed == 4
+		if guided {
+			cfg.Decider = switcher{}
+		}
 		start := time.Now()
-		r, err := explore.Run(context.Background(), &explore.Target{Path: path, Args: []string{path}},
-			explore.Config{Seed: seed, Timeout: 20 * time.Second, CPU: 0})
+		r, err := explore.Run(context.Background(), &explore.Target{Path: path, Args: []string{path}}, cfg)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -112,11 +119,27 @@ func TestSpinnerPreempted(t *testing.T) {
 		for _, n := range r.Outcome.Nondeterministic {
 			marked = marked || strings.Contains(n, "timing-based preemption")
 		}
-		if !marked {
-			t.Errorf("seed %d: not marked as preempted: %v", seed, r.Outcome.Nondeterministic)
+		switch {
+		case guided && (!marked || r.Reruns != 0):
+			t.Errorf("guided run: %d reruns, notes %v, want none and a timing-based preemption", r.Reruns, r.Outcome.Nondeterministic)
+		case !guided && (marked || len(r.Spins) == 0):
+			t.Errorf("seed %d: spin sites %v, notes %v, want a site and no timing-based preemption", seed, r.Spins, r.Outcome.Nondeterministic)
 		}
-		t.Logf("seed %d: %d decisions in %v", seed, len(r.Decisions), time.Since(start).Round(time.Millisecond))
+		t.Logf("seed %d: %d decisions, %d reruns, spin sites %v, in %v", seed, len(r.Decisions), r.Reruns, r.Spins, time.Since(start).Round(time.Millisecond))
 	}
+}
+
+// switcher is a Decider that picks another thread than the one at the
+// point whenever it can.
+type switcher struct{}
+
+func (switcher) Choose(req *sched.Request) (int, error) {
+	for _, o := range req.Options {
+		if o != req.Thread {
+			return o, nil
+		}
+	}
+	return req.Options[0], nil
 }
 
 // TestSyncPointsFollowImports: a library's sync functions become points

@@ -143,6 +143,13 @@ func (w *watchdog) running(pid, tid int, vnow int64) {
 	w.gen.Add(1)
 }
 
+// caughtNow reports whether the watchdog stopped the thread released
+// last (not one released before: its SIGSTOP may arrive late).
+func (w *watchdog) caughtNow() bool {
+	gen := w.gen.Load()
+	return gen%2 == 0 && w.fired.Load() == gen
+}
+
 // process adds (gone: removes) a guest process whose CPU time the run is
 // charged.
 func (w *watchdog) process(pid int, gone bool) {

@@ -225,7 +225,7 @@ func replaySeed(ctx context.Context, sf *replay.SeedFile, timeout time.Duration,
 		return res, nil
 	}
 	cfg := explore.Config{Seed: sf.Seed, Timeout: timeout, CPU: 0, CPUs: sf.CPUs, Replay: decisions,
-		Strategy: spec, Faults: sf.Faults, MaxSteps: sf.MaxSteps, Timeline: timeline}
+		Strategy: spec, Faults: sf.Faults, MaxSteps: sf.MaxSteps, Timeline: timeline, Spins: sf.Spins}
 	pts.apply(&cfg)
 	r, err := explore.Run(ctx, &explore.Target{Path: path, Args: append([]string{sf.Target}, sf.Args...), Env: env, Dir: dir}, cfg)
 	if err != nil {

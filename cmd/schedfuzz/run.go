@@ -320,7 +320,7 @@ func (s *session) seedFile(rep *explore.RunReport, r *explore.Result) *replay.Se
 	return &replay.SeedFile{Tool: version, Target: s.prog, SHA256: s.sum, Args: s.args[1:],
 		Dir: s.cwd, Env: replay.RecordEnv(s.tgt.Env),
 		Seed: rep.Seed, Run: rep.Index, Strategy: rep.Strategy.String(), CPUs: s.f.cpus,
-		Faults: s.f.faults, MaxSteps: s.f.maxSteps, Points: s.f.pts.record(&r.Outcome),
+		Faults: s.f.faults, MaxSteps: s.f.maxSteps, Points: s.f.pts.record(&r.Outcome), Spins: r.Spins,
 		Outcome: r.Describe(), Signature: explore.Signature(r), Digest: replay.Digest(r.Decisions), Decisions: r.Decisions}
 }
 
@@ -334,7 +334,7 @@ func (s *session) failure(rep *explore.RunReport, sig string) error {
 	}
 	fr := &report.Failure{Target: s.prog, Run: rep.Index, Result: r, Known: known, Seed: file}
 	if s.f.minimize {
-		cfg := s.config(explore.Config{Seed: rep.Seed, Strategy: rep.Strategy, CPU: 0})
+		cfg := s.config(explore.Config{Seed: rep.Seed, Strategy: rep.Strategy, CPU: 0, Spins: r.Spins})
 		m := &explore.Minimizer{Target: s.tgt, Config: cfg, Classify: s.classes}
 		min, err := m.Minimize(context.Background(), r)
 		switch {
@@ -390,7 +390,7 @@ func novelty(known bool) string {
 // it as a Perfetto trace.
 func (s *session) writeTrace(rep *explore.RunReport, r *explore.Result) error {
 	tr, err := explore.Run(context.Background(), s.tgt, s.config(explore.Config{Seed: rep.Seed, Strategy: rep.Strategy,
-		CPU: 0, Replay: r.Decisions, Timeline: true}))
+		CPU: 0, Replay: r.Decisions, Timeline: true, Spins: r.Spins}))
 	if err != nil {
 		return err
 	}
