@@ -317,12 +317,20 @@ func stepSyscall(tid int, saved *unix.PtraceRegs, c injection) (int64, error) {
 	if err := ptraceSetRegs(tid, &regs); err != nil {
 		return 0, err
 	}
-	if err := ptraceSingleStep(tid); err != nil {
-		return 0, err
-	}
 	var ws unix.WaitStatus
-	if _, err := wait4(tid, &ws, 0); err != nil {
-		return 0, err
+	for {
+		if err := ptraceSingleStep(tid); err != nil {
+			return 0, err
+		}
+		if _, err := wait4(tid, &ws, 0); err != nil {
+			return 0, err
+		}
+		// A SIGSTOP the guest cannot have sent (it has not run yet), say
+		// a late one of this process's watchdogs for a former owner of
+		// the pid, stops it before the instruction: suppress it.
+		if !ws.Stopped() || ws.StopSignal() != unix.SIGSTOP || int(ws>>16) != 0 {
+			break
+		}
 	}
 	if !ws.Stopped() || ws.StopSignal() != unix.SIGTRAP || int(ws>>16) != 0 {
 		return 0, fmt.Errorf("unexpected status %#x while injecting", ws)

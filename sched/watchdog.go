@@ -126,6 +126,11 @@ func (w *watchdog) check() {
 	if !w.st.ok || w.fired.Load() == gen {
 		return
 	}
+	if _, live := w.acct.procs[pid]; !live {
+		// Gone (the run may be over): the pid may be another process's
+		// by now, another run's guest even.
+		return
+	}
 	if now, ok := w.cpuTime(pid); ok && now-w.st.base >= w.quantum {
 		w.fired.Store(gen)
 		w.stopThread(pid, tid)

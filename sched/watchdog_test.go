@@ -15,6 +15,8 @@ type fakeDog struct {
 
 func newFakeDog() *fakeDog {
 	f := &fakeDog{w: newWatchdog(20 * time.Millisecond)}
+	f.w.process(100, false)
+	f.w.process(200, false)
 	f.w.cpuTime = func(pid int) (time.Duration, bool) { return f.cpu, pid == 100 }
 	f.w.stopThread = func(pid, tid int) { f.stops = append(f.stops, tid) }
 	return f
@@ -59,6 +61,18 @@ func TestWatchdogCPUTime(t *testing.T) {
 		t.Fatalf("preempted threads that kept reaching points: %v", f.stops)
 	}
 
+	// A process that has exited is never stopped: its pid may be
+	// another process's already (another run's guest, say).
+	f.stops = nil
+	f.w.running(100, 105, 0)
+	f.w.check()
+	f.w.process(100, true)
+	f.cpu += time.Second
+	f.w.check()
+	if len(f.stops) != 0 {
+		t.Fatalf("stopped %v of a process that has exited", f.stops)
+	}
+
 	// An unreadable clock (the process is gone) preempts nothing.
 	f.w.running(200, 201, 0)
 	f.w.check()
@@ -81,6 +95,7 @@ func TestWatchdogTimer(t *testing.T) {
 		return 0, true
 	}
 	w.stopThread = func(int, int) {}
+	w.process(1, false)
 	w.mu.Lock()
 	w.timer = time.AfterFunc(w.quantum, w.tick)
 	w.mu.Unlock()
