@@ -69,8 +69,15 @@
 // text alone. A thread that reaches a breakpoint, or accesses watched
 // bytes, stops: Tool.Breakpoint or Tool.Watchpoint is called, and Hold
 // keeps the thread there until Thread.Resume, like a syscall entry. The
-// SIGTRAPs of these stops are never delivered; any other SIGTRAP (the
-// guest's own int3 or raise) reaches Tool.Signal and the guest unchanged.
+// SIGTRAPs of these stops are never delivered, nor any other trap of the
+// tracer's: the int3 of a breakpoint removed since (or unmapped with its
+// library; a table that forgot an int3 left in the text gets the original
+// byte back), and the report of a single-step (which the kernel also
+// makes at the exit of a syscall stepped into) in a thread the tracer has
+// stepped. Any other SIGTRAP (the guest's own int3 or raise) reaches
+// Tool.Signal and the guest unchanged. (A guest that single-steps itself
+// with the trap flag loses its reports in threads the tracer has
+// stepped.)
 //
 // Stepping over a breakpoint. The instruction under the int3 is emulated
 // when it is endbr64 or a nop, a push, a mov between registers, of an
@@ -105,7 +112,9 @@
 //
 // Inheritance. A fork child's text is a copy of its parent's, int3s
 // included: the child Process starts with a copy of the parent's
-// breakpoints, and clearing one in either leaves the other's. A child
+// breakpoints (and of those removed), and clearing one in either leaves
+// the other's. A breakpoint whose page is unmapped is forgotten when
+// cleared: what is mapped there later is not touched. A child
 // sharing the address space (vfork, CLONE_VM) shares the set. The kernel
 // gives every new thread (of any clone) and every exec'd image empty debug
 // registers; the tracer writes the process's watchpoints into each new

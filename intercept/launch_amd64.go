@@ -184,7 +184,9 @@ func (tr *Tracer) launch(cmd *Command) (*Thread, error) {
 		return fail(err)
 	}
 	p := &Process{Pid: pid, Mem: mem, bps: newBreakpoints()}
-	t := &Thread{Tid: pid, Proc: p, tr: tr, stop: stopSignal}
+	// stepped: the injection single-stepped it (its last step report
+	// is the stop it is in).
+	t := &Thread{Tid: pid, Proc: p, tr: tr, stop: stopSignal, stepped: true}
 	tr.root = p
 	tr.result.Pid = pid
 	tr.procs[pid] = p

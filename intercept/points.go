@@ -17,10 +17,11 @@ import (
 type breakpoints struct {
 	m      map[uint64]*breakpoint
 	shared bool // by more than one process (CLONE_VM)
-	// cleared holds addresses whose breakpoint was removed. A thread that
-	// executed the int3 before the removal may report it afterwards; its
-	// trap is recognised (the byte is no longer int3) and undone.
-	cleared map[uint64]bool
+	// gone holds the original byte of every breakpoint removed since the
+	// address space began (cleared, or unmapped with its page). A trap
+	// at one of them is ours all the same (see handleTrap): a thread
+	// that executed the int3 before the removal may report it afterwards.
+	gone map[uint64]byte
 }
 
 type breakpoint struct {
@@ -29,7 +30,7 @@ type breakpoint struct {
 }
 
 func newBreakpoints() *breakpoints {
-	return &breakpoints{m: map[uint64]*breakpoint{}, cleared: map[uint64]bool{}}
+	return &breakpoints{m: map[uint64]*breakpoint{}, gone: map[uint64]byte{}}
 }
 
 // copy is the set a fork child starts with: its text is a copy-on-write
@@ -38,6 +39,9 @@ func (b *breakpoints) copy() *breakpoints {
 	c := newBreakpoints()
 	for a, bp := range b.m {
 		c.m[a] = &breakpoint{orig: bp.orig, insn: bp.insn}
+	}
+	for a, o := range b.gone {
+		c.gone[a] = o
 	}
 	return c
 }
@@ -80,6 +84,7 @@ func (t *Thread) Step() (uint64, error) {
 	if t.Proc.bps.m[regs.Rip] != nil {
 		return regs.Rip, ErrAtBreakpoint
 	}
+	t.stepped = true
 	if err := ptraceSingleStep(t.Tid); err != nil {
 		return 0, fmt.Errorf("step: %w", err)
 	}
@@ -138,12 +143,15 @@ func (p *Process) SetBreakpoint(addr uint64) error {
 		return fmt.Errorf("breakpoint at %#x: %w", addr, err)
 	}
 	p.bps.m[addr] = &breakpoint{orig: text[0], insn: decodeInsn(text[:n])}
-	delete(p.bps.cleared, addr)
+	delete(p.bps.gone, addr)
 	return nil
 }
 
 // ClearBreakpoint removes the breakpoint at addr, restoring the original
 // byte. A thread held at it resumes by executing the original instruction.
+// A breakpoint whose page is no longer mapped (the library was unloaded)
+// went with it: it is forgotten, and what is mapped there later is left
+// alone.
 func (p *Process) ClearBreakpoint(addr uint64) error {
 	if p.bps == nil {
 		return ErrProcessGone
@@ -152,11 +160,11 @@ func (p *Process) ClearBreakpoint(addr uint64) error {
 	if bp == nil {
 		return fmt.Errorf("clear breakpoint at %#x: %w", addr, ErrNoBreakpoint)
 	}
-	if err := p.Mem.pokeText(addr, bp.orig); err != nil {
+	if err := p.Mem.pokeText(addr, bp.orig); err != nil && !errors.Is(err, ErrFault) {
 		return fmt.Errorf("clear breakpoint at %#x: %w", addr, err)
 	}
 	delete(p.bps.m, addr)
-	p.bps.cleared[addr] = true
+	p.bps.gone[addr] = bp.orig
 	return nil
 }
 
@@ -380,14 +388,15 @@ func (t *Thread) AtBreakpoint() (uint64, bool) {
 }
 
 // handleTrap looks at a SIGTRAP signal-delivery-stop. It reports (true)
-// a hit of a planted breakpoint or a watchpoint, undoes a trap of a
-// breakpoint removed meanwhile, and leaves (false) any other SIGTRAP to
-// be delivered as the guest's own.
+// a hit of a planted breakpoint or a watchpoint, undoes the trap of a
+// breakpoint removed meanwhile and the report of a single-step of ours,
+// and leaves (false) any other SIGTRAP to be delivered as the guest's own.
+// A guest never sees a trap of ours.
 func (tr *Tracer) handleTrap(t *Thread, si *unix.Siginfo) (bool, error) {
 	p := t.Proc
 	switch si.Code {
 	case siKernel:
-		if len(p.bps.m) == 0 && len(p.bps.cleared) == 0 {
+		if len(p.bps.m) == 0 && len(p.bps.gone) == 0 {
 			return false, nil
 		}
 		var regs unix.PtraceRegs
@@ -398,34 +407,50 @@ func (tr *Tracer) handleTrap(t *Thread, si *unix.Siginfo) (bool, error) {
 		if p.bps.m[addr] != nil {
 			return true, tr.breakpointHit(t, addr, &regs)
 		}
-		if p.bps.cleared[addr] {
-			var b [1]byte
-			if _, err := p.Mem.ReadAt(b[:], int64(addr)); err == nil && b[0] != int3 {
-				// A stale trap: run the restored instruction.
-				t.stop = stopSignal
-				t.sig = 0
-				if err := ptracePokeUser(t.Tid, offRIP, addr); err != nil {
-					return true, ignoreGone(err, "rewind %d", t.Tid)
-				}
-				return true, t.resume(Continue())
-			}
+		if orig, ok := p.bps.gone[addr]; ok {
+			return true, t.undoStaleTrap(addr, orig)
 		}
 	case trapHWBkpt, trapTrace, trapBrkpt:
 		// A watchpoint, or a watchpoint that coincided with a step.
-		if !p.watch.active() {
-			return false, nil
+		if p.watch.active() {
+			dr6, err := ptracePeekUser(t.Tid, offDR6)
+			if err != nil {
+				return true, ignoreGone(err, "DR6 of %d", t.Tid)
+			}
+			if hits := dr6Hits(dr6) & dr7Enabled(p.watch.dr7); hits != 0 {
+				return true, tr.watchpointHit(t, hits)
+			}
 		}
-		dr6, err := ptracePeekUser(t.Tid, offDR6)
-		if err != nil {
-			return true, ignoreGone(err, "DR6 of %d", t.Tid)
+		if t.stepped && si.Code != trapHWBkpt {
+			// The report of a single-step of ours (or of the syscall
+			// exit after one) that reached the main loop: the
+			// instruction has run, let the thread go on.
+			t.stop = stopSignal
+			t.sig = 0
+			return true, t.resume(Continue())
 		}
-		hits := dr6Hits(dr6) & dr7Enabled(p.watch.dr7)
-		if hits == 0 {
-			return false, nil
-		}
-		return true, tr.watchpointHit(t, hits)
 	}
 	return false, nil
+}
+
+// undoStaleTrap handles the trap of a thread that executed the int3 of a
+// breakpoint that has been removed since (at addr; orig its original
+// byte): the thread goes back to addr and runs what is there now. If the
+// page is gone, it faults there as it would have natively. If an int3 is
+// still there, it is one of ours that the table lost: orig goes back.
+func (t *Thread) undoStaleTrap(addr uint64, orig byte) error {
+	var b [1]byte
+	if _, err := t.Proc.Mem.ReadAt(b[:], int64(addr)); err == nil && b[0] == int3 {
+		if err := t.Proc.Mem.pokeText(addr, orig); err != nil {
+			return fmt.Errorf("restore the byte under a lost breakpoint at %#x: %w", addr, err)
+		}
+	}
+	t.stop = stopSignal
+	t.sig = 0
+	if err := ptracePokeUser(t.Tid, offRIP, addr); err != nil {
+		return ignoreGone(err, "rewind %d", t.Tid)
+	}
+	return t.resume(Continue())
 }
 
 // dr7Enabled is the mask of slots DR7 enables.
@@ -637,6 +662,7 @@ func (t *Thread) stepOverAlone(addr uint64, bp *breakpoint) error {
 		if bp.insn.kind == insnSyscall {
 			err = ptraceSyscall(t.Tid, 0)
 		} else {
+			t.stepped = true
 			err = ptraceSingleStep(t.Tid)
 		}
 		if err != nil {

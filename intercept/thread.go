@@ -60,6 +60,7 @@ type Thread struct {
 	bpRegs   unix.PtraceRegs
 	bpSynced bool
 
+	stepped     bool          // the tracer has single-stepped it (see handleTrap)
 	vforking    bool          // in vfork until PTRACE_EVENT_VFORK_DONE
 	interrupted bool          // sent PTRACE_INTERRUPT, its stop not seen yet
 	restart     restartExpect // see expectRestart

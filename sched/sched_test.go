@@ -275,3 +275,42 @@ func TestSyncPointsInForkedChild(t *testing.T) {
 	}
 	t.Fatal("the child's lock-window bug was not found in 300 runs")
 }
+
+// TestPointsSurviveUnmap: a library unloaded (dlclose) and loaded again
+// gets its points again. Unmapping took the int3s with it, so the
+// tracer's table must forget them; a stale entry once kept a reloaded
+// library from being planted (points lost) and could be taken for an int3
+// of ours in whatever was mapped there next.
+func TestPointsSurviveUnmap(t *testing.T) {
+	testenv.RequirePtrace(t)
+	dir := t.TempDir()
+	plugin := filepath.Join(dir, "plugin.so")
+	if b, err := exec.Command("gcc", "-O1", "-shared", "-fPIC", "-pthread", "-o", plugin, filepath.Join("testdata", "plugin.c")).CombinedOutput(); err != nil {
+		t.Fatalf("gcc: %v\n%s", err, b)
+	}
+	prog := filepath.Join(dir, "dlopen_churn")
+	if b, err := exec.Command("gcc", "-O1", "-o", prog, filepath.Join("testdata", "dlopen_churn.c"), "-ldl").CombinedOutput(); err != nil {
+		t.Fatalf("gcc: %v\n%s", err, b)
+	}
+	specs, err := points.ParseYieldAt("plugin_locked")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := explore.Run(context.Background(), &explore.Target{Path: prog, Args: []string{prog, plugin}},
+		explore.Config{Seed: 1, Timeout: 20 * time.Second, CPU: 0, YieldAt: specs, Timeline: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Failed() || string(r.Stdout) != "5 rounds\n" {
+		t.Fatalf("%s, stdout %q\n%s", r.Describe(), r.Stdout, r.Stderr)
+	}
+	var hits []string
+	for _, sp := range r.Outcome.Timeline {
+		if strings.Contains(sp.Point, "plugin_locked#") {
+			hits = append(hits, sp.Point)
+		}
+	}
+	if len(hits) != 5 {
+		t.Fatalf("plugin_locked points %v, want 5 (one per load)", hits)
+	}
+}
