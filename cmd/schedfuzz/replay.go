@@ -40,7 +40,7 @@ type replayed struct {
 func replayMain(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("schedfuzz replay", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	timeout := fs.Duration("timeout", 10*time.Second, "wall-clock limit per run; a run past it is a hang")
+	timeout := fs.Duration("timeout", 10*time.Second, "limit on the replay's own time (as schedfuzz -timeout); a run past it is a hang")
 	trace := fs.String("trace", "", "write a Perfetto/Chrome trace of the replayed run to this file (FILE only)")
 	var override pointFlags
 	override.register(fs, "")

@@ -59,7 +59,7 @@ func (f *runFlags) register(fs *flag.FlagSet) {
 	fs.DurationVar(&f.budget, "time", 0, "time budget instead of a run count (e.g. 10m)")
 	fs.IntVar(&f.par, "p", runtime.NumCPU(), "runs at once, each pinned to its own CPU")
 	fs.StringVar(&f.seed, "seed", "", "session seed (default: random; always printed)")
-	fs.DurationVar(&f.timeout, "timeout", 10*time.Second, "wall-clock limit per run; a run past it is a hang")
+	fs.DurationVar(&f.timeout, "timeout", 10*time.Second, "limit on a run's own time (its CPU time, real blocking and virtual time; not time waiting for a CPU); a run past it is a hang")
 	fs.StringVar(&f.corpus, "corpus", "testdata/schedfuzz", "directory for seed files of failing runs")
 	fs.IntVar(&f.cpus, "cpus", 4, "CPU count the guest sees")
 	fs.StringVar(&f.strategy, "strategy", "portfolio", "random, pct[:D], pos, chaos, a comma-separated list to rotate among, or portfolio")
