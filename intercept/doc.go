@@ -7,15 +7,19 @@
 // # Design
 //
 // One tracer, one thread. Run starts a goroutine locked to an OS thread
-// for the whole run (pinned to Options.CPU; afterwards its affinity is
-// restored and the thread goes back to the runtime). That thread forks the
+// for the whole run (pinned, with the guest, to Options.CPU once the guest
+// is started, and unpinned if that CPU turns out to be contended, see
+// pin_linux.go; afterwards its affinity is restored and the thread goes
+// back to the runtime). That thread forks the
 // guest, is the ptrace
 // tracer of every guest thread, waits with wait4(-1, __WALL|__WNOTHREAD),
 // and calls the tool's handlers inline. Handing stops between goroutines
 // costs 4-5x more per stop, so nothing here does. __WNOTHREAD keeps
 // several tracers (parallel runs) and os/exec in one process from stealing
 // each other's children. The only state shared with another goroutine is
-// the set of guest pids that cancellation kills (liveSet; a leaf lock).
+// the set of guest pids that cancellation kills (liveSet; a leaf lock),
+// which the pinner's timer also reads, and the pinner's own state (its
+// mu, a leaf taken before liveSet's).
 //
 // Filters from subscriptions. Tool.Subscription names the syscalls the
 // tool wants; package seccomp compiles them into a BPF program that checks
