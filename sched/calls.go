@@ -149,13 +149,7 @@ func (s *Scheduler) syscall(g *gthread, c *intercept.Syscall) {
 	case unix.SYS_TKILL:
 		s.signalled = append(s.signalled, 0) // any process: tids are not pids
 	case unix.SYS_OPEN, unix.SYS_OPENAT:
-		path := c.Args[0]
-		if c.Nr == unix.SYS_OPENAT {
-			path = c.Args[1]
-		}
-		if p, _, _ := mem.ReadString(path, 32); p == "/dev/urandom" || p == "/dev/random" {
-			g.resume = intercept.TraceExit() // learn the fd at the exit
-		}
+		s.openCall(g, c)
 	case unix.SYS_CLOSE:
 		delete(s.randomFDs, randomFD{g.pid, int(c.Args[0])})
 	case unix.SYS_READ:
@@ -172,11 +166,40 @@ func (s *Scheduler) syscall(g *gthread, c *intercept.Syscall) {
 			return
 		}
 		s.waitFD(g, int(c.Args[0]), unix.POLLIN)
-	case unix.SYS_READV, unix.SYS_RECVFROM, unix.SYS_RECVMSG,
-		unix.SYS_ACCEPT, unix.SYS_ACCEPT4:
+	case unix.SYS_READV, unix.SYS_ACCEPT, unix.SYS_ACCEPT4:
 		s.waitFD(g, int(c.Args[0]), unix.POLLIN)
+	case unix.SYS_RECVFROM, unix.SYS_RECVMSG:
+		flags := c.Args[3]
+		if c.Nr == unix.SYS_RECVMSG {
+			flags = c.Args[2]
+		}
+		if flags&unix.MSG_DONTWAIT == 0 && !s.beginRecvAll(g, c) {
+			s.waitFD(g, int(c.Args[0]), unix.POLLIN)
+		}
 	case unix.SYS_WRITE, unix.SYS_WRITEV, unix.SYS_SENDTO, unix.SYS_SENDMSG:
-		s.waitFD(g, int(c.Args[0]), unix.POLLOUT)
+		if !s.beginWrite(g, c) {
+			s.waitFD(g, int(c.Args[0]), unix.POLLOUT)
+		}
+	case unix.SYS_SENDMMSG, unix.SYS_RECVMMSG:
+		s.beginMmsg(g, c)
+	case unix.SYS_SENDFILE:
+		s.beginSendfile(g, c)
+	case unix.SYS_SPLICE, unix.SYS_TEE:
+		s.beginSplice(g, c)
+	case unix.SYS_CONNECT:
+		s.beginConnect(g, c)
+	case unix.SYS_FLOCK, unix.SYS_FCNTL:
+		s.beginLock(g, c)
+	case unix.SYS_MSGSND, unix.SYS_MSGRCV, unix.SYS_SEMOP, unix.SYS_SEMTIMEDOP:
+		s.beginSysV(g, c)
+	case unix.SYS_MQ_TIMEDSEND, unix.SYS_MQ_TIMEDRECEIVE:
+		s.beginMq(g, c)
+
+	// io_uring performs reads, writes and futex waits asynchronously, in
+	// the kernel: nothing the scheduler could serialize. Refused as
+	// sandboxes refuse it; programs fall back to plain syscalls.
+	case unix.SYS_IO_URING_SETUP, unix.SYS_IO_URING_ENTER, unix.SYS_IO_URING_REGISTER:
+		g.resume = intercept.Emulate(intercept.Errno(unix.ENOSYS))
 	}
 }
 
@@ -253,13 +276,39 @@ func (s *Scheduler) pollLike(g *gthread, c *intercept.Syscall) {
 
 // waitFD blocks g until fd is ready for events, unless it is ready now or
 // non-blocking. Readiness is checked on a duplicate of the guest's fd.
+//
+// A thread whose fd is ready stays runnable, but its fd is checked again
+// at every point until it runs (pollFDs): another thread may drain it
+// first, and then it waits.
 func (s *Scheduler) waitFD(g *gthread, fd int, events int16) {
 	ready, ok := s.fdReady(g.pid, fd, events)
-	if !ok || ready {
+	if !ok {
+		return
+	}
+	g.fd, g.events = fd, events
+	if ready {
+		g.recheck = true
 		return
 	}
 	s.block(g, blkFD)
-	g.fd, g.events = fd, events
+}
+
+// waiterReady checks the readiness of the fd a thread waits for, on a
+// duplicate kept while it waits. ok is false if it cannot be checked.
+func (s *Scheduler) waiterReady(g *gthread) (ready, ok bool) {
+	if g.fdDup < 0 {
+		dup, ok := s.dupFD(g.pid, g.fd)
+		if !ok {
+			return false, false
+		}
+		g.fdDup = dup
+	}
+	pfd := []unix.PollFd{{Fd: int32(g.fdDup), Events: g.events}}
+	n, err := unix.Poll(pfd, 0)
+	if err != nil {
+		return false, false
+	}
+	return n > 0, true
 }
 
 // fdReady polls a duplicate of the guest's fd without blocking. ok is false
@@ -304,23 +353,47 @@ func (s *Scheduler) dupFD(pid, fd int) (int, bool) {
 }
 
 // pollFDs wakes fd waiters whose fd became ready and retries pollers, now
-// that another thread has run.
+// that another thread has run; a thread woken by its fd that has not run
+// yet waits again if the fd is no longer ready (another reader drained
+// it), so a call released as ready never blocks in the kernel.
 func (s *Scheduler) pollFDs() {
 	for _, g := range s.threads {
-		if g.state != stBlocked {
-			continue
-		}
-		switch g.block {
-		case blkFD:
-			if ready, ok := s.fdReady(g.pid, g.fd, g.events); ready || !ok {
-				s.wake(g, intercept.Continue())
+		switch {
+		case g.state == stRunnable && g.recheck:
+			if ready, ok := s.waiterReady(g); ok && !ready {
+				g.state = stBlocked
+				g.block = blkFD
 			}
-		case blkRetry:
+		case g.state != stBlocked:
+		case g.block == blkFD:
+			if ready, ok := s.waiterReady(g); ready || !ok {
+				s.wakeFD(g)
+			}
+		case g.block == blkRetry:
 			if s.epoch > g.epoch+1 {
-				s.retryPoll(g)
+				if g.io != nil || g.fifo != nil {
+					s.retry(g)
+				} else {
+					s.retryPoll(g)
+				}
 			}
 		}
 	}
+}
+
+// wakeFD wakes a thread whose fd became ready: a call held at its entry
+// runs (its readiness checked again until then), one held at its exit is
+// re-issued.
+func (s *Scheduler) wakeFD(g *gthread) {
+	if g.atExit {
+		s.retry(g)
+		return
+	}
+	dup := g.fdDup
+	g.fdDup = -1 // kept for the rechecks
+	s.wake(g, intercept.Continue())
+	g.fdDup = dup
+	g.recheck = true
 }
 
 func (s *Scheduler) retryPoll(g *gthread) {
@@ -340,9 +413,15 @@ func (s *Scheduler) syscallExit(g *gthread, c *intercept.Syscall, ret int64) int
 		}
 		return ret
 	}
+	if x := g.io; x != nil && x.running {
+		return s.pieceExit(g, ret)
+	}
 	wouldBlock := false
 	switch c.Nr {
 	case unix.SYS_OPEN, unix.SYS_OPENAT:
+		if g.fifo != nil {
+			return s.fifoExit(g, ret)
+		}
 		if ret >= 0 {
 			s.randomFDs[randomFD{g.pid, int(ret)}] = true
 		}
@@ -358,24 +437,48 @@ func (s *Scheduler) syscallExit(g *gthread, c *intercept.Syscall, ret int64) int
 		if g.pollCall {
 			g.pollCall = false
 			wouldBlock = ret == 0 && (g.deadline < 0 || s.now < g.deadline)
+			if !wouldBlock {
+				s.pollRemaining(g, c)
+			}
 		}
 	}
 	if !wouldBlock {
 		return ret
 	}
-	g.t.Hold()
-	s.running = nil
 	if c.Nr == unix.SYS_WAIT4 || c.Nr == unix.SYS_WAITID {
-		s.block(g, blkChild)
+		s.holdAtExit(g, blkChild)
 	} else {
-		s.block(g, blkRetry)
-		g.epoch = s.epoch
+		s.holdAtExit(g, blkRetry)
 		if g.deadline >= 0 {
 			s.addTimer(g, g.deadline)
 		}
 	}
 	s.schedule(g)
 	return ret
+}
+
+// pollRemaining writes back the time left of a timed select, pselect6 or
+// ppoll as Linux does (poll_select_finish), in virtual time: the call
+// ran with a zero timeout of the tracer's.
+func (s *Scheduler) pollRemaining(g *gthread, c *intercept.Syscall) {
+	idx := map[int]int{unix.SYS_SELECT: 4, unix.SYS_PSELECT6: 4, unix.SYS_PPOLL: 2}
+	i, ok := idx[c.Nr]
+	if !ok || g.deadline < 0 {
+		return
+	}
+	p := c.OrigArgs()[i]
+	if p == 0 {
+		return
+	}
+	left := max(g.deadline-s.now, 0)
+	if c.Nr == unix.SYS_SELECT {
+		var b [16]byte
+		binary.LittleEndian.PutUint64(b[:8], uint64(left/1e9))
+		binary.LittleEndian.PutUint64(b[8:], uint64(left%1e9/1000))
+		g.t.Memory().WriteAt(b[:], int64(p))
+		return
+	}
+	writeTimespec(g.t.Memory(), p, left)
 }
 
 // emulateRDTSC answers a trapped rdtsc/rdtscp with a virtual counter.
@@ -412,6 +515,12 @@ func (s *Scheduler) waitExternal() bool {
 			unix.Close(int(p.Fd))
 		}
 	}()
+	const external = "depends on external input (a thread waited for input from outside the guest)"
+	readers, released := s.fifoExternal()
+	if released {
+		s.note(external)
+		return true
+	}
 	for _, g := range s.threads {
 		if g.state != stBlocked || g.block != blkFD || s.dying[g.pid] {
 			continue
@@ -423,10 +532,16 @@ func (s *Scheduler) waitExternal() bool {
 		waiters = append(waiters, g)
 		pfds = append(pfds, unix.PollFd{Fd: int32(dup), Events: g.events})
 	}
+	for _, g := range readers {
+		if dup, ok := s.dupFD(g.pid, g.fifo.fd); ok {
+			waiters = append(waiters, g)
+			pfds = append(pfds, unix.PollFd{Fd: int32(dup), Events: unix.POLLIN})
+		}
+	}
 	if len(waiters) == 0 {
 		return false
 	}
-	s.note("depends on external input (a thread waited for input from outside the guest)")
+	s.note(external)
 	for {
 		select {
 		case <-s.cfg.Done:
@@ -442,10 +557,16 @@ func (s *Scheduler) waitExternal() bool {
 		}
 		woke := false
 		for i, p := range pfds {
-			if p.Revents != 0 {
-				s.wake(waiters[i], intercept.Continue())
-				woke = true
+			if p.Revents == 0 {
+				continue
 			}
+			if g := waiters[i]; g.block == blkFifo {
+				g.fifo = nil
+				s.wake(g, intercept.Continue())
+			} else {
+				s.wakeFD(g)
+			}
+			woke = true
 		}
 		return woke
 	}

@@ -172,6 +172,7 @@ const (
 	blkRetry            // poll/select: retried whenever another thread ran
 	blkVfork            // a vfork parent, until the child execs or exits
 	blkSignal           // pause, sigsuspend, sigtimedwait: until a signal is sent
+	blkFifo             // a FIFO's open, until the other end opens (fifo.go)
 )
 
 // gthread is the scheduler's handler for one guest thread (tvisor's
@@ -198,10 +199,26 @@ type gthread struct {
 	// futex wait
 	fkey    futexKey
 	fbitset uint32
-	// fd wait
+	// fd wait: the fd and the events awaited, and the tracer's duplicate
+	// of it while it waits (-1: none yet)
 	fd     int
 	events int16
+	fdDup  int
 	epoch  uint64 // s.epoch when it blocked (blkRetry)
+	// atExit: it is held at the exit of a call made non-blocking that
+	// would have blocked; waking it re-issues the call (see retry).
+	atExit bool
+	// recheck: woken at its syscall entry by its fd's readiness, which
+	// is checked again at every point until it runs (another thread may
+	// have drained the fd meanwhile).
+	recheck bool
+	// io is its blocking transfer in progress, done in non-blocking
+	// pieces (io.go); fifo its blocking open of a FIFO (fifo.go).
+	io      *transfer
+	ioAside *transfer
+	fifo    *fifoOpen
+	// fifoReal: its next FIFO open waits for real (for the outside).
+	fifoReal bool
 	// vfork parent: the child's vtid
 	vforkChild int
 	timer      *timer
@@ -428,7 +445,7 @@ func (s *Scheduler) ThreadStart(t *intercept.Thread, parent *intercept.Thread) {
 	if s.dog == nil {
 		s.dog = startWatchdog(s.cfg.Preempt)
 	}
-	g := &gthread{t: t, vtid: len(s.threads), pid: t.Proc.Pid, clearTID: t.ClearTID, resume: intercept.Continue()}
+	g := &gthread{t: t, vtid: len(s.threads), pid: t.Proc.Pid, clearTID: t.ClearTID, resume: intercept.Continue(), fdDup: -1}
 	g.rng = s.threadRand(g.vtid)
 	g.parent = -1
 	if parent != nil {
@@ -471,6 +488,9 @@ func (s *Scheduler) SyscallEnter(t *intercept.Thread, c *intercept.Syscall) inte
 	}
 	if g != s.running {
 		return s.stray(g)
+	}
+	if (g.io != nil || g.ioAside != nil) && s.pieceEntry(g, c) {
+		return intercept.TraceExit()
 	}
 	s.setPoint(g, PointSyscall, syscallName(c), 0)
 	s.from, s.waker = g, g
@@ -612,6 +632,7 @@ func (s *Scheduler) ThreadExit(t *intercept.Thread, status int) {
 	}
 	wasRunning := g == s.running
 	s.unblock(g)
+	s.dropTransfer(g)
 	g.state = stExited
 	if !wasRunning {
 		return
@@ -648,6 +669,7 @@ func (s *Scheduler) ThreadReaped(t *intercept.Thread, ws unix.WaitStatus) {
 	}
 	if g.state != stExited {
 		s.unblock(g)
+		s.dropTransfer(g)
 		g.state = stExited
 	}
 	if g.clearTID != 0 {
@@ -808,12 +830,20 @@ func (s *Scheduler) run(g *gthread) {
 		s.dying[g.pid] = true
 		s.setEnder(g)
 	}
+	g.recheck = false
+	if g.fdDup >= 0 {
+		unix.Close(g.fdDup)
+		g.fdDup = -1
+	}
 	if g.restart {
 		g.restart = false
-		if err := g.t.Restart(); err != nil {
+		if err := s.reissue(g); err != nil {
 			s.end(Internal, fmt.Sprintf("restart t%d: %v", g.vtid, err))
 			return
 		}
+	} else if g.io != nil && g.io.armed {
+		// A transfer's first piece: non-blocking from now until its exit.
+		s.startPiece(g)
 	}
 	if err := g.t.Resume(a); err != nil {
 		s.end(Internal, fmt.Sprintf("resume t%d: %v", g.vtid, err))
@@ -850,7 +880,8 @@ func (s *Scheduler) traceWake(g *gthread) {
 }
 
 // retry makes a thread blocked at a syscall exit runnable again; when
-// picked it re-executes the syscall (a fresh scheduling point).
+// picked it re-executes the syscall (a fresh scheduling point), or the
+// next piece of its transfer.
 func (s *Scheduler) retry(g *gthread) {
 	if g.state != stBlocked {
 		return
@@ -862,8 +893,34 @@ func (s *Scheduler) retry(g *gthread) {
 	s.traceWake(g)
 }
 
+// reissue re-executes g's syscall (g is held at its exit): the guest's
+// call, or the next piece of its transfer.
+func (s *Scheduler) reissue(g *gthread) error {
+	if g.io != nil {
+		return s.reissuePiece(g)
+	}
+	return g.t.Restart()
+}
+
+// holdAtExit blocks the running thread g at the exit of a call that would
+// have blocked; it is re-issued when woken (retry).
+func (s *Scheduler) holdAtExit(g *gthread, kind blockKind) {
+	g.t.Hold()
+	s.running = nil
+	s.block(g, kind)
+	g.atExit = true
+	if kind == blkRetry {
+		g.epoch = s.epoch
+	}
+}
+
 // unblock removes g from whatever it waits on.
 func (s *Scheduler) unblock(g *gthread) {
+	g.atExit = false
+	if g.fdDup >= 0 {
+		unix.Close(g.fdDup)
+		g.fdDup = -1
+	}
 	s.cancelTimer(g)
 	if g.block == blkFutex {
 		q := s.futexes[g.fkey]
@@ -889,11 +946,21 @@ func (s *Scheduler) timeout(g *gthread) {
 		s.wake(g, intercept.Emulate(intercept.Errno(unix.ETIMEDOUT)))
 	case blkSleep:
 		s.wake(g, intercept.Emulate(0))
-	case blkFD:
-		// epoll_wait and friends time out with 0 events.
-		s.wake(g, intercept.Emulate(0))
-	case blkRetry:
-		s.retry(g)
+	case blkFD, blkRetry:
+		switch {
+		case g.io != nil:
+			// A transfer's deadline: its last piece is re-issued
+			// and returns what it moved, or the timeout's error.
+			g.io.expired = true
+			s.retry(g)
+		case g.block == blkRetry:
+			// A timed poll: re-issued once more with its deadline
+			// passed, it returns what is ready then, or 0 (see
+			// syscallExit).
+			s.retryPoll(g)
+		default:
+			s.wake(g, intercept.Emulate(0))
+		}
 	case blkSignal:
 		s.wake(g, intercept.Emulate(intercept.Errno(unix.EAGAIN))) // sigtimedwait
 	}
@@ -940,6 +1007,11 @@ func (g *gthread) waits() string {
 		return "waits for a signal"
 	case blkSleep:
 		return "sleeps"
+	case blkFifo:
+		if g.fifo != nil && g.fifo.read {
+			return "waits for a writer to open a FIFO"
+		}
+		return "waits for a reader to open a FIFO"
 	}
 	return ""
 }

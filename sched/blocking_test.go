@@ -1,0 +1,108 @@
+package sched_test
+
+import (
+	"context"
+	"fmt"
+	"os/exec"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/schedfuzz/schedfuzz/explore"
+	"github.com/schedfuzz/schedfuzz/internal/testenv"
+)
+
+// strategiesUnderTest are the strategies every blocking test runs under.
+var strategiesUnderTest = []string{"random", "pct:3", "pos", "chaos"}
+
+// runsPerStrategy is how many seeds each blocking test runs per strategy.
+const runsPerStrategy = 20
+
+// native runs argv without the scheduler and returns its stdout.
+func native(t *testing.T, argv ...string) string {
+	t.Helper()
+	out, err := exec.Command(argv[0], argv[1:]...).Output()
+	if err != nil {
+		t.Fatalf("native %v: %v\n%s", argv, err, out)
+	}
+	return string(out)
+}
+
+// everySchedule runs argv under each strategy for runsPerStrategy seeds,
+// two runs at a time (one per CPU), and fails on any run that does not
+// exit 0 with stdout want. check, if set, looks at each result too.
+func everySchedule(t *testing.T, want string, check func(*explore.Result) error, argv ...string) {
+	t.Helper()
+	tgt := &explore.Target{Path: argv[0], Args: argv}
+	type job struct {
+		sp   explore.Spec
+		seed uint64
+	}
+	jobs := make(chan job)
+	var mu sync.Mutex
+	var failures []string
+	var steps, decisions int
+	var wg sync.WaitGroup
+	start := time.Now()
+	for cpu := 0; cpu < 2; cpu++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := range jobs {
+				r, err := explore.Run(context.Background(), tgt, explore.Config{Seed: j.seed, Strategy: j.sp,
+					Timeout: 60 * time.Second, CPU: cpu, Hint: explore.Hint{Steps: 200}})
+				var msg string
+				if err == nil {
+					mu.Lock()
+					steps += r.Outcome.Steps
+					decisions += len(r.Decisions)
+					mu.Unlock()
+				}
+				switch {
+				case err != nil:
+					msg = err.Error()
+				case r.Failed() || string(r.Stdout) != want:
+					msg = fmt.Sprintf("%s, stdout:\n%s\nstderr:\n%s\n%s", r.Describe(), r.Stdout, r.Stderr, r.Outcome.Report)
+				case check != nil:
+					if err := check(r); err != nil {
+						msg = err.Error()
+					}
+				}
+				if msg != "" {
+					mu.Lock()
+					failures = append(failures, fmt.Sprintf("%s seed %d: %s", j.sp, j.seed, msg))
+					mu.Unlock()
+				}
+			}
+		}()
+	}
+	for _, name := range strategiesUnderTest {
+		sp, err := explore.ParseSpec(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for seed := uint64(1); seed <= runsPerStrategy; seed++ {
+			jobs <- job{sp, seed}
+		}
+	}
+	close(jobs)
+	wg.Wait()
+	n := len(strategiesUnderTest) * runsPerStrategy
+	t.Logf("%d runs of %s in %v, %d scheduling points and %d decisions per run on average", n, argv[0],
+		time.Since(start).Round(time.Millisecond), steps/n, decisions/n)
+	if len(failures) > 0 {
+		t.Fatalf("%d of %d runs differ from the native run (want stdout:\n%s)\nfirst: %s", len(failures),
+			len(strategiesUnderTest)*runsPerStrategy, want, strings.Join(failures[:min(3, len(failures))], "\n"))
+	}
+}
+
+// TestBlockingTransfers: writes larger than a pipe's or socket's buffer,
+// a full eventfd, MSG_WAITALL, PIPE_BUF atomicity, EPIPE and SIGPIPE, a
+// FIFO opened O_RDWR, a connect to a full unix backlog, recvmmsg and
+// splice give their native results in every schedule.
+func TestBlockingTransfers(t *testing.T) {
+	testenv.RequirePtrace(t)
+	path := build(t, "io_block")
+	everySchedule(t, native(t, path), nil, path)
+}
