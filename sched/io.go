@@ -70,10 +70,10 @@ type transfer struct {
 	done   int64   // moved so far
 	// The current piece: its call, how much it asks for, and where its
 	// syscall instruction returns (its entry is recognized by all three).
-	nr    int
-	pargs [6]uint64
-	plen  int64
-	ip    uint64
+	nr      int
+	pargs   [6]uint64
+	plen    int64
+	ip      uint64
 	armed   bool // the piece has not started: set it up when the thread runs
 	running bool // the piece runs: its exit is the transfer's
 	// toggle: set O_NONBLOCK on fd around each piece; dup and flags are
@@ -90,9 +90,9 @@ type transfer struct {
 	expired   bool
 	// after is recvmmsg's deadline, checked only after some progress
 	// (-1: none); once: done after any progress (MSG_WAITFORONE).
-	after     int64
-	once      bool
-	scratch   []byte // written at the piece's address pargs[1] before each piece (semop)
+	after   int64
+	once    bool
+	scratch []byte // written at the piece's address pargs[1] before each piece (semop)
 }
 
 // fdInfo is what the tracer sees of a guest fd through a duplicate.
