@@ -3,6 +3,7 @@ package sched_test
 import (
 	"context"
 	"fmt"
+	"os"
 	"os/exec"
 	"strings"
 	"sync"
@@ -77,7 +78,11 @@ func everySchedule(t *testing.T, want string, check func(*explore.Result) error,
 			}
 		}()
 	}
-	for _, name := range strategiesUnderTest {
+	names := strategiesUnderTest
+	if env := os.Getenv("SCHEDFUZZ_TEST_STRATEGIES"); env != "" {
+		names = strings.Split(env, ",") // diagnosis: one strategy at a time
+	}
+	for _, name := range names {
 		sp, err := explore.ParseSpec(name)
 		if err != nil {
 			t.Fatal(err)
@@ -88,12 +93,12 @@ func everySchedule(t *testing.T, want string, check func(*explore.Result) error,
 	}
 	close(jobs)
 	wg.Wait()
-	n := len(strategiesUnderTest) * runsPerStrategy
+	n := len(names) * runsPerStrategy
 	t.Logf("%d runs of %s in %v, %d scheduling points and %d decisions per run on average", n, argv[0],
 		time.Since(start).Round(time.Millisecond), steps/n, decisions/n)
 	if len(failures) > 0 {
 		t.Fatalf("%d of %d runs differ from the native run (want stdout:\n%s)\nfirst: %s", len(failures),
-			len(strategiesUnderTest)*runsPerStrategy, want, strings.Join(failures[:min(3, len(failures))], "\n"))
+			n, want, strings.Join(failures[:min(3, len(failures))], "\n"))
 	}
 }
 
@@ -105,4 +110,21 @@ func TestBlockingTransfers(t *testing.T) {
 	testenv.RequirePtrace(t)
 	path := build(t, "io_block")
 	everySchedule(t, native(t, path), nil, path)
+}
+
+// TestPollTimeouts: poll, ppoll, select, pselect6, epoll_wait and
+// epoll_pwait2 with nothing ready return 0 once, at their virtual
+// deadline (select and pselect6 write back the time left), and return
+// the ready fd when another thread writes before it.
+func TestPollTimeouts(t *testing.T) {
+	testenv.RequirePtrace(t)
+	path := build(t, "polls")
+	// Every timeout, slept once: 100+50+10*10+250+100+200+30+80+40+20+1 ms.
+	const slept = 971 * time.Millisecond
+	everySchedule(t, native(t, path), func(r *explore.Result) error {
+		if vt := time.Duration(r.Outcome.VirtualTime); vt < slept || vt > slept+slept/2 {
+			return fmt.Errorf("virtual time %v, want about %v (each timeout once)", vt, slept)
+		}
+		return nil
+	}, path)
 }

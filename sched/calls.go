@@ -268,10 +268,44 @@ func (s *Scheduler) pollLike(g *gthread, c *intercept.Syscall) {
 		if timeout > 0 {
 			g.deadline = s.now + timeout
 		}
+		g.fdSets = saveFDSets(mem, c)
+	} else {
+		restoreFDSets(mem, c, g.fdSets)
 	}
 	g.retrying = false
 	g.resume = intercept.TraceExit()
 	g.pollCall = true
+}
+
+// saveFDSets copies the fd sets of a select or pselect6, which each
+// zero-timeout try overwrites with its (empty) result: a retry must ask
+// about the guest's sets again.
+func saveFDSets(mem *intercept.Memory, c *intercept.Syscall) (sets [3][]byte) {
+	if c.Nr != unix.SYS_SELECT && c.Nr != unix.SYS_PSELECT6 {
+		return sets
+	}
+	n := int(int32(c.Args[0]))
+	if n <= 0 || n > 1<<16 {
+		return sets
+	}
+	size := (n + 63) / 64 * 8
+	for i := range sets {
+		if p := c.Args[1+i]; p != 0 {
+			b := make([]byte, size)
+			if _, err := mem.ReadAt(b, int64(p)); err == nil {
+				sets[i] = b
+			}
+		}
+	}
+	return sets
+}
+
+func restoreFDSets(mem *intercept.Memory, c *intercept.Syscall, sets [3][]byte) {
+	for i, b := range sets {
+		if b != nil && (c.Nr == unix.SYS_SELECT || c.Nr == unix.SYS_PSELECT6) {
+			mem.WriteAt(b, int64(c.Args[1+i]))
+		}
+	}
 }
 
 // waitFD blocks g until fd is ready for events, unless it is ready now or

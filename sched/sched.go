@@ -230,6 +230,7 @@ type gthread struct {
 	// poll-like calls: the virtual deadline (-1: none), kept across
 	// retries of the same call
 	deadline  int64
+	fdSets    [3][]byte // select's fd sets as the guest passed them
 	retrying  bool
 	pollCall  bool
 	exitGroup bool
