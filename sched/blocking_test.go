@@ -128,3 +128,40 @@ func TestPollTimeouts(t *testing.T) {
 		return nil
 	}, path)
 }
+
+// TestKernelWaitsOnGuests: blocking FIFO opens (either end first), flock
+// and fcntl(F_SETLKW) locks between processes, OFD locks between threads,
+// SysV message queues and semaphores and POSIX message queues wait at
+// scheduling points, not in the kernel, and give their native results.
+func TestKernelWaitsOnGuests(t *testing.T) {
+	testenv.RequirePtrace(t)
+	path := build(t, "ipc_block")
+	everySchedule(t, native(t, path), nil, path)
+}
+
+// TestInt80Futex: futex waits and wakes made through int $0x80 (the i386
+// ABI) are emulated like 64-bit ones, and i386 clock calls tell virtual
+// time.
+func TestInt80Futex(t *testing.T) {
+	testenv.RequirePtrace(t)
+	path := build(t, "int80")
+	everySchedule(t, native(t, path), nil, path)
+}
+
+// TestIoUringRefused: io_uring_setup fails with ENOSYS under the
+// scheduler (programs fall back to plain syscalls).
+func TestIoUringRefused(t *testing.T) {
+	testenv.RequirePtrace(t)
+	path := build(t, "io_uring")
+	everySchedule(t, "io_uring_setup: -1, Function not implemented\n", nil, path)
+}
+
+// TestProcessSharedFutex: a process-shared mutex, condition variable and
+// semaphore in MAP_SHARED memory work across fork, also when the child
+// maps the shm_open'ed object at another address: shared futexes are
+// keyed by the mapped object and offset, as the kernel keys them.
+func TestProcessSharedFutex(t *testing.T) {
+	testenv.RequirePtrace(t)
+	path := build(t, "pshared")
+	everySchedule(t, native(t, path), nil, path)
+}

@@ -12,8 +12,16 @@ import (
 // syscall applies the deterministic model of the call g is entering: it
 // sets g.resume (how g continues when picked) or blocks g.
 func (s *Scheduler) syscall(g *gthread, c *intercept.Syscall) {
+	if c.Arch == intercept.ArchI386 {
+		s.syscall386(g, c)
+		return
+	}
 	if c.Arch != intercept.ArchX86_64 {
 		return
+	}
+	if remaps(c.Nr) {
+		delete(s.maps, g.pid)
+		g.remapped = true
 	}
 	if s.cfg.Faults && s.fault(g, c) {
 		return
@@ -28,7 +36,7 @@ func (s *Scheduler) syscall(g *gthread, c *intercept.Syscall) {
 	mem := g.t.Memory()
 	switch c.Nr {
 	case unix.SYS_FUTEX:
-		s.futex(g, c)
+		s.futex(g, futexCall{args: c.Args})
 	case unix.SYS_FUTEX_WAITV, 454, 455, 456: // futex_waitv, futex_wake/wait/requeue
 		s.end(Unsupported, fmt.Sprintf("unsupported: %s is not emulated", g.at))
 

@@ -43,6 +43,11 @@ func (k PointKind) String() string {
 // setPoint records that g is at a new scheduling point. name is the
 // syscall or function; it appears in the decision trace as "t<vtid>:name".
 func (s *Scheduler) setPoint(g *gthread, kind PointKind, name string, obj uint64) {
+	if g.remapped {
+		// The call that changed its mappings has run.
+		g.remapped = false
+		delete(s.maps, g.pid)
+	}
 	g.pk, g.pname, g.pobj = kind, name, obj
 	g.at = "t" + strconv.Itoa(g.vtid) + ":" + name
 	g.points++

@@ -179,23 +179,24 @@ const (
 // per-thread "kernel"): its state, its pending syscall's resolution and
 // what it waits on.
 type gthread struct {
-	t       *intercept.Thread
-	vtid    int
-	pid     int // process, fixed at creation (t.Proc may be reused)
-	state   threadState
-	resume  intercept.Action // how it continues when picked
-	at      string           // its current scheduling point, for decisions
-	pk      PointKind        // the kind of that point
-	pname   string           // its syscall or function name
-	pobj    uint64           // the object it touches, if known at the point
-	rng     *rand.ChaCha8    // its share of the guest's randomness
-	points  int              // scheduling points reached
-	hits    map[string]int   // breakpoint and watchpoint hits, by point name
-	mapping bool             // its mmap/mprotect/munmap is traced to its exit
-	last    [8]string        // the names of its last points (a ring)
-	parent  int              // the creating thread's vtid (-1: none)
-	born    string           // the creator's point when it was created
-	block   blockKind
+	t        *intercept.Thread
+	vtid     int
+	pid      int // process, fixed at creation (t.Proc may be reused)
+	state    threadState
+	resume   intercept.Action // how it continues when picked
+	at       string           // its current scheduling point, for decisions
+	pk       PointKind        // the kind of that point
+	pname    string           // its syscall or function name
+	pobj     uint64           // the object it touches, if known at the point
+	rng      *rand.ChaCha8    // its share of the guest's randomness
+	points   int              // scheduling points reached
+	hits     map[string]int   // breakpoint and watchpoint hits, by point name
+	mapping  bool             // its mmap/mprotect/munmap is traced to its exit
+	remapped bool             // its last call may have changed its process's mappings
+	last     [8]string        // the names of its last points (a ring)
+	parent   int              // the creating thread's vtid (-1: none)
+	born     string           // the creator's point when it was created
+	block    blockKind
 	// futex wait
 	fkey    futexKey
 	fbitset uint32
@@ -261,9 +262,10 @@ type Scheduler struct {
 	timers   timerHeap
 	timerSeq uint64
 	futexes  map[futexKey][]*gthread
-	dying    map[int]bool // pids of processes being torn down
-	pidfds   map[int]int  // per-process pidfd, for readiness checks
-	epoch    uint64       // counts scheduling points, for blkRetry
+	dying    map[int]bool          // pids of processes being torn down
+	pidfds   map[int]int           // per-process pidfd, for readiness checks
+	maps     map[int][]sharedRange // per-process shared mappings (futexkey.go)
+	epoch    uint64                // counts scheduling points, for blkRetry
 	// signalled lists processes a guest thread sent a signal to at its
 	// last point; their signal waiters wake at the next point, when the
 	// signal has been sent.
@@ -309,6 +311,7 @@ func New(cfg Config) *Scheduler {
 		futexes:   map[futexKey][]*gthread{},
 		dying:     map[int]bool{},
 		pidfds:    map[int]int{},
+		maps:      map[int][]sharedRange{},
 		randomFDs: map[randomFD]bool{},
 		ender:     -1,
 		rng:       newGuestRand(cfg.Seed, ^uint64(0)),
@@ -651,7 +654,7 @@ func (s *Scheduler) ThreadExit(t *intercept.Thread, status int) {
 		// A leader exiting alone stays a zombie until the others are
 		// gone: nothing more to wait for.
 		s.running = nil
-		s.wakeFutex(futexKey{g.pid, g.clearTID}, -1, ^uint32(0))
+		s.wakeFutex(s.futexKeyOf(g, g.clearTID, false), -1, ^uint32(0))
 		s.schedule(g)
 	default:
 		g.exitAt = exitAtReap
@@ -674,7 +677,7 @@ func (s *Scheduler) ThreadReaped(t *intercept.Thread, ws unix.WaitStatus) {
 		g.state = stExited
 	}
 	if g.clearTID != 0 {
-		s.wakeFutex(futexKey{g.pid, g.clearTID}, -1, ^uint32(0))
+		s.wakeFutex(s.futexKeyOf(g, g.clearTID, false), -1, ^uint32(0))
 	}
 	s.releaseVfork(g)
 	if g == s.running && g.exitAt == exitAtReap {
@@ -694,6 +697,7 @@ func (s *Scheduler) ProcessExit(p *intercept.Process, ws unix.WaitStatus) {
 			delete(s.randomFDs, k)
 		}
 	}
+	delete(s.maps, p.Pid)
 	if fd, ok := s.pidfds[p.Pid]; ok {
 		unix.Close(fd)
 		delete(s.pidfds, p.Pid)
