@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -163,5 +164,20 @@ func TestIoUringRefused(t *testing.T) {
 func TestProcessSharedFutex(t *testing.T) {
 	testenv.RequirePtrace(t)
 	path := build(t, "pshared")
+	everySchedule(t, native(t, path), nil, path)
+}
+
+// TestGoTimers: a Go program's timers (a Ticker over 5.5 s, time.After
+// in a select, context.WithTimeout) and a net/http server and client over
+// loopback behave as they do natively: the Go netpoller waits in
+// epoll_pwait with a timeout, which must expire once, at its deadline.
+func TestGoTimers(t *testing.T) {
+	testenv.RequirePtrace(t)
+	path := filepath.Join(t.TempDir(), "gotimers")
+	cmd := exec.Command("go", "build", "-trimpath", "-buildvcs=false", "-o", path, "./testdata/gotimers")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, b)
+	}
 	everySchedule(t, native(t, path), nil, path)
 }

@@ -272,9 +272,10 @@ func (s *Scheduler) pollLike(g *gthread, c *intercept.Syscall) {
 		return // already non-blocking
 	}
 	if !g.retrying {
-		g.deadline = -1
+		g.deadline, g.expiry = -1, -1
 		if timeout > 0 {
 			g.deadline = s.now + timeout
+			g.expiry = g.deadline + pollSlack(timeout)
 		}
 		g.fdSets = saveFDSets(mem, c)
 	} else {
@@ -478,7 +479,7 @@ func (s *Scheduler) syscallExit(g *gthread, c *intercept.Syscall, ret int64) int
 	default:
 		if g.pollCall {
 			g.pollCall = false
-			wouldBlock = ret == 0 && (g.deadline < 0 || s.now < g.deadline)
+			wouldBlock = ret == 0 && (g.expiry < 0 || s.now < g.expiry)
 			if !wouldBlock {
 				s.pollRemaining(g, c)
 			}
@@ -491,12 +492,21 @@ func (s *Scheduler) syscallExit(g *gthread, c *intercept.Syscall, ret int64) int
 		s.holdAtExit(g, blkChild)
 	} else {
 		s.holdAtExit(g, blkRetry)
-		if g.deadline >= 0 {
-			s.addTimer(g, g.deadline)
+		if g.expiry >= 0 {
+			s.addTimer(g, g.expiry)
 		}
 	}
 	s.schedule(g)
 	return ret
+}
+
+// pollSlack is the timer slack Linux gives a poll, select or epoll
+// timeout of a normal task (select_estimate_accuracy): a thousandth of
+// it, at least the default timer_slack_ns of 50µs, at most 100ms. The
+// timeout expires then, as an hrtimer with that range does on an idle
+// machine: never before the timeout.
+func pollSlack(timeout int64) int64 {
+	return min(max(timeout/1000, 50_000), 100_000_000)
 }
 
 // pollRemaining writes back the time left of a timed select, pselect6 or

@@ -231,6 +231,7 @@ type gthread struct {
 	// poll-like calls: the virtual deadline (-1: none), kept across
 	// retries of the same call
 	deadline  int64
+	expiry    int64     // the deadline with the kernel's timer slack
 	fdSets    [3][]byte // select's fd sets as the guest passed them
 	retrying  bool
 	pollCall  bool
