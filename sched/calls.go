@@ -222,6 +222,11 @@ func (s *Scheduler) clockNow(clock int) int64 {
 	return s.now
 }
 
+// timerSlack is the default timer_slack_ns of a Linux task: its sleeps
+// and futex timeouts expire that much after their deadline (an hrtimer
+// with that range, on an idle machine), never before it.
+const timerSlack = 50_000
+
 // sleepUntil blocks g until a virtual deadline.
 func (s *Scheduler) sleepUntil(g *gthread, when int64) {
 	g.resume = intercept.Emulate(0)
@@ -229,7 +234,7 @@ func (s *Scheduler) sleepUntil(g *gthread, when int64) {
 		return
 	}
 	s.block(g, blkSleep)
-	s.addTimer(g, when)
+	s.addTimer(g, when+timerSlack)
 }
 
 // pollLike makes poll/select/epoll_wait non-blocking: the call runs with a

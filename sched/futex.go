@@ -95,7 +95,7 @@ func (s *Scheduler) futex(g *gthread, fc futexCall) {
 		g.fkey, g.fbitset = key, bitset
 		s.futexes[key] = append(s.futexes[key], g)
 		if deadline >= 0 {
-			s.addTimer(g, deadline)
+			s.addTimer(g, deadline+timerSlack)
 		}
 	case futexWake, futexWakeBitset:
 		bitset := futexBitsetAll

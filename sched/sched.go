@@ -35,10 +35,10 @@ type Config struct {
 	// scheduling point before the watchdog preempts it (default 20ms).
 	Preempt time.Duration
 	// IdleChoice lets a pick also choose IdleOption while threads are
-	// runnable and a timer is pending: virtual time jumps to the next
-	// deadline first. Timers then fire early relative to the other
-	// threads' progress, and a strategy can starve a thread even when
-	// nothing else could run (rr's chaos mode).
+	// runnable and a timer is pending within idleHorizon (100 ms):
+	// virtual time jumps to the next deadline first. Timers then fire
+	// early relative to the other threads' progress, and a strategy can
+	// starve a thread even when nothing else could run (rr's chaos mode).
 	IdleChoice bool
 	// Faults makes syscall results a decision (KindFault) at the calls
 	// where the kernel may legitimately return less or fail
@@ -73,6 +73,16 @@ type Config struct {
 // IdleOption is the pick option that lets virtual time pass to the next
 // deadline instead of running a thread (see Config.IdleChoice).
 const IdleOption = -1
+
+// idleHorizon bounds how far IdleOption may move the clock while threads
+// are runnable: a timer fires early relative to their progress by at most
+// this much. A farther deadline comes only with the threads' progress, or
+// when none can run. Unbounded, a 5 s timeout fired before a thread that
+// had 20 ms of work left, which no machine does, and Go's timers (a
+// Ticker's ticks dropped, an HTTP client's timeout) failed correct
+// programs; 100 ms still lets a timeout with a 10x margin (5 ms of work,
+// 50 ms to wait) expire first.
+const idleHorizon = 100_000_000
 
 // OutcomeKind classifies how a run ended, beyond the guest's exit status.
 type OutcomeKind uint8
@@ -767,7 +777,7 @@ func (s *Scheduler) schedule(from *gthread) {
 			return
 		}
 		opts := runnable
-		if s.cfg.IdleChoice && len(s.timers) > 0 {
+		if s.cfg.IdleChoice && len(s.timers) > 0 && s.timers[0].when-s.now <= idleHorizon {
 			opts = append(s.idleScratch[:0], IdleOption)
 			opts = append(opts, runnable...)
 			s.idleScratch = opts

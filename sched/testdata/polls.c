@@ -73,12 +73,12 @@ int main(void) {
 	pthread_create(&th, NULL, write_later, (void *)100L);
 	FD_ZERO(&rd);
 	FD_SET(p[0], &rd);
-	tv = (struct timeval){1, 0};
+	tv = (struct timeval){5, 0};
 	n = select(p[0] + 1, &rd, NULL, NULL, &tv);
 	pthread_join(th, NULL);
 	long left = tv.tv_sec * 1000000L + tv.tv_usec;
-	printf("select(pipe, 1s), written after 0.1s: %d, fd set %d, timeval left %s\n", n, FD_ISSET(p[0], &rd),
-	       left > 500000 && left < 900000 ? "between 0.5 and 0.9s" : "WRONG");
+	printf("select(pipe, 5s), written after 0.1s: %d, fd set %d, timeval left %s\n", n, FD_ISSET(p[0], &rd),
+	       left > 4000000 && left < 4900000 ? "between 4 and 4.9s" : "WRONG");
 	read(p[0], &c, 1);
 
 	struct timespec ts = {0, 200000000};
@@ -105,10 +105,10 @@ int main(void) {
 
 	pthread_create(&th, NULL, write_later, (void *)20L);
 	t = now_ms();
-	n = epoll_wait(ep, out, 4, 1000);
+	n = epoll_wait(ep, out, 4, 5000);
 	long long el = now_ms() - t;
 	pthread_join(th, NULL);
-	printf("epoll_wait(pipe, 1s), written after 20ms: %d, %s\n", n, el >= 20 && el < 1000 ? "before its deadline" : "WRONG TIME");
+	printf("epoll_wait(pipe, 5s), written after 20ms: %d, %s\n", n, el < 5000 ? "before its deadline" : "WRONG TIME");
 	read(p[0], &c, 1);
 
 	pthread_create(&th, NULL, busy, NULL);
