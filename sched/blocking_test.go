@@ -181,3 +181,25 @@ func TestGoTimers(t *testing.T) {
 	}
 	everySchedule(t, native(t, path), nil, path)
 }
+
+// TestShellPipelines: shell pipelines moving more than a pipe buffer, and
+// a FIFO between a background job and the shell, print their native
+// output (a writer blocked in the kernel on a full pipe hung them).
+func TestShellPipelines(t *testing.T) {
+	testenv.RequirePtrace(t)
+	dir := t.TempDir()
+	big := filepath.Join(dir, "1m")
+	if err := os.WriteFile(big, make([]byte, 1000000), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ name, script string }{
+		{"zero_pipe", "head -c 1000000 /dev/zero | wc -c"},
+		{"file_pipe", "cat " + big + " | wc -c"},
+		{"fifo", "f=" + dir + "/fifo.$$; mkfifo $f; echo through the fifo > $f | cat $f; cat $f | echo and back > $f; rm $f"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			argv := []string{"/bin/sh", "-c", c.script}
+			everySchedule(t, native(t, argv...), nil, argv...)
+		})
+	}
+}

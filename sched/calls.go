@@ -173,7 +173,9 @@ func (s *Scheduler) syscall(g *gthread, c *intercept.Syscall) {
 			}
 			return
 		}
-		s.waitFD(g, int(c.Args[0]), unix.POLLIN)
+		if c.Args[2] != 0 { // a read of nothing returns at once
+			s.waitFD(g, int(c.Args[0]), unix.POLLIN)
+		}
 	case unix.SYS_READV, unix.SYS_ACCEPT, unix.SYS_ACCEPT4:
 		s.waitFD(g, int(c.Args[0]), unix.POLLIN)
 	case unix.SYS_RECVFROM, unix.SYS_RECVMSG:
@@ -181,7 +183,8 @@ func (s *Scheduler) syscall(g *gthread, c *intercept.Syscall) {
 		if c.Nr == unix.SYS_RECVMSG {
 			flags = c.Args[2]
 		}
-		if flags&unix.MSG_DONTWAIT == 0 && !s.beginRecvAll(g, c) {
+		empty := c.Nr == unix.SYS_RECVFROM && c.Args[2] == 0
+		if flags&unix.MSG_DONTWAIT == 0 && !empty && !s.beginRecvAll(g, c) {
 			s.waitFD(g, int(c.Args[0]), unix.POLLIN)
 		}
 	case unix.SYS_WRITE, unix.SYS_WRITEV, unix.SYS_SENDTO, unix.SYS_SENDMSG:
