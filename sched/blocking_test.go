@@ -203,3 +203,37 @@ func TestShellPipelines(t *testing.T) {
 		})
 	}
 }
+
+// TestExternalPoll: an untimed poll of an fd only the outside fills (no
+// guest thread can run meanwhile) waits for real for that input, and the
+// run is marked as depending on it.
+func TestExternalPoll(t *testing.T) {
+	testenv.RequirePtrace(t)
+	path := build(t, "poll_stdin")
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pr.Close()
+	go func() {
+		// Whenever it comes, the guest waits for it: no timing matters.
+		time.Sleep(200 * time.Millisecond)
+		pw.WriteString("hi\n")
+		pw.Close()
+	}()
+	r, err := explore.Run(context.Background(), &explore.Target{Path: path, Args: []string{path}},
+		explore.Config{Seed: 1, Timeout: 20 * time.Second, CPU: 0, Stdin: pr})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Failed() || string(r.Stdout) != "poll 1 read 3\n" {
+		t.Fatalf("poll of external input: %s, stdout %q\n%s", r.Describe(), r.Stdout, r.Outcome.Report)
+	}
+	marked := false
+	for _, n := range r.Outcome.Nondeterministic {
+		marked = marked || strings.Contains(n, "external input")
+	}
+	if !marked {
+		t.Fatalf("run not marked as depending on external input: %v", r.Outcome.Nondeterministic)
+	}
+}

@@ -245,6 +245,15 @@ func (s *Scheduler) sleepUntil(g *gthread, when int64) {
 // or when its virtual deadline passes (see syscallExit).
 func (s *Scheduler) pollLike(g *gthread, c *intercept.Syscall) {
 	mem := g.t.Memory()
+	if g.pollReal {
+		// Let go to wait for real: only the outside can make it ready.
+		g.pollReal = false
+		if g.retrying {
+			restoreFDSets(mem, c, g.fdSets)
+		}
+		g.retrying = false
+		return
+	}
 	var timeout int64 = -1  // ns; -1 = forever
 	zero := c.SP - 128 - 32 // a zeroed timespec/timeval below the red zone
 	switch c.Nr {
@@ -599,6 +608,17 @@ func (s *Scheduler) waitExternal() bool {
 		}
 	}
 	if len(waiters) == 0 {
+		// An untimed poll of fds no guest thread can make ready: let
+		// the first poller wait for real (it is the only thread that
+		// could run anyway).
+		for _, g := range s.threads {
+			if g.state == stBlocked && g.block == blkRetry && g.io == nil && g.fifo == nil && !s.dying[g.pid] {
+				s.note(external)
+				s.retryPoll(g)
+				g.pollReal = true
+				return true
+			}
+		}
 		return false
 	}
 	s.note(external)

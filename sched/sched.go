@@ -245,6 +245,7 @@ type gthread struct {
 	fdSets    [3][]byte // select's fd sets as the guest passed them
 	retrying  bool
 	pollCall  bool
+	pollReal  bool // its next poll waits for real (for the outside)
 	exitGroup bool
 }
 
