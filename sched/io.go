@@ -220,7 +220,7 @@ func (s *Scheduler) beginRecvAll(g *gthread, c *intercept.Syscall) bool {
 		flagArg = 2
 	}
 	fl := c.Args[flagArg]
-	if fl&unix.MSG_WAITALL == 0 || fl&unix.MSG_DONTWAIT != 0 {
+	if fl&unix.MSG_WAITALL == 0 || fl&(unix.MSG_DONTWAIT|unix.MSG_PEEK) != 0 {
 		return false
 	}
 	fd := int(c.Args[0])
