@@ -107,7 +107,9 @@
 // point, the thread and its point count, the step and the virtual time,
 // and, on demand, each option's pending Event (what it will do and which
 // object it touches) for strategies such as POS. With Config.IdleChoice a
-// pick may also let time pass (IdleOption). Strategies live in package
+// pick may also let time pass (IdleOption), to a deadline at most 100 ms
+// ahead: a timer fires early relative to runnable threads' progress by no
+// more than that. Strategies live in package
 // explore; the recording and replaying Deciders in explore and replay.
 //
 // # Invariants
