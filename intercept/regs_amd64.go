@@ -28,6 +28,35 @@ func setSyscallRegs(regs *unix.PtraceRegs, nr int, args [6]uint64) {
 	regs.R9 = args[5]
 }
 
+// setCallRegs loads a syscall number and its arguments into regs following
+// the ABI the call was made through (see Arch).
+func setCallRegs(regs *unix.PtraceRegs, arch Arch, nr int, args [6]uint64) {
+	switch arch {
+	case ArchI386:
+		regs.Orig_rax = uint64(nr)
+		regs.Rax = uint64(nr)
+	case ArchX32:
+		regs.Orig_rax = uint64(nr | x32SyscallBit)
+		regs.Rax = regs.Orig_rax
+	default:
+		regs.Orig_rax = uint64(nr)
+		regs.Rax = uint64(nr)
+	}
+	setArgRegs(regs, arch, args)
+}
+
+// setArgRegs loads a call's arguments into regs, leaving the number and
+// the result alone.
+func setArgRegs(regs *unix.PtraceRegs, arch Arch, args [6]uint64) {
+	if arch == ArchI386 {
+		regs.Rbx, regs.Rcx, regs.Rdx = args[0], args[1], args[2]
+		regs.Rsi, regs.Rdi, regs.Rbp = args[3], args[4], args[5]
+		return
+	}
+	regs.Rdi, regs.Rsi, regs.Rdx = args[0], args[1], args[2]
+	regs.R10, regs.R8, regs.R9 = args[3], args[4], args[5]
+}
+
 // syscallArgs returns the six argument registers.
 func syscallArgs(regs *unix.PtraceRegs) [6]uint64 {
 	return [6]uint64{regs.Rdi, regs.Rsi, regs.Rdx, regs.R10, regs.R8, regs.R9}

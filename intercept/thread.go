@@ -60,7 +60,17 @@ type Thread struct {
 	bpRegs   unix.PtraceRegs
 	bpSynced bool
 
-	stepped     bool          // the tracer has single-stepped it (see handleTrap)
+	stepped bool // the tracer has single-stepped it (see handleTrap)
+
+	// restoreArgs: the call runs with other arguments than the guest
+	// passed; put the guest's back at its exit. silentExit: that exit
+	// stop was requested only for this, not by the tool.
+	restoreArgs bool
+	silentExit  bool
+	// keep is the guest's original call across a RestartWith, until the
+	// re-issued call's entry.
+	keep *keptCall
+
 	vforking    bool          // in vfork until PTRACE_EVENT_VFORK_DONE
 	interrupted bool          // sent PTRACE_INTERRUPT, its stop not seen yet
 	restart     restartExpect // see expectRestart
@@ -177,12 +187,7 @@ func (t *Thread) resumeSyscall(a Action) error {
 	}
 	switch a.kind {
 	case actEmulate:
-		// Skipping a call with nr -1 leaves rax as the tracer set it
-		// (Documentation/userspace-api/seccomp_filter.rst).
-		if err := ptracePokeUser(t.Tid, offOrigRAX, ^uint64(0)); err != nil {
-			return err
-		}
-		if err := ptracePokeUser(t.Tid, offRAX, uint64(a.ret)); err != nil {
+		if err := t.emulateResult(a.ret); err != nil {
 			return err
 		}
 		return ptraceCont(t.Tid, 0)
@@ -194,12 +199,59 @@ func (t *Thread) resumeSyscall(a Action) error {
 		if err := ptraceGetRegs(t.Tid, &regs); err != nil {
 			return err
 		}
-		setSyscallRegs(&regs, t.call.Nr, t.call.Args)
+		setCallRegs(&regs, t.call.Arch, t.call.Nr, t.call.Args)
 		if err := ptraceSetRegs(t.Tid, &regs); err != nil {
 			return err
 		}
 	}
+	t.restoreAtExit(a)
 	return t.cont(0)
+}
+
+// restoreAtExit arranges for the guest's argument registers to be put
+// back at the exit of a call that runs with other arguments, stopping
+// there if the tool did not ask to.
+func (t *Thread) restoreAtExit(a Action) {
+	if !t.call.displaced() {
+		return
+	}
+	t.restoreArgs = true
+	if a.kind != actTraceExit {
+		t.wantExit = true
+		t.silentExit = true
+	}
+}
+
+// emulateResult skips the call at its entry stop: the guest sees ret, and
+// its argument registers as it passed them.
+func (t *Thread) emulateResult(ret int64) error {
+	if t.call.entryArgs == t.call.origArgs {
+		// Skipping a call with nr -1 leaves rax as the tracer set it
+		// (Documentation/userspace-api/seccomp_filter.rst).
+		if err := ptracePokeUser(t.Tid, offOrigRAX, ^uint64(0)); err != nil {
+			return err
+		}
+		return ptracePokeUser(t.Tid, offRAX, uint64(ret))
+	}
+	var regs unix.PtraceRegs
+	if err := ptraceGetRegs(t.Tid, &regs); err != nil {
+		return err
+	}
+	setArgRegs(&regs, t.call.Arch, t.call.origArgs)
+	regs.Orig_rax, regs.Rax = ^uint64(0), uint64(ret)
+	return ptraceSetRegs(t.Tid, &regs)
+}
+
+// putBackArgs restores the guest's argument registers at a call's exit
+// stop (see restoreAtExit).
+func (t *Thread) putBackArgs() error {
+	t.restoreArgs = false
+	var regs unix.PtraceRegs
+	if err := ptraceGetRegs(t.Tid, &regs); err != nil {
+		return err
+	}
+	setArgRegs(&regs, t.call.Arch, t.call.origArgs)
+	return ptraceSetRegs(t.Tid, &regs)
 }
 
 // ErrNotAtSyscall is returned by Inject outside a syscall entry stop.
@@ -292,7 +344,7 @@ func (t *Thread) resumeAfterInject(a Action) error {
 	default:
 		// Re-issue the original (possibly modified) call.
 		regs.Rip -= syscallInsnLen
-		setSyscallRegs(&regs, t.call.Nr, t.call.Args)
+		setCallRegs(&regs, t.call.Arch, t.call.Nr, t.call.Args)
 		if err := ptraceSetRegs(t.Tid, &regs); err != nil {
 			return err
 		}
@@ -306,6 +358,7 @@ func (t *Thread) resumeAfterInject(a Action) error {
 		if a.kind == actTraceExit {
 			t.wantExit = true
 		}
+		t.restoreAtExit(a)
 		return t.cont(0)
 	}
 }
@@ -346,6 +399,21 @@ func (t *Thread) SetRegs(regs *unix.PtraceRegs) error {
 // when it is resumed: the next stop is a fresh syscall entry. Schedulers
 // use it to retry a call made non-blocking once it may succeed.
 func (t *Thread) Restart() error {
+	return t.reissue(t.call.origNr, t.call.origArgs)
+}
+
+// RestartWith is Restart with another call: t, held at the exit of a
+// syscall, executes nr(args...) when resumed, through the same ABI. Its
+// entry stop reaches the tool as a fresh syscall entry whose OrigArgs
+// are still those of the guest's original call, and the guest's argument
+// registers are put back at its exit. Schedulers use it to carry on with
+// the rest of a transfer the kernel did in part (a write split at the
+// points where it would have blocked).
+func (t *Thread) RestartWith(nr int, args [6]uint64) error {
+	return t.reissue(nr, args)
+}
+
+func (t *Thread) reissue(nr int, args [6]uint64) error {
 	if t.stop != stopSyscallExit {
 		return errors.New("thread is not at a syscall exit")
 	}
@@ -353,12 +421,34 @@ func (t *Thread) Restart() error {
 	if err := ptraceGetRegs(t.Tid, &regs); err != nil {
 		return fmt.Errorf("restart: %w", err)
 	}
+	t.keep = &keptCall{nr: nr, ip: regs.Rip, origNr: t.call.origNr, origArgs: t.call.origArgs}
 	regs.Rip -= syscallInsnLen
-	setSyscallRegs(&regs, t.call.origNr, t.call.origArgs)
+	setCallRegs(&regs, t.call.Arch, nr, args)
 	if err := ptraceSetRegs(t.Tid, &regs); err != nil {
+		t.keep = nil
 		return fmt.Errorf("restart: %w", err)
 	}
 	return nil
+}
+
+// keptCall is the guest's call a RestartWith re-issues another for: the
+// re-issued call's entry is recognized by its number and address.
+type keptCall struct {
+	nr       int
+	ip       uint64
+	origNr   int
+	origArgs [6]uint64
+}
+
+// applyKeep gives c, at an entry stop, the guest's original call if c is
+// the one a RestartWith re-issued. A call made in between (a signal
+// handler's) drops it: the original is lost rather than misattributed.
+func (t *Thread) applyKeep(c *Syscall) {
+	k := t.keep
+	t.keep = nil
+	if k != nil && c.Nr == k.nr && c.IP == k.ip {
+		c.origNr, c.origArgs = k.origNr, k.origArgs
+	}
 }
 
 // RDTSC reports whether t is stopped on a SIGSEGV raised by an rdtsc (2

@@ -33,7 +33,9 @@ func (a Arch) String() string {
 
 // Syscall is one system call at its entry stop. A handler may change Nr and
 // Args before the call continues; the tracer writes the registers back only
-// if they changed.
+// if they changed, and then puts the guest's argument registers back at the
+// call's exit (the syscall instruction preserves them), stopping there if
+// the tool did not ask to.
 type Syscall struct {
 	Nr   int
 	Args [6]uint64
@@ -44,6 +46,10 @@ type Syscall struct {
 	origNr   int
 	origArgs [6]uint64
 	scratch  uint64 // the lowest scratch address handed out (0: none yet)
+	// entryNr and entryArgs are what the registers held at the entry
+	// stop: the guest's call, or the one Thread.RestartWith re-issued.
+	entryNr   int
+	entryArgs [6]uint64
 }
 
 // redZone is the part of the stack below SP that the x86-64 ABI lets a
@@ -72,10 +78,18 @@ func (c *Syscall) Scratch(mem *Memory, data []byte) (uint64, error) {
 	return addr, nil
 }
 
-// OrigArgs returns the arguments the guest passed.
+// OrigArgs returns the arguments the guest passed. For a call re-issued
+// with Thread.RestartWith they are those of the guest's original call,
+// not the re-issued ones (which are in Args).
 func (c *Syscall) OrigArgs() [6]uint64 { return c.origArgs }
 
-func (c *Syscall) modified() bool { return c.Nr != c.origNr || c.Args != c.origArgs }
+// modified reports whether the registers must change before the call runs.
+func (c *Syscall) modified() bool { return c.Nr != c.entryNr || c.Args != c.entryArgs }
+
+// displaced reports whether the call runs with other arguments than the
+// guest passed: they must be put back at its exit, since the syscall
+// instruction preserves every register but the result's.
+func (c *Syscall) displaced() bool { return c.Nr != c.origNr || c.Args != c.origArgs }
 
 // Action says how a thread stopped at a syscall entry goes on.
 type Action struct {

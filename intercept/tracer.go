@@ -405,7 +405,10 @@ func (tr *Tracer) handleSeccomp(t *Thread, restart restartExpect) error {
 		c.Nr &^= x32SyscallBit
 	}
 	c.origNr, c.origArgs, c.scratch = c.Nr, c.Args, 0
+	c.entryNr, c.entryArgs = c.Nr, c.Args
+	t.applyKeep(c)
 	t.wantExit = false
+	t.restoreArgs, t.silentExit = false, false
 	a := tr.tool.SyscallEnter(t, c)
 	if t.stop == stopRunning {
 		return nil // the tool held and resumed it during the callback
@@ -433,6 +436,15 @@ func (tr *Tracer) handleSyscallExit(t *Thread) error {
 		return t.resume(Continue())
 	}
 	t.wantExit = false
+	if t.restoreArgs {
+		if err := t.putBackArgs(); err != nil && err != unix.ESRCH {
+			return fmt.Errorf("restore arguments of %d: %w", t.Tid, err)
+		}
+	}
+	if t.silentExit {
+		t.silentExit = false
+		return tr.resumeUnlessHeld(t)
+	}
 	ret := int64(info.Nr)
 	if r := tr.tool.SyscallExit(t, &t.call, ret); r != ret {
 		if err := ptracePokeUser(t.Tid, offRAX, uint64(r)); err != nil && err != unix.ESRCH {

@@ -12,8 +12,16 @@ import (
 // syscall applies the deterministic model of the call g is entering: it
 // sets g.resume (how g continues when picked) or blocks g.
 func (s *Scheduler) syscall(g *gthread, c *intercept.Syscall) {
+	if c.Arch == intercept.ArchI386 {
+		s.syscall386(g, c)
+		return
+	}
 	if c.Arch != intercept.ArchX86_64 {
 		return
+	}
+	if remaps(c.Nr) {
+		delete(s.maps, g.pid)
+		g.remapped = true
 	}
 	if s.cfg.Faults && s.fault(g, c) {
 		return
@@ -28,7 +36,7 @@ func (s *Scheduler) syscall(g *gthread, c *intercept.Syscall) {
 	mem := g.t.Memory()
 	switch c.Nr {
 	case unix.SYS_FUTEX:
-		s.futex(g, c)
+		s.futex(g, futexCall{args: c.Args})
 	case unix.SYS_FUTEX_WAITV, 454, 455, 456: // futex_waitv, futex_wake/wait/requeue
 		s.end(Unsupported, fmt.Sprintf("unsupported: %s is not emulated", g.at))
 
@@ -149,13 +157,7 @@ func (s *Scheduler) syscall(g *gthread, c *intercept.Syscall) {
 	case unix.SYS_TKILL:
 		s.signalled = append(s.signalled, 0) // any process: tids are not pids
 	case unix.SYS_OPEN, unix.SYS_OPENAT:
-		path := c.Args[0]
-		if c.Nr == unix.SYS_OPENAT {
-			path = c.Args[1]
-		}
-		if p, _, _ := mem.ReadString(path, 32); p == "/dev/urandom" || p == "/dev/random" {
-			g.resume = intercept.TraceExit() // learn the fd at the exit
-		}
+		s.openCall(g, c)
 	case unix.SYS_CLOSE:
 		delete(s.randomFDs, randomFD{g.pid, int(c.Args[0])})
 	case unix.SYS_READ:
@@ -171,12 +173,44 @@ func (s *Scheduler) syscall(g *gthread, c *intercept.Syscall) {
 			}
 			return
 		}
+		if c.Args[2] != 0 { // a read of nothing returns at once
+			s.waitFD(g, int(c.Args[0]), unix.POLLIN)
+		}
+	case unix.SYS_READV, unix.SYS_ACCEPT, unix.SYS_ACCEPT4:
 		s.waitFD(g, int(c.Args[0]), unix.POLLIN)
-	case unix.SYS_READV, unix.SYS_RECVFROM, unix.SYS_RECVMSG,
-		unix.SYS_ACCEPT, unix.SYS_ACCEPT4:
-		s.waitFD(g, int(c.Args[0]), unix.POLLIN)
+	case unix.SYS_RECVFROM, unix.SYS_RECVMSG:
+		flags := c.Args[3]
+		if c.Nr == unix.SYS_RECVMSG {
+			flags = c.Args[2]
+		}
+		empty := c.Nr == unix.SYS_RECVFROM && c.Args[2] == 0
+		if flags&unix.MSG_DONTWAIT == 0 && !empty && !s.beginRecvAll(g, c) {
+			s.waitFD(g, int(c.Args[0]), unix.POLLIN)
+		}
 	case unix.SYS_WRITE, unix.SYS_WRITEV, unix.SYS_SENDTO, unix.SYS_SENDMSG:
-		s.waitFD(g, int(c.Args[0]), unix.POLLOUT)
+		if !s.beginWrite(g, c) {
+			s.waitFD(g, int(c.Args[0]), unix.POLLOUT)
+		}
+	case unix.SYS_SENDMMSG, unix.SYS_RECVMMSG:
+		s.beginMmsg(g, c)
+	case unix.SYS_SENDFILE:
+		s.beginSendfile(g, c)
+	case unix.SYS_SPLICE, unix.SYS_TEE:
+		s.beginSplice(g, c)
+	case unix.SYS_CONNECT:
+		s.beginConnect(g, c)
+	case unix.SYS_FLOCK, unix.SYS_FCNTL:
+		s.beginLock(g, c)
+	case unix.SYS_MSGSND, unix.SYS_MSGRCV, unix.SYS_SEMOP, unix.SYS_SEMTIMEDOP:
+		s.beginSysV(g, c)
+	case unix.SYS_MQ_TIMEDSEND, unix.SYS_MQ_TIMEDRECEIVE:
+		s.beginMq(g, c)
+
+	// io_uring performs reads, writes and futex waits asynchronously, in
+	// the kernel: nothing the scheduler could serialize. Refused as
+	// sandboxes refuse it; programs fall back to plain syscalls.
+	case unix.SYS_IO_URING_SETUP, unix.SYS_IO_URING_ENTER, unix.SYS_IO_URING_REGISTER:
+		g.resume = intercept.Emulate(intercept.Errno(unix.ENOSYS))
 	}
 }
 
@@ -191,6 +225,11 @@ func (s *Scheduler) clockNow(clock int) int64 {
 	return s.now
 }
 
+// timerSlack is the default timer_slack_ns of a Linux task: its sleeps
+// and futex timeouts expire that much after their deadline (an hrtimer
+// with that range, on an idle machine), never before it.
+const timerSlack = 50_000
+
 // sleepUntil blocks g until a virtual deadline.
 func (s *Scheduler) sleepUntil(g *gthread, when int64) {
 	g.resume = intercept.Emulate(0)
@@ -198,7 +237,7 @@ func (s *Scheduler) sleepUntil(g *gthread, when int64) {
 		return
 	}
 	s.block(g, blkSleep)
-	s.addTimer(g, when)
+	s.addTimer(g, when+timerSlack)
 }
 
 // pollLike makes poll/select/epoll_wait non-blocking: the call runs with a
@@ -206,6 +245,15 @@ func (s *Scheduler) sleepUntil(g *gthread, when int64) {
 // or when its virtual deadline passes (see syscallExit).
 func (s *Scheduler) pollLike(g *gthread, c *intercept.Syscall) {
 	mem := g.t.Memory()
+	if g.pollReal {
+		// Let go to wait for real: only the outside can make it ready.
+		g.pollReal = false
+		if g.retrying {
+			restoreFDSets(mem, c, g.fdSets)
+		}
+		g.retrying = false
+		return
+	}
 	var timeout int64 = -1  // ns; -1 = forever
 	zero := c.SP - 128 - 32 // a zeroed timespec/timeval below the red zone
 	switch c.Nr {
@@ -241,25 +289,86 @@ func (s *Scheduler) pollLike(g *gthread, c *intercept.Syscall) {
 		return // already non-blocking
 	}
 	if !g.retrying {
-		g.deadline = -1
+		g.deadline, g.expiry = -1, -1
 		if timeout > 0 {
 			g.deadline = s.now + timeout
+			g.expiry = g.deadline + pollSlack(timeout)
 		}
+		g.fdSets = saveFDSets(mem, c)
+	} else {
+		restoreFDSets(mem, c, g.fdSets)
 	}
 	g.retrying = false
 	g.resume = intercept.TraceExit()
 	g.pollCall = true
 }
 
+// saveFDSets copies the fd sets of a select or pselect6, which each
+// zero-timeout try overwrites with its (empty) result: a retry must ask
+// about the guest's sets again.
+func saveFDSets(mem *intercept.Memory, c *intercept.Syscall) (sets [3][]byte) {
+	if c.Nr != unix.SYS_SELECT && c.Nr != unix.SYS_PSELECT6 {
+		return sets
+	}
+	n := int(int32(c.Args[0]))
+	if n <= 0 || n > 1<<16 {
+		return sets
+	}
+	size := (n + 63) / 64 * 8
+	for i := range sets {
+		if p := c.Args[1+i]; p != 0 {
+			b := make([]byte, size)
+			if _, err := mem.ReadAt(b, int64(p)); err == nil {
+				sets[i] = b
+			}
+		}
+	}
+	return sets
+}
+
+func restoreFDSets(mem *intercept.Memory, c *intercept.Syscall, sets [3][]byte) {
+	for i, b := range sets {
+		if b != nil && (c.Nr == unix.SYS_SELECT || c.Nr == unix.SYS_PSELECT6) {
+			mem.WriteAt(b, int64(c.Args[1+i]))
+		}
+	}
+}
+
 // waitFD blocks g until fd is ready for events, unless it is ready now or
 // non-blocking. Readiness is checked on a duplicate of the guest's fd.
+//
+// A thread whose fd is ready stays runnable, but its fd is checked again
+// at every point until it runs (pollFDs): another thread may drain it
+// first, and then it waits.
 func (s *Scheduler) waitFD(g *gthread, fd int, events int16) {
 	ready, ok := s.fdReady(g.pid, fd, events)
-	if !ok || ready {
+	if !ok {
+		return
+	}
+	g.fd, g.events = fd, events
+	if ready {
+		g.recheck = true
 		return
 	}
 	s.block(g, blkFD)
-	g.fd, g.events = fd, events
+}
+
+// waiterReady checks the readiness of the fd a thread waits for, on a
+// duplicate kept while it waits. ok is false if it cannot be checked.
+func (s *Scheduler) waiterReady(g *gthread) (ready, ok bool) {
+	if g.fdDup < 0 {
+		dup, ok := s.dupFD(g.pid, g.fd)
+		if !ok {
+			return false, false
+		}
+		g.fdDup = dup
+	}
+	pfd := []unix.PollFd{{Fd: int32(g.fdDup), Events: g.events}}
+	n, err := unix.Poll(pfd, 0)
+	if err != nil {
+		return false, false
+	}
+	return n > 0, true
 }
 
 // fdReady polls a duplicate of the guest's fd without blocking. ok is false
@@ -304,23 +413,47 @@ func (s *Scheduler) dupFD(pid, fd int) (int, bool) {
 }
 
 // pollFDs wakes fd waiters whose fd became ready and retries pollers, now
-// that another thread has run.
+// that another thread has run; a thread woken by its fd that has not run
+// yet waits again if the fd is no longer ready (another reader drained
+// it), so a call released as ready never blocks in the kernel.
 func (s *Scheduler) pollFDs() {
 	for _, g := range s.threads {
-		if g.state != stBlocked {
-			continue
-		}
-		switch g.block {
-		case blkFD:
-			if ready, ok := s.fdReady(g.pid, g.fd, g.events); ready || !ok {
-				s.wake(g, intercept.Continue())
+		switch {
+		case g.state == stRunnable && g.recheck:
+			if ready, ok := s.waiterReady(g); ok && !ready {
+				g.state = stBlocked
+				g.block = blkFD
 			}
-		case blkRetry:
+		case g.state != stBlocked:
+		case g.block == blkFD:
+			if ready, ok := s.waiterReady(g); ready || !ok {
+				s.wakeFD(g)
+			}
+		case g.block == blkRetry:
 			if s.epoch > g.epoch+1 {
-				s.retryPoll(g)
+				if g.io != nil || g.fifo != nil {
+					s.retry(g)
+				} else {
+					s.retryPoll(g)
+				}
 			}
 		}
 	}
+}
+
+// wakeFD wakes a thread whose fd became ready: a call held at its entry
+// runs (its readiness checked again until then), one held at its exit is
+// re-issued.
+func (s *Scheduler) wakeFD(g *gthread) {
+	if g.atExit {
+		s.retry(g)
+		return
+	}
+	dup := g.fdDup
+	g.fdDup = -1 // kept for the rechecks
+	s.wake(g, intercept.Continue())
+	g.fdDup = dup
+	g.recheck = true
 }
 
 func (s *Scheduler) retryPoll(g *gthread) {
@@ -340,9 +473,15 @@ func (s *Scheduler) syscallExit(g *gthread, c *intercept.Syscall, ret int64) int
 		}
 		return ret
 	}
+	if x := g.io; x != nil && x.running {
+		return s.pieceExit(g, ret)
+	}
 	wouldBlock := false
 	switch c.Nr {
 	case unix.SYS_OPEN, unix.SYS_OPENAT:
+		if g.fifo != nil {
+			return s.fifoExit(g, ret)
+		}
 		if ret >= 0 {
 			s.randomFDs[randomFD{g.pid, int(ret)}] = true
 		}
@@ -357,25 +496,58 @@ func (s *Scheduler) syscallExit(g *gthread, c *intercept.Syscall, ret int64) int
 	default:
 		if g.pollCall {
 			g.pollCall = false
-			wouldBlock = ret == 0 && (g.deadline < 0 || s.now < g.deadline)
+			wouldBlock = ret == 0 && (g.expiry < 0 || s.now < g.expiry)
+			if !wouldBlock {
+				s.pollRemaining(g, c)
+			}
 		}
 	}
 	if !wouldBlock {
 		return ret
 	}
-	g.t.Hold()
-	s.running = nil
 	if c.Nr == unix.SYS_WAIT4 || c.Nr == unix.SYS_WAITID {
-		s.block(g, blkChild)
+		s.holdAtExit(g, blkChild)
 	} else {
-		s.block(g, blkRetry)
-		g.epoch = s.epoch
-		if g.deadline >= 0 {
-			s.addTimer(g, g.deadline)
+		s.holdAtExit(g, blkRetry)
+		if g.expiry >= 0 {
+			s.addTimer(g, g.expiry)
 		}
 	}
 	s.schedule(g)
 	return ret
+}
+
+// pollSlack is the timer slack Linux gives a poll, select or epoll
+// timeout of a normal task (select_estimate_accuracy): a thousandth of
+// it, at least the default timer_slack_ns of 50µs, at most 100ms. The
+// timeout expires then, as an hrtimer with that range does on an idle
+// machine: never before the timeout.
+func pollSlack(timeout int64) int64 {
+	return min(max(timeout/1000, 50_000), 100_000_000)
+}
+
+// pollRemaining writes back the time left of a timed select, pselect6 or
+// ppoll as Linux does (poll_select_finish), in virtual time: the call
+// ran with a zero timeout of the tracer's.
+func (s *Scheduler) pollRemaining(g *gthread, c *intercept.Syscall) {
+	idx := map[int]int{unix.SYS_SELECT: 4, unix.SYS_PSELECT6: 4, unix.SYS_PPOLL: 2}
+	i, ok := idx[c.Nr]
+	if !ok || g.deadline < 0 {
+		return
+	}
+	p := c.OrigArgs()[i]
+	if p == 0 {
+		return
+	}
+	left := max(g.deadline-s.now, 0)
+	if c.Nr == unix.SYS_SELECT {
+		var b [16]byte
+		binary.LittleEndian.PutUint64(b[:8], uint64(left/1e9))
+		binary.LittleEndian.PutUint64(b[8:], uint64(left%1e9/1000))
+		g.t.Memory().WriteAt(b[:], int64(p))
+		return
+	}
+	writeTimespec(g.t.Memory(), p, left)
 }
 
 // emulateRDTSC answers a trapped rdtsc/rdtscp with a virtual counter.
@@ -412,6 +584,12 @@ func (s *Scheduler) waitExternal() bool {
 			unix.Close(int(p.Fd))
 		}
 	}()
+	const external = "depends on external input (a thread waited for input from outside the guest)"
+	readers, released := s.fifoExternal()
+	if released {
+		s.note(external)
+		return true
+	}
 	for _, g := range s.threads {
 		if g.state != stBlocked || g.block != blkFD || s.dying[g.pid] {
 			continue
@@ -423,10 +601,27 @@ func (s *Scheduler) waitExternal() bool {
 		waiters = append(waiters, g)
 		pfds = append(pfds, unix.PollFd{Fd: int32(dup), Events: g.events})
 	}
+	for _, g := range readers {
+		if dup, ok := s.dupFD(g.pid, g.fifo.fd); ok {
+			waiters = append(waiters, g)
+			pfds = append(pfds, unix.PollFd{Fd: int32(dup), Events: unix.POLLIN})
+		}
+	}
 	if len(waiters) == 0 {
+		// An untimed poll of fds no guest thread can make ready: let
+		// the first poller wait for real (it is the only thread that
+		// could run anyway).
+		for _, g := range s.threads {
+			if g.state == stBlocked && g.block == blkRetry && g.io == nil && g.fifo == nil && !s.dying[g.pid] {
+				s.note(external)
+				s.retryPoll(g)
+				g.pollReal = true
+				return true
+			}
+		}
 		return false
 	}
-	s.note("depends on external input (a thread waited for input from outside the guest)")
+	s.note(external)
 	for {
 		select {
 		case <-s.cfg.Done:
@@ -442,10 +637,16 @@ func (s *Scheduler) waitExternal() bool {
 		}
 		woke := false
 		for i, p := range pfds {
-			if p.Revents != 0 {
-				s.wake(waiters[i], intercept.Continue())
-				woke = true
+			if p.Revents == 0 {
+				continue
 			}
+			if g := waiters[i]; g.block == blkFifo {
+				g.fifo = nil
+				s.wake(g, intercept.Continue())
+			} else {
+				s.wakeFD(g)
+			}
+			woke = true
 		}
 		return woke
 	}

@@ -71,19 +71,67 @@
 //
 // # The blocking model
 //
-// No guest thread ever blocks in the kernel on another guest thread, or
-// when it would wake would be a race between the kernel and the tracer:
+// No guest thread ever blocks in the kernel on something another guest
+// thread or process will provide, or when it would wake would be a race
+// between the kernel and the tracer:
 //   - futexes are emulated in the tracer (futex.go); which waiter a wake
 //     wakes is a decision (KindWake); a thread's exit wakes its
-//     CLONE_CHILD_CLEARTID joiners;
+//     CLONE_CHILD_CLEARTID joiners. A shared futex (no FUTEX_PRIVATE_FLAG)
+//     in a shared mapping is keyed by the mapped object and offset, as
+//     the kernel keys it (futexkey.go): process-shared mutexes, condition
+//     variables and semaphores work across fork and across mappings at
+//     other addresses. Futex calls made through int $0x80 are emulated
+//     too (compat_amd64.go);
 //   - sleeps and timeouts run on a virtual clock (clock.go) that advances
 //     a quantum per point and jumps to the next deadline when nothing can
-//     run;
-//   - wait4/waitid and poll/select/epoll_wait are made non-blocking and
-//     retried at points; reads and writes on pipes and sockets wait for
-//     readiness, checked on a pidfd_getfd duplicate without blocking;
-//   - only input from outside the guest (a terminal, a network peer) is
-//     waited for for real, and the run is marked as depending on it.
+//     run. Sleeps, futex, poll, select and epoll timeouts expire with the
+//     kernel's timer slack (50µs, or a thousandth of a poll's timeout),
+//     as an hrtimer does on an idle machine: never early;
+//   - wait4/waitid and poll/ppoll/select/pselect6/epoll_wait/epoll_pwait/
+//     epoll_pwait2 run with a zero timeout (select's fd sets restored for
+//     each try) and are retried at points once another thread has run; a
+//     timed one returns at its virtual deadline, once, with what is ready
+//     then, and select, pselect6 and ppoll write back the time left;
+//   - reads, readv, recvs and accepts wait for readiness, checked on a
+//     pidfd_getfd duplicate without blocking; a thread released as ready
+//     is checked again at every point until it runs, so a reader that
+//     another reader overtook waits again instead of blocking;
+//   - calls the kernel may do only in part before sleeping, or that sleep
+//     until another thread changes some state, run as non-blocking pieces
+//     (io.go): writes, writevs and sends larger than the free space of a
+//     pipe, FIFO, socket or eventfd (O_NONBLOCK set on the description
+//     through the duplicate for the piece, or MSG_DONTWAIT); recv with
+//     MSG_WAITALL; sendmmsg and recvmmsg; sendfile; splice and tee; a
+//     connect to a unix listener with a full backlog; flock and
+//     fcntl(F_SETLKW, F_OFD_SETLKW); msgsnd, msgrcv, semop, semtimedop;
+//     mq_timedsend and mq_timedreceive. Where a piece would have blocked
+//     the thread waits at a point and the rest is re-issued with the
+//     buffers advanced; the guest sees one call, its registers as it
+//     passed them, and the native result (the full count on a blocking
+//     fd; EPIPE and SIGPIPE or end of file after some progress give the
+//     partial count). Writes of at most PIPE_BUF stay atomic. Calls on
+//     O_NONBLOCK fds or with the guest's own non-blocking flag run as
+//     they are;
+//   - a blocking open of a FIFO waits at a point for the other end to be
+//     opened by a guest (fifo.go);
+//   - io_uring is refused with ENOSYS (it reads, writes and waits on
+//     futexes asynchronously in the kernel), as sandboxes refuse it:
+//     programs fall back to plain syscalls;
+//   - only input from outside the guest (a terminal, a network peer, the
+//     other end of a FIFO) is waited for for real, and the run is marked
+//     as depending on it.
+//
+// Not modelled (these may still block in the kernel, or differ from a
+// native run): fcntl(F_SETLKW)'s EDEADLK (two processes waiting for each
+// other's locks are reported as a deadlock), SO_SNDTIMEO and SO_RCVTIMEO,
+// a sendmmsg on a stream socket that sends a message in part, TCP connect
+// (it completes in the kernel on loopback), reads from a blocking pipe or
+// socket passed as sendfile's input, a vfork child's futexes on its
+// parent's memory (keyed by its own pid), a lock or queue held by a
+// process outside the guest (reported as a deadlock). An untimed poll,
+// select or epoll_wait that nothing in the guest can satisfy is let go to
+// wait for real, for the outside: a guest deadlock through such a poll
+// ends as a hang at the timeout, not as a deadlock.
 //
 // A run with no runnable thread and no pending timer is a deadlock: the
 // outcome reports what each thread waits on.
@@ -104,7 +152,9 @@
 // point, the thread and its point count, the step and the virtual time,
 // and, on demand, each option's pending Event (what it will do and which
 // object it touches) for strategies such as POS. With Config.IdleChoice a
-// pick may also let time pass (IdleOption). Strategies live in package
+// pick may also let time pass (IdleOption), to a deadline at most 100 ms
+// ahead: a timer fires early relative to runnable threads' progress by no
+// more than that. Strategies live in package
 // explore; the recording and replaying Deciders in explore and replay.
 //
 // # Invariants

@@ -11,12 +11,16 @@ import (
 	"github.com/schedfuzz/schedfuzz/internal/futexabi"
 )
 
-// futexKey identifies a futex word: the process (address space) and the
-// address. Process-shared futexes in memory shared between processes are
-// keyed per process too (a documented limitation).
+// futexKey identifies a futex word as the kernel's get_futex_key does: a
+// private futex, or one in private memory, by its process (address
+// space) and address; a shared futex in a shared mapping by the mapped
+// file's device and inode and the word's offset in it (futexkey.go), so
+// processes that map the same memory at different addresses meet.
 type futexKey struct {
-	pid  int
+	pid  int // 0 for a shared mapping
 	addr uint64
+	dev  uint64
+	ino  uint64
 }
 
 const (
@@ -32,17 +36,32 @@ const (
 	futexBitsetAll     = futexabi.BitsetMatchAny
 )
 
+// futexCall is a futex(2) call's arguments; ts32 says its timeout is an
+// i386 struct old_timespec32 (futex through int $0x80).
+type futexCall struct {
+	args [6]uint64
+	ts32 bool
+}
+
+func (fc futexCall) timeout(mem *intercept.Memory) (int64, error) {
+	if fc.ts32 {
+		return readTimespec32(mem, fc.args[3])
+	}
+	return readTimespec(mem, fc.args[3])
+}
+
 // futex emulates futex(2) for g: no guest thread ever waits in the kernel.
-func (s *Scheduler) futex(g *gthread, c *intercept.Syscall) {
+func (s *Scheduler) futex(g *gthread, fc futexCall) {
 	mem := g.t.Memory()
-	uaddr, op, val := c.Args[0], int(c.Args[1]), uint32(c.Args[2])
+	a := fc.args
+	uaddr, op, val := a[0], int(a[1]), uint32(a[2])
 	cmd := op &^ (futexPrivate | futexClockRealtime)
-	key := futexKey{g.pid, uaddr}
+	key := s.futexKeyOf(g, uaddr, op&futexPrivate != 0)
 	switch cmd {
 	case futexWait, futexWaitBitset:
 		bitset := futexBitsetAll
 		if cmd == futexWaitBitset {
-			bitset = uint32(c.Args[5])
+			bitset = uint32(a[5])
 			if bitset == 0 {
 				g.resume = intercept.Emulate(intercept.Errno(unix.EINVAL))
 				return
@@ -58,8 +77,8 @@ func (s *Scheduler) futex(g *gthread, c *intercept.Syscall) {
 			return
 		}
 		deadline := int64(-1)
-		if c.Args[3] != 0 {
-			d, err := readTimespec(mem, c.Args[3])
+		if a[3] != 0 {
+			d, err := fc.timeout(mem)
 			if err != nil {
 				g.resume = intercept.Emulate(intercept.Errno(unix.EFAULT))
 				return
@@ -76,12 +95,12 @@ func (s *Scheduler) futex(g *gthread, c *intercept.Syscall) {
 		g.fkey, g.fbitset = key, bitset
 		s.futexes[key] = append(s.futexes[key], g)
 		if deadline >= 0 {
-			s.addTimer(g, deadline)
+			s.addTimer(g, deadline+timerSlack)
 		}
 	case futexWake, futexWakeBitset:
 		bitset := futexBitsetAll
 		if cmd == futexWakeBitset {
-			bitset = uint32(c.Args[5])
+			bitset = uint32(a[5])
 			if bitset == 0 {
 				g.resume = intercept.Emulate(intercept.Errno(unix.EINVAL))
 				return
@@ -96,18 +115,18 @@ func (s *Scheduler) futex(g *gthread, c *intercept.Syscall) {
 				g.resume = intercept.Emulate(intercept.Errno(unix.EFAULT))
 				return
 			}
-			if cur != uint32(c.Args[5]) {
+			if cur != uint32(a[5]) {
 				g.resume = intercept.Emulate(intercept.Errno(unix.EAGAIN))
 				return
 			}
 		}
 		woken := s.wakeFutex(key, int(int32(val)), futexBitsetAll)
-		moved := s.requeue(key, futexKey{g.pid, c.Args[4]}, int(int32(c.Args[3])))
+		moved := s.requeue(key, s.futexKeyOf(g, a[4], op&futexPrivate != 0), int(int32(a[3])))
 		// Both count the waiters woken and those moved (the kernel's
 		// futex_requeue; futex(2) says "woken" for FUTEX_REQUEUE).
 		g.resume = intercept.Emulate(int64(woken + moved))
 	case futexWakeOp:
-		g.resume = s.wakeOp(g, c)
+		g.resume = s.wakeOp(g, a, op&futexPrivate != 0)
 	default:
 		s.end(Unsupported, fmt.Sprintf("unsupported: futex op %d (PI futexes are not emulated) at %s", cmd, g.at))
 	}
@@ -172,9 +191,9 @@ func (s *Scheduler) requeue(from, to futexKey, n int) int {
 // wakeOp emulates FUTEX_WAKE_OP: *uaddr2 is updated by an operation encoded
 // in val3, waiters on uaddr are woken, and waiters on uaddr2 too if the old
 // value passes a comparison.
-func (s *Scheduler) wakeOp(g *gthread, c *intercept.Syscall) intercept.Action {
+func (s *Scheduler) wakeOp(g *gthread, a [6]uint64, private bool) intercept.Action {
 	mem := g.t.Memory()
-	uaddr2, enc := c.Args[4], uint32(c.Args[5])
+	uaddr2, enc := a[4], uint32(a[5])
 	op := (enc >> 28) & 7
 	cmp := (enc >> 24) & 15
 	oparg := (enc >> 12) & 0xfff
@@ -204,27 +223,27 @@ func (s *Scheduler) wakeOp(g *gthread, c *intercept.Syscall) intercept.Action {
 	if err := writeU32(mem, uaddr2, nv); err != nil {
 		return intercept.Emulate(intercept.Errno(unix.EFAULT))
 	}
-	n := s.wakeFutex(futexKey{g.pid, c.Args[0]}, int(int32(c.Args[2])), futexBitsetAll)
+	n := s.wakeFutex(s.futexKeyOf(g, a[0], private), int(int32(a[2])), futexBitsetAll)
 	var ok bool
-	o, a := int32(old), int32(cmparg)
+	o, arg := int32(old), int32(cmparg)
 	switch cmp {
 	case 0:
-		ok = o == a
+		ok = o == arg
 	case 1:
-		ok = o != a
+		ok = o != arg
 	case 2:
-		ok = o < a
+		ok = o < arg
 	case 3:
-		ok = o <= a
+		ok = o <= arg
 	case 4:
-		ok = o > a
+		ok = o > arg
 	case 5:
-		ok = o >= a
+		ok = o >= arg
 	default:
 		return intercept.Emulate(intercept.Errno(unix.ENOSYS))
 	}
 	if ok {
-		n += s.wakeFutex(futexKey{g.pid, uaddr2}, int(int32(c.Args[3])), futexBitsetAll)
+		n += s.wakeFutex(s.futexKeyOf(g, uaddr2, private), int(int32(a[3])), futexBitsetAll)
 	}
 	return intercept.Emulate(int64(n))
 }
@@ -242,6 +261,15 @@ func writeU32(mem *intercept.Memory, addr uint64, v uint32) error {
 	binary.LittleEndian.PutUint32(b[:], v)
 	_, err := mem.WriteAt(b[:], int64(addr))
 	return err
+}
+
+// readTimespec32 reads an i386 struct old_timespec32 as nanoseconds.
+func readTimespec32(mem *intercept.Memory, addr uint64) (int64, error) {
+	var b [8]byte
+	if _, err := mem.ReadAt(b[:], int64(addr)); err != nil {
+		return 0, err
+	}
+	return int64(int32(binary.LittleEndian.Uint32(b[:4])))*1e9 + int64(int32(binary.LittleEndian.Uint32(b[4:]))), nil
 }
 
 // readTimespec reads a struct timespec as nanoseconds.

@@ -48,6 +48,11 @@ func (s *Scheduler) setPoint(g *gthread, kind PointKind, name string, obj uint64
 	if kind != PointSpin {
 		g.spinReset()
 	}
+	if g.remapped {
+		// The call that changed its mappings has run.
+		g.remapped = false
+		delete(s.maps, g.pid)
+	}
 	g.pk, g.pname, g.pobj = kind, name, obj
 	g.at = "t" + strconv.Itoa(g.vtid) + ":" + name
 	g.points++

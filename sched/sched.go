@@ -44,10 +44,10 @@ type Config struct {
 	Timeout   time.Duration
 	OnTimeout func()
 	// IdleChoice lets a pick also choose IdleOption while threads are
-	// runnable and a timer is pending: virtual time jumps to the next
-	// deadline first. Timers then fire early relative to the other
-	// threads' progress, and a strategy can starve a thread even when
-	// nothing else could run (rr's chaos mode).
+	// runnable and a timer is pending within idleHorizon (100 ms):
+	// virtual time jumps to the next deadline first. Timers then fire
+	// early relative to the other threads' progress, and a strategy can
+	// starve a thread even when nothing else could run (rr's chaos mode).
 	IdleChoice bool
 	// Faults makes syscall results a decision (KindFault) at the calls
 	// where the kernel may legitimately return less or fail
@@ -88,6 +88,16 @@ type Config struct {
 // IdleOption is the pick option that lets virtual time pass to the next
 // deadline instead of running a thread (see Config.IdleChoice).
 const IdleOption = -1
+
+// idleHorizon bounds how far IdleOption may move the clock while threads
+// are runnable: a timer fires early relative to their progress by at most
+// this much. A farther deadline comes only with the threads' progress, or
+// when none can run. Unbounded, a 5 s timeout fired before a thread that
+// had 20 ms of work left, which no machine does, and Go's timers (a
+// Ticker's ticks dropped, an HTTP client's timeout) failed correct
+// programs; 100 ms still lets a timeout with a 10x margin (5 ms of work,
+// 50 ms to wait) expire first.
+const idleHorizon = 100_000_000
 
 // OutcomeKind classifies how a run ended, beyond the guest's exit status.
 type OutcomeKind uint8
@@ -196,37 +206,55 @@ const (
 	blkRetry            // poll/select: retried whenever another thread ran
 	blkVfork            // a vfork parent, until the child execs or exits
 	blkSignal           // pause, sigsuspend, sigtimedwait: until a signal is sent
+	blkFifo             // a FIFO's open, until the other end opens (fifo.go)
 )
 
 // gthread is the scheduler's handler for one guest thread (tvisor's
 // per-thread "kernel"): its state, its pending syscall's resolution and
 // what it waits on.
 type gthread struct {
-	t       *intercept.Thread
-	vtid    int
-	pid     int // process, fixed at creation (t.Proc may be reused)
-	state   threadState
-	resume  intercept.Action // how it continues when picked
-	at      string           // its current scheduling point, for decisions
-	pk      PointKind        // the kind of that point
-	pname   string           // its syscall or function name
-	pobj    uint64           // the object it touches, if known at the point
-	rng     *rand.ChaCha8    // its share of the guest's randomness
-	points  int              // scheduling points reached
-	hits    map[string]int   // breakpoint and watchpoint hits, by point name
-	mapping bool             // its mmap/mprotect/munmap is traced to its exit
-	spin    *spinState       // its spin points (spin.go); nil: none yet
-	last    [8]string        // the names of its last points (a ring)
-	parent  int              // the creating thread's vtid (-1: none)
-	born    string           // the creator's point when it was created
-	block   blockKind
+	t        *intercept.Thread
+	vtid     int
+	pid      int // process, fixed at creation (t.Proc may be reused)
+	state    threadState
+	resume   intercept.Action // how it continues when picked
+	at       string           // its current scheduling point, for decisions
+	pk       PointKind        // the kind of that point
+	pname    string           // its syscall or function name
+	pobj     uint64           // the object it touches, if known at the point
+	rng      *rand.ChaCha8    // its share of the guest's randomness
+	points   int              // scheduling points reached
+	hits     map[string]int   // breakpoint and watchpoint hits, by point name
+	mapping  bool             // its mmap/mprotect/munmap is traced to its exit
+	remapped bool             // its last call may have changed its process's mappings
+	spin     *spinState       // its spin points (spin.go); nil: none yet
+	last     [8]string        // the names of its last points (a ring)
+	parent   int              // the creating thread's vtid (-1: none)
+	born     string           // the creator's point when it was created
+	block    blockKind
 	// futex wait
 	fkey    futexKey
 	fbitset uint32
-	// fd wait
+	// fd wait: the fd and the events awaited, and the tracer's duplicate
+	// of it while it waits (-1: none yet)
 	fd     int
 	events int16
+	fdDup  int
 	epoch  uint64 // s.epoch when it blocked (blkRetry)
+	// atExit: it is held at the exit of a call made non-blocking that
+	// would have blocked; waking it re-issues the call (see retry).
+	atExit bool
+	// recheck: woken at its syscall entry by its fd's readiness, which
+	// is checked again at every point until it runs (another thread may
+	// have drained the fd meanwhile).
+	recheck bool
+	// io is its blocking transfer in progress, done in non-blocking
+	// pieces (io.go); fifo its blocking open of a FIFO (fifo.go).
+	io      *transfer
+	ioAside *transfer
+	fifo    *fifoOpen
+	// fifoReal: its next FIFO open waits for real (for the outside).
+	fifoReal bool
 	// vfork parent: the child's vtid
 	vforkChild int
 	timer      *timer
@@ -238,8 +266,11 @@ type gthread struct {
 	// poll-like calls: the virtual deadline (-1: none), kept across
 	// retries of the same call
 	deadline  int64
+	expiry    int64     // the deadline with the kernel's timer slack
+	fdSets    [3][]byte // select's fd sets as the guest passed them
 	retrying  bool
 	pollCall  bool
+	pollReal  bool // its next poll waits for real (for the outside)
 	exitGroup bool
 }
 
@@ -268,9 +299,10 @@ type Scheduler struct {
 	timers   timerHeap
 	timerSeq uint64
 	futexes  map[futexKey][]*gthread
-	dying    map[int]bool // pids of processes being torn down
-	pidfds   map[int]int  // per-process pidfd, for readiness checks
-	epoch    uint64       // counts scheduling points, for blkRetry
+	dying    map[int]bool          // pids of processes being torn down
+	pidfds   map[int]int           // per-process pidfd, for readiness checks
+	maps     map[int][]sharedRange // per-process shared mappings (futexkey.go)
+	epoch    uint64                // counts scheduling points, for blkRetry
 	// signalled lists processes a guest thread sent a signal to at its
 	// last point; their signal waiters wake at the next point, when the
 	// signal has been sent.
@@ -317,6 +349,7 @@ func New(cfg Config) *Scheduler {
 		futexes:   map[futexKey][]*gthread{},
 		dying:     map[int]bool{},
 		pidfds:    map[int]int{},
+		maps:      map[int][]sharedRange{},
 		randomFDs: map[randomFD]bool{},
 		ender:     -1,
 		rng:       newGuestRand(cfg.Seed, ^uint64(0)),
@@ -468,7 +501,7 @@ func (s *Scheduler) note(what string) {
 func (s *Scheduler) ThreadStart(t *intercept.Thread, parent *intercept.Thread) {
 	s.tr = t.Tracer()
 	s.startDog()
-	g := &gthread{t: t, vtid: len(s.threads), pid: t.Proc.Pid, clearTID: t.ClearTID, resume: intercept.Continue()}
+	g := &gthread{t: t, vtid: len(s.threads), pid: t.Proc.Pid, clearTID: t.ClearTID, resume: intercept.Continue(), fdDup: -1}
 	g.rng = s.threadRand(g.vtid)
 	g.parent = -1
 	if parent != nil {
@@ -511,6 +544,9 @@ func (s *Scheduler) SyscallEnter(t *intercept.Thread, c *intercept.Syscall) inte
 	}
 	if g != s.running {
 		return s.stray(g)
+	}
+	if (g.io != nil || g.ioAside != nil) && s.pieceEntry(g, c) {
+		return intercept.TraceExit()
 	}
 	s.setPoint(g, PointSyscall, syscallName(c), 0)
 	s.from, s.waker = g, g
@@ -653,6 +689,7 @@ func (s *Scheduler) ThreadExit(t *intercept.Thread, status int) {
 	}
 	wasRunning := g == s.running
 	s.unblock(g)
+	s.dropTransfer(g)
 	g.state = stExited
 	if !wasRunning {
 		return
@@ -670,7 +707,7 @@ func (s *Scheduler) ThreadExit(t *intercept.Thread, status int) {
 		// A leader exiting alone stays a zombie until the others are
 		// gone: nothing more to wait for.
 		s.running = nil
-		s.wakeFutex(futexKey{g.pid, g.clearTID}, -1, ^uint32(0))
+		s.wakeFutex(s.futexKeyOf(g, g.clearTID, false), -1, ^uint32(0))
 		s.schedule(g)
 	default:
 		g.exitAt = exitAtReap
@@ -689,10 +726,11 @@ func (s *Scheduler) ThreadReaped(t *intercept.Thread, ws unix.WaitStatus) {
 	}
 	if g.state != stExited {
 		s.unblock(g)
+		s.dropTransfer(g)
 		g.state = stExited
 	}
 	if g.clearTID != 0 {
-		s.wakeFutex(futexKey{g.pid, g.clearTID}, -1, ^uint32(0))
+		s.wakeFutex(s.futexKeyOf(g, g.clearTID, false), -1, ^uint32(0))
 	}
 	s.releaseVfork(g)
 	if g == s.running && g.exitAt == exitAtReap {
@@ -713,6 +751,7 @@ func (s *Scheduler) ProcessExit(p *intercept.Process, ws unix.WaitStatus) {
 			delete(s.randomFDs, k)
 		}
 	}
+	delete(s.maps, p.Pid)
 	if fd, ok := s.pidfds[p.Pid]; ok {
 		unix.Close(fd)
 		delete(s.pidfds, p.Pid)
@@ -790,7 +829,7 @@ func (s *Scheduler) schedule(from *gthread) {
 			return
 		}
 		opts := runnable
-		if s.cfg.IdleChoice && len(s.timers) > 0 {
+		if s.cfg.IdleChoice && len(s.timers) > 0 && s.timers[0].when-s.now <= idleHorizon {
 			opts = append(s.idleScratch[:0], IdleOption)
 			opts = append(opts, runnable...)
 			s.idleScratch = opts
@@ -860,12 +899,20 @@ func (s *Scheduler) run(g *gthread) {
 		s.dying[g.pid] = true
 		s.setEnder(g)
 	}
+	g.recheck = false
+	if g.fdDup >= 0 {
+		unix.Close(g.fdDup)
+		g.fdDup = -1
+	}
 	if g.restart {
 		g.restart = false
-		if err := g.t.Restart(); err != nil {
+		if err := s.reissue(g); err != nil {
 			s.end(Internal, fmt.Sprintf("restart t%d: %v", g.vtid, err))
 			return
 		}
+	} else if g.io != nil && g.io.armed {
+		// A transfer's first piece: non-blocking from now until its exit.
+		s.startPiece(g)
 	}
 	if err := g.t.Resume(a); err != nil {
 		s.end(Internal, fmt.Sprintf("resume t%d: %v", g.vtid, err))
@@ -902,7 +949,8 @@ func (s *Scheduler) traceWake(g *gthread) {
 }
 
 // retry makes a thread blocked at a syscall exit runnable again; when
-// picked it re-executes the syscall (a fresh scheduling point).
+// picked it re-executes the syscall (a fresh scheduling point), or the
+// next piece of its transfer.
 func (s *Scheduler) retry(g *gthread) {
 	if g.state != stBlocked {
 		return
@@ -914,8 +962,34 @@ func (s *Scheduler) retry(g *gthread) {
 	s.traceWake(g)
 }
 
+// reissue re-executes g's syscall (g is held at its exit): the guest's
+// call, or the next piece of its transfer.
+func (s *Scheduler) reissue(g *gthread) error {
+	if g.io != nil {
+		return s.reissuePiece(g)
+	}
+	return g.t.Restart()
+}
+
+// holdAtExit blocks the running thread g at the exit of a call that would
+// have blocked; it is re-issued when woken (retry).
+func (s *Scheduler) holdAtExit(g *gthread, kind blockKind) {
+	g.t.Hold()
+	s.running = nil
+	s.block(g, kind)
+	g.atExit = true
+	if kind == blkRetry {
+		g.epoch = s.epoch
+	}
+}
+
 // unblock removes g from whatever it waits on.
 func (s *Scheduler) unblock(g *gthread) {
+	g.atExit = false
+	if g.fdDup >= 0 {
+		unix.Close(g.fdDup)
+		g.fdDup = -1
+	}
 	s.cancelTimer(g)
 	if g.block == blkFutex {
 		q := s.futexes[g.fkey]
@@ -941,11 +1015,21 @@ func (s *Scheduler) timeout(g *gthread) {
 		s.wake(g, intercept.Emulate(intercept.Errno(unix.ETIMEDOUT)))
 	case blkSleep:
 		s.wake(g, intercept.Emulate(0))
-	case blkFD:
-		// epoll_wait and friends time out with 0 events.
-		s.wake(g, intercept.Emulate(0))
-	case blkRetry:
-		s.retry(g)
+	case blkFD, blkRetry:
+		switch {
+		case g.io != nil:
+			// A transfer's deadline: its last piece is re-issued
+			// and returns what it moved, or the timeout's error.
+			g.io.expired = true
+			s.retry(g)
+		case g.block == blkRetry:
+			// A timed poll: re-issued once more with its deadline
+			// passed, it returns what is ready then, or 0 (see
+			// syscallExit).
+			s.retryPoll(g)
+		default:
+			s.wake(g, intercept.Emulate(0))
+		}
 	case blkSignal:
 		s.wake(g, intercept.Emulate(intercept.Errno(unix.EAGAIN))) // sigtimedwait
 	}
@@ -992,6 +1076,11 @@ func (g *gthread) waits() string {
 		return "waits for a signal"
 	case blkSleep:
 		return "sleeps"
+	case blkFifo:
+		if g.fifo != nil && g.fifo.read {
+			return "waits for a writer to open a FIFO"
+		}
+		return "waits for a reader to open a FIFO"
 	}
 	return ""
 }
