@@ -35,10 +35,12 @@ type Config struct {
 	// scheduling point before the watchdog preempts it (default 20ms).
 	Preempt time.Duration
 	// IdleChoice lets a pick also choose IdleOption while threads are
-	// runnable and a timer is pending: virtual time jumps to the next
-	// deadline first. Timers then fire early relative to the other
-	// threads' progress, and a strategy can starve a thread even when
-	// nothing else could run (rr's chaos mode).
+	// runnable and a thread's deadline is pending, at most 2 s away:
+	// virtual time jumps to it first. Sleeps and timeouts then end
+	// early relative to the other threads' progress, and a strategy can
+	// starve a thread even when nothing else could run (rr's chaos
+	// mode). The guest's own timers (alarm, timer_create) are never
+	// made to fire early.
 	IdleChoice bool
 	// Faults makes syscall results a decision (KindFault) at the calls
 	// where the kernel may legitimately return less or fail
@@ -73,6 +75,12 @@ type Config struct {
 // IdleOption is the pick option that lets virtual time pass to the next
 // deadline instead of running a thread (see Config.IdleChoice).
 const IdleOption = -1
+
+// maxIdleJump is the furthest deadline IdleOption may jump to: 2 s, the
+// longest starvation interval of rr's chaos mode. A runnable thread is
+// not kept waiting longer (a parent that forks, then arms a 1 s timer,
+// must not see its child's 10 s sleep end first).
+const maxIdleJump = 2_000_000_000
 
 // OutcomeKind classifies how a run ended, beyond the guest's exit status.
 type OutcomeKind uint8
@@ -164,14 +172,16 @@ const (
 type blockKind uint8
 
 const (
-	blkNone   blockKind = iota
-	blkFutex            // an emulated futex wait
-	blkSleep            // nanosleep and friends
-	blkChild            // wait4/waitid on a child
-	blkFD               // readiness of an fd (read, accept, epoll_wait...)
-	blkRetry            // poll/select: retried whenever another thread ran
-	blkVfork            // a vfork parent, until the child execs or exits
-	blkSignal           // pause, sigsuspend, sigtimedwait: until a signal is sent
+	blkNone     blockKind = iota
+	blkFutex              // an emulated futex wait
+	blkSleep              // nanosleep and friends
+	blkChild              // wait4/waitid on a child
+	blkFD                 // readiness of an fd (read, accept, epoll_wait...)
+	blkRetry              // poll/select: retried whenever another thread ran
+	blkVfork              // a vfork parent, until the child execs or exits
+	blkSignal             // pause, sigsuspend, sigtimedwait: until a signal is sent
+	blkSignalFD           // a read of a signalfd: until a signal it reads is pending
+	blkStopped            // in a group-stop (SIGSTOP...): until SIGCONT
 )
 
 // gthread is the scheduler's handler for one guest thread (tvisor's
@@ -216,6 +226,7 @@ type gthread struct {
 	retrying  bool
 	pollCall  bool
 	exitGroup bool
+	sig       sigThread // its part of the signal model (signals.go)
 }
 
 type exitWait uint8
@@ -246,10 +257,13 @@ type Scheduler struct {
 	dying    map[int]bool // pids of processes being torn down
 	pidfds   map[int]int  // per-process pidfd, for readiness checks
 	epoch    uint64       // counts scheduling points, for blkRetry
-	// signalled lists processes a guest thread sent a signal to at its
-	// last point; their signal waiters wake at the next point, when the
-	// signal has been sent.
-	signalled   []int
+	// procs is the signal and timer state of each process (signals.go,
+	// timers.go); sigDirty says some process's must be read again.
+	procs       map[int]*procSig
+	sigDirty    bool
+	sigStamp    uint64
+	sigScratch  []*gthread
+	timerfds    timerfds
 	rng         *rand.ChaCha8
 	tsc         uint64
 	ended       bool
@@ -292,6 +306,7 @@ func New(cfg Config) *Scheduler {
 		dying:     map[int]bool{},
 		pidfds:    map[int]int{},
 		randomFDs: map[randomFD]bool{},
+		procs:     map[int]*procSig{},
 		ender:     -1,
 		rng:       newGuestRand(cfg.Seed, ^uint64(0)),
 	}
@@ -472,6 +487,9 @@ func (s *Scheduler) SyscallEnter(t *intercept.Thread, c *intercept.Syscall) inte
 	if g != s.running {
 		return s.stray(g)
 	}
+	if a, ok := s.signalEnter(g, c); ok {
+		return a
+	}
 	s.setPoint(g, PointSyscall, syscallName(c), 0)
 	s.from, s.waker = g, g
 	g.t.Hold()
@@ -522,13 +540,10 @@ func (s *Scheduler) Signal(t *intercept.Thread, sig unix.Signal, info *unix.Sigi
 			return 0
 		}
 	}
+	s.signalDelivered(g, sig, info)
 	if g != nil && willKill(t.Tid, sig) {
 		s.dying[g.pid] = true
 		s.setEnder(g)
-	}
-	switch sig {
-	case unix.SIGSTOP, unix.SIGTSTP, unix.SIGTTIN, unix.SIGTTOU:
-		s.note("job-control stop signals")
 	}
 	return sig
 }
@@ -570,6 +585,7 @@ func (s *Scheduler) ProcessStart(p *intercept.Process, parent *intercept.Process
 	if s.pts != nil {
 		s.forkPoints(p, parent)
 	}
+	s.forkSignals(p.Pid, parent.Pid)
 	var inherited []randomFD
 	for k := range s.randomFDs {
 		if k.pid == parent.Pid {
@@ -585,6 +601,9 @@ func (s *Scheduler) ProcessStart(p *intercept.Process, parent *intercept.Process
 func (s *Scheduler) Exec(t *intercept.Thread, former int) {
 	if s.pts != nil {
 		s.startImage(t.Proc)
+	}
+	if g := s.g(t); g != nil {
+		s.execSignals(g)
 	}
 	s.releaseVfork(s.g(t))
 }
@@ -680,6 +699,8 @@ func (s *Scheduler) ProcessExit(p *intercept.Process, ws unix.WaitStatus) {
 			s.retry(g)
 		}
 	}
+	s.exitSignals(p.Pid)
+	s.childChanged(p)
 	if g := s.running; g != nil && g.pid == p.Pid {
 		// The running process died (a fatal signal, or its last thread
 		// exited): the others run on. The point is named after the
@@ -708,38 +729,47 @@ func (s *Scheduler) schedule(from *gthread) {
 		return
 	}
 	s.now += s.cfg.Quantum
-	for _, pid := range s.signalled {
-		for _, g := range s.threads {
-			if g.state == stBlocked && g.block == blkSignal && (pid <= 0 || g.pid == pid) {
-				s.wake(g, intercept.Continue())
-			}
-		}
-	}
-	s.signalled = s.signalled[:0]
 	s.expireTimers()
+	idle := 0
 	for {
 		s.pollFDs()
+		s.checkSignals()
 		runnable := s.scratch[:0]
 		for _, g := range s.threads {
-			if g.state == stRunnable && !s.dying[g.pid] {
+			if s.pickable(g) {
 				runnable = append(runnable, g.vtid)
 			}
 		}
 		s.scratch = runnable
 		if len(runnable) == 0 {
-			if s.fireTimers() {
-				continue
+			// Periodic timers whose signals wake no thread would fire
+			// forever: past a bound, only a thread's deadline counts.
+			if idle++; idle <= maxIdleFires || s.threadTimerPending() {
+				if s.fireTimers() {
+					continue
+				}
 			}
 			if s.waitExternal() {
 				continue
 			}
 			if s.anyLive() {
-				s.end(Deadlock, s.deadlockReport())
+				if s.externalSignals() {
+					continue
+				}
+				report := s.deadlockReport()
+				if idle > maxIdleFires {
+					report += "\n  (only periodic timers were pending, and their expirations wake no thread)"
+				}
+				s.end(Deadlock, report)
 			}
 			return
 		}
 		opts := runnable
-		if s.cfg.IdleChoice && len(s.timers) > 0 {
+		if s.cfg.IdleChoice && len(s.timers) > 0 && s.timers[0].g != nil && s.timers[0].when-s.now <= maxIdleJump {
+			// Time may pass early to a thread's deadline, not to a
+			// timer of the guest's (its signal would come before the
+			// thread that armed it has run on: alarm(1); pause()), and
+			// by at most what rr's chaos mode starves a thread for.
 			opts = append(s.idleScratch[:0], IdleOption)
 			opts = append(opts, runnable...)
 			s.idleScratch = opts
@@ -794,6 +824,10 @@ func (s *Scheduler) decide(kind Kind, options []int, at string) (choice int, ok 
 
 // run releases g.
 func (s *Scheduler) run(g *gthread) {
+	if g.sig.ready {
+		s.interrupt(g)
+	}
+	s.ranSignals(g)
 	if s.cfg.Timeline {
 		s.stretch, s.stretchAt = g, s.now
 	}
@@ -824,6 +858,7 @@ func (s *Scheduler) run(g *gthread) {
 func (s *Scheduler) block(g *gthread, kind blockKind) {
 	g.state = stBlocked
 	g.block = kind
+	g.sig.ready, g.sig.timedOut = false, false
 }
 
 // wake makes a blocked thread runnable; it will continue with a.
@@ -880,10 +915,16 @@ func (s *Scheduler) unblock(g *gthread) {
 		}
 	}
 	g.block = blkNone
+	g.sig.ready, g.sig.timedOut = false, false
 }
 
 // timeout handles a fired deadline.
 func (s *Scheduler) timeout(g *gthread) {
+	if g.sig.ready {
+		// A signal interrupts the wait first (signals.go).
+		g.sig.timedOut = true
+		return
+	}
 	switch g.block {
 	case blkFutex:
 		s.wake(g, intercept.Emulate(intercept.Errno(unix.ETIMEDOUT)))
@@ -938,6 +979,10 @@ func (g *gthread) waits() string {
 		return fmt.Sprintf("waits for vfork child thread %d", g.vforkChild)
 	case blkSignal:
 		return "waits for a signal"
+	case blkSignalFD:
+		return "waits for a signal on a signalfd"
+	case blkStopped:
+		return "is stopped (job control), waits for SIGCONT"
 	case blkSleep:
 		return "sleeps"
 	}

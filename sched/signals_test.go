@@ -1,0 +1,151 @@
+package sched_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/schedfuzz/schedfuzz/explore"
+	"github.com/schedfuzz/schedfuzz/internal/testenv"
+	"github.com/schedfuzz/schedfuzz/sched"
+)
+
+// strategies are the ones every real program must pass under.
+var strategies = []explore.Spec{{Name: "random"}, {Name: "pct", Depth: 3}, {Name: "pos"}, {Name: "chaos"}}
+
+// buildSignals compiles testdata/signals/name.c.
+func buildSignals(t *testing.T, name string) string {
+	t.Helper()
+	out := filepath.Join(t.TempDir(), name)
+	if b, err := exec.Command("gcc", "-O1", "-pthread", "-o", out, filepath.Join("testdata", "signals", name+".c")).CombinedOutput(); err != nil {
+		t.Fatalf("gcc: %v\n%s", err, b)
+	}
+	return out
+}
+
+// native runs argv without schedfuzz: its output and exit status are
+// what every scheduled run must give.
+func native(t *testing.T, argv []string) ([]byte, int) {
+	t.Helper()
+	cmd := exec.Command(argv[0], argv[1:]...)
+	var out bytes.Buffer
+	cmd.Stdout = &out
+	err := cmd.Run()
+	var ee *exec.ExitError
+	switch {
+	case err == nil:
+		return out.Bytes(), 0
+	case errors.As(err, &ee) && ee.Exited():
+		return out.Bytes(), ee.ExitCode()
+	}
+	t.Fatalf("native run of %v: %v", argv, err)
+	return nil, 0
+}
+
+// sameAsNative runs argv runs times under each strategy and checks every
+// run ends as the native run does (exit status and output), with no
+// deadlock, hang or divergence. It returns the wall time per strategy.
+func sameAsNative(t *testing.T, runs int, argv ...string) {
+	t.Helper()
+	path, err := exec.LookPath(argv[0])
+	if err != nil {
+		t.Skipf("%s: %v", argv[0], err)
+	}
+	wantOut, wantExit := native(t, argv)
+	for _, sp := range strategies {
+		start := time.Now()
+		var problems []string
+		sess := &explore.Session{
+			Target:    &explore.Target{Path: path, Args: argv},
+			Seed:      0x5161_7a15,
+			Runs:      runs,
+			Parallel:  2,
+			Portfolio: []explore.Spec{sp},
+			Template:  explore.Config{Timeout: 30 * time.Second},
+			Report: func(rep *explore.RunReport) bool {
+				r := rep.Result
+				switch {
+				case rep.Err != nil:
+					problems = append(problems, fmt.Sprintf("run %d: %v", rep.Index, rep.Err))
+				case r.Hang || r.Outcome.Kind != sched.Finished || !r.Status.Exited() ||
+					r.Status.ExitStatus() != wantExit || !bytes.Equal(r.Stdout, wantOut):
+					problems = append(problems, fmt.Sprintf("run %d (seed %#x): %s, stdout %q (native: exit %d, %q)\n%s%s",
+						rep.Index, rep.Seed, r.Describe(), r.Stdout, wantExit, wantOut, r.Stderr, r.Outcome.Report))
+				}
+				return len(problems) >= 3
+			},
+		}
+		if _, err := sess.Run(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		if len(problems) > 0 {
+			t.Errorf("%v under %s:\n%s", argv, sp, strings.Join(problems, "\n"))
+		}
+		t.Logf("%s: %d runs in %v", sp, runs, time.Since(start).Round(time.Millisecond))
+	}
+}
+
+// TestSignalPrograms: C programs whose threads wait for signals and
+// timers behave as natively under every strategy, 20 runs each.
+func TestSignalPrograms(t *testing.T) {
+	testenv.RequirePtrace(t)
+	for _, name := range []string{
+		"alarm_pause",     // SIGALRM of alarm(2) wakes pause(2)
+		"sigchld_suspend", // SIGCHLD of an exiting child wakes sigsuspend
+		"itimer",          // periodic setitimer, getitimer, disarm
+		"posix_timer",     // timer_create: SIGEV_THREAD_ID, SIGEV_SIGNAL, SIGEV_THREAD
+		"timerfd_epoll",   // a 3 s timerfd in epoll, a periodic one read
+		"signalfd",        // blocking read and poll of a signalfd
+		"cancel_cond",     // deferred pthread_cancel in pthread_cond_wait
+		"cancel_async",    // asynchronous pthread_cancel of a spinning thread
+		"wuntraced",       // a child stops itself; waitpid(WUNTRACED), SIGCONT
+		"eintr",           // EINTR and SA_RESTART, blocked and ignored signals
+	} {
+		t.Run(name, func(t *testing.T) {
+			sameAsNative(t, 20, buildSignals(t, name))
+		})
+	}
+}
+
+// TestShellJobs: shells waiting for background jobs (dash waits in
+// sigsuspend for SIGCHLD), and coreutils timeout (timer_create, then
+// sigsuspend; on expiry it kills its child).
+func TestShellJobs(t *testing.T) {
+	testenv.RequirePtrace(t)
+	for _, argv := range [][]string{
+		{"sh", "-c", "sleep 0.01 & wait"},
+		{"sh", "-c", "sleep 0.1 & sleep 0.2 & wait; echo done"},
+		{"bash", "-c", "sleep 0.05 & p=$!; sleep 0.02 & wait $p; echo waited $?; wait; echo done"},
+		{"timeout", "5", "true"},
+		{"timeout", "1", "sleep", "10"},
+	} {
+		t.Run(strings.Join(argv, " "), func(t *testing.T) {
+			sameAsNative(t, 20, argv...)
+		})
+	}
+}
+
+// TestCancelSpinning: an asynchronous pthread_cancel reaches a thread that
+// spins without syscalls (held at a watchdog preemption when SIGCANCEL is
+// sent). Preemptions cost CPU time, so a few random runs only.
+func TestCancelSpinning(t *testing.T) {
+	testenv.RequirePtrace(t)
+	path := buildSignals(t, "cancel_spin")
+	for seed := uint64(1); seed <= 3; seed++ {
+		r, err := explore.Run(context.Background(), &explore.Target{Path: path, Args: []string{path}},
+			explore.Config{Seed: seed, Timeout: 60 * time.Second, CPU: 0})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Failed() || string(r.Stdout) != "canceled\n" {
+			t.Fatalf("seed %d: %s, stdout %q\n%s", seed, r.Describe(), r.Stdout, r.Outcome.Report)
+		}
+		t.Logf("seed %d: %d decisions in %v", seed, len(r.Decisions), r.Wall.Round(time.Millisecond))
+	}
+}
