@@ -50,7 +50,8 @@ func native(t *testing.T, argv []string) ([]byte, int) {
 
 // sameAsNative runs argv runs times under each strategy and checks every
 // run ends as the native run does (exit status and output), with no
-// deadlock, hang or divergence. It returns the wall time per strategy.
+// deadlock or hang, not marked nondeterministic, and that the first run
+// of each strategy replays.
 func sameAsNative(t *testing.T, runs int, argv ...string) {
 	t.Helper()
 	path, err := exec.LookPath(argv[0])
@@ -61,7 +62,9 @@ func sameAsNative(t *testing.T, runs int, argv ...string) {
 	for _, sp := range strategies {
 		start := time.Now()
 		var problems []string
-		sess := &explore.Session{
+		reported := 0
+		var sess *explore.Session
+		sess = &explore.Session{
 			Target:    &explore.Target{Path: path, Args: argv},
 			Seed:      0x5161_7a15,
 			Runs:      runs,
@@ -69,6 +72,7 @@ func sameAsNative(t *testing.T, runs int, argv ...string) {
 			Portfolio: []explore.Spec{sp},
 			Template:  explore.Config{Timeout: 30 * time.Second},
 			Report: func(rep *explore.RunReport) bool {
+				reported++
 				r := rep.Result
 				switch {
 				case rep.Err != nil:
@@ -77,12 +81,26 @@ func sameAsNative(t *testing.T, runs int, argv ...string) {
 					r.Status.ExitStatus() != wantExit || !bytes.Equal(r.Stdout, wantOut):
 					problems = append(problems, fmt.Sprintf("run %d (seed %#x): %s, stdout %q (native: exit %d, %q)\n%s%s",
 						rep.Index, rep.Seed, r.Describe(), r.Stdout, wantExit, wantOut, r.Stderr, r.Outcome.Report))
+				case len(r.Outcome.Nondeterministic) > 0:
+					problems = append(problems, fmt.Sprintf("run %d (seed %#x) marked nondeterministic: %v",
+						rep.Index, rep.Seed, r.Outcome.Nondeterministic))
+				case rep.Index == 0:
+					// The run replays: signals and timers come at the
+					// same points.
+					again, err := explore.Run(context.Background(), sess.Target,
+						explore.Config{Seed: rep.Seed, Timeout: 30 * time.Second, CPU: 0, Strategy: sp, Replay: r.Decisions})
+					if err != nil || again.Outcome.Kind != sched.Finished || !bytes.Equal(again.Stdout, r.Stdout) {
+						problems = append(problems, fmt.Sprintf("replay of run 0: %v %s %v, stdout %q", err, again.Describe(), again.Divergence, again.Stdout))
+					}
 				}
 				return len(problems) >= 3
 			},
 		}
 		if _, err := sess.Run(context.Background()); err != nil {
 			t.Fatal(err)
+		}
+		if reported != runs && len(problems) < 3 {
+			t.Fatalf("%d runs reported, want %d", reported, runs)
 		}
 		if len(problems) > 0 {
 			t.Errorf("%v under %s:\n%s", argv, sp, strings.Join(problems, "\n"))
