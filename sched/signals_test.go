@@ -5,11 +5,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/schedfuzz/schedfuzz/explore"
 	"github.com/schedfuzz/schedfuzz/internal/testenv"
@@ -124,6 +128,8 @@ func TestSignalPrograms(t *testing.T) {
 		"cancel_async",    // asynchronous pthread_cancel of a spinning thread
 		"wuntraced",       // a child stops itself; waitpid(WUNTRACED), SIGCONT
 		"eintr",           // EINTR and SA_RESTART, blocked and ignored signals
+		"masks",           // temporary masks; the thread a signal goes to; sigwait
+		"stopcont",        // SIGSTOP, SIGCONT of a child waiting with timeouts
 	} {
 		t.Run(name, func(t *testing.T) {
 			sameAsNative(t, 20, buildSignals(t, name))
@@ -166,4 +172,85 @@ func TestCancelSpinning(t *testing.T) {
 		}
 		t.Logf("seed %d: %d decisions in %v", seed, len(r.Decisions), r.Wall.Round(time.Millisecond))
 	}
+}
+
+// TestLostWakeupFound: a racy use of signals is still found: the lost
+// wake-up of a flag checked before pause(), in at most 200 runs, and its
+// run replays to the same deadlock.
+func TestLostWakeupFound(t *testing.T) {
+	testenv.RequirePtrace(t)
+	path := buildSignals(t, "lost_wakeup")
+	var found *explore.RunReport
+	sess := &explore.Session{
+		Target:   &explore.Target{Path: path, Args: []string{path}},
+		Seed:     7,
+		Runs:     200,
+		Parallel: 2,
+		Template: explore.Config{Timeout: 30 * time.Second},
+		Report: func(rep *explore.RunReport) bool {
+			if rep.Verdict == explore.Fail {
+				found = rep
+				return true
+			}
+			return false
+		},
+	}
+	if _, err := sess.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if found == nil {
+		t.Fatal("the lost wake-up was not found in 200 runs")
+	}
+	r := found.Result
+	if r.Outcome.Kind != sched.Deadlock || !strings.Contains(r.Outcome.Report, "pause") {
+		t.Fatalf("run %d: %s, want a deadlock in pause\n%s", found.Index, r.Describe(), r.Outcome.Report)
+	}
+	sig := explore.Signature(r)
+	t.Logf("found in run %d (%s): %s", found.Index, found.Strategy, sig)
+	for i := 0; i < 3; i++ {
+		again, err := explore.Run(context.Background(), sess.Target, explore.Config{Seed: found.Seed,
+			Timeout: 30 * time.Second, CPU: 0, Strategy: found.Strategy, Replay: r.Decisions})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if again.Outcome.Kind != sched.Deadlock || explore.Signature(again) != sig {
+			t.Fatalf("replay %d: %s (%v), want %s", i, again.Describe(), again.Divergence, sig)
+		}
+	}
+}
+
+// TestExternalSignal: a signal sent from outside the guest wakes the
+// thread that waits for it, while another waits for external input.
+func TestExternalSignal(t *testing.T) {
+	testenv.RequirePtrace(t)
+	path := buildSignals(t, "external")
+	pidFile := filepath.Join(t.TempDir(), "pid")
+	inR, inW, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer inR.Close()
+	defer inW.Close()
+	go func() {
+		for i := 0; i < 3000; i++ {
+			b, err := os.ReadFile(pidFile)
+			if pid, err2 := strconv.Atoi(strings.TrimSpace(string(b))); err == nil && err2 == nil && pid > 0 {
+				time.Sleep(50 * time.Millisecond)
+				unix.Kill(pid, unix.SIGUSR1)
+				time.Sleep(50 * time.Millisecond)
+				inW.WriteString("x\n")
+				return
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}()
+	r, err := explore.Run(context.Background(), &explore.Target{Path: path, Args: []string{path, pidFile}},
+		explore.Config{Seed: 1, Timeout: 30 * time.Second, CPU: 0, Stdin: inR})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Failed() || string(r.Stdout) != "got SIGUSR1, read x\n" {
+		t.Fatalf("%s, stdout %q\n%s", r.Describe(), r.Stdout, r.Outcome.Report)
+	}
+	t.Logf("nondeterministic: %v", r.Outcome.Nondeterministic)
 }
