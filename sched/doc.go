@@ -37,11 +37,28 @@
 //   - wait4/waitid and poll/select/epoll_wait are made non-blocking and
 //     retried at points; reads and writes on pipes and sockets wait for
 //     readiness, checked on a pidfd_getfd duplicate without blocking;
-//   - only input from outside the guest (a terminal, a network peer) is
-//     waited for for real, and the run is marked as depending on it.
+//   - signals interrupt waits as the kernel's do (signals.go): a waiting
+//     thread to which a signal is deliverable (its mask, or the mask its
+//     call installs; not ignored; for a process-directed signal, the
+//     thread the kernel would choose) becomes pickable, and a pick ends
+//     its call with the kernel's ERESTART code for it, so that the kernel
+//     runs the handler and fails the call with EINTR or restarts it
+//     (SA_RESTART, no handler); pause, sigsuspend, sigtimedwait and
+//     signalfd reads run for real once they return at once. The signal
+//     state is read from /proc only after events that may change it: a
+//     guest's kill, a timer of ours, a child's exit or stop (SIGCHLD), a
+//     thread of a process with pending signals that ran;
+//   - the guest's timers (alarm, setitimer, timer_create, timerfd) are
+//     virtual deadlines that send the kernel's signal, or set the
+//     timerfd's count, when they expire (timers.go);
+//   - a process in a group-stop (SIGSTOP...) is blocked until SIGCONT;
+//     its parent's waitpid(WUNTRACED) sees the stop;
+//   - only input from outside the guest (a terminal, a network peer, a
+//     signal from outside) is waited for for real, and the run is marked
+//     as depending on it.
 //
-// A run with no runnable thread and no pending timer is a deadlock: the
-// outcome reports what each thread waits on.
+// A run with no runnable thread, no pending timer and no deliverable
+// signal is a deadlock: the outcome reports what each thread waits on.
 //
 // # Virtual inputs
 //
@@ -70,6 +87,13 @@
 //     thread is at a known point; nothing depends on map iteration order
 //     (maps are only looked up) or on wall-clock time, except the
 //     watchdog's preemption, which is noted.
+//   - A signal reaches the guest only at a scheduling point: sent by a
+//     guest thread's syscall (visible from the sender's next point), by a
+//     timer of ours (at the point where virtual time passes its
+//     deadline), by a child's exit or stop (at the point where the tracer
+//     sees it); a thread interrupted by one is resumed only by a pick,
+//     when the signal is still pending for it. Signals from outside the
+//     guest are noticed when no thread can run, and noted.
 //   - Everything runs on the tracer thread. The watchdog shares only
 //     atomics with it; there are no locks.
 package sched
