@@ -364,10 +364,17 @@ type sigStatus struct {
 // readSigStatus reads a thread's signal masks from /proc.
 func readSigStatus(tid int) (sigStatus, bool) {
 	var st sigStatus
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(tid) + "/status")
+	var buf [4096]byte
+	fd, err := unix.Open("/proc/"+strconv.Itoa(tid)+"/status", unix.O_RDONLY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return st, false
 	}
+	n, err := unix.Read(fd, buf[:])
+	unix.Close(fd)
+	if err != nil || n <= 0 {
+		return st, false
+	}
+	b := buf[:n]
 	found := 0
 	for _, f := range [...]struct {
 		key string
@@ -705,6 +712,13 @@ func (s *Scheduler) GroupStop(t *intercept.Thread, sig unix.Signal) {
 func (s *Scheduler) stopOthers(g *gthread) {
 	for _, o := range s.threads {
 		if o == g || o.pid != g.pid || o.state == stExited || o.state == stBlocked && o.block == blkStopped {
+			continue
+		}
+		if o.state == stBlocked && o.block == blkVfork {
+			// It stops once its vfork child has exec'd or exited (the
+			// kernel's vfork wait is not interruptible): until then the
+			// stop is not complete.
+			s.note("job-control stop of a process with a thread in vfork")
 			continue
 		}
 		if err := o.t.JoinGroupStop(); err != nil {
