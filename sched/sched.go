@@ -699,8 +699,7 @@ func (s *Scheduler) ProcessExit(p *intercept.Process, ws unix.WaitStatus) {
 			s.retry(g)
 		}
 	}
-	s.exitSignals(p.Pid)
-	s.childChanged(p)
+	s.processExited(p)
 	if g := s.running; g != nil && g.pid == p.Pid {
 		// The running process died (a fatal signal, or its last thread
 		// exited): the others run on. The point is named after the

@@ -437,10 +437,19 @@ func (s *Scheduler) evalProcess(pid int, ps *procSig) {
 	}
 	ps.pendingSeen = pending != 0
 	if ps.stopped && pending&sigBit(unix.SIGCONT) != 0 {
+		// Continued: the first of its threads to run notifies the parent
+		// (SIGCHLD, CLD_CONTINUED), looked at after that thread ran.
 		ps.stopped = false
+		parent := -1
+		if p := ths[0].t.Proc.Parent; p != nil {
+			parent = p.Pid
+		}
 		for _, g := range ths {
 			if g.state == stBlocked && g.block == blkStopped {
 				s.wake(g, intercept.Continue())
+				if parent >= 0 {
+					g.sig.sendTo = append(g.sig.sendTo, parent)
+				}
 			}
 		}
 	}
@@ -740,6 +749,19 @@ func (s *Scheduler) Continued(t *intercept.Thread) {
 	if g := s.g(t); g != nil && g != s.running && g.state != stExited {
 		s.stray(g)
 	}
+}
+
+// processExited is called when a guest process is gone: its parent has
+// SIGCHLD pending, and its children their parent-death signal
+// (PR_SET_PDEATHSIG) if they asked for one.
+func (s *Scheduler) processExited(p *intercept.Process) {
+	s.exitSignals(p.Pid)
+	for _, g := range s.threads {
+		if g.state != stExited && g.t.Proc.Parent == p && g.t.Tid == g.pid {
+			s.markSent(g.pid)
+		}
+	}
+	s.childChanged(p)
 }
 
 // childChanged is called when a guest process exited or stopped: its

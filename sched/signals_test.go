@@ -130,6 +130,7 @@ func TestSignalPrograms(t *testing.T) {
 		"eintr",           // EINTR and SA_RESTART, blocked and ignored signals
 		"masks",           // temporary masks; the thread a signal goes to; sigwait
 		"stopcont",        // SIGSTOP, SIGCONT of a child waiting with timeouts
+		"pdeathsig",       // the parent-death signal of a grandchild
 	} {
 		t.Run(name, func(t *testing.T) {
 			sameAsNative(t, 20, buildSignals(t, name))
