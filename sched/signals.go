@@ -673,7 +673,11 @@ func (s *Scheduler) signalDelivered(g *gthread, sig unix.Signal, info *unix.Sigi
 // guest, or from the kernel: SIGIO, SIGURG) may be pending. It reports
 // whether it made a thread pickable.
 func (s *Scheduler) externalSignals() bool {
-	s.markSent(-1)
+	for _, g := range s.threads {
+		if g.state != stExited {
+			s.markDirty(g.pid) // not markSent: pollers are not retried
+		}
+	}
 	s.checkSignals()
 	for _, g := range s.threads {
 		if g.state != stExited && s.pickable(g) {

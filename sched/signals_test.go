@@ -255,3 +255,18 @@ func TestExternalSignal(t *testing.T) {
 	}
 	t.Logf("nondeterministic: %v", r.Outcome.Nondeterministic)
 }
+
+// TestPollDeadlock: a poll that nothing can satisfy is a deadlock, not a
+// hang: looking for signals once no thread can run does not retry it.
+func TestPollDeadlock(t *testing.T) {
+	testenv.RequirePtrace(t)
+	path := buildSignals(t, "poll_deadlock")
+	r, err := explore.Run(context.Background(), &explore.Target{Path: path, Args: []string{path}},
+		explore.Config{Seed: 1, Timeout: 20 * time.Second, CPU: 0})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Outcome.Kind != sched.Deadlock || len(r.Outcome.Nondeterministic) > 0 {
+		t.Fatalf("%s (%v), want a deadlock\n%s", r.Describe(), r.Outcome.Nondeterministic, r.Outcome.Report)
+	}
+}
