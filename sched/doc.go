@@ -47,7 +47,7 @@
 //     signalfd reads run for real once they return at once. The signal
 //     state is read from /proc only after events that may change it: a
 //     guest's kill, a timer of ours, a child's exit or stop (SIGCHLD), a
-//     thread of a process with pending signals that ran;
+//     change of a mask or handler in a process with pending signals;
 //   - the guest's timers (alarm, setitimer, timer_create, timerfd) are
 //     virtual deadlines that send the kernel's signal, or set the
 //     timerfd's count, when they expire (timers.go);

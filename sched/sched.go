@@ -632,6 +632,7 @@ func (s *Scheduler) ThreadExit(t *intercept.Thread, status int) {
 	wasRunning := g == s.running
 	s.unblock(g)
 	g.state = stExited
+	s.pendingChanged(g) // it may have been the thread a pending signal was for
 	if !wasRunning {
 		return
 	}

@@ -33,9 +33,12 @@ import (
 // thread sent a signal (kill, tgkill, tkill, rt_[tg]sigqueueinfo,
 // pidfd_send_signal; read after the call ran, at the sender's next
 // point), after a timer of ours fired, when a child exited or stopped
-// (SIGCHLD), when a thread blocks in a wait with its own mask, and after
-// a thread of a process with pending signals ran (it may have dequeued
-// them, or changed its mask or handlers). A read costs 10-30 µs.
+// (SIGCHLD), when a thread blocks in a wait with its own mask, and, in a
+// process whose last read found signals pending, after a thread took one
+// (a signal-delivery-stop, sigtimedwait, a read of a signalfd), changed
+// its mask or a handler (rt_sigprocmask, rt_sigaction, rt_sigreturn,
+// execve) or exited. A read costs 15-50 µs on the test VM; a dash
+// running a background job makes 2, coreutils timeout 4.
 //
 // Which thread takes a process-directed signal follows the kernel's
 // complete_signal: the main thread if it does not block the signal, else
@@ -91,6 +94,10 @@ type sigThread struct {
 	// sendTo lists the processes its pending syscall sends a signal to
 	// (-1: any), marked when it runs.
 	sendTo []int
+	// touches: its pending syscall may change which of its process's
+	// pending signals are deliverable to whom (a mask, a handler, a
+	// dequeue), looked at when it runs.
+	touches bool
 	// rblk is what a restart_syscall(2) of the call it was interrupted
 	// in resumes (ERESTART_RESTARTBLOCK), until its next other syscall.
 	rblk *restartBlock
@@ -154,13 +161,23 @@ func (s *Scheduler) isGuestPid(pid int) bool {
 }
 
 // ranSignals is called when g is released: what its pending syscall
-// sends becomes visible at the next point, and a process with pending
-// signals must be looked at again after one of its threads ran.
+// sends becomes visible at the next point, and so does what it changes of
+// a process with pending signals (a mask, a handler, a dequeue).
 func (s *Scheduler) ranSignals(g *gthread) {
 	for _, pid := range g.sig.sendTo {
 		s.markSent(pid)
 	}
 	g.sig.sendTo = g.sig.sendTo[:0]
+	if g.sig.touches {
+		g.sig.touches = false
+		s.pendingChanged(g)
+	}
+}
+
+// pendingChanged says that which of g's process's pending signals go to
+// whom may have changed (g dequeued one, changed its mask or a handler, or
+// exited).
+func (s *Scheduler) pendingChanged(g *gthread) {
 	if ps := s.procs[g.pid]; ps != nil && ps.pendingSeen {
 		s.markDirty(g.pid)
 	}
@@ -195,7 +212,10 @@ func (s *Scheduler) signalCall(g *gthread, c *intercept.Syscall) bool {
 		g.sig.sendTo = append(g.sig.sendTo, s.pidOf(int(int32(c.Args[0]))))
 	case unix.SYS_PIDFD_SEND_SIGNAL:
 		g.sig.sendTo = append(g.sig.sendTo, -1)
+	case unix.SYS_RT_SIGPROCMASK, unix.SYS_RT_SIGACTION, unix.SYS_RT_SIGRETURN, unix.SYS_EXECVE, unix.SYS_EXECVEAT:
+		g.sig.touches = true
 	case unix.SYS_PAUSE, unix.SYS_RT_SIGSUSPEND, unix.SYS_RT_SIGTIMEDWAIT:
+		g.sig.touches = true // it dequeues (sigtimedwait), or runs a handler
 		s.waitSignal(g, c)
 		return true
 	case unix.SYS_SIGNALFD, unix.SYS_SIGNALFD4:
@@ -264,6 +284,7 @@ func (s *Scheduler) readSignalFD(g *gthread, fd int) bool {
 	if !isAnonFD(dup, "[signalfd]") {
 		return false
 	}
+	g.sig.touches = true // a read dequeues signals
 	if fl, err := unix.FcntlInt(uintptr(dup), unix.F_GETFL, 0); err != nil || fl&unix.O_NONBLOCK != 0 {
 		return true // the read runs: it returns what is pending, or EAGAIN
 	}
