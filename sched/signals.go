@@ -56,6 +56,18 @@ import (
 // signal from outside the guest is noticed when no thread can run, or
 // while the guest waits for external input; the run is then marked
 // nondeterministic.
+//
+// Where the model differs from the kernel: a timed poll(2) restarted
+// because no handler ran (a stop signal, then SIGCONT) starts its whole
+// timeout again (the kernel resumes it from its restart_block, as the
+// scheduler does for nanosleep and timed futex waits); reads and writes on
+// sockets with SO_RCVTIMEO or SO_SNDTIMEO restart with SA_RESTART where
+// the kernel fails them with EINTR; a signal the process ignored when it
+// was sent (SIGCHLD at SIG_DFL) is queued only because the guest is
+// traced, and if a handler is installed while it is still pending, it
+// interrupts a wait that natively it would not have; a process-directed
+// signal sent by a thread to its own process goes to the sender (which
+// runs) rather than to a waiting main thread.
 
 // sigBit is the bit of sig in a /proc signal mask.
 func sigBit(sig unix.Signal) uint64 { return 1 << (uint(sig) - 1) }
