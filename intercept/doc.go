@@ -62,6 +62,20 @@
 // is killed (exit_group, a fatal signal, an execve elsewhere in its
 // process) is released by the kernel and reported through ThreadExit.
 //
+// # Signals
+//
+// A held thread does not wake for a signal: it stays pending until the
+// thread is resumed, and is delivered on its way back to user mode
+// (Tool.Signal, where the tool may suppress it or change its siginfo). A
+// tool that keeps a thread in an emulated wait makes a pending signal
+// interrupt the wait with Interrupt: the call ends with the kernel's
+// internal ERESTART code, and the kernel applies its own rules (EINTR,
+// SA_RESTART, restart when no handler runs, restart_syscall). A stop
+// signal puts the process in a group-stop: Tool.GroupStop for each of its
+// threads (held or listening, PTRACE_LISTEN), Tool.Continued when a
+// SIGCONT has ended it; JoinGroupStop makes a held thread join its
+// process's stop so that the stop completes and the parent is notified.
+//
 // # Breakpoints and watchpoints
 //
 // Process.SetBreakpoint plants an int3 at an instruction address of a

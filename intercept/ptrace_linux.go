@@ -15,6 +15,7 @@ const (
 	reqGetSyscallInfo = 0x420e // PTRACE_GET_SYSCALL_INFO (Linux 5.3)
 	reqListen         = 0x4208 // PTRACE_LISTEN
 	reqGetSiginfo     = 0x4202 // PTRACE_GETSIGINFO
+	reqSetSiginfo     = 0x4203 // PTRACE_SETSIGINFO
 
 	// si_code values of SIGTRAP (asm-generic/siginfo.h).
 	siKernel   = 0x80 // SI_KERNEL: int3
@@ -96,6 +97,10 @@ func ptraceEventMsg(tid int) (uint64, error) {
 
 func ptraceGetSiginfo(tid int, si *unix.Siginfo) error {
 	return ptrace(reqGetSiginfo, tid, 0, uintptr(unsafe.Pointer(si)))
+}
+
+func ptraceSetSiginfo(tid int, si *unix.Siginfo) error {
+	return ptrace(reqSetSiginfo, tid, 0, uintptr(unsafe.Pointer(si)))
 }
 
 func ptraceGetSyscallInfo(tid int, info *syscallInfo) error {

@@ -71,9 +71,10 @@ type Thread struct {
 	// re-issued call's entry.
 	keep *keptCall
 
-	vforking    bool          // in vfork until PTRACE_EVENT_VFORK_DONE
-	interrupted bool          // sent PTRACE_INTERRUPT, its stop not seen yet
-	restart     restartExpect // see expectRestart
+	vforking     bool          // in vfork until PTRACE_EVENT_VFORK_DONE
+	groupStopped bool          // in a group-stop, until the trap that ends it
+	interrupted  bool          // sent PTRACE_INTERRUPT, its stop not seen yet
+	restart      restartExpect // see expectRestart
 
 	// Debug registers as last written to this thread, and the
 	// generation of its process's watchpoints they reflect.
@@ -130,8 +131,16 @@ func (t *Thread) Resume(a Action) error {
 		return nil
 	}
 	t.held = false
+	if t.stop == stopGroup {
+		// Released by the tool: run on (PTRACE_CONT), not LISTEN.
+		t.stop = stopEvent
+	}
 	return t.resume(a)
 }
+
+// AtSyscallExit reports whether t is stopped at the exit of a syscall
+// (held there after a TraceExit).
+func (t *Thread) AtSyscallExit() bool { return t.stop == stopSyscallExit }
 
 // Syscall returns the call t is stopped in (valid at a syscall entry).
 func (t *Thread) Syscall() *Syscall { return &t.call }
@@ -150,6 +159,12 @@ func (t *Thread) resume(a Action) error {
 	switch t.stop {
 	case stopSeccomp:
 		err = t.resumeSyscall(a)
+	case stopSyscallExit:
+		if a.kind == actInterrupt {
+			err = t.interruptAtExit(a.ret)
+		} else {
+			err = t.cont(0)
+		}
 	case stopSignal:
 		err = t.cont(t.sig)
 	case stopGroup:
@@ -186,6 +201,20 @@ func (t *Thread) resumeSyscall(a Action) error {
 		return t.resumeAfterInject(a)
 	}
 	switch a.kind {
+	case actInterrupt:
+		// Skip the call, then give it the code at its exit, where the
+		// kernel still sees it as a syscall (orig_rax >= 0) and applies
+		// its restart rules on the way out.
+		if err := ptracePokeUser(t.Tid, offOrigRAX, ^uint64(0)); err != nil {
+			return err
+		}
+		if err := t.runToExit(); err != nil {
+			if err == ErrThreadGone {
+				return nil // its end is reported by the main loop
+			}
+			return err
+		}
+		return t.interruptAtExit(a.ret)
 	case actEmulate:
 		if err := t.emulateResult(a.ret); err != nil {
 			return err
@@ -330,10 +359,91 @@ func (t *Thread) runToExit() error {
 	}
 }
 
+// interruptAtExit resumes t from the exit of its current syscall with
+// the original call in its registers and ret as its result (Interrupt).
+func (t *Thread) interruptAtExit(ret int64) error {
+	if err := t.setInterrupted(ret); err != nil {
+		return err
+	}
+	t.wantExit = false
+	return ptraceCont(t.Tid, 0)
+}
+
+// JoinGroupStop makes t, held while another thread of its process has
+// entered a group-stop, enter that stop now, and waits until it has: t is
+// then held in the group-stop (Tool.GroupStop is not called for it), and
+// a tool resumes it once a SIGCONT has ended the stop. A syscall t is held
+// in (at its entry or exit) ends with ERESTARTNOINTR, so that the kernel
+// restarts it after the stop. Threads held at breakpoints are refused.
+func (t *Thread) JoinGroupStop() error {
+	if !t.held {
+		return ErrNotHeld
+	}
+	var err error
+	switch t.stop {
+	case stopGroup:
+		return nil
+	case stopSeccomp:
+		if t.injected {
+			return errors.New("join group-stop: an injected call is in progress")
+		}
+		if err = ptracePokeUser(t.Tid, offOrigRAX, ^uint64(0)); err == nil {
+			if err = t.runToExit(); err == nil {
+				err = t.setInterrupted(-ERestartNoIntr)
+			}
+		}
+	case stopSyscallExit:
+		err = t.setInterrupted(-ERestartNoIntr)
+	case stopSignal, stopEvent:
+	default:
+		return fmt.Errorf("join group-stop: thread %d is at a breakpoint or exiting", t.Tid)
+	}
+	if err == nil {
+		err = ptraceCont(t.Tid, t.sig)
+	}
+	t.stop, t.sig, t.held, t.wantExit = stopRunning, 0, false, false
+	if err != nil {
+		return fmt.Errorf("join group-stop: %w", err)
+	}
+	var ws unix.WaitStatus
+	if _, err := wait4(t.Tid, &ws, 0); err != nil {
+		return fmt.Errorf("join group-stop: wait: %w", err)
+	}
+	if ws.Stopped() && int(ws>>16) == unix.PTRACE_EVENT_STOP {
+		switch ws.StopSignal() {
+		case unix.SIGSTOP, unix.SIGTSTP, unix.SIGTTIN, unix.SIGTTOU:
+			t.stop, t.groupStopped, t.held = stopGroup, true, true
+			return nil
+		}
+	}
+	t.deferStop(ws)
+	return fmt.Errorf("join group-stop: thread %d stopped otherwise (status %#x)", t.Tid, uint32(ws))
+}
+
+// setInterrupted loads t, at a syscall exit, with its original call and
+// the raw result ret, as Interrupt does, without resuming it.
+func (t *Thread) setInterrupted(ret int64) error {
+	var regs unix.PtraceRegs
+	if err := ptraceGetRegs(t.Tid, &regs); err != nil {
+		return err
+	}
+	setSyscallRegs(&regs, t.call.origNr, t.call.origArgs)
+	regs.Rax = uint64(ret)
+	return ptraceSetRegs(t.Tid, &regs)
+}
+
 func (t *Thread) resumeAfterInject(a Action) error {
 	t.injected = false
 	regs := t.saved
 	switch a.kind {
+	case actInterrupt:
+		// t is at the exit of the injected call: make it the original's.
+		setSyscallRegs(&regs, t.call.origNr, t.call.origArgs)
+		regs.Rax = uint64(a.ret)
+		if err := ptraceSetRegs(t.Tid, &regs); err != nil {
+			return err
+		}
+		return ptraceCont(t.Tid, 0)
 	case actEmulate:
 		// t is at the exit of the injected call; just set the result.
 		regs.Rax = uint64(a.ret)

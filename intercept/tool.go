@@ -104,6 +104,7 @@ const (
 	actTraceExit                   // run it and stop at its exit
 	actEmulate                     // skip it; the guest sees ret
 	actHold                        // leave the thread stopped
+	actInterrupt                   // end it as interrupted by a signal (ret: the code)
 )
 
 // Continue runs the (possibly modified) syscall without stopping at its exit.
@@ -125,8 +126,36 @@ func Errno(e unix.Errno) int64 { return -int64(e) }
 // scheduler keeps every thread but one at a known point.
 func Hold() Action { return Action{kind: actHold} }
 
+// Kernel-internal results of a syscall interrupted by a signal
+// (include/linux/errno.h), for Interrupt. When the signal has no handler
+// the kernel restarts the call for all four; with a handler it fails with
+// EINTR, except ERestartSys with SA_RESTART and ERestartNoIntr, which
+// restart. A restarted call re-executes the syscall instruction (the
+// RestartBlock code: restart_syscall(2) instead).
+const (
+	ERestartSys          = 512 // ERESTARTSYS
+	ERestartNoIntr       = 513 // ERESTARTNOINTR
+	ERestartNoHand       = 514 // ERESTARTNOHAND
+	ERestartRestartBlock = 516 // ERESTART_RESTARTBLOCK
+)
+
+// Interrupt ends the thread's syscall as if a signal had interrupted it
+// with the raw result ret: one of the ERestart codes (negated), or a
+// plain error such as Errno(EINTR). On the way back to user mode the
+// kernel delivers the signal (Tool.Signal sees it) and applies its own
+// rules to the code: it runs the handler and makes the call fail with
+// EINTR or restart (SA_RESTART), or restarts the call if no handler runs.
+// At a syscall entry the call is skipped (one more stop: its exit); at an
+// exit the call's original arguments are restored first, so a restart
+// re-executes the call the guest made. A signal must be pending and
+// deliverable to the thread (unblocked, or a stop pending for its
+// process): otherwise the guest sees ret itself.
+func Interrupt(ret int64) Action { return Action{kind: actInterrupt, ret: ret} }
+
 func (a Action) String() string {
 	switch a.kind {
+	case actInterrupt:
+		return fmt.Sprintf("interrupt(%d)", a.ret)
 	case actContinue:
 		return "continue"
 	case actTraceExit:
@@ -213,6 +242,15 @@ type Tool interface {
 	// Breakpoint. One instruction that triggers several slots calls it
 	// once per slot, in slot order.
 	Watchpoint(t *Thread, slot int, addr uint64) Action
+	// GroupStop is called when t enters a group-stop: a stop signal (sig:
+	// SIGSTOP, SIGTSTP, SIGTTIN, SIGTTOU) was delivered to its process.
+	// Unless held, t stays stopped (PTRACE_LISTEN) until a SIGCONT ends
+	// the stop; then Continued is called. A tool that holds t must resume
+	// it only once the stop has ended: Resume lets it run on regardless.
+	GroupStop(t *Thread, sig unix.Signal)
+	// Continued is called when t, in a group-stop, was resumed after the
+	// stop ended (SIGCONT), before it runs on. t may be held.
+	Continued(t *Thread)
 	// Exec is called when t's process has completed an execve, at the entry
 	// point of the new program. Other threads of the process are gone.
 	Exec(t *Thread, formerTid int)
@@ -242,6 +280,8 @@ func (NopTool) Signal(_ *Thread, s unix.Signal, _ *unix.Siginfo) unix.Signal {
 }
 func (NopTool) Breakpoint(*Thread, uint64) Action      { return Continue() }
 func (NopTool) Watchpoint(*Thread, int, uint64) Action { return Continue() }
+func (NopTool) GroupStop(*Thread, unix.Signal)         {}
+func (NopTool) Continued(*Thread)                      {}
 func (NopTool) Exec(*Thread, int)                      {}
 func (NopTool) ThreadExit(*Thread, int)                {}
 func (NopTool) ThreadReaped(*Thread, unix.WaitStatus)  {}

@@ -358,8 +358,19 @@ func (tr *Tracer) handle(tid int, ws unix.WaitStatus) error {
 		switch sig {
 		case unix.SIGSTOP, unix.SIGTSTP, unix.SIGTTIN, unix.SIGTTOU:
 			t.stop = stopGroup
+			if !t.groupStopped {
+				t.groupStopped = true
+				tr.tool.GroupStop(t, sig)
+			}
+			return tr.resumeUnlessHeld(t)
 		default:
 			t.stop = stopEvent
+			if t.groupStopped {
+				// The trap that follows the end of a group-stop.
+				t.groupStopped = false
+				tr.tool.Continued(t)
+				return tr.resumeUnlessHeld(t)
+			}
 			if t.interrupted {
 				// An interrupt of pauseOthers that stayed pending.
 				t.interrupted = false
@@ -475,7 +486,13 @@ func (tr *Tracer) handleSignal(t *Thread, sig unix.Signal) error {
 		}
 	}
 	t.stop = stopSignal
+	orig := si
 	t.sig = tr.tool.Signal(t, sig, &si)
+	if t.sig != 0 && si != orig {
+		if err := ptraceSetSiginfo(t.Tid, &si); err != nil && err != unix.ESRCH {
+			return fmt.Errorf("set siginfo of %d: %w", t.Tid, err)
+		}
+	}
 	return tr.resumeUnlessHeld(t)
 }
 

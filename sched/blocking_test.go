@@ -21,8 +21,8 @@ var strategiesUnderTest = []string{"random", "pct:3", "pos", "chaos"}
 // runsPerStrategy is how many seeds each blocking test runs per strategy.
 const runsPerStrategy = 20
 
-// native runs argv without the scheduler and returns its stdout.
-func native(t *testing.T, argv ...string) string {
+// nativeStdout runs argv without the scheduler and returns its stdout.
+func nativeStdout(t *testing.T, argv ...string) string {
 	t.Helper()
 	out, err := exec.Command(argv[0], argv[1:]...).Output()
 	if err != nil {
@@ -110,7 +110,7 @@ func everySchedule(t *testing.T, want string, check func(*explore.Result) error,
 func TestBlockingTransfers(t *testing.T) {
 	testenv.RequirePtrace(t)
 	path := build(t, "io_block")
-	everySchedule(t, native(t, path), nil, path)
+	everySchedule(t, nativeStdout(t, path), nil, path)
 }
 
 // TestPollTimeouts: poll, ppoll, select, pselect6, epoll_wait and
@@ -122,7 +122,7 @@ func TestPollTimeouts(t *testing.T) {
 	path := build(t, "polls")
 	// Every timeout, slept once: 100+50+10*10+250+100+200+30+80+40+20+1 ms.
 	const slept = 971 * time.Millisecond
-	everySchedule(t, native(t, path), func(r *explore.Result) error {
+	everySchedule(t, nativeStdout(t, path), func(r *explore.Result) error {
 		if vt := time.Duration(r.Outcome.VirtualTime); vt < slept || vt > slept+slept/2 {
 			return fmt.Errorf("virtual time %v, want about %v (each timeout once)", vt, slept)
 		}
@@ -137,7 +137,7 @@ func TestPollTimeouts(t *testing.T) {
 func TestKernelWaitsOnGuests(t *testing.T) {
 	testenv.RequirePtrace(t)
 	path := build(t, "ipc_block")
-	everySchedule(t, native(t, path), nil, path)
+	everySchedule(t, nativeStdout(t, path), nil, path)
 }
 
 // TestInt80Futex: futex waits and wakes made through int $0x80 (the i386
@@ -146,7 +146,7 @@ func TestKernelWaitsOnGuests(t *testing.T) {
 func TestInt80Futex(t *testing.T) {
 	testenv.RequirePtrace(t)
 	path := build(t, "int80")
-	everySchedule(t, native(t, path), nil, path)
+	everySchedule(t, nativeStdout(t, path), nil, path)
 }
 
 // TestIoUringRefused: io_uring_setup fails with ENOSYS under the
@@ -164,7 +164,7 @@ func TestIoUringRefused(t *testing.T) {
 func TestProcessSharedFutex(t *testing.T) {
 	testenv.RequirePtrace(t)
 	path := build(t, "pshared")
-	everySchedule(t, native(t, path), nil, path)
+	everySchedule(t, nativeStdout(t, path), nil, path)
 }
 
 // TestGoTimers: a Go program's timers (a Ticker over 5.5 s, time.After
@@ -179,7 +179,7 @@ func TestGoTimers(t *testing.T) {
 	if b, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, b)
 	}
-	everySchedule(t, native(t, path), nil, path)
+	everySchedule(t, nativeStdout(t, path), nil, path)
 }
 
 // TestShellPipelines: shell pipelines moving more than a pipe buffer, and
@@ -199,7 +199,7 @@ func TestShellPipelines(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			argv := []string{"/bin/sh", "-c", c.script}
-			everySchedule(t, native(t, argv...), nil, argv...)
+			everySchedule(t, nativeStdout(t, argv...), nil, argv...)
 		})
 	}
 }

@@ -33,6 +33,9 @@ func (s *Scheduler) syscall(g *gthread, c *intercept.Syscall) {
 		g.mapping = true
 		return
 	}
+	if s.signalCall(g, c) {
+		return // signals and timers (signals.go, timers.go)
+	}
 	mem := g.t.Memory()
 	switch c.Nr {
 	case unix.SYS_FUTEX:
@@ -143,19 +146,6 @@ func (s *Scheduler) syscall(g *gthread, c *intercept.Syscall) {
 	case unix.SYS_POLL, unix.SYS_PPOLL, unix.SYS_SELECT, unix.SYS_PSELECT6,
 		unix.SYS_EPOLL_WAIT, unix.SYS_EPOLL_PWAIT, unix.SYS_EPOLL_PWAIT2:
 		s.pollLike(g, c)
-	case unix.SYS_PAUSE, unix.SYS_RT_SIGSUSPEND:
-		s.block(g, blkSignal)
-	case unix.SYS_RT_SIGTIMEDWAIT:
-		s.block(g, blkSignal)
-		if c.Args[2] != 0 {
-			if d, err := readTimespec(mem, c.Args[2]); err == nil {
-				s.addTimer(g, s.now+d)
-			}
-		}
-	case unix.SYS_KILL, unix.SYS_TGKILL:
-		s.signalled = append(s.signalled, int(int32(c.Args[0])))
-	case unix.SYS_TKILL:
-		s.signalled = append(s.signalled, 0) // any process: tids are not pids
 	case unix.SYS_OPEN, unix.SYS_OPENAT:
 		s.openCall(g, c)
 	case unix.SYS_CLOSE:
@@ -430,7 +420,8 @@ func (s *Scheduler) pollFDs() {
 				s.wakeFD(g)
 			}
 		case g.block == blkRetry:
-			if s.epoch > g.epoch+1 {
+			// A thread a signal is about to interrupt is not retried.
+			if s.epoch > g.epoch+1 && !g.sig.ready {
 				if g.io != nil || g.fifo != nil {
 					s.retry(g)
 				} else {
@@ -629,6 +620,9 @@ func (s *Scheduler) waitExternal() bool {
 		default:
 		}
 		n, err := unix.Poll(pfds, 100)
+		if n == 0 && s.externalSignals() {
+			return true
+		}
 		if err == unix.EINTR || n == 0 {
 			continue
 		}

@@ -13,11 +13,13 @@ const (
 	realBase = 1_735_689_600 * 1e9
 )
 
-// timer wakes a blocked thread at a virtual deadline (monotonic ns).
+// timer wakes a blocked thread at a virtual deadline (monotonic ns), or
+// expires a timer of the guest's (gt, timers.go).
 type timer struct {
 	when  int64
 	seq   uint64 // creation order: ties fire in creation order
 	g     *gthread
+	gt    *guestTimer
 	index int
 }
 
@@ -72,6 +74,10 @@ func (s *Scheduler) expireTimers() {
 	s.waker = nil
 	for len(s.timers) > 0 && s.timers[0].when <= s.now {
 		t := heap.Pop(&s.timers).(*timer)
+		if t.gt != nil {
+			s.fireGuest(t.gt, t.when)
+			continue
+		}
 		t.g.timer = nil
 		s.timeout(t.g)
 	}

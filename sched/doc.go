@@ -117,9 +117,25 @@
 //   - io_uring is refused with ENOSYS (it reads, writes and waits on
 //     futexes asynchronously in the kernel), as sandboxes refuse it:
 //     programs fall back to plain syscalls;
+//   - signals interrupt waits as the kernel's do (signals.go): a waiting
+//     thread to which a signal is deliverable (its mask, or the mask its
+//     call installs; not ignored; for a process-directed signal, the
+//     thread the kernel would choose) becomes pickable, and a pick ends
+//     its call with the kernel's ERESTART code for it, so that the kernel
+//     runs the handler and fails the call with EINTR or restarts it
+//     (SA_RESTART, no handler); pause, sigsuspend, sigtimedwait and
+//     signalfd reads run for real once they return at once. The signal
+//     state is read from /proc only after events that may change it: a
+//     guest's kill, a timer of ours, a child's exit or stop (SIGCHLD), a
+//     change of a mask or handler in a process with pending signals;
+//   - the guest's timers (alarm, setitimer, timer_create, timerfd) are
+//     virtual deadlines that send the kernel's signal, or set the
+//     timerfd's count, when they expire (timers.go);
+//   - a process in a group-stop (SIGSTOP...) is blocked until SIGCONT;
+//     its parent's waitpid(WUNTRACED) sees the stop;
 //   - only input from outside the guest (a terminal, a network peer, the
-//     other end of a FIFO) is waited for for real, and the run is marked
-//     as depending on it.
+//     other end of a FIFO, a signal from outside) is waited for for real,
+//     and the run is marked as depending on it.
 //
 // Not modelled (these may still block in the kernel, or differ from a
 // native run): fcntl(F_SETLKW)'s EDEADLK (two processes waiting for each
@@ -133,8 +149,8 @@
 // wait for real, for the outside: a guest deadlock through such a poll
 // ends as a hang at the timeout, not as a deadlock.
 //
-// A run with no runnable thread and no pending timer is a deadlock: the
-// outcome reports what each thread waits on.
+// A run with no runnable thread, no pending timer and no deliverable
+// signal is a deadlock: the outcome reports what each thread waits on.
 //
 // # Virtual inputs
 //
@@ -166,6 +182,13 @@
 //     (maps are only looked up or, for spin sites, visited in any order
 //     to a result that does not depend on it) or on timing, except a
 //     preemption where the watchdog caught a thread, which is noted.
+//   - A signal reaches the guest only at a scheduling point: sent by a
+//     guest thread's syscall (visible from the sender's next point), by a
+//     timer of ours (at the point where virtual time passes its
+//     deadline), by a child's exit or stop (at the point where the tracer
+//     sees it); a thread interrupted by one is resumed only by a pick,
+//     when the signal is still pending for it. Signals from outside the
+//     guest are noticed when no thread can run, and noted.
 //   - Everything runs on the tracer thread. The watchdog runs on a timer
 //     and shares atomics with it, and the set of guest processes under
 //     watchdog.mu, a leaf lock.

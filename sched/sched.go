@@ -44,10 +44,12 @@ type Config struct {
 	Timeout   time.Duration
 	OnTimeout func()
 	// IdleChoice lets a pick also choose IdleOption while threads are
-	// runnable and a timer is pending within idleHorizon (100 ms):
-	// virtual time jumps to the next deadline first. Timers then fire
-	// early relative to the other threads' progress, and a strategy can
-	// starve a thread even when nothing else could run (rr's chaos mode).
+	// runnable and a thread's deadline is pending within idleHorizon
+	// (100 ms): virtual time jumps to it first. Sleeps and timeouts then
+	// end early relative to the other threads' progress, and a strategy
+	// can starve a thread even when nothing else could run (rr's chaos
+	// mode). The guest's own timers (alarm, timer_create) are never made
+	// to fire early.
 	IdleChoice bool
 	// Faults makes syscall results a decision (KindFault) at the calls
 	// where the kernel may legitimately return less or fail
@@ -90,13 +92,15 @@ type Config struct {
 const IdleOption = -1
 
 // idleHorizon bounds how far IdleOption may move the clock while threads
-// are runnable: a timer fires early relative to their progress by at most
-// this much. A farther deadline comes only with the threads' progress, or
-// when none can run. Unbounded, a 5 s timeout fired before a thread that
-// had 20 ms of work left, which no machine does, and Go's timers (a
-// Ticker's ticks dropped, an HTTP client's timeout) failed correct
-// programs; 100 ms still lets a timeout with a 10x margin (5 ms of work,
-// 50 ms to wait) expire first.
+// are runnable: a sleep or timeout ends early relative to their progress
+// by at most this much. A farther deadline comes only with the threads'
+// progress, or when none can run. Unbounded, a 5 s timeout fired before a
+// thread that had 20 ms of work left, which no machine does, and Go's
+// timers (a Ticker's ticks dropped, an HTTP client's timeout) failed
+// correct programs; 100 ms still lets a timeout with a 10x margin (5 ms
+// of work, 50 ms to wait) expire first. (rr's chaos mode starves a thread
+// for up to 2 s; a parent that forks, then arms a 1 s timer, must not see
+// its child's 10 s sleep end first.)
 const idleHorizon = 100_000_000
 
 // OutcomeKind classifies how a run ended, beyond the guest's exit status.
@@ -198,15 +202,17 @@ const (
 type blockKind uint8
 
 const (
-	blkNone   blockKind = iota
-	blkFutex            // an emulated futex wait
-	blkSleep            // nanosleep and friends
-	blkChild            // wait4/waitid on a child
-	blkFD               // readiness of an fd (read, accept, epoll_wait...)
-	blkRetry            // poll/select: retried whenever another thread ran
-	blkVfork            // a vfork parent, until the child execs or exits
-	blkSignal           // pause, sigsuspend, sigtimedwait: until a signal is sent
-	blkFifo             // a FIFO's open, until the other end opens (fifo.go)
+	blkNone     blockKind = iota
+	blkFutex              // an emulated futex wait
+	blkSleep              // nanosleep and friends
+	blkChild              // wait4/waitid on a child
+	blkFD                 // readiness of an fd (read, accept, epoll_wait...)
+	blkRetry              // poll/select: retried whenever another thread ran
+	blkVfork              // a vfork parent, until the child execs or exits
+	blkSignal             // pause, sigsuspend, sigtimedwait: until a signal is sent
+	blkFifo               // a FIFO's open, until the other end opens (fifo.go)
+	blkSignalFD           // a read of a signalfd: until a signal it reads is pending
+	blkStopped            // in a group-stop (SIGSTOP...): until SIGCONT
 )
 
 // gthread is the scheduler's handler for one guest thread (tvisor's
@@ -272,6 +278,7 @@ type gthread struct {
 	pollCall  bool
 	pollReal  bool // its next poll waits for real (for the outside)
 	exitGroup bool
+	sig       sigThread // its part of the signal model (signals.go)
 }
 
 type exitWait uint8
@@ -303,10 +310,13 @@ type Scheduler struct {
 	pidfds   map[int]int           // per-process pidfd, for readiness checks
 	maps     map[int][]sharedRange // per-process shared mappings (futexkey.go)
 	epoch    uint64                // counts scheduling points, for blkRetry
-	// signalled lists processes a guest thread sent a signal to at its
-	// last point; their signal waiters wake at the next point, when the
-	// signal has been sent.
-	signalled   []int
+	// procs is the signal and timer state of each process (signals.go,
+	// timers.go); sigDirty says some process's must be read again.
+	procs       map[int]*procSig
+	sigDirty    bool
+	sigStamp    uint64
+	sigScratch  []*gthread
+	timerfds    timerfds
 	rng         *rand.ChaCha8
 	tsc         uint64
 	ended       bool
@@ -351,6 +361,7 @@ func New(cfg Config) *Scheduler {
 		pidfds:    map[int]int{},
 		maps:      map[int][]sharedRange{},
 		randomFDs: map[randomFD]bool{},
+		procs:     map[int]*procSig{},
 		ender:     -1,
 		rng:       newGuestRand(cfg.Seed, ^uint64(0)),
 	}
@@ -548,6 +559,9 @@ func (s *Scheduler) SyscallEnter(t *intercept.Thread, c *intercept.Syscall) inte
 	if (g.io != nil || g.ioAside != nil) && s.pieceEntry(g, c) {
 		return intercept.TraceExit()
 	}
+	if a, ok := s.signalEnter(g, c); ok {
+		return a
+	}
 	s.setPoint(g, PointSyscall, syscallName(c), 0)
 	s.from, s.waker = g, g
 	g.t.Hold()
@@ -597,13 +611,10 @@ func (s *Scheduler) Signal(t *intercept.Thread, sig unix.Signal, info *unix.Sigi
 			return 0
 		}
 	}
+	s.signalDelivered(g, sig, info)
 	if g != nil && willKill(t.Tid, sig) {
 		s.dying[g.pid] = true
 		s.setEnder(g)
-	}
-	switch sig {
-	case unix.SIGSTOP, unix.SIGTSTP, unix.SIGTTIN, unix.SIGTTOU:
-		s.note("job-control stop signals")
 	}
 	return sig
 }
@@ -647,6 +658,7 @@ func (s *Scheduler) ProcessStart(p *intercept.Process, parent *intercept.Process
 	if s.pts != nil {
 		s.forkPoints(p, parent)
 	}
+	s.forkSignals(p.Pid, parent.Pid)
 	var inherited []randomFD
 	for k := range s.randomFDs {
 		if k.pid == parent.Pid {
@@ -662,6 +674,9 @@ func (s *Scheduler) ProcessStart(p *intercept.Process, parent *intercept.Process
 func (s *Scheduler) Exec(t *intercept.Thread, former int) {
 	if s.pts != nil {
 		s.startImage(t.Proc)
+	}
+	if g := s.g(t); g != nil {
+		s.execSignals(g)
 	}
 	s.releaseVfork(s.g(t))
 }
@@ -691,6 +706,7 @@ func (s *Scheduler) ThreadExit(t *intercept.Thread, status int) {
 	s.unblock(g)
 	s.dropTransfer(g)
 	g.state = stExited
+	s.pendingChanged(g) // it may have been the thread a pending signal was for
 	if !wasRunning {
 		return
 	}
@@ -761,6 +777,7 @@ func (s *Scheduler) ProcessExit(p *intercept.Process, ws unix.WaitStatus) {
 			s.retry(g)
 		}
 	}
+	s.processExited(p)
 	if g := s.running; g != nil && g.pid == p.Pid {
 		// The running process died (a fatal signal, or its last thread
 		// exited): the others run on. The point is named after the
@@ -789,20 +806,14 @@ func (s *Scheduler) schedule(from *gthread) {
 		return
 	}
 	s.now += s.cfg.Quantum
-	for _, pid := range s.signalled {
-		for _, g := range s.threads {
-			if g.state == stBlocked && g.block == blkSignal && (pid <= 0 || g.pid == pid) {
-				s.wake(g, intercept.Continue())
-			}
-		}
-	}
-	s.signalled = s.signalled[:0]
 	s.expireTimers()
+	idle := 0
 	for {
 		s.pollFDs()
+		s.checkSignals()
 		runnable := s.scratch[:0]
 		for _, g := range s.threads {
-			if g.state == stRunnable && !s.dying[g.pid] {
+			if s.pickable(g) {
 				runnable = append(runnable, g.vtid)
 			}
 		}
@@ -814,8 +825,12 @@ func (s *Scheduler) schedule(from *gthread) {
 		}
 		runnable = s.spinOptions(runnable)
 		if len(runnable) == 0 {
-			if s.fireTimers() {
-				continue
+			// Periodic timers whose signals wake no thread would fire
+			// forever: past a bound, only a thread's deadline counts.
+			if idle++; idle <= maxIdleFires || s.threadTimerPending() {
+				if s.fireTimers() {
+					continue
+				}
 			}
 			s.dog.external.Store(true)
 			woke := s.waitExternal()
@@ -824,12 +839,22 @@ func (s *Scheduler) schedule(from *gthread) {
 				continue
 			}
 			if s.anyLive() {
-				s.end(Deadlock, s.deadlockReport())
+				if s.externalSignals() {
+					continue
+				}
+				report := s.deadlockReport()
+				if idle > maxIdleFires {
+					report += "\n  (only periodic timers were pending, and their expirations wake no thread)"
+				}
+				s.end(Deadlock, report)
 			}
 			return
 		}
 		opts := runnable
-		if s.cfg.IdleChoice && len(s.timers) > 0 && s.timers[0].when-s.now <= idleHorizon {
+		if s.cfg.IdleChoice && len(s.timers) > 0 && s.timers[0].g != nil && s.timers[0].when-s.now <= idleHorizon {
+			// Time may pass early to a thread's deadline, not to a
+			// timer of the guest's (its signal would come before the
+			// thread that armed it has run on: alarm(1); pause()).
 			opts = append(s.idleScratch[:0], IdleOption)
 			opts = append(opts, runnable...)
 			s.idleScratch = opts
@@ -884,6 +909,10 @@ func (s *Scheduler) decide(kind Kind, options []int, at string) (choice int, ok 
 
 // run releases g.
 func (s *Scheduler) run(g *gthread) {
+	if g.sig.ready {
+		s.interrupt(g)
+	}
+	s.ranSignals(g)
 	if s.cfg.Timeline {
 		s.stretch, s.stretchAt = g, s.now
 	}
@@ -923,6 +952,7 @@ func (s *Scheduler) run(g *gthread) {
 func (s *Scheduler) block(g *gthread, kind blockKind) {
 	g.state = stBlocked
 	g.block = kind
+	g.sig.ready, g.sig.timedOut = false, false
 }
 
 // wake makes a blocked thread runnable; it will continue with a.
@@ -1006,10 +1036,16 @@ func (s *Scheduler) unblock(g *gthread) {
 		}
 	}
 	g.block = blkNone
+	g.sig.ready, g.sig.timedOut = false, false
 }
 
 // timeout handles a fired deadline.
 func (s *Scheduler) timeout(g *gthread) {
+	if g.sig.ready {
+		// A signal interrupts the wait first (signals.go).
+		g.sig.timedOut = true
+		return
+	}
 	switch g.block {
 	case blkFutex:
 		s.wake(g, intercept.Emulate(intercept.Errno(unix.ETIMEDOUT)))
@@ -1074,6 +1110,10 @@ func (g *gthread) waits() string {
 		return fmt.Sprintf("waits for vfork child thread %d", g.vforkChild)
 	case blkSignal:
 		return "waits for a signal"
+	case blkSignalFD:
+		return "waits for a signal on a signalfd"
+	case blkStopped:
+		return "is stopped (job control), waits for SIGCONT"
 	case blkSleep:
 		return "sleeps"
 	case blkFifo:
