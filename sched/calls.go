@@ -601,9 +601,13 @@ func (s *Scheduler) waitExternal() bool {
 	if len(waiters) == 0 {
 		// An untimed poll of fds no guest thread can make ready: let
 		// the first poller wait for real (it is the only thread that
-		// could run anyway).
+		// could run anyway), unless only the guest could fill its fds
+		// (external.go).
 		for _, g := range s.threads {
 			if g.state == stBlocked && g.block == blkRetry && g.io == nil && g.fifo == nil && !s.dying[g.pid] {
+				if s.pollInternal(g) {
+					continue // only the guest could fill it: no input will come
+				}
 				s.note(external)
 				s.retryPoll(g)
 				g.pollReal = true

@@ -146,8 +146,9 @@
 // parent's memory (keyed by its own pid), a lock or queue held by a
 // process outside the guest (reported as a deadlock). An untimed poll,
 // select or epoll_wait that nothing in the guest can satisfy is let go to
-// wait for real, for the outside: a guest deadlock through such a poll
-// ends as a hang at the timeout, not as a deadlock.
+// wait for real, for the outside, unless it is a poll of pipes only the
+// guest writes (external.go): a guest deadlock through a select, an epoll
+// or a socket ends as a hang at the timeout, not as a deadlock.
 //
 // A run with no runnable thread, no pending timer and no deliverable
 // signal is a deadlock: the outcome reports what each thread waits on.
