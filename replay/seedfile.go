@@ -206,8 +206,9 @@ func checkDecision(d sched.Decision) error {
 	}
 	found := false
 	for i, o := range d.Options {
-		if o < 0 || (i > 0 && o <= d.Options[i-1]) {
-			return fmt.Errorf("options %v are not increasing non-negative numbers", d.Options)
+		idle := i == 0 && o == sched.IdleOption && d.Kind == sched.KindPick
+		if (o < 0 && !idle) || (i > 0 && o <= d.Options[i-1]) {
+			return fmt.Errorf("options %v are not increasing non-negative numbers (or -1 first, for a pick)", d.Options)
 		}
 		found = found || o == d.Choice
 	}
