@@ -777,6 +777,7 @@ func (s *Scheduler) decide(kind Kind, options []int, at string) (choice int, ok 
 		Step: s.out.Steps, Now: s.now - monoBase, Pending: s.pending}
 	if s.from != nil {
 		req.Thread, req.Count = s.from.vtid, s.from.points
+		req.Yield = kind == KindPick && s.from.yielding()
 	}
 	c, err := s.cfg.Decider.Choose(req)
 	if err != nil {
