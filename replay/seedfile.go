@@ -26,6 +26,11 @@ const (
 	maxCPUs      = 1 << 16
 )
 
+// ErrTooLarge is wrapped by Encode's error for a run with more decisions
+// (MaxDecisions) or bytes (MaxFileSize) than a seed file may hold: a run
+// that long should have ended at its -max-steps.
+var ErrTooLarge = errors.New("too large for a seed file")
+
 // SeedFile is one recorded run: enough to replay it exactly.
 type SeedFile struct {
 	Tool   string // writer's name and version ("schedfuzz 0.2")
@@ -149,7 +154,7 @@ func (f *SeedFile) Encode() ([]byte, error) {
 		kv("env", strconv.Quote(e.Name+"="+e.Value))
 	}
 	if len(f.Decisions) > MaxDecisions {
-		return nil, fmt.Errorf("encode seed file: %d decisions, more than %d", len(f.Decisions), MaxDecisions)
+		return nil, fmt.Errorf("encode seed file: %d decisions, more than %d: %w", len(f.Decisions), MaxDecisions, ErrTooLarge)
 	}
 	kv("decisions", strconv.Itoa(len(f.Decisions)))
 	for i, d := range f.Decisions {
@@ -161,7 +166,7 @@ func (f *SeedFile) Encode() ([]byte, error) {
 	}
 	b.WriteString("end\n")
 	if b.Len() > MaxFileSize {
-		return nil, fmt.Errorf("encode seed file: %d bytes, more than %d", b.Len(), MaxFileSize)
+		return nil, fmt.Errorf("encode seed file: %d bytes, more than %d: %w", b.Len(), MaxFileSize, ErrTooLarge)
 	}
 	return b.Bytes(), nil
 }

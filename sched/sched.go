@@ -1,6 +1,7 @@
 package sched
 
 import (
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -811,14 +812,22 @@ func (s *Scheduler) run(g *gthread) {
 	}
 	if g.restart {
 		g.restart = false
-		if err := g.t.Restart(); err != nil {
+		if err := g.t.Restart(); err != nil && !s.killed(err) {
 			s.end(Internal, fmt.Sprintf("restart t%d: %v", g.vtid, err))
 			return
 		}
 	}
-	if err := g.t.Resume(a); err != nil {
+	if err := g.t.Resume(a); err != nil && !s.killed(err) {
 		s.end(Internal, fmt.Sprintf("resume t%d: %v", g.vtid, err))
 	}
+}
+
+// killed reports whether err, from restarting or resuming a thread, only
+// says that the thread is gone (killed while held: its exit is reported
+// like any other) or that the run is being torn down (a hang at its
+// timeout): not a loss of track.
+func (s *Scheduler) killed(err error) bool {
+	return errors.Is(err, unix.ESRCH) || errors.Is(err, intercept.ErrThreadGone) || s.cancelled()
 }
 
 // block marks g blocked (it is held at its syscall entry or exit).

@@ -1,12 +1,15 @@
 package main
 
 import (
+	"bufio"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/schedfuzz/schedfuzz/internal/testenv"
 	"github.com/schedfuzz/schedfuzz/replay"
@@ -58,4 +61,96 @@ func TestChaosSeedSaved(t *testing.T) {
 		return
 	}
 	t.Fatal("no chaos failure that lets time pass in 10 sessions")
+}
+
+// TestInterruptDuringMinimization: SIGINT while a failure is being
+// minimized ends schedfuzz promptly with exit 1, the failure's seed file
+// on disk, and no guest process left.
+func TestInterruptDuringMinimization(t *testing.T) {
+	testenv.RequirePtrace(t)
+	dir := t.TempDir()
+	prog := filepath.Join(dir, "long_run")
+	buildC(t, filepath.Join("..", "..", "explore", "testdata", "long_run.c"), prog)
+	corpus := filepath.Join(dir, "seeds")
+	// 20000 rounds: each minimization candidate is a run of about 40 000
+	// decisions, so minimizing takes many seconds.
+	cmd := exec.Command(sfBinary, "-v", "-strategy", "random", "-runs", "20", "-seed", "1", "-p", "1", "-corpus", corpus, "--", prog, "20000")
+	cmd.Dir = dir
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	lines := make(chan string, 100)
+	var all strings.Builder
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+		close(lines)
+	}()
+	waitFor := func(prefix string) {
+		t.Helper()
+		for l := range lines {
+			all.WriteString(l + "\n")
+			if strings.HasPrefix(l, prefix) {
+				return
+			}
+		}
+		cmd.Wait()
+		t.Fatalf("schedfuzz ended without printing %q:\n%s", prefix, all.String())
+	}
+	waitFor("schedfuzz: minimizing the failure")
+	time.Sleep(time.Second) // well into it
+	if err := cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	sent := time.Now()
+	done := make(chan error, 1)
+	go func() {
+		for l := range lines {
+			all.WriteString(l + "\n")
+		}
+		done <- cmd.Wait()
+	}()
+	select {
+	case err = <-done:
+	case <-time.After(time.Minute):
+		// Generous: the bound checked here is "it ends", not a time.
+		cmd.Process.Kill()
+		t.Fatalf("schedfuzz still running a minute after SIGINT:\n%s", all.String())
+	}
+	t.Logf("exited %v after SIGINT", time.Since(sent).Round(time.Millisecond))
+	if code := cmd.ProcessState.ExitCode(); code != 1 {
+		t.Fatalf("exit %d (%v), want 1:\n%s", code, err, all.String())
+	}
+	m := replayLine.FindStringSubmatch(all.String())
+	if m == nil || !strings.Contains(all.String(), "interrupted") {
+		t.Fatalf("no replay line or interrupt message:\n%s", all.String())
+	}
+	if _, err := os.Stat(m[1]); err != nil {
+		t.Fatalf("the seed file is not on disk: %v", err)
+	}
+	if pids := processesOf(prog); len(pids) > 0 {
+		t.Fatalf("guest processes survive: %v", pids)
+	}
+}
+
+// processesOf lists the processes whose executable is path.
+func processesOf(path string) []int {
+	var pids []int
+	ents, _ := os.ReadDir("/proc")
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		if exe, err := os.Readlink("/proc/" + e.Name() + "/exe"); err == nil && exe == path {
+			pids = append(pids, pid)
+		}
+	}
+	return pids
 }
