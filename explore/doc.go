@@ -13,7 +13,9 @@
 //     bound learned from earlier runs); syscall-result faults on top.
 //     A yield (sched_yield, or the watchdog's preemption of a spin) is a
 //     priority drop in every strategy, and chaos's starvation ends when
-//     the others only yield: no strategy livelocks a correct spin-wait.
+//     the others only yield: no strategy livelocks a correct spin-wait
+//     (a thread that yields twice with no other thread running in
+//     between is spinning).
 //   - Session runs many: run i under RunSeed(seed, i) and the i-th
 //     strategy of a portfolio, Parallel at a time, each pinned to a CPU;
 //     results are reported in run order and learning only looks at runs

@@ -35,7 +35,7 @@ func TestSpinWaitsEnd(t *testing.T) {
 	}
 	progs := []prog{
 		{"c-yield", []string{cprog, "yield", "20"}, "done 20\n"},
-		{"c-pure", []string{cprog, "pure", "2"}, "done 2\n"},
+		{"c-pure", []string{cprog, "pure", "1"}, "done 1\n"},
 	}
 	if _, err := exec.LookPath("rustc"); err != nil {
 		t.Log("rustc not installed: the Rust AtomicBool spinner is skipped")

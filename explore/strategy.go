@@ -32,12 +32,15 @@ import (
 //
 // Yields. A pick at a point where the running thread gave up the CPU
 // (sched.Request.Yield: a sched_yield, or the watchdog's preemption of a
-// spin loop) is a priority drop, as CHESS and Fray treat yields: every
-// strategy picks another thread if one can run. PCT and POS give the
-// yielder a priority below every other (the latest yielder lowest), the
-// random walk and chaos choose among the others. A spin-wait then always
-// lets the thread it waits for run, so no strategy livelocks a correct
-// program that spins with sched_yield or without any syscall.
+// spin loop) is a priority drop, as CHESS and Fray treat yields, once the
+// thread yields a second time with no other thread having run in
+// between (a spin-wait; a single yield, as runtimes make before they
+// sleep on a futex, is a point like any other): every strategy then
+// picks another thread if one can run. PCT and POS give the yielder a
+// priority below every other (the latest yielder lowest), the random walk
+// and chaos choose among the others. A spin-wait then lets the thread it
+// waits for run within two of its yields, so no strategy livelocks a
+// correct program that spins with sched_yield or without any syscall.
 //
 // Chaos's starvation intervals are bounded by the progress of the
 // others: a starved thread becomes eligible again as soon as every thread
@@ -134,13 +137,17 @@ func (sp Spec) New(seed uint64, h Hint) sched.Strategy {
 	default:
 		pick = &random{rng: rng}
 	}
-	return &withFaults{pick: pick, rng: rand.New(rand.NewPCG(seed, 0xfa_017))}
+	return &withFaults{pick: pick, rng: rand.New(rand.NewPCG(seed, 0xfa_017)), spinner: -1}
 }
 
-// withFaults routes wake and fault decisions away from the pick policy.
+// withFaults routes wake and fault decisions away from the pick policy,
+// and tells it which yields are spin-waits.
 type withFaults struct {
 	pick sched.Strategy
 	rng  *rand.Rand
+	// spinner is the thread that was picked again at its yield, while
+	// no other thread has run since (-1: none).
+	spinner int
 }
 
 func (w *withFaults) Choose(r *sched.Request) int {
@@ -153,7 +160,25 @@ func (w *withFaults) Choose(r *sched.Request) int {
 	case sched.KindWake:
 		return r.Options[w.rng.IntN(len(r.Options))]
 	}
-	return w.pick.Choose(r)
+	var c int
+	if r.Yield && w.spinner != r.Thread {
+		// A first yield is a point like any other (a runtime yields
+		// once before it sleeps on a futex): the pick policy sees no
+		// yield. Only a thread that yields again with no other thread
+		// having run in between is spinning: that yield is a drop.
+		q := *r
+		q.Yield = false
+		c = w.pick.Choose(&q)
+	} else {
+		c = w.pick.Choose(r)
+	}
+	switch {
+	case r.Yield && c == r.Thread:
+		w.spinner = c
+	case c != w.spinner:
+		w.spinner = -1
+	}
+	return c
 }
 
 // threads returns the options that are threads (not sched.IdleOption).

@@ -225,10 +225,11 @@ func spinner(st sched.Strategy, ev sched.Event, need, limit int) int {
 	return -1
 }
 
-// A yield is a priority drop: at a point where thread 0 yields (a
-// sched_yield, or a preemption of a pure spin loop), no strategy picks it
-// again while thread 1 can run, so a spin-wait for thread 1 never
-// livelocks, whatever the priorities and the seed.
+// A yield is a priority drop: at a point where a thread yields (a
+// sched_yield, or a preemption of a pure spin loop) for the second time
+// with no other thread having run since, no strategy picks it again while
+// another can run, so a spin-wait never livelocks, whatever the
+// priorities and the seed.
 func TestYieldIsPriorityDrop(t *testing.T) {
 	for _, ev := range []sched.Event{{Point: sched.PointSyscall, Name: "sched_yield"}, {Point: sched.PointPreempt, Name: "preempt"}} {
 		if !ev.Yields() {
@@ -236,13 +237,19 @@ func TestYieldIsPriorityDrop(t *testing.T) {
 		}
 		for _, sp := range append(DefaultPortfolio(), Spec{Name: "pct", Depth: 1}) {
 			for seed := uint64(0); seed < 50; seed++ {
+				// Thread 1 yields again each time it is picked again: the
+				// second time in a row it must not be.
 				st := sp.New(seed, Hint{Steps: 100})
-				r := &sched.Request{Kind: sched.KindPick, Options: []int{0, 1, 2}, At: "t1:" + ev.Name, Thread: 1, Yield: true,
-					Pending: func(v int) sched.Event { return sched.Event{Thread: v} }}
+				again := 0
 				for i := 0; i < 20; i++ {
-					r.Step, r.Now = i, int64(i)*1000
-					if c := st.Choose(r); c == 1 {
-						t.Fatalf("%s seed %d: picked the yielding thread with others runnable", sp, seed)
+					r := &sched.Request{Kind: sched.KindPick, Options: []int{0, 1, 2}, At: "t1:" + ev.Name, Thread: 1, Yield: true,
+						Step: i, Now: int64(i) * 1000, Pending: func(v int) sched.Event { return sched.Event{Thread: v} }}
+					if st.Choose(r) != 1 {
+						again = 0
+						continue
+					}
+					if again++; again > 1 {
+						t.Fatalf("%s seed %d: picked the spinning thread again with others runnable", sp, seed)
 					}
 				}
 				if n := spinner(sp.New(seed, Hint{Steps: 100}), ev, 50, 5000); n < 0 {
@@ -256,20 +263,32 @@ func TestYieldIsPriorityDrop(t *testing.T) {
 	}
 }
 
-// PCT and POS remember the drop: a thread that yielded stays below every
-// thread that did not, so the others keep running while they can.
+// PCT and POS remember the drop: a thread that spun (yielded twice in a
+// row) stays below every thread that did not, so the others keep running
+// while they can.
 func TestYieldDropPersists(t *testing.T) {
 	for _, sp := range []Spec{{Name: "pct", Depth: 1}, {Name: "pos"}} {
+		spun := 0
 		for seed := uint64(0); seed < 30; seed++ {
 			st := sp.New(seed, Hint{})
 			opts := []int{0, 1, 2}
-			st.Choose(&sched.Request{Kind: sched.KindPick, Options: opts, At: "t0:sched_yield", Thread: 0, Yield: true})
+			yield := &sched.Request{Kind: sched.KindPick, Options: opts, At: "t0:sched_yield", Thread: 0, Yield: true}
+			if st.Choose(yield) != 0 {
+				continue // no spin: thread 0 was switched away from at its first yield
+			}
+			if st.Choose(yield) == 0 {
+				t.Fatalf("%s seed %d: picked the spinning thread again", sp, seed)
+			}
+			spun++
 			for i := 0; i < 10; i++ {
 				// Threads 1 and 2 run on without yielding.
 				if c := st.Choose(&sched.Request{Kind: sched.KindPick, Options: opts, At: "t1:write", Thread: 1}); c == 0 {
 					t.Fatalf("%s seed %d: the yielder ran before the others", sp, seed)
 				}
 			}
+		}
+		if spun < 5 {
+			t.Fatalf("%s: thread 0 spun in only %d of 30 seeds", sp, spun)
 		}
 	}
 }
