@@ -1,23 +1,35 @@
 // Package explore runs a guest program under the serializing scheduler
 // and turns runs into findings.
 //
-//   - Run makes one run: decisions come from a strategy (recorded), a
-//     recorded trace (replay.Follower), or a guided Decider (the
-//     minimizer); it captures output in memfds and classifies the end
-//     (exit status, signal, deadlock, livelock, hang).
+//   - Run makes one run: decisions come from a strategy, a recorded
+//     trace (replay.Follower), or a guided Decider (the minimizer), and
+//     are recorded with where each was made (thread, its k-th point); it
+//     captures output in memfds and classifies the end (exit status,
+//     signal, deadlock, livelock at Config.MaxSteps, hang at the
+//     timeout). A hang is a result whatever the kill at the timeout did
+//     to the run's teardown.
 //   - The strategies (strategy.go): random walk, PCT, POS and rr-style
 //     chaos, each a pure function of the run's seed (and, for PCT, a step
 //     bound learned from earlier runs); syscall-result faults on top.
+//     A yield (sched_yield, or the watchdog's preemption of a spin) is a
+//     priority drop in every strategy, and chaos's starvation ends when
+//     the others only yield: no strategy livelocks a correct spin-wait
+//     (a thread that yields twice with no other thread running in
+//     between is spinning).
 //   - Session runs many: run i under RunSeed(seed, i) and the i-th
 //     strategy of a portfolio, Parallel at a time, each pinned to a CPU;
 //     results are reported in run order and learning only looks at runs
 //     far enough back that the session waits for them, so a session is
 //     reproducible whatever the timing.
 //   - Classifier and Signature decide what is a failure (-expect-exit,
-//     -failure, -ignore) and which failures are the same.
+//     -failure, -ignore) and which failures are the same (for hangs and
+//     livelocks: where each live thread waits, or the loop it spins in).
 //   - Minimizer shrinks a failing schedule to a 1-minimal set of forced
-//     preemptions and faults (ddmin over decisions keyed by thread and
-//     point count) and localizes the critical pair of events.
+//     preemptions and faults (ddmin over the preemptions, keyed by
+//     thread and point count) and localizes the critical pair of events,
+//     within a run and time budget that bounds the whole work and a
+//     context that cancels it; candidates longer than the original are
+//     cut.
 //
 // Nothing here talks to ptrace: that is intercept's job, through sched.
 package explore

@@ -2,6 +2,7 @@ package explore
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -12,22 +13,36 @@ import (
 
 // Minimization and root cause.
 //
-// A schedule is seen as the run's non-preemptive default (the thread that
-// reached a point runs on if it can) plus a set of items: forced
-// preemptions (a pick at thread X's k-th point that chose another thread
-// although X could run on, or let time pass) and injected faults. Every
-// other decision (who runs when X blocked or exited, which futex waiter
-// wakes) is kept as it was, except that picks made when the running
-// thread blocked may fall back to the lowest runnable thread. Decisions
-// are keyed by (thread, its k-th
-// point), not by their index, so that removing an item does not shift
-// what the others mean.
+// A schedule is seen as the run's non-preemptive default plus a set of
+// items. The default: at a thread's point the thread runs on if it can;
+// where it yields (sched.Request.Yield) or cannot run, the next runnable
+// thread after it in vtid order runs (round robin, so spinners waiting
+// for each other all get their turn); a wake wakes the first waiter; no
+// fault. The items are the run's decisions, keyed by (thread, its k-th
+// point), not by their index, so that removing one does not shift what
+// the others mean. Removable items are the forced ones: preemptions (a
+// pick at a thread's point that chose another thread, or let time pass,
+// although the thread could run on without yielding) and injected
+// faults. Every other decision (who ran when the thread blocked or
+// yielded, which futex waiter woke) is kept as it was wherever it still
+// applies.
 //
-// Minimize runs ddmin (Zeller) over the removable decisions: it finds a
-// 1-minimal set, one from which no single decision can be dropped without
-// the failure (same signature) going away. Each candidate is a real run under a guided
-// Decider; the result is that run, whose recorded decisions replay it
-// exactly like any other.
+// Minimize runs ddmin (Zeller) over the forced items: it finds a
+// 1-minimal set, one from which no single item can be dropped without
+// the failure (same signature) going away. Each candidate is a real run
+// under a guided Decider; the result is that run, whose recorded
+// decisions replay it exactly like any other.
+//
+// Cost. The work grows with the number of preemptions, not of
+// decisions, and is bounded: MaxRuns runs and MaxTime of wall time for
+// Minimize and RootCause together, bookkeeping included (a candidate
+// still running when the time is up is cancelled; ddmin checks the budget
+// before it builds each candidate). A candidate is cut when it runs
+// longer than the failure it came from: past the original's steps (twice
+// them plus 1000 for a run that ended by itself) or its time. A hang or
+// livelock is minimized within its own length: a candidate that reaches
+// the original's steps without ending reproduces it (it counts as a
+// hang), instead of running to the timeout.
 //
 // RootCause then takes each remaining preemption, last first, and moves
 // it later, one point of the preempted thread X at a time, until the run
@@ -44,18 +59,22 @@ type Minimizer struct {
 	// Timeout, CPU...); its Replay and Decider are ignored.
 	Config   Config
 	Classify Classifier
-	// MaxRuns bounds the runs Minimize and RootCause make (default 300),
-	// MaxTime their wall-clock time (default 60 s).
+	// MaxRuns bounds the runs Minimize and RootCause make together
+	// (default 300), MaxTime their wall-clock time, bookkeeping included
+	// (default 60 s). Minimize stops at three quarters of MaxTime, so
+	// that RootCause has time too.
 	MaxRuns int
 	MaxTime time.Duration
 	runs    int
-	// limits for candidate runs, set from the original run: a guided
-	// schedule that takes far longer than the failure it came from
-	// (a spinner the non-preemptive default never switches away from)
-	// ends early, as a livelock or a hang, and is not a match.
-	steps    int
-	timeout  time.Duration
-	deadline time.Time
+	// limits for candidate runs, set from the original run.
+	steps   int
+	timeout time.Duration
+	hang    bool // the original hung: a candidate cut at its steps is a hang too
+	// start is when the first of Minimize and RootCause began; phase
+	// ends the current one.
+	start     time.Time
+	phase     time.Time
+	phaseRuns int
 }
 
 // Minimized is the result of Minimize.
@@ -64,8 +83,10 @@ type Minimized struct {
 	Items    int     // preemptions and faults it forces
 	Original int     // in the original run
 	Runs     int     // runs made
-	kept     []item
-	log      []step // of Result's run
+	// Exhausted reports that the run or time budget ended the search
+	// before the result was 1-minimal.
+	Exhausted bool
+	kept      []item
 }
 
 // Cause is a failure's critical pair of events: the run fails when Second
@@ -88,88 +109,191 @@ func (e ThreadEvent) String() string {
 	return fmt.Sprintf("thread %d: %s (its point %d)", e.Thread, e.Name, e.Point)
 }
 
-type key struct{ thread, count int }
+// key names a thread's k-th point (int32s: a million-decision run keeps
+// a million of them).
+type key struct{ thread, count int32 }
 
-// item is a decision of the original run at a key: the j-th decision
-// made at that key.
+func keyAt(thread, count int) key { return key{int32(thread), int32(count)} }
+
+// decisionKey is where a decision was made: its key, and whether it was
+// forced (a preemption or a fault: removable by the minimizer).
+type decisionKey struct {
+	k      key
+	forced bool
+}
+
+// keyOf describes the decision r answered with c.
+func keyOf(r *sched.Request, c int) decisionKey {
+	dk := decisionKey{k: keyAt(r.Thread, r.Count)}
+	switch r.Kind {
+	case sched.KindPick:
+		_, canRun := slices.BinarySearch(threads(r.Options), r.Thread)
+		dk.forced = canRun && !r.Yield && c != r.Thread
+	case sched.KindFault:
+		dk.forced = c != sched.FaultNone
+	}
+	return dk
+}
+
+// defaultChoice is the non-preemptive default's answer to r.
+func defaultChoice(r *sched.Request) int {
+	if r.Kind != sched.KindPick {
+		return r.Options[0] // the first waiter; no fault
+	}
+	ts := threads(r.Options)
+	i, found := slices.BinarySearch(ts, r.Thread)
+	switch {
+	case found && !r.Yield:
+		return r.Thread
+	case found:
+		i++ // the next one after the yielder
+	}
+	return ts[i%len(ts)]
+}
+
+// item is a decision at a key: the j-th of a streak of decisions made at
+// that key.
 type item struct {
 	k      key
-	j      int
+	j      int32
+	choice int32
 	kind   sched.Kind
-	choice int
-	forced bool // a preemption or an injected fault: removable
+	forced bool
 }
 
-// step is what a guided run did at one decision.
-type step struct {
-	k       key
-	kind    sched.Kind
-	choice  int
-	options []int
-	at      string
-	// next and nextCount are the pending event of the chosen thread
-	// (picks): its name and which of that thread's points it is.
-	next      string
-	nextCount int
-}
-
-// guide is the Decider of a candidate schedule.
-type guide struct {
-	items map[key][]item
-	seen  map[key]int
-	log   []step
-}
-
-func newGuide(items []item) *guide {
-	g := &guide{items: map[key][]item{}, seen: map[key]int{}}
-	for _, it := range items {
-		g.items[it.k] = append(g.items[it.k], it)
+// itemsOf returns r's decisions as items (nil if r has no keys).
+func itemsOf(r *Result) []item {
+	if len(r.keys) != len(r.Decisions) {
+		return nil
 	}
-	return g
-}
-
-func (g *guide) Choose(r *sched.Request) (int, error) {
-	k := key{r.Thread, r.Count}
-	j := g.seen[k]
-	g.seen[k] = j + 1
-	c, ok := 0, false
-	for _, it := range g.items[k] {
-		if it.j == j && it.kind == r.Kind && slices.Contains(r.Options, it.choice) {
-			c, ok = it.choice, true
-		}
-	}
-	if !ok {
-		switch {
-		case r.Kind == sched.KindPick && slices.Contains(r.Options, r.Thread):
-			c = r.Thread // no preemption
-		case r.Kind == sched.KindPick:
-			c = threads(r.Options)[0]
-		default:
-			c = r.Options[0] // FIFO wake, no fault
-		}
-	}
-	g.log = append(g.log, newStep(r, c))
-	return c, nil
-}
-
-// itemsOf turns a guided run's log into items.
-func itemsOf(log []step) []item {
-	seen := map[key]int{}
-	var out []item
-	for _, s := range log {
-		j := seen[s.k]
-		seen[s.k] = j + 1
-		it := item{k: s.k, j: j, kind: s.kind, choice: s.choice}
-		switch s.kind {
-		case sched.KindPick:
-			it.forced = slices.Contains(s.options, s.k.thread) && s.choice != s.k.thread
-		case sched.KindFault:
-			it.forced = s.choice != sched.FaultNone
-		}
-		out = append(out, it)
+	out := make([]item, len(r.keys))
+	var s streak
+	for i, dk := range r.keys {
+		d := r.Decisions[i]
+		out[i] = item{k: dk.k, j: s.next(dk.k), kind: d.Kind, choice: int32(d.Choice), forced: dk.forced}
 	}
 	return out
 }
+
+// streak numbers consecutive decisions made at the same key (a fault,
+// then the pick, at one syscall): the j-th of the streak.
+type streak struct {
+	last key
+	j    int32
+	any  bool
+}
+
+func (s *streak) next(k key) int32 {
+	if s.any && k == s.last {
+		s.j++
+	} else {
+		s.last, s.j, s.any = k, 0, true
+	}
+	return s.j
+}
+
+// guide is the Decider of a candidate schedule: the items it is given
+// where they apply (same key, same kind, the choice still offered), the
+// non-preemptive default elsewhere.
+type guide struct {
+	fixed, chosen cursors
+	s             streak
+	// events, if non-nil, collects the pending event of the thread each
+	// pick chose (RootCause's runs).
+	events *[]pickEvent
+}
+
+// pickEvent is what the thread chosen at a pick was about to do.
+type pickEvent struct {
+	k      key
+	choice int
+	ev     ThreadEvent
+}
+
+// schedule is a set of items indexed for a guided run: by thread, each
+// thread's sorted by its point count. A thread's points only count up
+// during a run, so a guide looks items up with a cursor per thread: no
+// map of a million keys per candidate.
+type schedule [][]item
+
+func newSchedule(items []item) schedule {
+	var n []int // items per thread
+	for _, it := range items {
+		t := int(max(it.k.thread, 0)) // no thread's point (none today): thread 0's list
+		for len(n) <= t {
+			n = append(n, 0)
+		}
+		n[t]++
+	}
+	s := make(schedule, len(n))
+	for t := range s {
+		s[t] = make([]item, 0, n[t])
+	}
+	for _, it := range items {
+		t := int(max(it.k.thread, 0))
+		s[t] = append(s[t], it)
+	}
+	byCount := func(a, b item) int {
+		if a.k.count != b.k.count {
+			return int(a.k.count - b.k.count)
+		}
+		return int(a.j - b.j)
+	}
+	for _, l := range s {
+		if !slices.IsSortedFunc(l, byCount) { // a moved preemption (RootCause)
+			slices.SortStableFunc(l, byCount)
+		}
+	}
+	return s
+}
+
+// cursors walks a schedule during one run.
+type cursors struct {
+	s   schedule
+	pos []int
+}
+
+func newCursors(s schedule) cursors { return cursors{s: s, pos: make([]int, len(s))} }
+
+// lookup returns the choice of the item at (k, j) if r can take it.
+func (c *cursors) lookup(k key, j int32, r *sched.Request) (int, bool) {
+	t := int(max(k.thread, 0))
+	if t >= len(c.s) {
+		return 0, false
+	}
+	l, i := c.s[t], c.pos[t]
+	for i < len(l) && l[i].k.count < k.count {
+		i++
+	}
+	c.pos[t] = i
+	for ; i < len(l) && l[i].k == k; i++ {
+		if it := l[i]; it.j == j && it.kind == r.Kind && slices.Contains(r.Options, int(it.choice)) {
+			return int(it.choice), true
+		}
+	}
+	return 0, false
+}
+
+func (g *guide) Choose(r *sched.Request) (int, error) {
+	k := keyAt(r.Thread, r.Count)
+	j := g.s.next(k)
+	c, ok := g.chosen.lookup(k, j, r)
+	if !ok {
+		c, ok = g.fixed.lookup(k, j, r)
+	}
+	if !ok {
+		c = defaultChoice(r)
+	}
+	if g.events != nil && r.Kind == sched.KindPick && c != sched.IdleOption {
+		e := r.Event(c)
+		*g.events = append(*g.events, pickEvent{k: k, choice: c, ev: ThreadEvent{Thread: c, Point: e.Count, Name: e.Name}})
+	}
+	return c, nil
+}
+
+// DefaultMinimizeTime is a Minimizer's time budget unless MaxTime says
+// otherwise.
+const DefaultMinimizeTime = time.Minute
 
 func (m *Minimizer) budget() int {
 	if m.MaxRuns > 0 {
@@ -178,139 +302,188 @@ func (m *Minimizer) budget() int {
 	return 300
 }
 
-// exhausted reports whether the run or time budget is used up.
-func (m *Minimizer) exhausted() bool {
-	return m.runs >= m.budget() || (!m.deadline.IsZero() && time.Now().After(m.deadline))
+// begin starts a phase: Minimize ends at 3/4 of the run and time
+// budgets, RootCause at their end, both counted from the first phase's
+// start.
+func (m *Minimizer) begin(share float64) {
+	d := m.MaxTime
+	if d <= 0 {
+		d = DefaultMinimizeTime
+	}
+	if m.start.IsZero() {
+		m.start = time.Now()
+	}
+	m.phase = m.start.Add(time.Duration(float64(d) * share))
+	m.phaseRuns = max(1, int(float64(m.budget())*share))
+}
+
+// exhausted reports whether the phase's run or time budget is used up,
+// or the caller gave up.
+func (m *Minimizer) exhausted(ctx context.Context) bool {
+	return ctx.Err() != nil || m.runs >= m.phaseRuns || !time.Now().Before(m.phase)
 }
 
 // limit sets the candidate limits from the original run.
 func (m *Minimizer) limit(orig *Result) {
-	if m.Config.MaxSteps == 0 {
-		m.steps = max(4*orig.Outcome.Steps, 2000)
-	}
+	m.hang = orig.Hang
 	m.timeout = m.Config.Timeout
-	if t := max(20*orig.Wall, 2*time.Second); m.timeout == 0 || t < m.timeout {
-		m.timeout = t
+	switch {
+	case orig.Hang || orig.Outcome.Kind == sched.Livelock:
+		// Within the original's own length: its steps, its timeout.
+		m.steps = max(orig.Outcome.Steps, 1)
+	default:
+		m.steps = 2*orig.Outcome.Steps + 1000
+		if t := max(20*orig.Wall, 2*time.Second); m.timeout == 0 || t < m.timeout {
+			m.timeout = t
+		}
 	}
-	d := m.MaxTime
-	if d <= 0 {
-		d = time.Minute
+	if m.Config.MaxSteps > 0 && m.Config.MaxSteps < m.steps {
+		m.steps = m.Config.MaxSteps
 	}
-	m.deadline = time.Now().Add(d)
 }
 
-// try runs a candidate schedule.
-func (m *Minimizer) try(ctx context.Context, items []item) (*Result, *guide, error) {
+// errBudget is try's answer when the time budget ran out during the run.
+var errBudget = errors.New("minimization budget used up")
+
+// try runs a candidate schedule: the fixed items, and chosen.
+func (m *Minimizer) try(ctx context.Context, fixed schedule, chosen []item, events *[]pickEvent) (*Result, error) {
 	m.runs++
-	g := newGuide(items)
+	g := &guide{fixed: newCursors(fixed), chosen: newCursors(newSchedule(chosen)), events: events}
 	cfg := m.Config
 	cfg.Replay, cfg.Decider = nil, g
-	if m.steps > 0 {
-		cfg.MaxSteps = m.steps
+	cfg.MaxSteps, cfg.Timeout = m.steps, m.timeout
+	runCtx, cancel := context.WithDeadline(ctx, m.phase)
+	defer cancel()
+	r, err := Run(runCtx, m.Target, cfg)
+	if ctx.Err() != nil {
+		return nil, ctx.Err()
 	}
-	if m.timeout > 0 {
-		cfg.Timeout = m.timeout
+	if runCtx.Err() != nil {
+		return nil, errBudget // cut by the budget, not by the program
 	}
-	r, err := Run(ctx, m.Target, cfg)
-	return r, g, err
+	if err != nil {
+		return nil, err
+	}
+	if m.hang && r.Outcome.Kind == sched.Livelock && r.Outcome.Steps > m.steps {
+		// As long as the hang it came from without ending: that hang.
+		r.Hang, r.Outcome.Kind, r.cut = true, sched.Finished, m.steps
+	}
+	return r, nil
 }
 
 func (m *Minimizer) fails(r *Result, sig string) bool {
 	return m.Classify.Classify(r) == Fail && Signature(r) == sig
 }
 
-// Minimize shrinks the failing run orig (made with m.Config) to a
-// 1-minimal set of forced preemptions and faults with the same signature.
-func (m *Minimizer) Minimize(ctx context.Context, orig *Result) (*Minimized, error) {
-	sig := Signature(orig)
-	m.limit(orig)
-	// Learn the keys of the original decisions by replaying it.
-	cfg := m.Config
-	cap := &keyLog{d: replay.NewFollower(orig.Decisions)}
-	cfg.Decider = cap
-	m.runs++
-	base, err := Run(ctx, m.Target, cfg)
-	if err != nil {
-		return nil, err
-	}
-	if !m.fails(base, sig) {
-		return nil, fmt.Errorf("minimize: the failing run does not replay (%s: %s)", base.Describe(), base.Outcome.Report)
-	}
-	all := itemsOf(cap.log)
-	// Removable: forced items, and the picks made when the running
-	// thread blocked (their default is the lowest thread). Fixed: which
-	// futex waiters woke.
-	var fixed, removable []item
-	nForced := 0
-	for _, it := range all {
-		switch {
-		case it.forced:
-			nForced++
-			removable = append(removable, it)
-		case it.kind == sched.KindPick:
-			removable = append(removable, it)
-		case it.kind == sched.KindWake:
+// split divides items into the fixed ones and the forced ones.
+func split(items []item) (fixed, forced []item) {
+	n := countForced(items)
+	fixed, forced = make([]item, 0, len(items)-n), make([]item, 0, n)
+	for _, it := range items {
+		if it.forced {
+			forced = append(forced, it)
+		} else {
 			fixed = append(fixed, it)
 		}
 	}
-	best := &Minimized{Result: base, Items: nForced, Original: nForced, kept: all, log: cap.log}
+	return fixed, forced
+}
+
+func countForced(items []item) int {
+	n := 0
+	for _, it := range items {
+		if it.forced {
+			n++
+		}
+	}
+	return n
+}
+
+// Minimize shrinks the failing run orig (made with m.Config) to a
+// 1-minimal set of forced preemptions and faults with the same signature,
+// within the budget. It returns ctx's error, with the best run found so
+// far, if ctx is cancelled.
+func (m *Minimizer) Minimize(ctx context.Context, orig *Result) (*Minimized, error) {
+	m.begin(0.75)
+	sig := Signature(orig)
+	m.limit(orig)
+	all := itemsOf(orig)
+	best := &Minimized{Result: orig}
+	if all == nil {
+		// A result without keys (not made by Run): learn them by
+		// replaying it.
+		r, err := m.replayKeys(ctx, orig)
+		if err != nil {
+			return nil, err
+		}
+		if !m.fails(r, sig) {
+			return nil, fmt.Errorf("minimize: the failing run does not replay (%s: %s)", r.Describe(), r.Outcome.Report)
+		}
+		best.Result, all = r, itemsOf(r)
+	}
+	fixed, removable := split(all)
+	fixedIdx := newSchedule(fixed)
+	best.Items, best.Original, best.kept = len(removable), len(removable), all
+	var stop error
 	test := func(subset []item) bool {
-		if m.exhausted() {
+		r, err := m.try(ctx, fixedIdx, subset, nil)
+		if err != nil {
+			stop = err
 			return false
 		}
-		r, g, err := m.try(ctx, append(append([]item(nil), fixed...), subset...))
-		if err != nil || !m.fails(r, sig) {
+		if !m.fails(r, sig) {
 			return false
 		}
-		got := itemsOf(g.log)
-		n := 0
-		for _, it := range got {
-			if it.forced {
-				n++
-			}
-		}
-		if n <= best.Items {
-			best.Result, best.Items, best.kept, best.log = r, n, got, g.log
+		got := itemsOf(r)
+		if n := countForced(got); n <= best.Items {
+			best.Result, best.Items, best.kept = r, n, got
 		}
 		return true
 	}
-	ddmin(removable, test)
+	ddmin(removable, test, func() bool { return stop != nil || m.exhausted(ctx) })
 	best.Runs = m.runs
+	best.Exhausted = stop != nil || m.exhausted(ctx)
 	if ctx.Err() != nil {
 		return best, ctx.Err()
+	}
+	if stop != nil && stop != errBudget {
+		return best, stop
 	}
 	return best, nil
 }
 
+// replayKeys replays orig's decisions to learn where each was made.
+func (m *Minimizer) replayKeys(ctx context.Context, orig *Result) (*Result, error) {
+	m.runs++
+	cfg := m.Config
+	cfg.Replay, cfg.Decider = nil, replay.NewFollower(orig.Decisions)
+	return Run(ctx, m.Target, cfg)
+}
+
 // ddmin is Zeller's delta debugging: it returns a 1-minimal subset of
-// items for which test holds (test(items) is assumed to hold).
-func ddmin(items []item, test func([]item) bool) []item {
-	if test(nil) {
+// items for which test holds (test(items) is assumed to hold), or the
+// smallest found when stop says the budget is used up. stop is checked
+// before each candidate is built, so the bookkeeping ends with the
+// budget too.
+func ddmin(items []item, test func([]item) bool, stop func() bool) []item {
+	if stop() || test(nil) {
 		return nil
 	}
 	n := 2
-	for len(items) >= 2 {
+	for len(items) >= 2 && !stop() {
 		chunk := (len(items) + n - 1) / n
-		var chunks [][]item
-		for start := 0; start < len(items); start += chunk {
-			chunks = append(chunks, items[start:min(start+chunk, len(items))])
-		}
 		reduced := false
 		// Reduce to a subset...
-		for _, c := range chunks {
-			if test(c) {
+		for start := 0; start < len(items) && !stop(); start += chunk {
+			if c := items[start:min(start+chunk, len(items))]; test(c) {
 				items, n, reduced = slices.Clone(c), 2, true
 				break
 			}
 		}
 		// ...or to a complement.
-		for i := 0; !reduced && i < len(chunks) && n > 2; i++ {
-			var complement []item
-			for j, c := range chunks {
-				if j != i {
-					complement = append(complement, c...)
-				}
-			}
+		for start := 0; !reduced && n > 2 && start < len(items) && !stop(); start += chunk {
+			complement := make([]item, 0, len(items)-chunk)
+			complement = append(append(complement, items[:start]...), items[min(start+chunk, len(items)):]...)
 			if test(complement) {
 				items, n, reduced = complement, max(n-1, 2), true
 			}
@@ -325,56 +498,41 @@ func ddmin(items []item, test func([]item) bool) []item {
 	return items
 }
 
-// keyLog records the keys of another Decider's decisions.
-type keyLog struct {
-	d   sched.Decider
-	log []step
-}
-
-func (c *keyLog) Choose(r *sched.Request) (int, error) {
-	v, err := c.d.Choose(r)
-	if err == nil {
-		c.log = append(c.log, newStep(r, v))
-	}
-	return v, err
-}
-
-// newStep describes the decision r answered with c.
-func newStep(r *sched.Request, c int) step {
-	st := step{k: key{r.Thread, r.Count}, kind: r.Kind, choice: c, options: append([]int(nil), r.Options...), at: r.At}
-	if r.Kind == sched.KindPick && c != sched.IdleOption {
-		e := r.Event(c)
-		st.next, st.nextCount = e.Name, e.Count
-	}
-	return st
-}
-
 // RootCause localizes a minimized failure to a critical pair of events.
 // It returns nil if no preemption could be moved from failing to passing
-// within the run budget.
+// within the budget (what Minimize left of it).
 func (m *Minimizer) RootCause(ctx context.Context, min *Minimized) (*Cause, error) {
+	m.begin(1)
 	sig := Signature(min.Result)
-	m.limit(min.Result) // a budget of its own
+	m.limit(min.Result)
 	kept := min.kept
+	fixed, _ := split(kept)
+	fixedIdx := newSchedule(fixed)
+	forcedOf := func(its []item) []item {
+		_, forced := split(its)
+		return forced
+	}
 	for i := len(kept) - 1; i >= 0; i-- {
 		p := kept[i]
 		if !p.forced || p.kind != sched.KindPick || p.choice == sched.IdleOption {
 			continue
 		}
-		failing, failLog := min.Result, min.log
-		for d := 1; d <= 32 && !m.exhausted(); d++ {
+		failing := min.Result
+		var failEvents []pickEvent // nil: not collected for failing
+		for d := 1; d <= 32 && !m.exhausted(ctx); d++ {
 			moved := slices.Clone(kept)
-			moved[i].k.count = p.k.count + d
+			moved[i].k.count = p.k.count + int32(d)
 			moved[i].j = 0
-			r, g, err := m.try(ctx, moved)
+			var evs []pickEvent
+			r, err := m.try(ctx, fixedIdx, forcedOf(moved), &evs)
 			if err != nil {
-				return nil, err
+				return nil, budgetErr(err)
 			}
-			if !applied(g.log, moved[i]) {
+			if !applied(r, moved[i]) {
 				break // the thread has no such point, or the other cannot run then
 			}
 			if m.fails(r, sig) {
-				failing, failLog = r, g.log
+				failing, failEvents = r, evs
 				continue
 			}
 			if m.Classify.Classify(r) != Pass {
@@ -383,31 +541,51 @@ func (m *Minimizer) RootCause(ctx context.Context, min *Minimized) (*Cause, erro
 			// Preempting X at point k+d-1 fails, at k+d passes: X's
 			// event at point k+d-1 and the other thread's event are
 			// the pair.
-			at := key{p.k.thread, p.k.count + d - 1}
-			first := ThreadEvent{Thread: at.thread, Point: at.count, Name: eventName(failLog, at)}
-			second := nextEvent(failLog, at, p.choice)
+			at := key{p.k.thread, p.k.count + int32(d) - 1}
+			if failEvents == nil {
+				// The failing run is the minimized one: run it
+				// again to see what the chosen thread was about to do.
+				var evs []pickEvent
+				fr, err := m.try(ctx, fixedIdx, forcedOf(kept), &evs)
+				if err != nil {
+					return nil, budgetErr(err)
+				}
+				if m.fails(fr, sig) {
+					failing, failEvents = fr, evs
+				}
+			}
+			first := ThreadEvent{Thread: int(at.thread), Point: int(at.count), Name: eventName(failing, at)}
+			second := nextEvent(failEvents, at, int(p.choice))
 			return &Cause{First: first, Second: second, Failing: failing, Passing: r}, nil
 		}
 	}
-	return nil, nil
+	return nil, budgetErr(ctx.Err())
 }
 
-// applied reports whether the guided run made the preemption it.
-func applied(log []step, it item) bool {
-	for _, s := range log {
-		if s.k == it.k && s.kind == it.kind {
-			return s.choice == it.choice
+// budgetErr turns running out of budget into "no answer" (nil).
+func budgetErr(err error) error {
+	if err == errBudget {
+		return nil
+	}
+	return err
+}
+
+// applied reports whether run r made the preemption it.
+func applied(r *Result, it item) bool {
+	for i, dk := range r.keys {
+		if dk.k == it.k && r.Decisions[i].Kind == it.kind {
+			return r.Decisions[i].Choice == int(it.choice)
 		}
 	}
 	return false
 }
 
 // eventName is the name of thread k.thread's point k.count, from the
-// decision made there.
-func eventName(log []step, k key) string {
-	for _, s := range log {
-		if s.k == k {
-			if _, name, ok := cutAt(s.at); ok {
+// decision r made there.
+func eventName(r *Result, k key) string {
+	for i, dk := range r.keys {
+		if dk.k == k {
+			if _, name, ok := cutAt(r.Decisions[i].At); ok {
 				return name
 			}
 		}
@@ -416,10 +594,10 @@ func eventName(log []step, k key) string {
 }
 
 // nextEvent is the pending event of thread v when it was chosen at k.
-func nextEvent(log []step, k key, v int) ThreadEvent {
-	for _, s := range log {
-		if s.k == k && s.choice == v {
-			return ThreadEvent{Thread: v, Point: s.nextCount, Name: s.next}
+func nextEvent(evs []pickEvent, k key, v int) ThreadEvent {
+	for _, e := range evs {
+		if e.k == k && e.choice == v {
+			return e.ev
 		}
 	}
 	return ThreadEvent{Thread: v, Name: "?"}

@@ -97,3 +97,50 @@ func TestMinimizeAndRootCause(t *testing.T) {
 func fmtSscanf(at string, v *int, name *string) (int, error) {
 	return fmt.Sscanf(at, "t%d:%s", v, name)
 }
+
+// TestMinimizeLongRun: minimizing a failing run of about a million
+// decisions (two threads making cheap syscalls, a lost update at the end)
+// is bounded by the budget: ddmin works over the run's preemptions, not
+// its decisions, candidates longer than the original are cut, and the
+// time budget ends Minimize and RootCause (bookkeeping and the candidate
+// in flight included) without an error.
+func TestMinimizeLongRun(t *testing.T) {
+	testenv.RequirePtrace(t)
+	path := buildTestdata(t, "long_run")
+	tgt := &explore.Target{Path: path, Args: []string{path, "500000"}}
+	cfg := explore.Config{Seed: 1, Strategy: explore.Spec{Name: "random"}, Timeout: 10 * time.Minute}
+	orig, err := explore.Run(context.Background(), tgt, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !orig.Failed() || len(orig.Decisions) < 900_000 {
+		t.Fatalf("the long run: %s with %d decisions, want a failure with about a million", orig.Describe(), len(orig.Decisions))
+	}
+	const budget = 10 * time.Second
+	m := &explore.Minimizer{Target: tgt, Config: cfg, MaxTime: budget}
+	min, err := m.Minimize(context.Background(), orig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%d decisions, %d preemptions; minimized to %d in %d runs (exhausted %v)",
+		len(orig.Decisions), min.Original, min.Items, min.Runs, min.Exhausted)
+	if want := forced(orig.Decisions); min.Original != want {
+		t.Fatalf("minimizing over %d items, the run has %d preemptions", min.Original, want)
+	}
+	if min.Original >= len(orig.Decisions)*3/4 {
+		t.Fatalf("%d items of %d decisions: not over preemptions only", min.Original, len(orig.Decisions))
+	}
+	// A candidate takes about as long as the original run, so the budget
+	// (not 1-minimality) ends the search after a few runs.
+	if !min.Exhausted || min.Runs > 20 || min.Items > min.Original {
+		t.Fatalf("exhausted %v after %d runs, %d items of %d", min.Exhausted, min.Runs, min.Items, min.Original)
+	}
+	if s := min.Result.Outcome.Steps; s > 2*orig.Outcome.Steps+1000 {
+		t.Fatalf("the minimized run took %d steps, the original %d", s, orig.Outcome.Steps)
+	}
+	cause, err := m.RootCause(context.Background(), min)
+	if err != nil {
+		t.Fatalf("RootCause after the budget: %v", err)
+	}
+	t.Logf("root cause within the budget: %v", cause != nil)
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -96,6 +97,22 @@ type Result struct {
 	Wall   time.Duration
 	Reruns int
 	Spins  []sched.SpinSite
+	// keys[i] is where Decisions[i] was made (for the minimizer).
+	keys []decisionKey
+	// cut, for a hang, is the steps it had completed when it was cut.
+	cut int
+}
+
+// ReplaySteps is the -max-steps a seed file of r needs for its replay to
+// end where r ended, or 0 if r ended by itself (the run's own limit
+// applies). A hang was cut after some steps, and a replay that goes on
+// past them would need decisions the seed does not have: it ends there
+// instead, as a livelock, if the program is still stuck.
+func (r *Result) ReplaySteps() int {
+	if !r.Hang {
+		return 0
+	}
+	return max(r.cut, 1)
 }
 
 // Failed reports whether the run found a bug.
@@ -157,21 +174,20 @@ const maxReruns = 8
 
 // runOnce makes one run; again lets it end as sched.Rerun.
 func runOnce(ctx context.Context, tgt *Target, cfg Config, again bool) (*Result, error) {
-	var decider sched.Decider
-	rec := &sched.Recording{Strategy: cfg.Strategy.New(cfg.Seed, cfg.Hint)}
+	rec := &recorder{}
 	var follow *replay.Follower
 	switch {
 	case cfg.Decider != nil:
-		decider = &recorded{d: cfg.Decider, rec: rec}
+		rec.d = cfg.Decider
 	case cfg.Replay != nil:
 		follow = replay.NewFollower(cfg.Replay)
-		decider = follow
+		rec.d = follow
 	default:
-		decider = rec
+		rec.d = strategyDecider{cfg.Strategy.New(cfg.Seed, cfg.Hint)}
 	}
 	runCtx, timedOut := context.WithCancelCause(ctx)
 	defer timedOut(nil)
-	s := sched.New(sched.Config{Decider: decider, Seed: cfg.Seed, CPUs: cfg.CPUs, Done: runCtx.Done(),
+	s := sched.New(sched.Config{Decider: rec, Seed: cfg.Seed, CPUs: cfg.CPUs, Done: runCtx.Done(),
 		Timeout: cfg.Timeout, OnTimeout: func() { timedOut(errTimeout) },
 		Preempt: replayPreempt(cfg.Replay), IdleChoice: cfg.Strategy.idle(), Faults: cfg.Faults,
 		MaxSteps: cfg.MaxSteps, Timeline: cfg.Timeline,
@@ -195,18 +211,17 @@ func runOnce(ctx context.Context, tgt *Target, cfg Config, again bool) (*Result,
 	r.Stdout = stdout.close()
 	r.Stderr = stderr.close()
 	r.Outcome = s.Outcome()
-	if follow != nil {
-		r.Decisions = follow.Decisions()
-	} else {
-		r.Decisions = rec.Decisions
-	}
-	if ctx.Err() == nil && errors.Is(context.Cause(runCtx), errTimeout) &&
-		(err != nil || res == nil || res.Status.Signaled() && res.Status.Signal() == unix.SIGKILL) {
-		// Killed at the timeout, in whatever phase (a start-up step
-		// interrupted by the kill fails too): a hang, never a tool
-		// failure.
-		r.Hang = true
+	r.Decisions, r.keys = rec.decisions, rec.keys
+	if hungUp(ctx, runCtx, res, err, r.Outcome.Kind) {
+		// A hang is a result: whatever the kill at the timeout did to
+		// the run (a start-up step interrupted, a thread gone while
+		// being restarted, a status of SIGKILL, an error of the
+		// teardown) is its consequence, never a tool failure.
+		r.Hang, r.cut = true, r.Outcome.Steps
 		err = nil
+		if r.Outcome.Kind == sched.Internal {
+			r.Outcome.Kind, r.Outcome.Report = sched.Finished, ""
+		}
 	}
 	if err != nil {
 		return r, err
@@ -223,16 +238,38 @@ func runOnce(ctx context.Context, tgt *Target, cfg Config, again bool) (*Result,
 // errTimeout is the cause of a run's cancellation at its timeout.
 var errTimeout = errors.New("run timed out")
 
-// recorded records what another Decider chose.
-type recorded struct {
-	d   sched.Decider
-	rec *sched.Recording
+// hungUp reports whether a run ended by its own timeout (not by the
+// caller's cancellation): the run was cancelled for its timeout and ended
+// with an error, killed, or with the scheduler having lost track of
+// threads the kill took away. A run that finished by itself is not a
+// hang, even if the timeout passed while it was being reaped.
+func hungUp(ctx, runCtx context.Context, res *intercept.Result, err error, kind sched.OutcomeKind) bool {
+	if ctx.Err() != nil || !errors.Is(context.Cause(runCtx), errTimeout) {
+		return false
+	}
+	killed := res != nil && res.Status.Signaled() && res.Status.Signal() == unix.SIGKILL
+	return err != nil || res == nil || killed || kind == sched.Internal
 }
 
-func (r *recorded) Choose(req *sched.Request) (int, error) {
+// strategyDecider makes a Strategy a Decider.
+type strategyDecider struct{ s sched.Strategy }
+
+func (d strategyDecider) Choose(r *sched.Request) (int, error) { return d.s.Choose(r), nil }
+
+// recorder records what a Decider chose, and for the minimizer where:
+// the key of each decision (thread, its k-th point) and whether it was
+// a preemption.
+type recorder struct {
+	d         sched.Decider
+	decisions []sched.Decision
+	keys      []decisionKey
+}
+
+func (r *recorder) Choose(req *sched.Request) (int, error) {
 	c, err := r.d.Choose(req)
 	if err == nil {
-		r.rec.Add(req, c)
+		r.decisions = append(r.decisions, sched.Decision{Kind: req.Kind, Choice: c, Options: slices.Clone(req.Options), At: req.At})
+		r.keys = append(r.keys, keyOf(req, c))
 	}
 	return c, err
 }

@@ -13,6 +13,7 @@ func TestSignature(t *testing.T) {
 	th := func(vtid int, exited bool, last ...string) sched.ThreadInfo {
 		return sched.ThreadInfo{Vtid: vtid, Exited: exited, Last: last, Points: len(last)}
 	}
+	blocked := func(ti sched.ThreadInfo) sched.ThreadInfo { ti.Waits = "waits on futex 0x1000"; return ti }
 	cases := []struct {
 		name string
 		r    *Result
@@ -35,6 +36,23 @@ func TestSignature(t *testing.T) {
 			th(0, true, "pthread_mutex_unlock#3", "exit_group", "exit"),
 		}}}, "exit 1 @ pthread_mutex_unlock>exit_group"},
 		{"a hang", &Result{Hang: true, Outcome: sched.Outcome{Ender: -1, Threads: []sched.ThreadInfo{th(0, false, "openat")}}}, "hang @ openat"},
+		// One hang cut at two places: a thread blocked on a futex, and
+		// one going round poll and read, cut at either.
+		{"a hang cut at a poll", &Result{Hang: true, Outcome: sched.Outcome{Ender: -1, Threads: []sched.ThreadInfo{
+			blocked(th(0, false, "clone3", "futex")), th(1, false, "read", "poll", "read", "poll#2"),
+		}}}, "hang @ futex>poll|read"},
+		{"the same hang cut at a read", &Result{Hang: true, Outcome: sched.Outcome{Ender: -1, Threads: []sched.ThreadInfo{
+			blocked(th(0, false, "clone3", "futex")), th(1, false, "poll", "read", "poll", "read"),
+		}}}, "hang @ futex>poll|read"},
+		{"a spinner preempted once after its start-up", &Result{Hang: true, Outcome: sched.Outcome{Ender: -1, Threads: []sched.ThreadInfo{
+			blocked(th(0, false, "clone3", "futex")), th(1, false, "start", "set_robust_list", "rt_sigprocmask", "preempt"),
+		}}}, "hang @ futex>preempt"},
+		{"the same spinner preempted many times", &Result{Hang: true, Outcome: sched.Outcome{Ender: -1, Threads: []sched.ThreadInfo{
+			blocked(th(0, false, "clone3", "futex")), th(1, false, "rt_sigprocmask", "preempt", "preempt", "preempt"),
+		}}}, "hang @ futex>preempt"},
+		{"a livelock of two yielding spinners", &Result{Outcome: sched.Outcome{Kind: sched.Livelock, Ender: -1, Threads: []sched.ThreadInfo{
+			th(0, false, "sched_yield", "sched_yield"), th(1, false, "sched_yield"),
+		}}}, "livelock @ sched_yield>sched_yield"},
 	}
 	for _, c := range cases {
 		if got := Signature(c.r); got != c.want {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -28,6 +29,25 @@ import (
 //     time slices, starvation intervals (a thread may not run for 1 ms..2 s
 //     of virtual time even if nothing else can) and timers that fire early
 //     relative to the other threads' progress.
+//
+// Yields. A pick at a point where the running thread gave up the CPU
+// (sched.Request.Yield: a sched_yield, or the watchdog's preemption of a
+// spin loop) is a priority drop, as CHESS and Fray treat yields, once the
+// thread yields a second time with no other thread having run in
+// between (a spin-wait; a single yield, as runtimes make before they
+// sleep on a futex, is a point like any other): every strategy then
+// picks another thread if one can run. PCT and POS give the yielder a
+// priority below every other (the latest yielder lowest), the random walk
+// and chaos choose among the others. A spin-wait then lets the thread it
+// waits for run within two of its yields, so no strategy livelocks a
+// correct program that spins with sched_yield or without any syscall.
+//
+// Chaos's starvation intervals are bounded by the progress of the
+// others: a starved thread becomes eligible again as soon as every thread
+// that may run is at a yield (they are all waiting, likely for it), and
+// at the latest after a number of scheduling points that grows with the
+// interval's length (1000 + 1 per 100µs), so a spin-wait on a starved
+// thread ends.
 //
 // A KindWake decision (which futex waiter wakes) is uniform for every
 // strategy; a KindFault decision (Config.Faults) injects a fault with
@@ -117,13 +137,17 @@ func (sp Spec) New(seed uint64, h Hint) sched.Strategy {
 	default:
 		pick = &random{rng: rng}
 	}
-	return &withFaults{pick: pick, rng: rand.New(rand.NewPCG(seed, 0xfa_017))}
+	return &withFaults{pick: pick, rng: rand.New(rand.NewPCG(seed, 0xfa_017)), spinner: -1}
 }
 
-// withFaults routes wake and fault decisions away from the pick policy.
+// withFaults routes wake and fault decisions away from the pick policy,
+// and tells it which yields are spin-waits.
 type withFaults struct {
 	pick sched.Strategy
 	rng  *rand.Rand
+	// spinner is the thread that was picked again at its yield, while
+	// no other thread has run since (-1: none).
+	spinner int
 }
 
 func (w *withFaults) Choose(r *sched.Request) int {
@@ -136,7 +160,25 @@ func (w *withFaults) Choose(r *sched.Request) int {
 	case sched.KindWake:
 		return r.Options[w.rng.IntN(len(r.Options))]
 	}
-	return w.pick.Choose(r)
+	var c int
+	if r.Yield && w.spinner != r.Thread {
+		// A first yield is a point like any other (a runtime yields
+		// once before it sleeps on a futex): the pick policy sees no
+		// yield. Only a thread that yields again with no other thread
+		// having run in between is spinning: that yield is a drop.
+		q := *r
+		q.Yield = false
+		c = w.pick.Choose(&q)
+	} else {
+		c = w.pick.Choose(r)
+	}
+	switch {
+	case r.Yield && c == r.Thread:
+		w.spinner = c
+	case c != w.spinner:
+		w.spinner = -1
+	}
+	return c
 }
 
 // threads returns the options that are threads (not sched.IdleOption).
@@ -147,10 +189,29 @@ func threads(opts []int) []int {
 	return opts
 }
 
+// yielder returns the index in ts (sorted thread options) of the thread
+// that yields at r, if another thread could run instead; else -1.
+func yielder(r *sched.Request, ts []int) int {
+	if !r.Yield || len(ts) < 2 {
+		return -1
+	}
+	if i, ok := slices.BinarySearch(ts, r.Thread); ok {
+		return i
+	}
+	return -1
+}
+
 type random struct{ rng *rand.Rand }
 
 func (s *random) Choose(r *sched.Request) int {
 	ts := threads(r.Options)
+	if y := yielder(r, ts); y >= 0 {
+		i := s.rng.IntN(len(ts) - 1)
+		if i >= y {
+			i++ // any thread but the yielder
+		}
+		return ts[i]
+	}
 	return ts[s.rng.IntN(len(ts))]
 }
 
@@ -162,13 +223,14 @@ type pct struct {
 	n       int             // decisions so far
 	last    int             // the thread picked last
 	d       int
+	low     float64 // the priority of the latest yield (0, -1, ...)
 }
 
 func newPCT(rng *rand.Rand, d, k int) *pct {
 	if k <= 0 {
 		k = 64
 	}
-	p := &pct{rng: rng, prio: map[int]float64{}, last: -1, d: d}
+	p := &pct{rng: rng, prio: map[int]float64{}, last: -1, d: d, low: 1}
 	for i := 0; i < d-1; i++ {
 		p.changes = append(p.changes, 1+rng.IntN(k))
 	}
@@ -193,8 +255,14 @@ func (p *pct) Choose(r *sched.Request) int {
 			p.prio[p.last] = float64(i + 1)
 		}
 	}
+	ts := threads(r.Options)
+	if yielder(r, ts) >= 0 {
+		// A yield: below every priority, change points' included.
+		p.low--
+		p.prio[r.Thread] = p.low
+	}
 	best, bestP := -1, math.Inf(-1)
-	for _, v := range threads(r.Options) {
+	for _, v := range ts {
 		if pr := p.priority(v); pr > bestP {
 			best, bestP = v, pr
 		}
@@ -209,16 +277,23 @@ type pos struct {
 	prio map[int]float64 // by vtid: the priority of its pending event
 	last int             // the thread picked last (its event has run)
 	ran  sched.Event     // the event it ran
+	low  float64         // the priority of the latest yield (-1, -2, ...)
 }
 
 func (p *pos) Choose(r *sched.Request) int {
 	if p.last >= 0 {
 		delete(p.prio, p.last) // it is at a new event now
 	}
+	ts := threads(r.Options)
+	if yielder(r, ts) >= 0 {
+		// A yield: below every drawn priority, until it runs.
+		p.low--
+		p.prio[r.Thread] = p.low
+	}
 	best, bestP := -1, math.Inf(-1)
-	for _, v := range threads(r.Options) {
+	for _, v := range ts {
 		pr, ok := p.prio[v]
-		if ok && p.last >= 0 && p.ran.Obj != 0 {
+		if ok && pr >= 0 && p.last >= 0 && p.ran.Obj != 0 {
 			if e := r.Event(v); e.Obj == p.ran.Obj {
 				ok = false // conflicts with the event that just ran
 			}
@@ -239,32 +314,35 @@ func (p *pos) Choose(r *sched.Request) int {
 // chaos is rr's chaos mode, in virtual time.
 type chaos struct {
 	rng      *rand.Rand
-	high     map[int]bool  // by vtid: high or low priority
-	starving map[int]int64 // by vtid: the virtual time its starvation ends
-	cur      int           // the thread of the current time slice
-	slice    int           // decisions left in it
+	high     map[int]bool       // by vtid: high or low priority
+	starving map[int]starvation // by vtid
+	cur      int                // the thread of the current time slice
+	slice    int                // decisions left in it
+	ok       []int              // scratch
+}
+
+// starvation is an interval in which a thread is not picked: until the
+// virtual time end, or the run's step limit, whichever comes first.
+type starvation struct {
+	end   int64
+	steps int
 }
 
 func newChaos(rng *rand.Rand) *chaos {
-	return &chaos{rng: rng, high: map[int]bool{}, starving: map[int]int64{}, cur: -1}
+	return &chaos{rng: rng, high: map[int]bool{}, starving: map[int]starvation{}, cur: -1}
 }
 
 func (c *chaos) Choose(r *sched.Request) int {
 	idle := len(r.Options) > 0 && r.Options[0] == sched.IdleOption
 	ts := threads(r.Options)
-	// Start a starvation interval now and then: 1 ms..2 s, log-uniform.
+	// Start a starvation interval now and then: 1 ms..2 s of virtual
+	// time, log-uniform, and at most 1000 + d/100µs scheduling points.
 	if c.rng.IntN(32) == 0 {
 		v := ts[c.rng.IntN(len(ts))]
 		d := math.Exp(math.Log(1e6) + c.rng.Float64()*(math.Log(2e9)-math.Log(1e6)))
-		c.starving[v] = r.Now + int64(d)
+		c.starving[v] = starvation{end: r.Now + int64(d), steps: r.Step + 1000 + int(d/1e5)}
 	}
-	var ok []int
-	for _, v := range ts {
-		if end, s := c.starving[v]; s && end > r.Now {
-			continue
-		}
-		ok = append(ok, v)
-	}
+	ok := c.eligible(r, ts)
 	if len(ok) == 0 {
 		if idle {
 			return sched.IdleOption // let time pass rather than run a starved thread
@@ -274,6 +352,13 @@ func (c *chaos) Choose(r *sched.Request) int {
 	// A timer fires early relative to the others' progress.
 	if idle && c.rng.IntN(8) == 0 {
 		return sched.IdleOption
+	}
+	if y := yielder(r, ok); y >= 0 {
+		// A yield ends the yielder's time slice; another thread runs.
+		ok = append(ok[:y:y], ok[y+1:]...)
+		if c.cur == r.Thread {
+			c.slice = 0
+		}
 	}
 	if c.slice > 0 {
 		for _, v := range ok {
@@ -300,4 +385,38 @@ func (c *chaos) Choose(r *sched.Request) int {
 	c.cur = hi[c.rng.IntN(len(hi))]
 	c.slice = c.rng.IntN(16)
 	return c.cur
+}
+
+// eligible returns the threads of ts that are not starved. Starvation
+// is bounded by the others' progress: it ends when its virtual time or
+// its steps are used up, and for every starved thread as soon as all the
+// eligible threads are at a yield (spinning or yielding, likely waiting
+// for a starved one).
+func (c *chaos) eligible(r *sched.Request, ts []int) []int {
+	ok := c.ok[:0]
+	starved := false
+	for _, v := range ts {
+		if st, s := c.starving[v]; s {
+			if st.end > r.Now && st.steps > r.Step {
+				starved = true
+				continue
+			}
+			delete(c.starving, v)
+		}
+		ok = append(ok, v)
+	}
+	c.ok = ok
+	if !starved || len(ok) == 0 {
+		return ok
+	}
+	for _, v := range ok {
+		if !(v == r.Thread && r.Yield) && !r.Event(v).Yields() {
+			return ok // someone can make progress
+		}
+	}
+	for _, v := range ts {
+		delete(c.starving, v)
+	}
+	c.ok = append(c.ok[:0], ts...)
+	return c.ok
 }

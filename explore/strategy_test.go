@@ -194,3 +194,130 @@ func TestLearner(t *testing.T) {
 		}
 	}
 }
+
+// spinner drives a strategy through a spin-wait: thread 0 yields at every
+// one of its points (its pending event is a sched_yield or a preemption)
+// until thread 1 has been picked `need` times. It returns how many
+// decisions that took, or -1 if thread 1 was not picked enough within
+// limit decisions (a livelock).
+func spinner(st sched.Strategy, ev sched.Event, need, limit int) int {
+	pending := func(v int) sched.Event {
+		if v == 0 {
+			e := ev
+			e.Thread = 0
+			return e
+		}
+		return sched.Event{Thread: v, Point: sched.PointSyscall, Name: "getppid"}
+	}
+	from, got := 0, 0
+	for i := 0; i < limit; i++ {
+		r := &sched.Request{Kind: sched.KindPick, Options: []int{0, 1}, At: "t0:x", Thread: from,
+			Yield: from == 0, Step: i, Now: int64(i) * 1000, Pending: pending}
+		c := st.Choose(r)
+		if c == 1 {
+			got++
+			if got == need {
+				return i + 1
+			}
+		}
+		from = c
+	}
+	return -1
+}
+
+// A yield is a priority drop: at a point where a thread yields (a
+// sched_yield, or a preemption of a pure spin loop) for the second time
+// with no other thread having run since, no strategy picks it again while
+// another can run, so a spin-wait never livelocks, whatever the
+// priorities and the seed.
+func TestYieldIsPriorityDrop(t *testing.T) {
+	for _, ev := range []sched.Event{{Point: sched.PointSyscall, Name: "sched_yield"}, {Point: sched.PointPreempt, Name: "preempt"}} {
+		if !ev.Yields() {
+			t.Fatalf("%+v does not yield", ev)
+		}
+		for _, sp := range append(DefaultPortfolio(), Spec{Name: "pct", Depth: 1}) {
+			for seed := uint64(0); seed < 50; seed++ {
+				// Thread 1 yields again each time it is picked again: the
+				// second time in a row it must not be.
+				st := sp.New(seed, Hint{Steps: 100})
+				again := 0
+				for i := 0; i < 20; i++ {
+					r := &sched.Request{Kind: sched.KindPick, Options: []int{0, 1, 2}, At: "t1:" + ev.Name, Thread: 1, Yield: true,
+						Step: i, Now: int64(i) * 1000, Pending: func(v int) sched.Event { return sched.Event{Thread: v} }}
+					if st.Choose(r) != 1 {
+						again = 0
+						continue
+					}
+					if again++; again > 1 {
+						t.Fatalf("%s seed %d: picked the spinning thread again with others runnable", sp, seed)
+					}
+				}
+				if n := spinner(sp.New(seed, Hint{Steps: 100}), ev, 50, 5000); n < 0 {
+					t.Fatalf("%s seed %d: a %s spin-wait livelocks", sp, seed, ev.Name)
+				}
+			}
+		}
+	}
+	if (sched.Event{Point: sched.PointSyscall, Name: "getppid"}).Yields() || (sched.Event{Point: sched.PointCall, Name: "sched_yield"}).Yields() {
+		t.Fatal("a plain syscall or a call point yields")
+	}
+}
+
+// PCT and POS remember the drop: a thread that spun (yielded twice in a
+// row) stays below every thread that did not, so the others keep running
+// while they can.
+func TestYieldDropPersists(t *testing.T) {
+	for _, sp := range []Spec{{Name: "pct", Depth: 1}, {Name: "pos"}} {
+		spun := 0
+		for seed := uint64(0); seed < 30; seed++ {
+			st := sp.New(seed, Hint{})
+			opts := []int{0, 1, 2}
+			yield := &sched.Request{Kind: sched.KindPick, Options: opts, At: "t0:sched_yield", Thread: 0, Yield: true}
+			if st.Choose(yield) != 0 {
+				continue // no spin: thread 0 was switched away from at its first yield
+			}
+			if st.Choose(yield) == 0 {
+				t.Fatalf("%s seed %d: picked the spinning thread again", sp, seed)
+			}
+			spun++
+			for i := 0; i < 10; i++ {
+				// Threads 1 and 2 run on without yielding.
+				if c := st.Choose(&sched.Request{Kind: sched.KindPick, Options: opts, At: "t1:write", Thread: 1}); c == 0 {
+					t.Fatalf("%s seed %d: the yielder ran before the others", sp, seed)
+				}
+			}
+		}
+		if spun < 5 {
+			t.Fatalf("%s: thread 0 spun in only %d of 30 seeds", sp, spun)
+		}
+	}
+}
+
+// Chaos's starvation is bounded by the others' progress: a starved thread
+// becomes eligible as soon as every other runnable thread only yields,
+// and after a bounded number of steps in any case.
+func TestChaosStarvationBounded(t *testing.T) {
+	for _, ev := range []sched.Event{{Point: sched.PointSyscall, Name: "sched_yield"}, {Point: sched.PointPreempt, Name: "preempt"}} {
+		worst := 0
+		for seed := uint64(0); seed < 200; seed++ {
+			n := spinner(Spec{Name: "chaos"}.New(seed, Hint{}), ev, 20, 100000)
+			if n < 0 {
+				t.Fatalf("seed %d: chaos starves the thread a %s spinner waits for", seed, ev.Name)
+			}
+			worst = max(worst, n)
+		}
+		t.Logf("%s: at most %d decisions for 20 picks of the awaited thread", ev.Name, worst)
+		if worst > 1000 {
+			t.Errorf("%s: a spinner waited %d decisions", ev.Name, worst)
+		}
+	}
+	// A starved thread that others busy-wait for without yielding (a
+	// poll loop) is released after a bounded number of steps, not 2 s
+	// of virtual time (2 million points at 1µs each).
+	c := newChaos(nil)
+	c.starving[1] = starvation{end: 2e9, steps: 1000 + int(2e9/1e5)}
+	ok := c.eligible(&sched.Request{Kind: sched.KindPick, Options: []int{0, 1}, Thread: 0, Step: 22000, Now: 22e6}, []int{0, 1})
+	if len(ok) != 2 {
+		t.Fatalf("eligible after 22000 steps: %v", ok)
+	}
+}

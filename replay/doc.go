@@ -38,9 +38,12 @@
 //
 // A decision line is "KIND CHOICE of OPTIONS @AT": KIND is a sched.Kind
 // by name (sched.ParseKind: "pick" chooses the next thread among virtual
-// thread ids, "wake" a futex waiter among FIFO indices; kinds sched adds
+// thread ids, "wake" a futex waiter among FIFO indices, "fault" a
+// syscall's result among sched's Fault codes; kinds sched adds
 // later parse with no change here), CHOICE one of OPTIONS, OPTIONS a
-// strictly increasing comma-separated list of non-negative integers, AT
+// strictly increasing comma-separated list of non-negative integers (a
+// pick's list may start with -1, sched.IdleOption: let virtual time pass
+// to the next deadline instead of running a thread, as chaos does), AT
 // the scheduling point ("t1:futex": thread 1 at a futex call). Blank and
 // comment lines inside the block are skipped, not counted.
 //

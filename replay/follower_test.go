@@ -132,3 +132,23 @@ func TestFollowerEnds(t *testing.T) {
 func choose(f *Follower, kind sched.Kind, options []int, at string) (int, error) {
 	return f.Choose(&sched.Request{Kind: kind, Options: options, At: at})
 }
+
+// TestFollowerIdle: a recorded pick that let time pass is followed like
+// any other choice.
+func TestFollowerIdle(t *testing.T) {
+	tr := []sched.Decision{
+		pick(sched.IdleOption, "t0:nanosleep", sched.IdleOption, 0, 1),
+		pick(1, "t0:nanosleep", sched.IdleOption, 0, 1),
+		{Kind: sched.KindFault, Choice: sched.FaultEINTR, Options: []int{0, 1, 2}, At: "t1:read"},
+	}
+	f := NewFollower(tr)
+	for i, d := range tr {
+		c, err := choose(f, d.Kind, append([]int(nil), d.Options...), d.At)
+		if err != nil || c != d.Choice {
+			t.Fatalf("decision %d: %d, %v; want %d", i, c, err, d.Choice)
+		}
+	}
+	if err := f.Finish(); err != nil {
+		t.Fatal(err)
+	}
+}

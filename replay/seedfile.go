@@ -26,6 +26,11 @@ const (
 	maxCPUs      = 1 << 16
 )
 
+// ErrTooLarge is wrapped by Encode's error for a run with more decisions
+// (MaxDecisions) or bytes (MaxFileSize) than a seed file may hold: a run
+// that long should have ended at its -max-steps.
+var ErrTooLarge = errors.New("too large for a seed file")
+
 // SeedFile is one recorded run: enough to replay it exactly.
 type SeedFile struct {
 	Tool   string // writer's name and version ("schedfuzz 0.2")
@@ -158,7 +163,7 @@ func (f *SeedFile) Encode() ([]byte, error) {
 		kv("env", strconv.Quote(e.Name+"="+e.Value))
 	}
 	if len(f.Decisions) > MaxDecisions {
-		return nil, fmt.Errorf("encode seed file: %d decisions, more than %d", len(f.Decisions), MaxDecisions)
+		return nil, fmt.Errorf("encode seed file: %d decisions, more than %d: %w", len(f.Decisions), MaxDecisions, ErrTooLarge)
 	}
 	kv("decisions", strconv.Itoa(len(f.Decisions)))
 	for i, d := range f.Decisions {
@@ -170,7 +175,7 @@ func (f *SeedFile) Encode() ([]byte, error) {
 	}
 	b.WriteString("end\n")
 	if b.Len() > MaxFileSize {
-		return nil, fmt.Errorf("encode seed file: %d bytes, more than %d", b.Len(), MaxFileSize)
+		return nil, fmt.Errorf("encode seed file: %d bytes, more than %d: %w", b.Len(), MaxFileSize, ErrTooLarge)
 	}
 	return b.Bytes(), nil
 }
@@ -215,8 +220,9 @@ func checkDecision(d sched.Decision) error {
 	}
 	found := false
 	for i, o := range d.Options {
-		if o < 0 || (i > 0 && o <= d.Options[i-1]) {
-			return fmt.Errorf("options %v are not increasing non-negative numbers", d.Options)
+		idle := i == 0 && o == sched.IdleOption && d.Kind == sched.KindPick
+		if (o < 0 && !idle) || (i > 0 && o <= d.Options[i-1]) {
+			return fmt.Errorf("options %v are not increasing non-negative numbers (or -1 first, for a pick)", d.Options)
 		}
 		found = found || o == d.Choice
 	}

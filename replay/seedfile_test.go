@@ -179,7 +179,8 @@ func TestParseErrors(t *testing.T) {
 		{"choice not an option", head + "decisions: 1\npick 2 of 0,1 @t0:a\nend\n", 6, "choice 2 is not among the options"},
 		{"options unsorted", head + "decisions: 1\npick 0 of 1,0 @t0:a\nend\n", 6, "not increasing"},
 		{"options repeated", head + "decisions: 1\npick 0 of 0,0 @t0:a\nend\n", 6, "not increasing"},
-		{"negative option", head + "decisions: 1\npick -1 of -1,0 @t0:a\nend\n", 6, "not increasing non-negative"},
+		{"negative option", head + "decisions: 1\npick -2 of -2,0 @t0:a\nend\n", 6, "not increasing non-negative"},
+		{"idle wake", head + "decisions: 1\nwake -1 of -1,0 @futex:2\nend\n", 6, "not increasing non-negative"},
 		{"duplicate decisions", head + tail + tail, 8, `duplicate key "decisions"`},
 		{"missing target", "schedfuzz seed v1\nsha256: " + sha + "\nseed: 1\n" + tail, 0, `missing "target"`},
 		{"missing sha256", "schedfuzz seed v1\ntarget: \"/x\"\nseed: 1\n" + tail, 0, `missing "sha256"`},
@@ -343,5 +344,48 @@ func TestFormatDecision(t *testing.T) {
 	back, err := ParseDecision(FormatDecision(d))
 	if err != nil || !reflect.DeepEqual(back, d) {
 		t.Fatalf("ParseDecision: %+v, %v", back, err)
+	}
+}
+
+// TestEveryDecisionValue: every decision the strategies and the scheduler
+// can make survives Encode and Parse: a pick that lets time pass
+// (sched.IdleOption, chaos), futex wakes, and every fault code.
+func TestEveryDecisionValue(t *testing.T) {
+	ds := []sched.Decision{
+		{Kind: sched.KindPick, Choice: sched.IdleOption, Options: []int{sched.IdleOption, 0, 1}, At: "t0:nanosleep"},
+		{Kind: sched.KindPick, Choice: 1, Options: []int{sched.IdleOption, 1}, At: "t1:wait4"},
+		{Kind: sched.KindPick, Choice: 0, Options: []int{0, 1, 2}, At: "t2:preempt"},
+		{Kind: sched.KindWake, Choice: 0, Options: []int{0, 1}, At: "futex:2"},
+	}
+	for _, f := range []int{sched.FaultNone, sched.FaultShort, sched.FaultEINTR, sched.FaultEAGAIN, sched.FaultSpurious} {
+		ds = append(ds, sched.Decision{Kind: sched.KindFault, Choice: f,
+			Options: []int{sched.FaultNone, sched.FaultShort, sched.FaultEINTR, sched.FaultEAGAIN, sched.FaultSpurious}, At: "t1:read"})
+	}
+	sf := &SeedFile{Target: "/x", SHA256: sha, Strategy: "chaos", Decisions: ds, Digest: Digest(ds)}
+	enc, err := sf.Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	back := parse(t, string(enc))
+	if !reflect.DeepEqual(back, sf) {
+		t.Fatalf("round trip:\n got %+v\nwant %+v\n%s", back, sf, enc)
+	}
+	if !strings.Contains(string(enc), "\npick -1 of -1,0,1 @t0:nanosleep\n") {
+		t.Fatalf("the idle pick is not written as documented:\n%s", enc)
+	}
+	for _, bad := range []sched.Decision{
+		{Kind: sched.KindWake, Choice: 0, Options: []int{-1, 0}, At: "futex:2"},   // only a pick lets time pass
+		{Kind: sched.KindFault, Choice: 0, Options: []int{-1, 0}, At: "t0:read"},  // nor a fault
+		{Kind: sched.KindPick, Choice: 0, Options: []int{0, -1}, At: "t0:x"},      // -1 comes first
+		{Kind: sched.KindPick, Choice: 0, Options: []int{-2, 0}, At: "t0:x"},      // no other negative
+		{Kind: sched.KindPick, Choice: -1, Options: []int{-1, -1, 0}, At: "t0:x"}, // increasing
+	} {
+		f := &SeedFile{Target: "/x", SHA256: sha, Decisions: []sched.Decision{bad}}
+		if enc, err := f.Encode(); err == nil {
+			t.Errorf("encoded %s:\n%s", FormatDecision(bad), enc)
+		}
+		if _, err := ParseDecision(FormatDecision(bad)); err == nil {
+			t.Errorf("parsed %s", FormatDecision(bad))
+		}
 	}
 }

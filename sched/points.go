@@ -73,6 +73,12 @@ func (s *Scheduler) yield(g *gthread) {
 	s.schedule(g)
 }
 
+// yielding reports whether g gave up the CPU at its current point
+// (Request.Yield): a sched_yield, or a preemption of a spin loop.
+func (g *gthread) yielding() bool {
+	return Event{Point: g.pk, Name: g.pname}.Yields()
+}
+
 // eventOf is Request.Pending.
 func (s *Scheduler) eventOf(vtid int) Event {
 	if vtid < 0 || vtid >= len(s.threads) {

@@ -1,6 +1,7 @@
 package sched
 
 import (
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -892,6 +893,7 @@ func (s *Scheduler) decide(kind Kind, options []int, at string) (choice int, ok 
 		Step: s.out.Steps, Now: s.now - monoBase, Pending: s.pending}
 	if s.from != nil {
 		req.Thread, req.Count = s.from.vtid, s.from.points
+		req.Yield = kind == KindPick && s.from.yielding()
 	}
 	c, err := s.cfg.Decider.Choose(req)
 	if err != nil {
@@ -935,7 +937,7 @@ func (s *Scheduler) run(g *gthread) {
 	}
 	if g.restart {
 		g.restart = false
-		if err := s.reissue(g); err != nil {
+		if err := s.reissue(g); err != nil && !s.killed(err) {
 			s.end(Internal, fmt.Sprintf("restart t%d: %v", g.vtid, err))
 			return
 		}
@@ -943,9 +945,17 @@ func (s *Scheduler) run(g *gthread) {
 		// A transfer's first piece: non-blocking from now until its exit.
 		s.startPiece(g)
 	}
-	if err := g.t.Resume(a); err != nil {
+	if err := g.t.Resume(a); err != nil && !s.killed(err) {
 		s.end(Internal, fmt.Sprintf("resume t%d: %v", g.vtid, err))
 	}
+}
+
+// killed reports whether err, from restarting or resuming a thread, only
+// says that the thread is gone (killed while held: its exit is reported
+// like any other) or that the run is being torn down (a hang at its
+// timeout): not a loss of track.
+func (s *Scheduler) killed(err error) bool {
+	return errors.Is(err, unix.ESRCH) || errors.Is(err, intercept.ErrThreadGone) || s.cancelled()
 }
 
 // block marks g blocked (it is held at its syscall entry or exit).

@@ -63,6 +63,12 @@ type Request struct {
 	// (Thread, Count) names the point "thread T, its k-th point"
 	// independently of what the other threads did.
 	Thread, Count int
+	// Yield reports, for a pick, that Thread gave up the CPU at this
+	// point: it called sched_yield, or the watchdog preempted it in a
+	// spin loop. Strategies treat a yield as a priority drop (as CHESS
+	// and Fray do): the yielding thread runs again only when no other
+	// thread can, so a spin-wait cannot livelock a correct program.
+	Yield bool
 	// Step counts the run's scheduling points so far; Now is the virtual
 	// time (ns since the start of the run).
 	Step int
@@ -84,6 +90,13 @@ type Event struct {
 	// a path, a lock, a watched variable), 0 if none is known. Two events
 	// with the same non-zero Obj may conflict: their order can matter.
 	Obj uint64
+}
+
+// Yields reports whether the event gives up the CPU: a sched_yield, or a
+// preemption of a spin loop by the watchdog. A thread whose pending event
+// yields is waiting for another thread, not making progress.
+func (e Event) Yields() bool {
+	return e.Point == PointPreempt || (e.Point == PointSyscall && e.Name == "sched_yield")
 }
 
 // Event returns the pending event of thread vtid (one of Options, for a

@@ -68,7 +68,7 @@ func (f *runFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.expect, "expect-exit", "0", "comma-separated exit statuses that mean success")
 	fs.StringVar(&f.failure, "failure", "", "a failing run counts only if its output matches this regexp")
 	fs.StringVar(&f.ignore, "ignore", "", "ignore failing runs whose output matches this regexp")
-	fs.IntVar(&f.maxSteps, "max-steps", 0, "end a run after this many scheduling points as a livelock (0: no limit)")
+	fs.IntVar(&f.maxSteps, "max-steps", explore.DefaultMaxSteps, "end a run after this many scheduling points as a livelock (0: no limit; seed files grow by about 30 bytes a step)")
 	fs.BoolVar(&f.minimize, "minimize", true, "minimize the first failure of each signature and find its critical pair")
 	fs.BoolVar(&f.json, "json", false, "print JSON lines (shaped like go test -json) on stdout")
 	fs.StringVar(&f.junit, "junit", "", "write a JUnit XML report to this file")
@@ -92,6 +92,8 @@ type session struct {
 	json    *report.JSON
 	start   time.Time
 
+	ctx    context.Context     // cancelled by SIGINT or SIGTERM
+	base   uint64              // the session seed
 	seen   map[string]*sigInfo // by signature
 	order  []string            // signatures in order of discovery
 	err    error               // a tool error that stopped the session
@@ -206,9 +208,11 @@ func (s *session) run() int {
 		}
 		base = v
 	}
+	s.base = base
 	portfolio, _ := explore.ParsePortfolio(f.strategy)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, unix.SIGTERM)
 	defer stop()
+	s.ctx = ctx
 	what := fmt.Sprintf("%d runs", f.runs)
 	if f.budget > 0 {
 		what = "runs for " + f.budget.String()
@@ -234,8 +238,14 @@ func (s *session) run() int {
 	}
 	sum, err := sess.Run(ctx)
 	if ctx.Err() != nil {
+		// Every failure found so far is on disk (saved before it was
+		// minimized or reported): say where, and exit as for a find.
 		fmt.Fprintf(s.stderr, "schedfuzz: interrupted after %d runs\n", sum.Runs)
-		return exitTool
+		if len(s.order) == 0 {
+			return exitTool
+		}
+		s.listFailures()
+		return exitFound
 	}
 	if err == nil {
 		err = s.err
@@ -260,12 +270,21 @@ func (s *session) run() int {
 	}
 	if f.keepGoing {
 		fmt.Fprintf(s.stderr, "schedfuzz: %d failures in %d runs, %d distinct (%v)\n", sum.Failures, sum.Runs, sum.Distinct, elapsed.Round(time.Millisecond))
-		for _, sig := range s.order {
-			in := s.seen[sig]
-			fmt.Fprintf(s.stderr, "  %d× %s: schedfuzz replay %s\n", in.runs, sig, in.file)
-		}
+		s.listFailures()
 	}
 	return exitFound
+}
+
+// listFailures prints each distinct failure and its seed file.
+func (s *session) listFailures() {
+	for _, sig := range s.order {
+		in := s.seen[sig]
+		replay := "schedfuzz replay " + in.file
+		if in.file == "" {
+			replay = "too long for a seed file"
+		}
+		fmt.Fprintf(s.stderr, "  %d× %s: %s\n", in.runs, sig, replay)
+	}
 }
 
 // config completes a run's configuration with the session's settings.
@@ -315,47 +334,40 @@ func (s *session) onRun(rep *explore.RunReport) bool {
 	return !s.f.keepGoing
 }
 
-// seedFile records a run.
+// seedFile records a run. A hang's seed records the steps it was cut
+// at as its max-steps: its replay stops there too.
 func (s *session) seedFile(rep *explore.RunReport, r *explore.Result) *replay.SeedFile {
+	maxSteps := s.f.maxSteps
+	if n := r.ReplaySteps(); n > 0 {
+		maxSteps = n
+	}
 	return &replay.SeedFile{Tool: version, Target: s.prog, SHA256: s.sum, Args: s.args[1:],
 		Dir: s.cwd, Env: replay.RecordEnv(s.tgt.Env),
 		Seed: rep.Seed, Run: rep.Index, Strategy: rep.Strategy.String(), CPUs: s.f.cpus,
-		Faults: s.f.faults, MaxSteps: s.f.maxSteps, Points: s.f.pts.record(&r.Outcome), Spins: r.Spins,
+		Faults: s.f.faults, MaxSteps: maxSteps, Points: s.f.pts.record(&r.Outcome), Spins: r.Spins,
 		Outcome: r.Describe(), Signature: explore.Signature(r), Digest: replay.Digest(r.Decisions), Decisions: r.Decisions}
 }
 
 // failure handles the first run of a new signature: save it, minimize it,
-// find its critical pair, report it.
+// find its critical pair, report it. An interrupt (s.ctx) cuts
+// minimization short: the failure is reported with what was found.
 func (s *session) failure(rep *explore.RunReport, sig string) error {
 	r := rep.Result
 	file, known, err := s.store.Save(s.seedFile(rep, r))
-	if err != nil {
+	switch {
+	case errors.Is(err, replay.ErrTooLarge):
+		// Only with -max-steps 0 or a very large one: the session seed
+		// still reproduces the run.
+		fmt.Fprintf(s.stderr, "schedfuzz: run %d is too long for a seed file (%d decisions); -seed %#016x reproduces it (a smaller -max-steps would have ended it as a livelock)\n",
+			rep.Index, len(r.Decisions), s.base)
+		file = ""
+	case err != nil:
 		return fmt.Errorf("save seed: %w", err)
 	}
 	fr := &report.Failure{Target: s.prog, Run: rep.Index, Result: r, Known: known, Seed: file}
-	if s.f.minimize {
-		cfg := s.config(explore.Config{Seed: rep.Seed, Strategy: rep.Strategy, CPU: 0, Spins: r.Spins})
-		m := &explore.Minimizer{Target: s.tgt, Config: cfg, Classify: s.classes}
-		min, err := m.Minimize(context.Background(), r)
-		switch {
-		case err != nil:
-			fmt.Fprintf(s.stderr, "schedfuzz: minimize: %v\n", err)
-		case min.Items < min.Original:
-			msf := s.seedFile(rep, min.Result)
-			msf.Strategy += "+minimized"
-			mfile, _, err := s.store.Save(msf)
-			if err != nil {
-				return fmt.Errorf("save minimized seed: %w", err)
-			}
-			fr.MinSeed, fr.Minimized, fr.Original = mfile, min.Items, min.Original
-			fallthrough
-		default:
-			fr.Minimized, fr.Original = min.Items, min.Original
-			if cause, err := m.RootCause(context.Background(), min); err == nil {
-				fr.Cause = cause
-			}
-			n := min.Items
-			s.emit(report.Event{Action: "minimized", Test: "run/" + strconv.Itoa(rep.Index), File: fr.MinSeed, Preempts: &n, Signature: sig})
+	if s.f.minimize && s.ctx.Err() == nil && file != "" {
+		if err := s.minimize(rep, sig, fr); err != nil {
+			return err
 		}
 	}
 	var text strings.Builder
@@ -364,18 +376,64 @@ func (s *session) failure(rep *explore.RunReport, sig string) error {
 	fmt.Fprintf(s.stderr, "schedfuzz: failure in run %d (seed %#016x, strategy %s) after %v\n",
 		rep.Index, rep.Seed, rep.Strategy, time.Since(s.start).Round(time.Millisecond))
 	fmt.Fprintf(s.stderr, "signature: %s (%s in %s)\n", sig, novelty(known), s.f.corpus)
-	fmt.Fprintf(s.stderr, "replay: schedfuzz replay %s\n", file)
+	if file != "" {
+		fmt.Fprintf(s.stderr, "replay: schedfuzz replay %s\n", file)
+	}
 	isNew := !known
 	s.emit(report.Event{Action: "fail", Test: "run/" + strconv.Itoa(rep.Index), Seed: fmt.Sprintf("%#016x", rep.Seed),
 		Strategy: rep.Strategy.String(), Outcome: r.Describe(), Signature: sig, New: &isNew, File: file, Output: text.String()})
 	s.seen[sig] = &sigInfo{runs: 1, first: rep.Index, file: file, message: r.Describe(), details: text.String()}
 	s.order = append(s.order, sig)
-	if s.f.trace != "" && !s.traced {
+	if s.f.trace != "" && !s.traced && s.ctx.Err() == nil {
 		s.traced = true
 		if err := s.writeTrace(rep, r); err != nil {
 			return fmt.Errorf("-trace: %w", err)
 		}
 	}
+	return nil
+}
+
+// minimize shrinks the failure of rep and finds its critical pair, within
+// the minimizer's budget or until the session is interrupted; the
+// minimized seed (if smaller) is saved and recorded in fr.
+func (s *session) minimize(rep *explore.RunReport, sig string, fr *report.Failure) error {
+	cfg := s.config(explore.Config{Seed: rep.Seed, Strategy: rep.Strategy, CPU: 0, Spins: rep.Result.Spins})
+	m := &explore.Minimizer{Target: s.tgt, Config: cfg, Classify: s.classes}
+	verbose := s.f.verbose || isTerminal(s.stderr)
+	if verbose {
+		fmt.Fprintf(s.stderr, "schedfuzz: minimizing the failure of run %d (%d decisions; at most %v, Ctrl-C ends it)\n",
+			rep.Index, len(rep.Result.Decisions), explore.DefaultMinimizeTime)
+	}
+	start := time.Now()
+	min, err := m.Minimize(s.ctx, rep.Result)
+	if verbose && min != nil {
+		fmt.Fprintf(s.stderr, "schedfuzz: minimized in %v: %d of %d preemptions or faults left after %d runs%s\n",
+			time.Since(start).Round(time.Millisecond), min.Items, min.Original, min.Runs, map[bool]string{true: " (budget used up)"}[min.Exhausted])
+	}
+	if min == nil || (err != nil && s.ctx.Err() == nil) {
+		fmt.Fprintf(s.stderr, "schedfuzz: minimize: %v\n", err)
+		return nil
+	}
+	fr.Minimized, fr.Original = min.Items, min.Original
+	if min.Items < min.Original {
+		msf := s.seedFile(rep, min.Result)
+		msf.Strategy += "+minimized"
+		mfile, _, err := s.store.Save(msf)
+		if err != nil {
+			return fmt.Errorf("save minimized seed: %w", err)
+		}
+		fr.MinSeed = mfile
+	}
+	if s.ctx.Err() == nil {
+		if cause, err := m.RootCause(s.ctx, min); err == nil {
+			fr.Cause = cause
+		}
+		if verbose {
+			fmt.Fprintf(s.stderr, "schedfuzz: minimization and root cause took %v\n", time.Since(start).Round(time.Millisecond))
+		}
+	}
+	n := min.Items
+	s.emit(report.Event{Action: "minimized", Test: "run/" + strconv.Itoa(rep.Index), File: fr.MinSeed, Preempts: &n, Signature: sig})
 	return nil
 }
 
@@ -389,7 +447,7 @@ func novelty(known bool) string {
 // writeTrace replays a failing run with its timeline recorded and writes
 // it as a Perfetto trace.
 func (s *session) writeTrace(rep *explore.RunReport, r *explore.Result) error {
-	tr, err := explore.Run(context.Background(), s.tgt, s.config(explore.Config{Seed: rep.Seed, Strategy: rep.Strategy,
+	tr, err := explore.Run(s.ctx, s.tgt, s.config(explore.Config{Seed: rep.Seed, Strategy: rep.Strategy,
 		CPU: 0, Replay: r.Decisions, Timeline: true, Spins: r.Spins}))
 	if err != nil {
 		return err
