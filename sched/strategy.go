@@ -92,11 +92,12 @@ type Event struct {
 	Obj uint64
 }
 
-// Yields reports whether the event gives up the CPU: a sched_yield, or a
-// preemption of a spin loop by the watchdog. A thread whose pending event
-// yields is waiting for another thread, not making progress.
+// Yields reports whether the event gives up the CPU: a sched_yield, a
+// counted hit of a spin site (spin.go), or a preemption of a spin loop by
+// the watchdog. A thread whose pending event yields is waiting for
+// another thread, not making progress.
 func (e Event) Yields() bool {
-	return e.Point == PointPreempt || (e.Point == PointSyscall && e.Name == "sched_yield")
+	return e.Point == PointPreempt || e.Point == PointSpin || (e.Point == PointSyscall && e.Name == "sched_yield")
 }
 
 // Event returns the pending event of thread vtid (one of Options, for a
