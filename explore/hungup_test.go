@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"testing"
-	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -16,12 +15,14 @@ import (
 // run that finished by itself, or that the caller cancelled, is not.
 func TestHungUp(t *testing.T) {
 	bg := context.Background()
-	expired, cancel := context.WithTimeout(bg, -time.Second)
-	defer cancel()
+	// A run's context is cancelled with errTimeout when its own time is
+	// up (sched.Config.OnTimeout).
+	expired, cancel := context.WithCancelCause(bg)
+	cancel(errTimeout)
 	cancelled, cancel2 := context.WithCancel(bg)
 	cancel2()
-	child, cancel3 := context.WithTimeout(cancelled, -time.Second)
-	defer cancel3()
+	child, cancel3 := context.WithCancelCause(cancelled)
+	cancel3(errTimeout)
 	exited := &intercept.Result{Status: unix.WaitStatus(1 << 8)}
 	killed := &intercept.Result{Status: unix.WaitStatus(unix.SIGKILL)}
 	gone := errors.New("restart t2: restart: no such process")
@@ -33,7 +34,7 @@ func TestHungUp(t *testing.T) {
 		kind        sched.OutcomeKind
 		want        bool
 	}{
-		{"timeout error", bg, expired, nil, context.DeadlineExceeded, sched.Finished, true},
+		{"timeout error", bg, expired, nil, context.Canceled, sched.Finished, true},
 		{"teardown error", bg, expired, nil, gone, sched.Finished, true},
 		{"killed, no error", bg, expired, killed, nil, sched.Finished, true},
 		{"lost track while killed", bg, expired, exited, nil, sched.Internal, true},
