@@ -1,0 +1,3 @@
+module example.com/goaccess
+
+go 1.25
