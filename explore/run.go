@@ -66,6 +66,9 @@ type Config struct {
 	// Spins are spin sites known before the run (a replay's, from its
 	// seed file); the run adds those it finds (Result.Spins).
 	Spins []sched.SpinSite
+	// Memory configures the memory points of Points == points.Memory;
+	// each run adds Hint.Shared to it.
+	Memory sched.MemoryConfig
 	// Decider, if set, makes the run's choices instead of Strategy or
 	// Replay (the minimizer's guided schedules); they are recorded too.
 	Decider sched.Decider
@@ -187,12 +190,17 @@ func runOnce(ctx context.Context, tgt *Target, cfg Config, again bool) (*Result,
 	}
 	runCtx, timedOut := context.WithCancelCause(ctx)
 	defer timedOut(nil)
+	mem := cfg.Memory
+	if mem.Plant == nil {
+		mem.Shared = cfg.Hint.Shared
+	}
 	s := sched.New(sched.Config{Decider: rec, Seed: cfg.Seed, CPUs: cfg.CPUs, Done: runCtx.Done(),
 		Timeout: cfg.Timeout, OnTimeout: func() { timedOut(errTimeout) },
 		Preempt: replayPreempt(cfg.Replay), IdleChoice: cfg.Strategy.idle(), Faults: cfg.Faults,
 		MaxSteps: cfg.MaxSteps, Timeline: cfg.Timeline,
 		Points: cfg.Points, YieldAt: cfg.YieldAt, Watch: cfg.Watch, Symbols: cfg.Symbols, Plan: cfg.Plan,
-		Stacks: cfg.Stacks, StackAt: cfg.StackAt, Spins: cfg.Spins, SpinRerun: again})
+		Stacks: cfg.Stacks, StackAt: cfg.StackAt, Spins: cfg.Spins, SpinRerun: again,
+		Memory: mem})
 	stdout, err := newCapture(cfg.OutputLimit)
 	if err != nil {
 		return nil, err
@@ -297,18 +305,24 @@ func replayPreempt(trace []sched.Decision) time.Duration {
 // divergence records a replay's divergence: one the follower reported
 // during the run, or a run that ended before it used the whole trace.
 func (r *Result) divergence(f *replay.Follower) {
+	own := f.Err()
 	d := f.Finish()
 	if d == nil {
 		return
 	}
 	r.Divergence = d
-	if r.Outcome.Kind != sched.Diverged {
+	switch {
+	case r.Outcome.Kind != sched.Diverged:
 		// The run ended (or hung) short of the trace: what it ended
 		// with is not what was recorded.
 		ended := r.Describe()
 		r.Outcome.Kind = sched.Diverged
 		r.Outcome.Report = fmt.Sprintf("%s (the run: %s)", d, ended)
-	} else {
+	case own == nil && r.Outcome.Report != "":
+		// The scheduler stopped the run for a reason of its own (a
+		// recorded memory point that moved): that reason first.
+		r.Outcome.Report = fmt.Sprintf("%s (%s)", r.Outcome.Report, d)
+	default:
 		r.Outcome.Report = d.Error()
 	}
 }

@@ -198,13 +198,19 @@ func RunSeed(base uint64, i int) uint64 {
 	return z ^ (z >> 31)
 }
 
-// Learner learns PCT's step bound from a session's runs as they are
-// reported in order: run i's Hint looks only at runs 0..i-Window, which
-// the session waits for before it starts run i, so what a run is told
-// does not depend on how the runs' timings interleave.
+// Learner learns PCT's step bound and the shared memory sites from a
+// session's runs as they are reported in order: run i's Hint looks only
+// at runs 0..i-Window, which the session waits for before it starts run
+// i, so what a run is told does not depend on how the runs' timings
+// interleave.
 type Learner struct {
 	Window   int
 	maxPicks []int // prefix maxima of the runs' pick decisions
+	// shared lists the distinct shared sites in the order runs found
+	// them; nShared[j] how many runs 0..j found.
+	shared  []sched.SiteRef
+	nShared []int
+	known   map[sched.SiteRef]bool
 }
 
 // NewLearner returns the learner of a session making parallel runs at
@@ -214,9 +220,29 @@ func NewLearner(parallel int) *Learner { return &Learner{Window: max(8, parallel
 // Hint is what run i may learn.
 func (l *Learner) Hint(i int) Hint {
 	if j := i - l.Window; j >= 0 && j < len(l.maxPicks) {
-		return Hint{Steps: l.maxPicks[j]}
+		h := Hint{Steps: l.maxPicks[j]}
+		if n := l.nShared[j]; n > 0 {
+			h.Shared = slices.Clone(l.shared[:n])
+			slices.SortFunc(h.Shared, func(a, b sched.SiteRef) int {
+				if a.Object != b.Object {
+					return strings.Compare(a.Object, b.Object)
+				}
+				return cmpUint64(a.Vaddr, b.Vaddr)
+			})
+		}
+		return h
 	}
 	return Hint{}
+}
+
+func cmpUint64(a, b uint64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
 }
 
 // Add records the next run in order (r nil: it made no decisions).
@@ -233,6 +259,18 @@ func (l *Learner) Add(r *Result) {
 		n = max(n, l.maxPicks[m-1])
 	}
 	l.maxPicks = append(l.maxPicks, n)
+	if r != nil {
+		for _, site := range r.Outcome.SharedSites {
+			if !l.known[site] {
+				if l.known == nil {
+					l.known = map[sched.SiteRef]bool{}
+				}
+				l.known[site] = true
+				l.shared = append(l.shared, site)
+			}
+		}
+	}
+	l.nShared = append(l.nShared, len(l.shared))
 }
 
 // Summary is what a session did.

@@ -121,6 +121,9 @@ type Hint struct {
 	// Steps is the number of pick decisions expected in a run (PCT's k);
 	// 0 means unknown.
 	Steps int
+	// Shared are the memory sites earlier runs saw two threads access
+	// (-points memory samples them first), sorted.
+	Shared []sched.SiteRef
 }
 
 // New returns the strategy for one run.

@@ -69,6 +69,8 @@ type pointProc struct {
 	// now (spin.go).
 	spins  map[uint64]int
 	spinOn map[uint64]bool
+	// mem is the process's memory points (memory.go); nil without.
+	mem *memProc
 }
 
 type exeID struct {
@@ -193,6 +195,7 @@ func (s *Scheduler) refreshImages(p *intercept.Process) {
 	for _, im := range ch.Added {
 		s.plantSpins(p, pp, im)
 	}
+	s.memImages(p, pp, ch)
 }
 
 // plant sets the breakpoint of one point.
@@ -270,6 +273,7 @@ func (s *Scheduler) forkPoints(p, parent *intercept.Process) {
 	if pp.spins != nil {
 		c.spins, c.spinOn = maps.Clone(pp.spins), maps.Clone(pp.spinOn)
 	}
+	s.memFork(c, pp)
 	s.pts.procs[p.Pid] = c
 }
 
@@ -305,6 +309,9 @@ func (s *Scheduler) Breakpoint(t *intercept.Thread, addr uint64) intercept.Actio
 	}
 	name := "bp"
 	if pp := s.pts.procs[g.pid]; pp != nil {
+		if a, ok := s.memBreakpoint(g, pp, addr); ok {
+			return a
+		}
 		if n, ok := pp.names[addr]; ok {
 			name = n
 		} else if k, ok := pp.spins[addr]; ok {
@@ -322,6 +329,9 @@ func (s *Scheduler) Watchpoint(t *intercept.Thread, slot int, addr uint64) inter
 	}
 	name := "watch"
 	if pp := s.pts.procs[g.pid]; pp != nil {
+		if a, ok := s.memWatchpoint(g, pp, slot); ok {
+			return a
+		}
 		if n, ok := pp.watch[slot]; ok {
 			name = n
 		}

@@ -27,13 +27,16 @@ const (
 	PointPreempt
 	// PointCall: a breakpoint at a function entry or a source line.
 	PointCall
-	// PointWatch: an access to a watched variable.
+	// PointWatch: an access to a watched variable (or to the address of
+	// a memory point's armed watch).
 	PointWatch
 	// PointSpin: a counted hit of a spin site (spin.go).
 	PointSpin
+	// PointMemory: a breakpoint before a sampled memory access.
+	PointMemory
 )
 
-var pointNames = [...]string{"start", "syscall", "exit", "preempt", "call", "watch", "spin"}
+var pointNames = [...]string{"start", "syscall", "exit", "preempt", "call", "watch", "spin", "memory"}
 
 func (k PointKind) String() string {
 	if int(k) < len(pointNames) {

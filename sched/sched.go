@@ -86,6 +86,9 @@ type Config struct {
 	// (nil: none) and each thread's last ones.
 	Stacks  bool
 	StackAt func(thread, point int) bool
+	// Memory configures the memory-level points of points.Memory
+	// (memory.go).
+	Memory MemoryConfig
 }
 
 // IdleOption is the pick option that lets virtual time pass to the next
@@ -160,6 +163,9 @@ type Outcome struct {
 	Warnings []string
 	// Stacks are the threads' stacks at some points (Config.Stacks).
 	Stacks []PointStack
+	// SharedSites are the memory sites the run saw two threads access
+	// (points.Memory), sorted: what later runs sample first.
+	SharedSites []SiteRef
 }
 
 // Span is one entry of a timeline: a running stretch of Thread from Start
@@ -328,6 +334,7 @@ type Scheduler struct {
 	dogOn       bool
 	randomFDs   map[randomFD]bool
 	pts         *pointSet            // nil: syscalls only
+	mem         *memState            // nil: no memory points
 	pending     func(vtid int) Event // s.eventOf, bound once
 	// from is the thread whose point the current decisions belong to:
 	// the one that yielded, or the running one for wake and fault
@@ -375,6 +382,9 @@ func New(cfg Config) *Scheduler {
 	if cfg.Timeout > 0 {
 		// The run's time limit covers the guest's start-up.
 		s.dog.arm(cfg.Timeout, cfg.OnTimeout)
+	}
+	if cfg.Points == points.Memory {
+		s.mem = newMemState(cfg.Memory, cfg.Seed)
 	}
 	return s
 }
@@ -435,6 +445,9 @@ func (s *Scheduler) Outcome() Outcome {
 	o.VirtualTime = s.now - monoBase
 	if s.pts != nil {
 		o.Points, o.Warnings = s.pts.resolved()
+	}
+	if s.mem != nil {
+		o.SharedSites = s.mem.sharedSites()
 	}
 	o.Ender = s.ender
 	if s.stk != nil {

@@ -65,10 +65,13 @@ const (
 	Syscalls Set = iota
 	// Sync: Syscalls plus the entries of the functions in Sync().
 	Sync
+	// Memory: Sync plus a seeded sample of the program's memory-access
+	// instructions (package memsites; planted by sched).
+	Memory
 )
 
 // Sets lists the set names, for usage messages.
-var Sets = []string{"syscalls", "sync"}
+var Sets = []string{"syscalls", "sync", "memory"}
 
 func (s Set) String() string {
 	switch s {
@@ -76,6 +79,8 @@ func (s Set) String() string {
 		return "syscalls"
 	case Sync:
 		return "sync"
+	case Memory:
+		return "memory"
 	}
 	return "Set(" + strconv.Itoa(int(s)) + ")"
 }
@@ -87,14 +92,16 @@ func ParseSet(s string) (Set, error) {
 		return Syscalls, nil
 	case "sync":
 		return Sync, nil
+	case "memory":
+		return Memory, nil
 	}
-	return 0, &SpecError{Flag: "points", Spec: s, Msg: "unknown set (want " + strings.Join(Sets, " or ") + ")"}
+	return 0, &SpecError{Flag: "points", Spec: s, Msg: "unknown set (want " + strings.Join(Sets, ", ") + ")"}
 }
 
 // Funcs returns the functions whose entries the set adds (nil for
 // Syscalls).
 func (s Set) Funcs() []Func {
-	if s == Sync {
+	if s == Sync || s == Memory {
 		return SyncFuncs()
 	}
 	return nil

@@ -8,7 +8,7 @@ import (
 )
 
 func TestParseSet(t *testing.T) {
-	for in, want := range map[string]Set{"syscalls": Syscalls, "sync": Sync, " sync ": Sync} {
+	for in, want := range map[string]Set{"syscalls": Syscalls, "sync": Sync, " sync ": Sync, "memory": Memory} {
 		got, err := ParseSet(in)
 		if err != nil || got != want {
 			t.Errorf("ParseSet(%q) = %v, %v; want %v", in, got, err, want)
@@ -20,11 +20,11 @@ func TestParseSet(t *testing.T) {
 	for _, in := range []string{"", "Sync", "all", "sync,syscalls"} {
 		_, err := ParseSet(in)
 		var se *SpecError
-		if !errors.As(err, &se) || !strings.Contains(err.Error(), "want syscalls or sync") {
+		if !errors.As(err, &se) || !strings.Contains(err.Error(), "want syscalls, sync, memory") {
 			t.Errorf("ParseSet(%q) err = %v", in, err)
 		}
 	}
-	if Syscalls.Funcs() != nil || len(Sync.Funcs()) != len(SyncFuncs()) {
+	if Syscalls.Funcs() != nil || len(Sync.Funcs()) != len(SyncFuncs()) || len(Memory.Funcs()) != len(SyncFuncs()) {
 		t.Error("Set.Funcs")
 	}
 }
