@@ -64,7 +64,7 @@ type Program struct {
 	// points where a switch exposes the bug.
 	Window string
 	// Failure is how a failing run ends, as explore.Result.Describe puts
-	// it: "exit 1" or "deadlock".
+	// it: "exit 1", "deadlock" or "signal SIGSEGV".
 	Failure string
 	// Stdout is exactly what a correct run prints on standard output.
 	Stdout string
@@ -75,8 +75,8 @@ type Program struct {
 	// on a loaded machine): its rarity is not asserted natively.
 	TimingBug bool
 	// Points and Watch are the scheduling points beyond syscalls the bug
-	// needs (its window holds no syscall): -points sync, -watch VAR.
-	// Zero: syscalls suffice.
+	// needs (its window holds no syscall): -points sync, -watch VAR, or
+	// -points memory (no sync call either). Zero: syscalls suffice.
 	Points points.Set
 	Watch  []points.Watch
 }
@@ -138,6 +138,28 @@ func Programs() []Program {
 			Bug:     "check-then-act on a plain global flag, no lock: two threads both claim a job",
 			Window:  "none: between the load and the store of claimed (no call either)",
 			Failure: "exit 1", Stdout: "job claimed once\n", Watch: []points.Watch{{Symbol: "claimed"}}},
+		// Bugs whose window holds no syscall and no sync call either:
+		// found only with points at memory accesses (-points memory).
+		{Name: "store_order", Source: "store_order.c",
+			Bug:     "stores out of order: a ready flag is stored before the fields it publishes",
+			Window:  "none: between the store of ready and the store of len (two plain stores)",
+			Failure: "exit 1", Stdout: "message ok\n", Points: points.Memory},
+		{Name: "wrong_lock", Source: "wrong_lock.c",
+			Bug:     "read-modify-write of a counter under two different mutexes, which exclude nothing",
+			Window:  "none: between the load and the store of hits inside the critical section",
+			Failure: "exit 1", Stdout: "hits=6\n", Points: points.Memory},
+		{Name: "null_check", Source: "null_check.c",
+			Bug:     "check-then-dereference: a shared pointer is loaded to check it and again to use it; it is cleared in between",
+			Window:  "none: between the two loads of current",
+			Failure: "signal SIGSEGV", Stdout: "reader done\n", Points: points.Memory},
+		{Name: "lf_stack", Source: "lf_stack.c",
+			Bug:     "ABA in a lock-free stack's pop: the top node is popped and pushed back between a pop's read of next and its CAS",
+			Window:  "none: between the load of old->next and the compare-and-swap of top",
+			Failure: "exit 1", Stdout: "stack ok\n", Points: points.Memory},
+		{Name: "ws_deque", Source: "ws_deque.c",
+			Bug:     "work-stealing deque: the owner takes the last item with a store to top where a CAS against the thief is needed",
+			Window:  "none: between the owner's load of top and its store of top (the thief's whole steal)",
+			Failure: "exit 1", Stdout: "2 items taken once each\n", Points: points.Memory},
 		{Name: "go/lost_update", Source: "go/lost_update/main.go", Go: true,
 			Bug:     "atomicity violation: Load then Store of an atomic counter (not Add) in two goroutines",
 			Window:  "getpid (between the Load and the Store)",
@@ -150,6 +172,10 @@ func Programs() []Program {
 			Bug:     "lost update across two sync.Mutex critical sections in two goroutines",
 			Window:  "none: between mu.Unlock and the next mu.Lock (inlined; uncontended)",
 			Failure: "exit 1", Stdout: "counter=6\n", Points: points.Sync},
+		{Name: "go/lazy_init", Source: "go/lazy_init/main.go", Go: true,
+			Bug:     "check-then-act on a plain field, no lock: a connection opened on first use is opened twice",
+			Window:  "none: between the load of r.conn and its store (no syscall, no sync call)",
+			Failure: "exit 1", Stdout: "opened 1 connection\n", Points: points.Memory},
 	}
 }
 

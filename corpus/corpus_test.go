@@ -13,8 +13,11 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // nativeTimeout bounds one native run: a deadlocked program hangs, and a
@@ -86,7 +89,7 @@ func TestManifest(t *testing.T) {
 			if p.Source != wantSrc {
 				t.Errorf("Source = %q, want %q", p.Source, wantSrc)
 			}
-			if p.Failure != "exit 1" && p.Failure != "deadlock" && p.Failure != "signal SIGABRT" {
+			if p.Failure != "exit 1" && p.Failure != "deadlock" && p.Failure != "signal SIGABRT" && p.Failure != "signal SIGSEGV" {
 				t.Errorf("Failure = %q", p.Failure)
 			}
 			if p.Bug == "" || p.Window == "" || p.Stdout == "" || !strings.HasSuffix(p.Stdout, "\n") {
@@ -252,6 +255,9 @@ func runNative(path string, args []string) nativeResult {
 		r.how = "exit " + strconv.Itoa(ee.ExitCode())
 	case errors.As(err, &ee):
 		r.how = "signal: " + ee.String()
+		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+			r.how = "signal " + unix.SignalName(ws.Signal()) // as explore.Result.Describe says
+		}
 	default:
 		r.how = err.Error()
 	}

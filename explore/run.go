@@ -85,7 +85,10 @@ type Config struct {
 
 // Result is the outcome of one run.
 type Result struct {
-	Seed      uint64
+	Seed uint64
+	// Points is the point set the run used (Config.Points, or what a
+	// session's MemoryEvery made of it).
+	Points    points.Set
 	Status    unix.WaitStatus
 	Outcome   sched.Outcome
 	Hang      bool
@@ -215,7 +218,7 @@ func runOnce(ctx context.Context, tgt *Target, cfg Config, again bool) (*Result,
 		Path: tgt.Path, Args: tgt.Args, Env: tgt.Env, Dir: tgt.Dir, Stdin: cfg.Stdin,
 		Stdout: stdout.w, Stderr: stderr.w,
 	}, s, s.TracerOptions(cfg.CPU))
-	r := &Result{Seed: cfg.Seed, Wall: time.Since(start)}
+	r := &Result{Seed: cfg.Seed, Points: cfg.Points, Wall: time.Since(start)}
 	r.Stdout = stdout.close()
 	r.Stderr = stderr.close()
 	r.Outcome = s.Outcome()

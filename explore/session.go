@@ -12,6 +12,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/schedfuzz/schedfuzz/sched"
+	"github.com/schedfuzz/schedfuzz/sched/points"
 )
 
 // Classifier decides whether a finished run found a bug. A run is bad
@@ -75,7 +76,9 @@ func (c *Classifier) Classify(r *Result) Verdict {
 // (a spinner, or the thread running when a hang was cut) the points of
 // the loop it went round at the end ("poll|read"), so that where exactly
 // in its loop the run was cut does not make another signature. Hit
-// counts of function and data points are left out.
+// counts of function and data points are left out, and so are memory
+// points (-points memory) when the ender has others: each run samples
+// its own, so which ones a failure passed says nothing about the bug.
 func Signature(r *Result) string {
 	var pts []string
 	o := r.Outcome
@@ -94,6 +97,9 @@ func Signature(r *Result) string {
 		slices.Sort(pts)
 	case o.Ender >= 0 && o.Ender < len(o.Threads):
 		l := o.Threads[o.Ender].Last
+		if kept := slices.DeleteFunc(slices.Clone(l), memoryPoint); len(kept) > 0 {
+			l = kept
+		}
 		for _, p := range l[max(0, len(l)-3):] {
 			if p != "exit" { // the point after the end itself
 				pts = append(pts, p)
@@ -143,6 +149,12 @@ func loopPoints(last []string) string {
 // client with tickers) took 70 000 steps.
 const DefaultMaxSteps = 150_000
 
+// memoryPoint reports a memory point's name in a trace ("mem@x.c:4#2",
+// "watch:mem@x.c:4#1").
+func memoryPoint(name string) bool {
+	return sched.IsMemoryPoint(strings.TrimPrefix(name, "watch:"))
+}
+
 // Session runs a target many times, each run under its own seed and a
 // strategy from the portfolio, possibly several at once.
 //
@@ -160,7 +172,12 @@ type Session struct {
 	Parallel  int           // runs at once (default 1), each pinned to its own CPU
 	Portfolio []Spec        // strategies to rotate among (default: DefaultPortfolio)
 	Template  Config        // per-run settings: Timeout, CPUs, Faults, MaxSteps...
-	Classify  Classifier
+	// MemoryEvery, with Template.Points == points.Memory, makes only
+	// every MemoryEvery-th run use memory points (runs i with
+	// i%MemoryEvery == MemoryEvery-1); the others use points.Sync. 0 or
+	// 1: every run.
+	MemoryEvery int
+	Classify    Classifier
 	// Report receives every run, in run order, on the caller's
 	// goroutine; returning true stops the session (runs after it are
 	// cancelled and not reported).
@@ -188,6 +205,15 @@ type Progress struct {
 	Total    int // 0 if the session is bounded by time
 	Failures int
 	Distinct int
+}
+
+// RunPoints is the point set of run i of a session whose template asks
+// for set and whose MemoryEvery is every (see Session.MemoryEvery).
+func RunPoints(set points.Set, every, i int) points.Set {
+	if set == points.Memory && every > 1 && i%every != every-1 {
+		return points.Sync
+	}
+	return set
 }
 
 // RunSeed derives run i's seed from the session seed (SplitMix64).
@@ -348,6 +374,7 @@ func (s *Session) Run(ctx context.Context) (Summary, error) {
 			rep := &RunReport{Index: i, Seed: RunSeed(s.Seed, i), Strategy: portfolio[i%len(portfolio)], Hint: learn.Hint(i)}
 			cfg := s.Template
 			cfg.Seed, cfg.Strategy, cfg.Hint, cfg.CPU, cfg.Replay = rep.Seed, rep.Strategy, rep.Hint, cpu, nil
+			cfg.Points = RunPoints(cfg.Points, s.MemoryEvery, i)
 			go func() {
 				rep.Result, rep.Err = Run(rc, s.Target, cfg)
 				done <- runDone{i, rep, cpu}

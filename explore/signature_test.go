@@ -53,6 +53,12 @@ func TestSignature(t *testing.T) {
 		{"a livelock of two yielding spinners", &Result{Outcome: sched.Outcome{Kind: sched.Livelock, Ender: -1, Threads: []sched.ThreadInfo{
 			th(0, false, "sched_yield", "sched_yield"), th(1, false, "sched_yield"),
 		}}}, "livelock @ sched_yield>sched_yield"},
+		{"memory points (sampled anew each run) left out", &Result{Status: exit1, Outcome: sched.Outcome{Ender: 0, Threads: []sched.ThreadInfo{
+			th(0, true, "mem@a.c:3#1", "write", "watch:mem@a.c:9#1", "mem@a.c:4#2", "exit_group", "exit"),
+		}}}, "exit 1 @ write>exit_group"},
+		{"only memory points: they are the signature", &Result{Status: unix.WaitStatus(unix.SIGSEGV), Outcome: sched.Outcome{Ender: 0, Threads: []sched.ThreadInfo{
+			th(0, true, "mem@a.c:3#1", "mem@a.c:4#2"),
+		}}}, "signal SIGSEGV @ mem@a.c:3>mem@a.c:4"},
 	}
 	for _, c := range cases {
 		if got := Signature(c.r); got != c.want {

@@ -86,6 +86,10 @@ type MemoryConfig struct {
 // DefaultMemorySample is MemoryConfig.Sample's default.
 const DefaultMemorySample = 16
 
+// IsMemoryPoint reports whether a planted point's name (Outcome.Points)
+// is a memory site's: "mem@file.c:42", "mem@func+0x1a".
+func IsMemoryPoint(name string) bool { return strings.HasPrefix(name, "mem@") }
+
 // SiteRef names a site independently of where its object is loaded: the
 // object's site-table key (its build ID and scope, else its path) and the
 // site's link-time address.

@@ -192,7 +192,8 @@ func replaySeed(ctx context.Context, sf *replay.SeedFile, timeout time.Duration,
 	}
 	if sum != sf.SHA256 {
 		res.verdict = diverged
-		res.why = fmt.Sprintf("%s changed since the seed was recorded (sha256 %.12s, recorded %.12s): the schedule no longer applies", sf.Target, sum, sf.SHA256)
+		res.why = fmt.Sprintf("%s changed since the seed was recorded (sha256 %.12s, recorded %.12s): the schedule no longer applies", sf.Target, sum, sf.SHA256) +
+			movedSites(path, sf.Points)
 		return res, nil
 	}
 	pts, err := recordedPoints(sf.Points)
@@ -238,7 +239,7 @@ func replaySeed(ctx context.Context, sf *replay.SeedFile, timeout time.Duration,
 		res.why = r.Outcome.Report
 		// Points that moved (another libc, a rebuilt library) explain
 		// a divergence the program's own SHA-256 cannot.
-		if err := replay.CheckPoints(sf.Points, pts.record(&r.Outcome)); err != nil {
+		if err := replay.CheckPoints(sf.Points, pts.record(r.Points, &r.Outcome)); err != nil {
 			res.why += "; " + strings.TrimPrefix(err.Error(), "replay diverged before the first decision: ")
 		}
 	case sched.Unsupported, sched.Internal:

@@ -344,7 +344,7 @@ func (s *session) seedFile(rep *explore.RunReport, r *explore.Result) *replay.Se
 	return &replay.SeedFile{Tool: version, Target: s.prog, SHA256: s.sum, Args: s.args[1:],
 		Dir: s.cwd, Env: replay.RecordEnv(s.tgt.Env),
 		Seed: rep.Seed, Run: rep.Index, Strategy: rep.Strategy.String(), CPUs: s.f.cpus,
-		Faults: s.f.faults, MaxSteps: maxSteps, Points: s.f.pts.record(&r.Outcome), Spins: r.Spins,
+		Faults: s.f.faults, MaxSteps: maxSteps, Points: s.f.pts.record(r.Points, &r.Outcome), Spins: r.Spins,
 		Outcome: r.Describe(), Signature: explore.Signature(r), Digest: replay.Digest(r.Decisions), Decisions: r.Decisions}
 }
 
@@ -398,6 +398,7 @@ func (s *session) failure(rep *explore.RunReport, sig string) error {
 // minimized seed (if smaller) is saved and recorded in fr.
 func (s *session) minimize(rep *explore.RunReport, sig string, fr *report.Failure) error {
 	cfg := s.config(explore.Config{Seed: rep.Seed, Strategy: rep.Strategy, CPU: 0, Spins: rep.Result.Spins})
+	s.f.pts.applyRun(&cfg, rep.Result)
 	m := &explore.Minimizer{Target: s.tgt, Config: cfg, Classify: s.classes}
 	verbose := s.f.verbose || isTerminal(s.stderr)
 	if verbose {
@@ -447,8 +448,9 @@ func novelty(known bool) string {
 // writeTrace replays a failing run with its timeline recorded and writes
 // it as a Perfetto trace.
 func (s *session) writeTrace(rep *explore.RunReport, r *explore.Result) error {
-	tr, err := explore.Run(s.ctx, s.tgt, s.config(explore.Config{Seed: rep.Seed, Strategy: rep.Strategy,
-		CPU: 0, Replay: r.Decisions, Timeline: true, Spins: r.Spins}))
+	cfg := s.config(explore.Config{Seed: rep.Seed, Strategy: rep.Strategy, CPU: 0, Replay: r.Decisions, Timeline: true, Spins: r.Spins})
+	s.f.pts.applyRun(&cfg, r)
+	tr, err := explore.Run(s.ctx, s.tgt, cfg)
 	if err != nil {
 		return err
 	}

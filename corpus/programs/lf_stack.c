@@ -1,10 +1,6 @@
-// lf_stack: a lock-free (Treiber) stack of three preallocated nodes,
-// A -> B -> C. Thread 1 pops one node; thread 2 pops two and pushes the
-// first back:
-//
-//	pop:  do { old = top; next = old->next; } while (!CAS(&top, old, next));
-//	push: do { n->next = old = top; } while (!CAS(&top, old, n));
-//
+// lf_stack: a lock-free (Treiber) stack A -> B -> C; thread 1 pops one
+// node, thread 2 pops two and pushes the first back. pop is
+//	do { old = top; next = old->next; } while (!CAS(&top, old, next));
 // Bug: ABA. Thread 1 reads old = A and next = B; thread 2 pops A, pops B
 // and pushes A back; thread 1's CAS still finds A on top and installs B,
 // which thread 2 holds: B is then both on the stack and owned.
@@ -19,14 +15,11 @@
 #include <stdatomic.h>
 #include <stdio.h>
 
-struct node {
-  struct node *next;
-  char name;
-};
+struct node { struct node *next; char name; };
 
 static struct node nodes[3] = {{&nodes[1], 'A'}, {&nodes[2], 'B'}, {NULL, 'C'}};
 static struct node *_Atomic top = &nodes[0];
-static struct node *held[2][2]; // what each thread holds
+static struct node *held[2]; // the node each thread keeps
 
 static unsigned work(unsigned n) {
   unsigned h = 2166136261u;
@@ -52,7 +45,7 @@ static void push(struct node *n) {
 
 static void *one(void *arg) {
   (void)arg;
-  held[0][0] = pop();
+  held[0] = pop();
   return NULL;
 }
 
@@ -60,7 +53,7 @@ static void *two(void *arg) {
   unsigned *job = arg;
   *job = work(*job);
   struct node *x = pop();
-  held[1][0] = pop();
+  held[1] = pop();
   push(x);
   return NULL;
 }
@@ -72,22 +65,11 @@ int main(void) {
   pthread_create(&b, NULL, two, &job);
   pthread_join(a, NULL);
   pthread_join(b, NULL);
-  // Every node is on the stack or held, never both, never twice.
-  int seen[3] = {0};
-  int n = 0;
+  int seen[3] = {0}, n = 0; // a node is on the stack or held, not both
   for (struct node *p = atomic_load(&top); p != NULL && n < 8; p = p->next, n++) seen[p - nodes]++;
   for (int t = 0; t < 2; t++) {
-    struct node *h = held[t][0];
-    if (h == NULL) continue;
-    if (seen[h - nodes]) {
-      fprintf(stderr, "ABA: node %c is on the stack and owned by thread %d\n", h->name, t + 1);
-      return 1;
-    }
-    seen[h - nodes]++;
-  }
-  for (int i = 0; i < 3; i++) {
-    if (seen[i] != 1) {
-      fprintf(stderr, "ABA: node %c is held %d times\n", nodes[i].name, seen[i]);
+    if (held[t] != NULL && seen[held[t] - nodes]++) {
+      fprintf(stderr, "ABA: node %c is on the stack and owned by thread %d\n", held[t]->name, t + 1);
       return 1;
     }
   }
