@@ -6,6 +6,7 @@ import (
 	"os"
 	"reflect"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -14,6 +15,8 @@ import (
 	"github.com/schedfuzz/schedfuzz/internal/testenv"
 	"github.com/schedfuzz/schedfuzz/replay"
 	"github.com/schedfuzz/schedfuzz/sched"
+	"github.com/schedfuzz/schedfuzz/sched/points"
+	"github.com/schedfuzz/schedfuzz/sched/points/memsites"
 )
 
 // maxScheduledRuns bounds the search for each program's bug. Every bug is
@@ -24,12 +27,26 @@ const maxScheduledRuns = 300
 // replaysPerBug is how many times each found failure is replayed.
 const replaysPerBug = 10
 
-// symbolCache is shared by every run of the tests (ELF files parse once).
-var symbolCache = symbols.NewCache(nil)
+// maxMemoryRuns bounds the search for the bugs that need memory points,
+// made as `schedfuzz -points memory -p 2` makes them (the portfolio of
+// strategies, learned hints), and the runs with sync points that must
+// not find them.
+const maxMemoryRuns = 1000
+
+// symbolCache and siteCache are shared by every run of the tests (ELF
+// files parse once, objects are disassembled once).
+var (
+	symbolCache = symbols.NewCache(nil)
+	siteCache   = memsites.NewCache("")
+)
 
 // pointConfig is the run configuration p's bug needs.
 func pointConfig(p Program, cache *symbols.Cache) explore.Config {
-	return explore.Config{Timeout: 20 * time.Second, CPU: 0, Points: p.Points, Watch: p.Watch, Symbols: cache}
+	cfg := explore.Config{Timeout: 20 * time.Second, CPU: 0, Points: p.Points, Watch: p.Watch, Symbols: cache}
+	if p.Points == points.Memory {
+		cfg.Memory = sched.MemoryConfig{Sites: siteCache, Watch: 2}
+	}
+	return cfg
 }
 
 // TestSyscallPointsMissIt: a bug whose window holds no syscall is not
@@ -43,8 +60,8 @@ func TestSyscallPointsMissIt(t *testing.T) {
 	}
 	paths := buildAll(t)
 	for _, p := range Programs() {
-		if !p.NeedsPoints() {
-			continue
+		if !p.NeedsPoints() || p.Points == points.Memory {
+			continue // TestSyncPointsMissIt: sync points include syscall points
 		}
 		t.Run(p.BinaryName(), func(t *testing.T) {
 			path := paths[p.Name]
@@ -90,6 +107,10 @@ func TestScheduledReachable(t *testing.T) {
 			start := time.Now()
 			if rateRuns > 0 {
 				scheduledRate(t, p, tgt, rateRuns)
+				return
+			}
+			if p.Points == points.Memory {
+				memoryReachable(t, p, tgt)
 				return
 			}
 			found := false
@@ -142,9 +163,20 @@ func checkReplays(t *testing.T, tgt *explore.Target, found *explore.Result, cfg 
 	if err != nil {
 		t.Fatal(err)
 	}
+	strategy := cfg.Strategy
+	if strategy.Name == "" {
+		strategy.Name = "random"
+	}
 	sf := &replay.SeedFile{Tool: "corpus test", Target: tgt.Args[0], SHA256: sum, Args: tgt.Args[1:],
-		Seed: found.Seed, Strategy: "random", Outcome: found.Describe(), Signature: explore.Signature(found),
+		Seed: found.Seed, Strategy: strategy.String(), Outcome: found.Describe(), Signature: explore.Signature(found),
 		Digest: replay.Digest(found.Decisions), Decisions: found.Decisions}
+	if found.Points == points.Memory {
+		// The sites the run planted, as the CLI records them.
+		sf.Points.Name = found.Points.String()
+		for _, rp := range found.Outcome.Points {
+			sf.Points.Points = append(sf.Points.Points, replay.Point{Spec: rp.Name, Addrs: rp.Addrs})
+		}
+	}
 	data, err := sf.Encode()
 	if err != nil {
 		t.Fatalf("encode the seed file: %v", err)
@@ -152,6 +184,19 @@ func checkReplays(t *testing.T, tgt *explore.Target, found *explore.Result, cfg 
 	back, err := replay.Parse(bytes.NewReader(data))
 	if err != nil {
 		t.Fatalf("parse the seed file: %v", err)
+	}
+	if found.Points == points.Memory {
+		cfg.Memory.Plant = map[uint64]string{}
+		for _, pt := range back.Points.Points {
+			if sched.IsMemoryPoint(pt.Spec) {
+				for _, a := range pt.Addrs {
+					cfg.Memory.Plant[a] = pt.Spec
+				}
+			}
+		}
+		if len(cfg.Memory.Plant) == 0 {
+			t.Fatalf("the seed file records no memory site:\n%s", data)
+		}
 	}
 	start := time.Now()
 	for i := range replaysPerBug {
@@ -194,4 +239,102 @@ func scheduledRate(t *testing.T, p Program, tgt *explore.Target, runs int) {
 	}
 	t.Logf("scheduled failure rate %d/%d = %.1f%% %v (%v)", n, runs, 100*float64(n)/float64(runs), fails,
 		time.Since(start).Round(time.Millisecond))
+}
+
+// session runs p as `schedfuzz -runs max -p 2 -seed 1` does with set (the
+// default portfolio of strategies, hints learned from earlier runs) until
+// a run fails: it returns that run and its strategy, or nil, and the
+// number of runs reported. Passing runs must print the documented output.
+func session(t *testing.T, p Program, tgt *explore.Target, set points.Set, max int) (*explore.Result, explore.Spec, int) {
+	t.Helper()
+	cfg := pointConfig(p, symbolCache)
+	cfg.Points = set
+	if set == points.Memory && cfg.Memory.Sites == nil {
+		cfg.Memory = sched.MemoryConfig{Sites: siteCache, Watch: 2}
+	}
+	cfg.Plan = points.NewPlan(set, nil)
+	var (
+		found *explore.Result
+		spec  explore.Spec
+		n     int
+	)
+	s := &explore.Session{Target: tgt, Seed: 1, Runs: max, Parallel: 2, Template: cfg,
+		Report: func(rep *explore.RunReport) bool {
+			n++
+			switch {
+			case rep.Err != nil:
+				t.Errorf("run %d: %v", rep.Index, rep.Err)
+				return true
+			case rep.Result.Outcome.Kind != sched.Finished && rep.Result.Outcome.Kind != sched.Deadlock:
+				t.Errorf("run %d: %s: %s", rep.Index, rep.Result.Outcome.Kind, rep.Result.Outcome.Report)
+				return true
+			case rep.Verdict == explore.Fail:
+				if _, err := (&replay.SeedFile{Target: "x", SHA256: strings.Repeat("0", 64), Decisions: rep.Result.Decisions}).Encode(); err != nil {
+					// Not a failure the CLI could save (chaos's idle
+					// picks, before the seed format took them).
+					t.Logf("run %d (%s) failed but cannot be recorded: %v; searching on", rep.Index, rep.Strategy, err)
+					return false
+				}
+				found, spec = rep.Result, rep.Strategy
+				return true
+			case string(rep.Result.Stdout) != p.Stdout:
+				t.Errorf("run %d: passing run printed %q, want %q", rep.Index, rep.Result.Stdout, p.Stdout)
+			}
+			return false
+		}}
+	if _, err := s.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return found, spec, n
+}
+
+// memoryReachable: a bug whose window holds neither a syscall nor a sync
+// call is found with memory points within maxMemoryRuns runs, fails the
+// documented way, and replays 10 times out of 10 from its seed file (the
+// sites the run planted, recorded there, planted again).
+func memoryReachable(t *testing.T, p Program, tgt *explore.Target) {
+	start := time.Now()
+	r, spec, n := session(t, p, tgt, points.Memory, maxMemoryRuns)
+	if r == nil {
+		t.Fatalf("bug not found in %d runs with memory points (%v)", n, time.Since(start).Round(time.Millisecond))
+	}
+	t.Logf("found at run %d (%s, %v): %s; stderr %q", n, spec, time.Since(start).Round(time.Millisecond), r.Describe(), r.Stderr)
+	if r.Describe() != p.Failure {
+		t.Errorf("failed by %s, want %s\n%s", r.Describe(), p.Failure, r.Outcome.Report)
+	}
+	if len(r.Outcome.Nondeterministic) > 0 {
+		t.Fatalf("the failing run is marked %q", r.Outcome.Nondeterministic)
+	}
+	cfg := pointConfig(p, symbolCache)
+	cfg.Strategy = spec
+	checkReplays(t, tgt, r, cfg)
+}
+
+// TestSyncPointsMissIt: a bug whose window holds neither a syscall nor a
+// sync call is not found in 1000 runs with sync points (100 with -short),
+// made as the CLI makes them; with memory points (TestScheduledReachable)
+// it is.
+func TestSyncPointsMissIt(t *testing.T) {
+	testenv.RequirePtrace(t)
+	runs := maxMemoryRuns
+	if testing.Short() {
+		runs = 100
+	}
+	paths := buildAll(t)
+	for _, p := range Programs() {
+		if p.Points != points.Memory {
+			continue
+		}
+		t.Run(p.BinaryName(), func(t *testing.T) {
+			path := paths[p.Name]
+			tgt := &explore.Target{Path: path, Args: append([]string{path}, p.Args...)}
+			start := time.Now()
+			if r, spec, n := session(t, p, tgt, points.Sync, runs); r != nil {
+				t.Fatalf("found with sync points at run %d (%s): %s %q", n, spec, r.Describe(), r.Stderr)
+			} else if n != runs && !t.Failed() {
+				t.Fatalf("%d runs reported, want %d", n, runs)
+			}
+			t.Logf("%d runs with sync points, no failure (%v)", runs, time.Since(start).Round(time.Millisecond))
+		})
+	}
 }
