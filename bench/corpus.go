@@ -16,6 +16,7 @@ import (
 
 	"github.com/schedfuzz/schedfuzz/intercept/symbols"
 	schedpoints "github.com/schedfuzz/schedfuzz/sched/points"
+	"github.com/schedfuzz/schedfuzz/sched/points/memsites"
 
 	"github.com/schedfuzz/schedfuzz/corpus"
 	"github.com/schedfuzz/schedfuzz/explore"
@@ -31,12 +32,12 @@ import (
 func RunSeed(base uint64, i int) uint64 { return explore.RunSeed(base, i) }
 
 // Strategy is one way of exploring a program: a column of the corpus
-// table, a strategy and a point set. Run makes the run with the given
-// seed and PCT's hint (learned as a session does). To add a column, add
-// an entry to Strategies.
+// table, a strategy and a point set. Run makes run i of a session, with
+// the given seed and what the session learned (PCT's hint, shared memory
+// sites). To add a column, add an entry to Strategies or AllStrategies.
 type Strategy struct {
 	Name string
-	Run  func(ctx context.Context, p corpus.Program, tgt *explore.Target, seed uint64, h explore.Hint) (*explore.Result, error)
+	Run  func(ctx context.Context, p corpus.Program, tgt *explore.Target, i int, seed uint64, h explore.Hint) (*explore.Result, error)
 }
 
 // Strategies are the columns of the corpus table, pinned to cpu, with
@@ -44,13 +45,40 @@ type Strategy struct {
 // and with sync points, then every other strategy with sync points (the
 // default). A program's -watch variables are watched in every column.
 func Strategies(cpu int, timeout time.Duration) []Strategy {
-	cache := symbols.NewCache(nil)
+	return AllStrategies(cpu, timeout)[:5]
+}
+
+// MemoryEvery is the CLI's default: memory points in every 4th run.
+const MemoryEvery = 4
+
+// AllStrategies are Strategies, then the same four strategies with memory
+// points, then the CLI's portfolio (run i takes the i-th strategy) with
+// sync points, memory points in every run, and memory points in every
+// MemoryEvery-th run. Memory points use the CLI's defaults (16 sites, 2
+// watch registers).
+func AllStrategies(cpu int, timeout time.Duration) []Strategy {
+	cache, sites := symbols.NewCache(nil), memsites.NewCache("")
+	config := func(p corpus.Program, set schedpoints.Set, seed uint64, spec explore.Spec, h explore.Hint, plan *schedpoints.Plan) explore.Config {
+		cfg := explore.Config{Seed: seed, CPU: cpu, Timeout: timeout, Strategy: spec, Hint: h, Points: set,
+			Watch: p.Watch, Symbols: cache, Plan: plan}
+		if set == schedpoints.Memory {
+			cfg.Memory = sched.MemoryConfig{Sites: sites, Watch: max(0, min(2, 4-len(p.Watch)))}
+		}
+		return cfg
+	}
 	col := func(spec explore.Spec, set schedpoints.Set) Strategy {
 		plan := schedpoints.NewPlan(set, nil)
 		return Strategy{Name: spec.String() + "/" + set.String(),
-			Run: func(ctx context.Context, p corpus.Program, tgt *explore.Target, seed uint64, h explore.Hint) (*explore.Result, error) {
-				return explore.Run(ctx, tgt, explore.Config{Seed: seed, CPU: cpu, Timeout: timeout,
-					Strategy: spec, Hint: h, Points: set, Watch: p.Watch, Symbols: cache, Plan: plan})
+			Run: func(ctx context.Context, p corpus.Program, tgt *explore.Target, _ int, seed uint64, h explore.Hint) (*explore.Result, error) {
+				return explore.Run(ctx, tgt, config(p, set, seed, spec, h, plan))
+			}}
+	}
+	portfolio := func(name string, set schedpoints.Set, every int) Strategy {
+		plan := schedpoints.NewPlan(set, nil)
+		specs := explore.DefaultPortfolio()
+		return Strategy{Name: name,
+			Run: func(ctx context.Context, p corpus.Program, tgt *explore.Target, i int, seed uint64, h explore.Hint) (*explore.Result, error) {
+				return explore.Run(ctx, tgt, config(p, explore.RunPoints(set, every, i), seed, specs[i%len(specs)], h, plan))
 			}}
 	}
 	return []Strategy{
@@ -59,6 +87,13 @@ func Strategies(cpu int, timeout time.Duration) []Strategy {
 		col(explore.Spec{Name: "pct", Depth: 3}, schedpoints.Sync),
 		col(explore.Spec{Name: "pos"}, schedpoints.Sync),
 		col(explore.Spec{Name: "chaos"}, schedpoints.Sync),
+		col(explore.Spec{Name: "random"}, schedpoints.Memory),
+		col(explore.Spec{Name: "pct", Depth: 3}, schedpoints.Memory),
+		col(explore.Spec{Name: "pos"}, schedpoints.Memory),
+		col(explore.Spec{Name: "chaos"}, schedpoints.Memory),
+		portfolio("portfolio/sync", schedpoints.Sync, 0),
+		portfolio("portfolio/memory", schedpoints.Memory, 0),
+		portfolio(fmt.Sprintf("portfolio/memory-every-%d", MemoryEvery), schedpoints.Memory, MemoryEvery),
 	}
 }
 
@@ -143,7 +178,7 @@ func FindFirst(ctx context.Context, p corpus.Program, path string, strat Strateg
 		learn := explore.NewLearner(1) // as a session learns PCT's k
 		for i := 0; i < max && found == 0; i++ {
 			seed := RunSeed(base, i)
-			r, err := strat.Run(ctx, p, tgt, seed, learn.Hint(i))
+			r, err := strat.Run(ctx, p, tgt, i, seed, learn.Hint(i))
 			ff.Total++
 			if err != nil {
 				return ff, fmt.Errorf("%s, %s, session %d run %d (seed %#x): %w", p.Name, strat.Name, base, i, seed, err)

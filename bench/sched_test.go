@@ -132,6 +132,32 @@ func TestRunKinds(t *testing.T) {
 	}
 }
 
+// TestKindCost: the point-kinds table counts exactly the points each
+// iteration makes: one getppid, two sync calls, two memory accesses (the
+// hit cap lifted), with or without watch registers.
+func TestKindCost(t *testing.T) {
+	testenv.RequirePtrace(t)
+	guest, err := BuildKindsGuest(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cpu, _ := CPUs()
+	const lo, hi = 10, 310
+	res, err := KindCost(context.Background(), guest, KindCases(), lo, hi, 1, cpu)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range res {
+		want := 2 * (hi - lo)
+		if r.Case.Mode == "syscall" {
+			want = hi - lo
+		}
+		if r.Points != want || len(r.UsPerPoint) != 1 || math.IsNaN(r.UsPerPoint[0]) {
+			t.Errorf("%s: %d points between N=%d and N=%d (want %d), µs per point %v", r.Case.Name, r.Points, lo, hi, want, r.UsPerPoint)
+		}
+	}
+}
+
 // TestPointCost: the difference between the long and the short runs is
 // exactly the extra calls, for every configuration of the table: one stop
 // per getppid for the tracers (also with the guest's rdtsc trapped), one
@@ -180,7 +206,7 @@ func TestFindFirstLogic(t *testing.T) {
 			seedBase[RunSeed(b, i)] = b
 		}
 	}
-	strat := Strategy{Name: "fake", Run: func(_ context.Context, _ corpus.Program, _ *explore.Target, seed uint64, _ explore.Hint) (*explore.Result, error) {
+	strat := Strategy{Name: "fake", Run: func(_ context.Context, _ corpus.Program, _ *explore.Target, _ int, seed uint64, _ explore.Hint) (*explore.Result, error) {
 		b := seedBase[seed]
 		runs[b]++
 		if runs[b] == failAt[b] {
@@ -218,7 +244,7 @@ func TestFindFirstLogic(t *testing.T) {
 	}
 
 	// A run the scheduler could not handle ends the measurement.
-	bad := Strategy{Name: "bad", Run: func(context.Context, corpus.Program, *explore.Target, uint64, explore.Hint) (*explore.Result, error) {
+	bad := Strategy{Name: "bad", Run: func(context.Context, corpus.Program, *explore.Target, int, uint64, explore.Hint) (*explore.Result, error) {
 		return &explore.Result{Outcome: sched.Outcome{Kind: sched.Unsupported, Report: "futex_waitv"}}, nil
 	}}
 	if _, err := FindFirst(context.Background(), p, "/fake", bad, []uint64{1}, 10); err == nil || !strings.Contains(err.Error(), "futex_waitv") {

@@ -28,13 +28,15 @@ import (
 // ("t1:mem@lf_stack.c:42#3"), and its Event.Obj the address the
 // instruction is about to access, computed from the registers and the
 // decoded operand, so POS sees two accesses to one address conflict. A
-// site's breakpoint is removed after memHitCap hits in a run (a hot loop
-// would make every iteration a point).
+// site's breakpoint is removed after 128 hits in a run (a hot loop
+// would make every iteration a point; MemoryConfig.HitCap).
 //
-// Watching (DataCollider's trick): on a hit, if one of the MemoryConfig.
-// Watch debug registers is free, a watchpoint is armed on the address the
-// instruction is about to access (a read watches for writes, a write for
-// any access) for memWatchSpan scheduling points. Another thread's
+// Watching (DataCollider's trick): on a thread's first hit of a memory
+// point (a source line: a hot loop does not re-arm at every turn), if one
+// of the MemoryConfig.Watch debug registers is free, a watchpoint is
+// armed on the address the instruction is about to access (a read
+// watches for writes, a write for any access) for memWatchSpan
+// scheduling points. Another thread's
 // conflicting access then traps right after it: a point for that thread
 // ("t2:watch:mem@lf_stack.c:42#1"), where the strategy can run the first
 // thread's access before the second thread goes on. The owner's own
@@ -50,9 +52,10 @@ import (
 // only on the seed, the configuration and the order of events, which the
 // schedule fixes: a replay with the recorded sites repeats it.
 
+// DefaultMemoryHitCap is MemoryConfig.HitCap's default.
+const DefaultMemoryHitCap = 128
+
 const (
-	// memHitCap is how many hits of one site a run makes points of.
-	memHitCap = 128
 	// memWatchSpan is how many scheduling points a watch stays armed.
 	memWatchSpan = 32
 	// memWatchTrips is how many other-thread accesses a watch reports
@@ -81,6 +84,9 @@ type MemoryConfig struct {
 	// Watch is how many debug registers hits may arm watchpoints in
 	// (0..4; what -watch variables leave).
 	Watch int
+	// HitCap is how many hits of one site a run makes points of
+	// (0: DefaultMemoryHitCap).
+	HitCap int
 }
 
 // DefaultMemorySample is MemoryConfig.Sample's default.
@@ -162,6 +168,9 @@ func newMemState(cfg MemoryConfig, seed uint64) *memState {
 	}
 	if cfg.Sample <= 0 {
 		cfg.Sample = DefaultMemorySample
+	}
+	if cfg.HitCap <= 0 {
+		cfg.HitCap = DefaultMemoryHitCap
 	}
 	m := &memState{cfg: cfg, seed: seed, shared: map[SiteRef]bool{}, plant: cfg.Plant,
 		seen: map[SiteRef]bool{}, touched: map[memAddr]memTouch{}}
@@ -366,13 +375,14 @@ func (s *Scheduler) memBreakpoint(g *gthread, pp *pointProc, addr uint64) (inter
 		return s.stray(g), true
 	}
 	ms.hits++
-	if ms.hits > memHitCap {
+	limit := s.mem.cfg.HitCap
+	if ms.hits > limit {
 		// Planted in a fork child too, which reached the cap in its
 		// parent: not a point any more.
 		g.t.Proc.ClearBreakpoint(addr)
 		return intercept.Continue(), true
 	}
-	if ms.hits == memHitCap {
+	if ms.hits == limit {
 		g.t.Proc.ClearBreakpoint(addr) // it executes the original instruction
 	}
 	s.expireWatches(g.t.Proc, pp)
@@ -381,7 +391,9 @@ func (s *Scheduler) memBreakpoint(g *gthread, pp *pointProc, addr uint64) (inter
 	if ok {
 		obj = objKey("mem", uint64(g.pid), ea)
 		s.memTouched(g, ms, ea)
-		s.armWatch(g, pp, ms, ea)
+		if g.hits[ms.name] == 0 { // the thread's first hit of the point
+			s.armWatch(g, pp, ms, ea)
+		}
 	}
 	return s.userPoint(g, PointMemory, ms.name, obj), true
 }

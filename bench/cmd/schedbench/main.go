@@ -78,6 +78,8 @@ func main() {
 		fixedMain(args)
 	case "points":
 		pointsMain(args)
+	case "kinds":
+		kindsMain(args)
 	case "corpus":
 		corpusMain(args)
 	case "parallel":
@@ -94,7 +96,7 @@ func main() {
 }
 
 func usage() {
-	fmt.Fprintln(os.Stderr, "usage: schedbench fixed|points|corpus [flags]\n       schedbench stops [-cpu N] [PROG ARGS...]")
+	fmt.Fprintln(os.Stderr, "usage: schedbench fixed|points|kinds|corpus|parallel [flags]\n       schedbench stops [-cpu N] [PROG ARGS...]")
 	os.Exit(2)
 }
 
@@ -237,6 +239,45 @@ func pointsMain(args []string) {
 	tw.Flush()
 }
 
+// kindsMain measures the cost of one scheduling point of each kind.
+func kindsMain(args []string) {
+	fs := flag.NewFlagSet("kinds", flag.ExitOnError)
+	reps := fs.Int("reps", 5, "repetitions (each runs every configuration at -lo and -hi)")
+	lo := fs.Int("lo", 1000, "iterations of the short run")
+	hi := fs.Int("hi", 11000, "iterations of the long run")
+	cpu := fs.Int("cpu", 0, "CPU to pin tracer and guest to")
+	fs.Parse(args)
+	dir, err := os.MkdirTemp("", "schedbench-kinds-")
+	if err != nil {
+		fatalf("%v", err)
+	}
+	defer os.RemoveAll(dir)
+	guest, err := bench.BuildKindsGuest(dir)
+	if err != nil {
+		fatalf("%v", err)
+	}
+	header(fmt.Sprintf(", reps=%d, lo=%d, hi=%d, cpu=%d", *reps, *lo, *hi, *cpu))
+	load := bench.SampleLoad()
+	res, err := bench.KindCost(context.Background(), guest, bench.KindCases(), *lo, *hi, *reps, *cpu)
+	if err != nil {
+		fatalf("%v", err)
+	}
+	fmt.Printf("# %s\n# loadavg at end: %s\n\n", load.ForeignStringOn(*cpu), bench.LoadAvg())
+	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "point\tµs/point (median)\tmin\tmax\tx syscall point\tpoints\tequivalent\t")
+	base := bench.Median(res[0].UsPerPoint)
+	for _, r := range res {
+		m := bench.Median(r.UsPerPoint)
+		eq := fmt.Sprintf("explore.Run(kinds %s N, Config{CPU: %d, Points: %s", r.Case.Mode, *cpu, r.Case.Set)
+		if r.Case.Set == schedpoints.Memory {
+			eq += fmt.Sprintf(", Memory: {Watch: %d}", r.Case.Watch)
+		}
+		fmt.Fprintf(tw, "%s\t%.2f\t%.2f\t%.2f\t%.2f\t%d\t%s})\t\n", r.Case.Name, m, r.UsPerPoint[0],
+			r.UsPerPoint[len(r.UsPerPoint)-1], m/base, r.Points, eq)
+	}
+	tw.Flush()
+}
+
 func corpusMain(args []string) {
 	fs := flag.NewFlagSet("corpus", flag.ExitOnError)
 	sessions := fs.Int("seeds", 20, "session (base) seeds per program and strategy: 1..N")
@@ -247,6 +288,9 @@ func corpusMain(args []string) {
 	timeout := fs.Duration("timeout", 20*time.Second, "limit of one scheduled run (past it: a hang)")
 	cpu := fs.Int("cpu", 0, "CPU to pin scheduled runs to")
 	only := fs.String("only", "", "only programs whose name matches this regexp")
+	columns := fs.String("columns", "", "columns (strategy/points) whose name matches this regexp, among all of them: "+
+		"the four strategies with syscall, sync and memory points, and portfolio/sync, portfolio/memory, portfolio/memory-every-N "+
+		"(default: random/syscalls and the four strategies with sync points)")
 	fs.Parse(args)
 	var re *regexp.Regexp
 	if *only != "" {
@@ -262,6 +306,21 @@ func corpusMain(args []string) {
 	header(fmt.Sprintf(", sessions 1..%d, max %d runs each, native %d runs -p %d", *sessions, *maxRuns, *nativeRuns, *par))
 	ctx := context.Background()
 	strats := bench.Strategies(*cpu, *timeout)
+	if *columns != "" {
+		cre, err := regexp.Compile(*columns)
+		if err != nil {
+			fatalf("-columns: %v", err)
+		}
+		strats = nil
+		for _, s := range bench.AllStrategies(*cpu, *timeout) {
+			if cre.MatchString(s.Name) {
+				strats = append(strats, s)
+			}
+		}
+		if len(strats) == 0 {
+			fatalf("-columns %q matches no column", *columns)
+		}
+	}
 	var rows []bench.CorpusRow
 	var natWall time.Duration
 	stratWall := map[string]time.Duration{}

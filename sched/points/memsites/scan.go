@@ -105,6 +105,9 @@ type object struct {
 	goUser   func(pkg string) bool
 	secData  map[*elf.Section][]byte
 	funcs    map[uint64]string // function symbols by address
+	// scanChunk's buffers, reused from chunk to chunk.
+	steps []step
+	cands []candidate
 }
 
 type dataSym struct {
@@ -314,15 +317,13 @@ func sweep(code []byte, lo uint64, t *Table, fn func(pc uint64, in *x86asm.Inst)
 	}
 }
 
-// scanChunk decodes one chunk and appends its sites.
+// scanChunk decodes one chunk and appends its sites. The first pass
+// keeps every instruction's step (small) and only the instructions with
+// a memory operand (x86asm.Inst is large: copying all of them cost more
+// than decoding); the second walks the steps and classifies those.
 func (o *object) scanChunk(t *Table, c chunk, code []byte) {
-	type decoded struct {
-		pc uint64
-		in x86asm.Inst
-		st step
-	}
-	var insns []decoded
-	frame := false
+	steps, cands := o.steps[:0], o.cands[:0]
+	frame, wb := false, false
 	targets := map[uint64]bool{}
 	sweep(code, c.lo, t, func(pc uint64, in *x86asm.Inst) {
 		if in == nil {
@@ -332,46 +333,65 @@ func (o *object) scanChunk(t *Table, c chunk, code []byte) {
 		if st.jump >= c.lo && st.jump < c.hi {
 			targets[st.jump] = true
 		}
-		insns = append(insns, decoded{pc, *in, st})
+		steps = append(steps, st)
 		if in.Op == x86asm.MOV && in.Args[0] == x86asm.RBP && in.Args[1] == x86asm.RSP {
 			frame = true
 		}
+		if o.isGo {
+			var skip bool
+			if skip, wb = o.writeBarrier(in, pc, wb); skip {
+				return
+			}
+		}
+		if hasMem(in) {
+			cands = append(cands, candidate{len(steps) - 1, *in})
+		}
 	})
+	o.steps, o.cands = steps, cands
 	t.Text += len(code)
-	t.Insns += len(insns)
+	t.Insns += len(steps)
 	fn := int32(-1)
 	var k known
 	ctx := fnContext{frame: frame, goABI: o.isGo, global: o.global, known: &k}
-	wb := false
-	for i := range insns {
-		in, pc := &insns[i].in, insns[i].pc
-		if targets[pc] {
+	next := 0
+	for i, st := range steps {
+		if targets[st.pc] {
 			k = known{}
 		}
-		s, ok := o.site(in, pc, ctx, &wb)
-		k.apply(insns[i].st)
-		if !ok {
-			continue
+		if next < len(cands) && cands[next].step == i {
+			in := &cands[next].in
+			next++
+			if s, ok := classify(in, st.pc, ctx); ok {
+				if fn < 0 {
+					t.Funcs = append(t.Funcs, Func{Name: c.name, Start: c.lo})
+					fn = int32(len(t.Funcs) - 1)
+				}
+				s.Func = fn
+				t.Sites = append(t.Sites, s)
+			}
 		}
-		if fn < 0 {
-			t.Funcs = append(t.Funcs, Func{Name: c.name, Start: c.lo})
-			fn = int32(len(t.Funcs) - 1)
-		}
-		s.Func = fn
-		t.Sites = append(t.Sites, s)
+		k.apply(st)
 	}
 }
 
-// site classifies one instruction, after Go's write-barrier filter (wb
-// carries its state from one instruction to the next).
-func (o *object) site(in *x86asm.Inst, pc uint64, ctx fnContext, wb *bool) (Site, bool) {
-	if o.isGo {
-		var skip bool
-		if skip, *wb = o.writeBarrier(in, pc, *wb); skip {
-			return Site{}, false
+// candidate is an instruction with a memory operand and the index of its
+// step.
+type candidate struct {
+	step int
+	in   x86asm.Inst
+}
+
+// hasMem reports whether an instruction has a memory argument.
+func hasMem(in *x86asm.Inst) bool {
+	for _, a := range in.Args {
+		if a == nil {
+			return false
+		}
+		if _, ok := a.(x86asm.Mem); ok {
+			return true
 		}
 	}
-	return classify(in, pc, ctx)
+	return false
 }
 
 // writeBarrier follows Go's write barriers: the call to
