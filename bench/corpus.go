@@ -48,8 +48,9 @@ func Strategies(cpu int, timeout time.Duration) []Strategy {
 	return AllStrategies(cpu, timeout)[:5]
 }
 
-// MemoryEvery is the CLI's default: memory points in every 4th run.
-const MemoryEvery = 4
+// MemoryEvery is the CLI's default (-points sync+memory): memory points
+// in every 3rd run.
+const MemoryEvery = explore.DefaultMemoryEvery
 
 // AllStrategies are Strategies, then the same four strategies with memory
 // points, then the CLI's portfolio (run i takes the i-th strategy) with

@@ -207,6 +207,12 @@ type Progress struct {
 	Distinct int
 }
 
+// DefaultMemoryEvery is the CLI's default MemoryEvery (-points
+// sync+memory): prime to the default portfolio's four strategies, so that
+// the memory runs rotate through all of them; bench/RESULTS.md has the
+// measurement behind it.
+const DefaultMemoryEvery = 3
+
 // RunPoints is the point set of run i of a session whose template asks
 // for set and whose MemoryEvery is every (see Session.MemoryEvery).
 func RunPoints(set points.Set, every, i int) points.Set {

@@ -18,8 +18,12 @@
 // execution: a syscall entry, a thread's start, its exit (and exit_group,
 // where the other threads may run before the process dies), a breakpoint
 // hit at a function entry or source line, or an access to a watched
-// variable (breakpoints.go). The point's name goes into the decision trace
-// ("t1:futex", "t2:pthread_mutex_lock#3"), and replay checks it.
+// variable (breakpoints.go), or, with points.Memory, a breakpoint before
+// one of a seeded sample of the program's memory-access instructions and
+// an access by another thread to an address such a hit armed a
+// watchpoint on (memory.go). The point's name goes into the decision
+// trace ("t1:futex", "t2:pthread_mutex_lock#3", "t1:mem@lf_stack.c:42#2"),
+// and replay checks it.
 //
 // # Spinning threads
 //
@@ -193,4 +197,13 @@
 //   - Everything runs on the tracer thread. The watchdog runs on a timer
 //     and shares atomics with it, and the set of guest processes under
 //     watchdog.mu, a leaf lock.
+//   - The memsites.Cache a run's memory points read site tables from may
+//     be shared by parallel runs: it has its own lock, and tables are
+//     immutable.
+//   - Memory points depend only on the seed, the configuration and the
+//     order of events: the sample is drawn when an image is mapped, a
+//     watch is armed at a thread's first hit of a point if a register is
+//     free, and dropped by counting scheduling points, never by time. A
+//     memory site is never planted where a function point or a spin site
+//     is.
 package sched

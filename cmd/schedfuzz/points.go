@@ -15,7 +15,11 @@ import (
 
 // defaultPoints is the -points default; bench/RESULTS.md and the README
 // give the measurement behind it.
-const defaultPoints = "sync"
+const defaultPoints = mixedPoints
+
+// mixedPoints is the session-level set: sync points in every run, memory
+// points too in every explore.DefaultMemoryEvery-th run.
+const mixedPoints = "sync+memory"
 
 // pointFlags are -points, -yield-at, -watch and the memory points'
 // -memory-sites and -memory-in.
@@ -25,6 +29,7 @@ type pointFlags struct {
 	memIn                   string
 
 	set     points.Set
+	every   int // explore.Session.MemoryEvery (sync+memory)
 	yield   []points.Spec
 	watches []points.Watch
 	libs    []string
@@ -38,7 +43,7 @@ type pointFlags struct {
 const memoryWatch = 2
 
 func (p *pointFlags) register(fs *flag.FlagSet, def string) {
-	fs.StringVar(&p.setName, "points", def, "scheduling points: syscalls; sync (syscalls plus pthread, C11 and Go sync and channel functions); memory (sync plus a sample of the program's memory accesses)")
+	fs.StringVar(&p.setName, "points", def, "scheduling points: syscalls; sync (syscalls plus pthread, C11 and Go sync and channel functions); memory (sync plus a sample of the program's memory accesses); sync+memory (sync, and memory in every 3rd run)")
 	fs.StringVar(&p.yieldAt, "yield-at", "", "more points: functions or file.c:LINE, comma-separated")
 	fs.StringVar(&p.watch, "watch", "", "data points: global variables SYMBOL[:len], comma-separated (at most 4)")
 	fs.IntVar(&p.memSites, "memory-sites", sched.DefaultMemorySample, "-points memory: memory accesses sampled as points per run (in each scanned object)")
@@ -48,8 +53,11 @@ func (p *pointFlags) register(fs *flag.FlagSet, def string) {
 // parse checks the flags; errors are usage errors.
 func (p *pointFlags) parse() error {
 	var err error
-	if p.set, err = points.ParseSet(p.setName); err != nil {
-		return usageErr("%v", err)
+	p.every = 0
+	if strings.TrimSpace(p.setName) == mixedPoints {
+		p.set, p.every = points.Memory, explore.DefaultMemoryEvery
+	} else if p.set, err = points.ParseSet(p.setName); err != nil {
+		return usageErr("-points %q: unknown set (want syscalls, sync, memory or %s)", p.setName, mixedPoints)
 	}
 	if p.yieldAt != "" {
 		if p.yield, err = points.ParseYieldAt(p.yieldAt); err != nil {
@@ -175,11 +183,14 @@ func recordedPoints(ps replay.PointSet) (*pointFlags, error) {
 
 // same reports whether two configurations ask for the same points.
 func (p *pointFlags) same(q *pointFlags) bool {
-	return p.set == q.set && fmt.Sprint(p.yield) == fmt.Sprint(q.yield) && fmt.Sprint(p.watches) == fmt.Sprint(q.watches)
+	return p.set == q.set && p.every == q.every && fmt.Sprint(p.yield) == fmt.Sprint(q.yield) && fmt.Sprint(p.watches) == fmt.Sprint(q.watches)
 }
 
 func (p *pointFlags) String() string {
 	s := "-points " + p.set.String()
+	if p.every > 1 {
+		s = "-points " + mixedPoints
+	}
 	if len(p.yield) > 0 {
 		s += " -yield-at " + p.yieldAt
 	}

@@ -229,7 +229,7 @@ func (s *session) run() int {
 	s.start = time.Now()
 	sess := &explore.Session{
 		Target: s.tgt, Seed: base, Runs: f.runs, Time: f.budget, Parallel: f.par, Portfolio: portfolio,
-		Template: s.config(explore.Config{}),
+		Template: s.config(explore.Config{}), MemoryEvery: f.pts.every,
 		Classify: s.classes,
 		Report:   s.onRun,
 	}

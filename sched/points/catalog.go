@@ -12,7 +12,10 @@
 // and exit (what sched does without breakpoints). Sync: Syscalls plus the
 // entry of every function in Sync(). An uncontended pthread_mutex_lock or
 // sync.Mutex.Lock makes no syscall, so without Sync a lock-protected
-// window has no point inside it.
+// window has no point inside it. Memory: Sync plus points before a seeded
+// sample of the program's memory-access instructions (package memsites
+// finds them, sched samples and plants them): a window between two plain
+// accesses, or a load and a compare-and-swap, holds no call at all.
 //
 // # The Go entries
 //
