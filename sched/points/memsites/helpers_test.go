@@ -9,7 +9,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"sort"
 	"strconv"
 	"strings"
@@ -90,14 +89,7 @@ func goAccess(t testing.TB) string {
 		t.Fatal(err)
 	}
 	return build(t, "goaccess", dir, []string{"GOWORK=off", "CGO_ENABLED=0", "GOFLAGS=-mod=mod"},
-		goTool(), "build", "-trimpath", "-buildvcs=false", "-o", "$OUT", ".")
-}
-
-func goTool() string {
-	if _, err := exec.LookPath("go"); err == nil {
-		return "go"
-	}
-	return filepath.Join(runtime.GOROOT(), "bin", "go")
+		"go", "build", "-trimpath", "-buildvcs=false", "-o", "$OUT", ".")
 }
 
 func libc(t testing.TB) string {

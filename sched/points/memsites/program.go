@@ -13,9 +13,8 @@ import (
 
 // goPackage returns the import path of the package a Go symbol belongs to:
 // "main" for main.worker and main.(*T).m, "github.com/x/y" for
-// github.com/x/y.F, "" for compiler-generated names (type:.eq.T,
-// go:buildid). A dot in the last path element is escaped as %2e in
-// symbol names.
+// github.com/x/y.F, "" for compiler-generated names such as type:.eq.T.
+// A dot in the last path element is escaped as %2e in symbol names.
 func goPackage(sym string) string {
 	if i := strings.IndexByte(sym, '['); i >= 0 {
 		sym = sym[:i] // generic instantiation: [go.shape.int,...]
