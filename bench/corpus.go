@@ -58,12 +58,18 @@ const MemoryEvery = explore.DefaultMemoryEvery
 // MemoryEvery-th run. Memory points use the CLI's defaults (16 sites, 2
 // watch registers).
 func AllStrategies(cpu int, timeout time.Duration) []Strategy {
+	return AllStrategiesMemory(cpu, timeout, sched.DefaultMemorySample, 2)
+}
+
+// AllStrategiesMemory is AllStrategies with memory points sampling
+// sample sites and arming at most watch watch registers.
+func AllStrategiesMemory(cpu int, timeout time.Duration, sample, watch int) []Strategy {
 	cache, sites := symbols.NewCache(nil), memsites.NewCache("")
 	config := func(p corpus.Program, set schedpoints.Set, seed uint64, spec explore.Spec, h explore.Hint, plan *schedpoints.Plan) explore.Config {
 		cfg := explore.Config{Seed: seed, CPU: cpu, Timeout: timeout, Strategy: spec, Hint: h, Points: set,
 			Watch: p.Watch, Symbols: cache, Plan: plan}
 		if set == schedpoints.Memory {
-			cfg.Memory = sched.MemoryConfig{Sites: sites, Watch: max(0, min(2, 4-len(p.Watch)))}
+			cfg.Memory = sched.MemoryConfig{Sites: sites, Sample: sample, Watch: max(0, min(watch, 4-len(p.Watch)))}
 		}
 		return cfg
 	}

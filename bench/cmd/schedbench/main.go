@@ -291,6 +291,8 @@ func corpusMain(args []string) {
 	columns := fs.String("columns", "", "columns (strategy/points) whose name matches this regexp, among all of them: "+
 		"the four strategies with syscall, sync and memory points, and portfolio/sync, portfolio/memory, portfolio/memory-every-N "+
 		"(default: random/syscalls and the four strategies with sync points)")
+	memSites := fs.Int("memory-sites", 16, "memory columns: sites sampled per run")
+	memWatch := fs.Int("memory-watch", 2, "memory columns: watch registers")
 	fs.Parse(args)
 	var re *regexp.Regexp
 	if *only != "" {
@@ -312,7 +314,7 @@ func corpusMain(args []string) {
 			fatalf("-columns: %v", err)
 		}
 		strats = nil
-		for _, s := range bench.AllStrategies(*cpu, *timeout) {
+		for _, s := range bench.AllStrategiesMemory(*cpu, *timeout, *memSites, *memWatch) {
 			if cre.MatchString(s.Name) {
 				strats = append(strats, s)
 			}
