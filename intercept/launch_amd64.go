@@ -115,7 +115,7 @@ func (tr *Tracer) launch(cmd *Command) (*Thread, error) {
 		Files: files,
 		Sys: &syscall.SysProcAttr{
 			Ptrace:    true,
-			Setpgid:   true,
+			Setpgid:   !cmd.KeepProcessGroup,
 			Pdeathsig: syscall.SIGKILL,
 		},
 	})
