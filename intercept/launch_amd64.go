@@ -160,6 +160,13 @@ func (tr *Tracer) launch(cmd *Command) (*Thread, error) {
 		mem.Close()
 		return fail(fmt.Errorf("get regs: %w", err))
 	}
+	if err := check64(pid, &regs); err != nil {
+		mem.Close()
+		unix.Kill(pid, unix.SIGKILL)
+		reap(pid)
+		tr.live.remove(pid)
+		return nil, err
+	}
 	// Read the auxv even without options to edit, for the vDSO's address
 	// (see syscallGadget); only an edit that fails is an error.
 	vdso, err := editAuxv(mem, regs.Rsp, tr.opts.DisableVDSO, tr.opts.AtRandom)
@@ -398,6 +405,9 @@ func (tr *Tracer) fixAuxv(tid int, mem *Memory) error {
 	}
 	var regs unix.PtraceRegs
 	if err := ptraceGetRegs(tid, &regs); err != nil {
+		return err
+	}
+	if err := check64(tid, &regs); err != nil {
 		return err
 	}
 	_, err := editAuxv(mem, regs.Rsp, tr.opts.DisableVDSO, tr.opts.AtRandom)

@@ -630,6 +630,10 @@ func (tr *Tracer) handleExec(tid int) error {
 	p.resetPoints(t)
 	t.stop = stopEvent
 	if err := tr.fixAuxv(t.Tid, p.Mem); err != nil {
+		var ue *UnsupportedError
+		if errors.As(err, &ue) {
+			return err
+		}
 		return fmt.Errorf("exec of %d: %w", t.Tid, err)
 	}
 	tr.tool.Exec(t, former)
