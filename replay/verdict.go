@@ -85,3 +85,6 @@ func ParseExitList(s string) ([]int, error) {
 	}
 	return out, nil
 }
+
+// MaxCPUs is the largest CPU count a seed file records.
+const MaxCPUs = maxCPUs

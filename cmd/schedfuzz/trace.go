@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -205,24 +204,20 @@ func errCount(n int) string {
 
 func traceMain(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("schedfuzz trace", flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	fs.Bool("f", true, "follow threads and child processes (always on)")
 	onlyFlag := fs.String("e", "", "trace only these syscalls (comma-separated names); the seccomp filter stops no others")
 	summary := fs.Bool("c", false, "print a per-syscall count and time summary instead of lines (time: wall clock between entry and exit stops)")
 	outPath := fs.String("o", "", "write the trace to `file` instead of stderr")
 	limit := fs.Int("s", syscalls.DefaultLimit, "show at most `n` bytes of each string and buffer")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: schedfuzz trace [-f] [-e name,...] [-c] [-s N] [-o FILE] [--] PROG [ARGS...]")
-		fs.PrintDefaults()
+	usage := func(w io.Writer) {
+		fmt.Fprintln(w, "usage: schedfuzz trace [-f] [-e name,...] [-c] [-s N] [-o FILE] [--] PROG [ARGS...]")
+		printDefaults(fs, w)
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitUsage
+	if code, ok := parseFlags(fs, args, stderr, usage); !ok {
+		return code
 	}
 	if fs.NArg() == 0 {
-		fs.Usage()
+		usage(stderr)
 		return exitUsage
 	}
 	if *limit <= 0 {
@@ -260,12 +255,18 @@ func traceMain(args []string, stdout, stderr io.Writer) int {
 		printer: syscalls.Printer{Limit: *limit}, stats: map[callKey]*callStats{}}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, unix.SIGTERM)
 	defer stop()
+	// Like strace, the guest runs in our process group: on a terminal
+	// it is in the foreground (reads it without SIGTTIN, gets Ctrl-C
+	// with us), and its signals to the group cannot reach us.
 	res, err := intercept.Run(ctx, &intercept.Command{Path: path, Args: fs.Args(),
-		Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr}, tool, intercept.Options{CPU: intercept.NoCPU})
+		Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, KeepProcessGroup: true}, tool, intercept.Options{CPU: intercept.NoCPU})
 	if *summary {
 		tool.writeSummary(tool.out)
 	}
 	tool.out.Flush()
+	if ctx.Err() != nil {
+		return interrupted(stderr)
+	}
 	if err != nil {
 		return fail(stderr, err)
 	}
