@@ -45,7 +45,9 @@ func newCapture(limit int) (*capture, error) {
 		return nil, fmt.Errorf("capture guest output: %w", err)
 	}
 	c := &capture{w: os.NewFile(uintptr(fd), "guest-output"), limit: int64(limit)}
+	c.mu.Lock() // the first tick may come before c.timer is set
 	c.timer = time.AfterFunc(trimEvery, c.trim)
+	c.mu.Unlock()
 	return c, nil
 }
 

@@ -112,7 +112,7 @@ func replayMain(args []string, stdout, stderr io.Writer) int {
 			stdout.Write(res.run.Stdout)
 			stderr.Write(res.run.Stderr)
 		}
-		fmt.Fprintf(stderr, "schedfuzz: %s\n", res.why)
+		fmt.Fprintf(stderr, "schedfuzz: %s\n", oneLine(res.why))
 		return exitTool
 	case stillFailing:
 		stdout.Write(res.run.Stdout)

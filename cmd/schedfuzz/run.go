@@ -299,7 +299,7 @@ func (s *session) onRun(rep *explore.RunReport) bool {
 	for _, w := range r.Outcome.Warnings {
 		if !s.warned[w] {
 			s.warned[w] = true
-			fmt.Fprintf(s.stderr, "schedfuzz: %s\n", w)
+			fmt.Fprintf(s.stderr, "schedfuzz: %s\n", oneLine(w))
 		}
 	}
 	switch r.Outcome.Kind {
