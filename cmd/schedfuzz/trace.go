@@ -30,6 +30,7 @@ type tracer struct {
 	out     *bufio.Writer
 	printer syscalls.Printer
 	summary bool
+	lines   bool // flush every line (the output is a terminal)
 	stats   map[callKey]*callStats
 	line    []byte
 }
@@ -116,6 +117,14 @@ func (tr *tracer) SyscallExit(t *intercept.Thread, c *intercept.Syscall, ret int
 	return ret
 }
 
+// endLine ends a line of output: on a terminal it is shown at once, as
+// strace shows it; elsewhere lines are written in blocks.
+func (tr *tracer) endLine() {
+	if tr.lines {
+		tr.out.Flush()
+	}
+}
+
 // writeLine writes "[tid] call(args) = result".
 func (tr *tracer) writeLine(tid int, ev *syscalls.Event) {
 	b := append(tr.line[:0], '[')
@@ -124,12 +133,14 @@ func (tr *tracer) writeLine(tid int, ev *syscalls.Event) {
 	b = ev.AppendTo(b)
 	b = append(b, '\n')
 	tr.out.Write(b)
+	tr.endLine()
 	tr.line = b
 }
 
 func (tr *tracer) Signal(t *intercept.Thread, sig unix.Signal, info *unix.Siginfo) unix.Signal {
 	if !tr.summary {
 		fmt.Fprintf(tr.out, "[%d] --- %s ---\n", t.Tid, unix.SignalName(sig))
+		tr.endLine()
 	}
 	return sig
 }
@@ -154,6 +165,7 @@ func (tr *tracer) ProcessExit(p *intercept.Process, ws unix.WaitStatus) {
 	} else {
 		fmt.Fprintf(tr.out, "[%d] +++ exited with %d +++\n", p.Pid, ws.ExitStatus())
 	}
+	tr.endLine()
 }
 
 func (tr *tracer) writeSummary(w io.Writer) {
@@ -220,6 +232,8 @@ func traceMain(args []string, stdout, stderr io.Writer) int {
 		usage(stderr)
 		return exitUsage
 	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, unix.SIGTERM)
+	defer stop()
 	if *limit <= 0 {
 		return fail(stderr, &cliError{exitUsage, "trace: -s must be positive"})
 	}
@@ -252,9 +266,7 @@ func traceMain(args []string, stdout, stderr io.Writer) int {
 		w = f
 	}
 	tool := &tracer{sub: sub, only: only, out: bufio.NewWriter(w), summary: *summary,
-		printer: syscalls.Printer{Limit: *limit}, stats: map[callKey]*callStats{}}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, unix.SIGTERM)
-	defer stop()
+		printer: syscalls.Printer{Limit: *limit}, stats: map[callKey]*callStats{}, lines: isTerminal(w)}
 	// Like strace, the guest runs in our process group: on a terminal
 	// it is in the foreground (reads it without SIGTTIN, gets Ctrl-C
 	// with us), and its signals to the group cannot reach us.

@@ -3,9 +3,13 @@
  * signals and to escape tracing. Each attempt prints "name=RESULT" with
  * RESULT 0 or the errno's name.
  *
- *   hostile signals SIG   every way to signal the tracer with SIG, by
+ *   hostile signals SIG [nogroup]
+ *                         every way to signal the tracer with SIG, by
  *                         number (the tracer is the guest's parent, and
- *                         TracerPid in /proc/self/status names its thread)
+ *                         TracerPid in /proc/self/status names its thread);
+ *                         nogroup leaves out kill(-pgrp) of the tracer's
+ *                         group (which a guest in that group, as under
+ *                         trace, gets itself)
  *   hostile group SIG     kill(0, SIG): the guest's own process group; a
  *                         handler prints "caught" when SIG arrives
  *   hostile all SIG       a child waits for SIG; kill(-1, SIG)
@@ -51,7 +55,7 @@ static int tracer_tid(void)
 static volatile sig_atomic_t caught;
 static void on_sig(int sig) { (void)sig; caught = 1; }
 
-static int signals(int sig)
+static int signals(int sig, int group)
 {
 	int ppid = getppid(), tracer = tracer_tid();
 	int pgrp = getpgid(ppid);
@@ -71,7 +75,8 @@ static int signals(int sig)
 	snprintf(path, sizeof path, "/proc/%d", ppid);
 	int dirfd = open(path, O_DIRECTORY | O_RDONLY);
 	report("pidfd_send_signal-proc", syscall(SYS_pidfd_send_signal, dirfd, sig, NULL, 0));
-	report("kill-group", kill(-pgrp, sig));
+	if (group)
+		report("kill-group", kill(-pgrp, sig));
 	report("setpgid", setpgid(0, pgrp));
 	int fds[2];
 	if (pipe(fds) != 0)
@@ -166,7 +171,7 @@ int main(int argc, char **argv)
 		return 2;
 	int sig = argc > 2 ? atoi(argv[2]) : SIGWINCH;
 	if (!strcmp(argv[1], "signals"))
-		return signals(sig);
+		return signals(sig, !(argc > 3 && !strcmp(argv[3], "nogroup")));
 	if (!strcmp(argv[1], "group"))
 		return group(sig);
 	if (!strcmp(argv[1], "all"))
