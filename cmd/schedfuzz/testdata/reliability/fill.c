@@ -1,5 +1,5 @@
-/* fill.c FILE - fills the filesystem holding FILE (writes until ENOSPC),
- * then exits 1: a failure whose seed has no room left in the corpus. */
+/* fill.c FILE - writes up to 1 MiB to FILE (less if its filesystem fills
+ * up), then exits 1: a failure that fills a small corpus disk. */
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
@@ -9,14 +9,19 @@ int main(int argc, char **argv)
 {
 	if (argc < 2)
 		return 2;
-	int fd = open(argv[1], O_WRONLY | O_CREAT | O_APPEND, 0644);
+	int fd = open(argv[1], O_WRONLY | O_CREAT | O_TRUNC, 0644);
 	if (fd < 0)
 		return 3;
 	static char buf[4096];
 	memset(buf, 'f', sizeof buf);
-	while (write(fd, buf, sizeof buf) > 0)
-		;
+	long n = 0;
+	while (n < (1 << 20)) {
+		ssize_t w = write(fd, buf, sizeof buf);
+		if (w <= 0)
+			break;
+		n += w;
+	}
 	close(fd);
-	printf("disk full\n");
+	printf("wrote %ld bytes\n", n);
 	return 1;
 }

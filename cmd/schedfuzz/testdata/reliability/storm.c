@@ -37,6 +37,7 @@ int main(int argc, char **argv)
 			if (p < 0)
 				break;
 			if (p == 0) {
+				close(gate[1]);
 				waiter(NULL);
 				_exit(0);
 			}
