@@ -8,12 +8,14 @@
 //	schedfuzz trace [-f] [-e name,...] [-c] [-s N] [-o FILE] [--] PROG [ARGS...]
 //	schedfuzz doctor                        (checks this machine; exit 1 if schedfuzz cannot run)
 //
-// Exit codes: 0 no failure (or: replay now passes), 1 a failure was found
-// (or reproduced), 2 usage error, unusable program file or corrupt seed
+// Exit codes (the README's table has them all): 0 no failure (or: replay
+// now passes), 1 a failure was found (or reproduced), 2 usage error,
+// unusable program file, unsupported guest behaviour or corrupt seed
 // file, 125 schedfuzz itself failed or a replay diverged, 126 PROG is not
-// executable, 127 PROG was not found. replay DIR exits 1 if any seed still
-// fails, else 125 if any diverged, else 0. trace exits with the guest's
-// status (128+N for signal N).
+// executable, 127 PROG (or its interpreter) was not found, 130
+// interrupted. replay DIR exits 1 if any seed still fails, else 125 if any
+// diverged, else 0. trace exits with the guest's status (128+N for signal
+// N). Every error is one line (cli.go).
 package main
 
 import (
