@@ -214,7 +214,7 @@ func checkCorpus(t *testing.T, dir, corpus string) int {
 			t.Errorf("seed file incomplete: %v", err)
 			continue
 		}
-		if code, _, stderr := sf(t, dir, "replay", p); code != 1 {
+		if code, _, stderr := sf(t, dir, "replay", "-timeout", "60s", p); code != 1 {
 			t.Errorf("replay %s: exit %d, want 1\n%s", p, code, stderr)
 		}
 	}

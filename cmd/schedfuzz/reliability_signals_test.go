@@ -37,7 +37,11 @@ type phase struct {
 
 func phases() []phase {
 	slowArgs := func(slow, racy string) []string { return []string{"-runs", "100000", slow, "20000"} }
-	racyArgs := func(slow, racy string) []string { return []string{"-runs", "100000", "-seed", "7", racy} }
+	// A long -timeout: a run's start-up on a loaded machine must not
+	// be taken for a hang.
+	racyArgs := func(slow, racy string) []string {
+		return []string{"-runs", "100000", "-seed", "7", "-timeout", "60s", racy}
+	}
 	slowExe := func(slow, racy string) string { return slow }
 	racyExe := func(slow, racy string) string { return racy }
 	corpus := func(dir, glob string) string { return filepath.Join(dir, "testdata", "schedfuzz", glob) }

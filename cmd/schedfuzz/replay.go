@@ -79,6 +79,9 @@ func replayMain(args []string, stdout, stderr io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, unix.SIGTERM)
 	defer stop()
+	done := make(chan struct{})
+	defer close(done)
+	go exitOnInterrupt(ctx, done, stderr)
 	if st.IsDir() {
 		if *trace != "" {
 			return fail(stderr, usageErr("-trace takes a seed file, not a directory"))

@@ -101,6 +101,7 @@ type session struct {
 	warned map[string]bool // point warnings, said once
 	syms   *symbols.Cache  // ELF files, parsed once per session
 
+	gate    exitGate      // orders the session's end and an interrupt
 	flags   *flag.FlagSet // as parsed, for a command that reruns a run
 	unsaved error         // the last failure's seed could not be saved
 }
@@ -233,13 +234,19 @@ func (s *session) run() int {
 	if f.verbose || isTerminal(s.stderr) || s.json != nil {
 		sess.Progress = s.progress
 	}
+	done := make(chan struct{})
+	defer close(done)
+	go s.exitAfterInterrupt(ctx, done)
 	sum, err := sess.Run(ctx)
+	if !s.gate.finish() {
+		select {} // exitAfterInterrupt is ending the process
+	}
 	if ctx.Err() != nil {
 		// Every failure found so far is on disk (saved before it was
 		// minimized or reported): say where, and exit as for a find.
 		fmt.Fprintf(s.stderr, "schedfuzz: interrupted after %d runs\n", sum.Runs)
 		if len(s.order) == 0 {
-			return exitTool
+			return exitInterrupted
 		}
 		s.listFailures()
 		return exitFound
@@ -295,6 +302,9 @@ func (s *session) onRun(rep *explore.RunReport) bool {
 		s.err = fmt.Errorf("run %d: %w", rep.Index, rep.Err)
 		return true
 	}
+	s.gate.mu.Lock()
+	s.gate.runs++
+	s.gate.mu.Unlock()
 	r := rep.Result
 	for _, w := range r.Outcome.Warnings {
 		if !s.warned[w] {
@@ -353,21 +363,28 @@ func (s *session) seedFile(rep *explore.RunReport, r *explore.Result) *replay.Se
 // minimization short: the failure is reported with what was found.
 func (s *session) failure(rep *explore.RunReport, sig string) error {
 	r := rep.Result
-	file, known, err := s.store.Save(s.seedFile(rep, r))
+	var file string
+	var known bool
 	s.unsaved = nil
-	switch {
-	case errors.Is(err, replay.ErrTooLarge):
-		// Only with -max-steps 0 or a very large one: the session seed
-		// still reproduces the run.
-		fmt.Fprintf(s.stderr, "schedfuzz: run %d is too long for a seed file (%d decisions); -seed %#016x reproduces it (a smaller -max-steps would have ended it as a livelock)\n",
-			rep.Index, len(r.Decisions), s.base)
-		file = ""
-	case err != nil:
-		// A seed that cannot be saved is not lost: the report is
-		// printed in full, with the run's seed and how to run it
-		// again (reportUnsaved).
-		s.unsaved = err
-	}
+	s.gate.saving(func() {
+		var err error
+		file, known, err = s.store.Save(s.seedFile(rep, r))
+		switch {
+		case errors.Is(err, replay.ErrTooLarge):
+			// Only with -max-steps 0 or a very large one: the
+			// session seed still reproduces the run.
+			fmt.Fprintf(s.stderr, "schedfuzz: run %d is too long for a seed file (%d decisions); -seed %#016x reproduces it (a smaller -max-steps would have ended it as a livelock)\n",
+				rep.Index, len(r.Decisions), s.base)
+			file = ""
+		case err != nil:
+			// A seed that cannot be saved is not lost: the report
+			// is printed in full, with the run's seed and how to
+			// run it again (reportUnsaved).
+			s.unsaved = err
+		default:
+			s.gate.found = append(s.gate.found, "replay: "+replayCommand(file))
+		}
+	})
 	fr := &report.Failure{Target: s.prog, Run: rep.Index, Result: r, Known: known, Seed: file}
 	if s.f.minimize && s.ctx.Err() == nil && file != "" {
 		if err := s.minimize(rep, sig, fr); err != nil {
@@ -425,7 +442,8 @@ func (s *session) minimize(rep *explore.RunReport, sig string, fr *report.Failur
 	if min.Items < min.Original {
 		msf := s.seedFile(rep, min.Result)
 		msf.Strategy += "+minimized"
-		mfile, _, err := s.store.Save(msf)
+		var mfile string
+		s.gate.saving(func() { mfile, _, err = s.store.Save(msf) })
 		if err != nil {
 			fmt.Fprintf(s.stderr, "schedfuzz: %s\n", oneLine("the minimized seed was not saved: "+err.Error()))
 		}
