@@ -209,7 +209,7 @@ func runOnce(ctx context.Context, tgt *Target, cfg Config, again bool) (*Result,
 		return nil, err
 	}
 	start := time.Now()
-	res, err := intercept.Run(runCtx, &intercept.Command{
+	res, err := startRetrying(runCtx, &intercept.Command{
 		Path: tgt.Path, Args: tgt.Args, Env: tgt.Env, Dir: tgt.Dir, Stdin: cfg.Stdin,
 		Stdout: stdout.w, Stderr: stderr.w,
 	}, s, s.TracerOptions(cfg.CPU))

@@ -119,6 +119,12 @@ func startSF(t *testing.T, dir string, args ...string) *sfProc {
 	return p
 }
 
+// tmo is the -timeout of the suite's explorations: a run's start-up on a
+// loaded machine (seconds, behind other processes pinned to its CPU) must
+// not be taken for a hang: such false hangs are another issue's, not
+// what this suite checks.
+const tmo = "60s"
+
 // liveness bounds how long a test waits for something that must happen;
 // reaching it is a hang, whatever the machine's load. Nothing asserts on
 // shorter times.

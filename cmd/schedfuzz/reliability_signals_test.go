@@ -36,11 +36,9 @@ type phase struct {
 }
 
 func phases() []phase {
-	slowArgs := func(slow, racy string) []string { return []string{"-runs", "100000", slow, "20000"} }
-	// A long -timeout: a run's start-up on a loaded machine must not
-	// be taken for a hang.
+	slowArgs := func(slow, racy string) []string { return []string{"-runs", "100000", "-timeout", tmo, slow, "20000"} }
 	racyArgs := func(slow, racy string) []string {
-		return []string{"-runs", "100000", "-seed", "7", "-timeout", "60s", racy}
+		return []string{"-runs", "100000", "-seed", "7", "-timeout", tmo, racy}
 	}
 	slowExe := func(slow, racy string) string { return slow }
 	racyExe := func(slow, racy string) string { return racy }
@@ -183,7 +181,7 @@ func TestReliabilityStorms(t *testing.T) {
 				}
 				return cmd.ProcessState.ExitCode(), out.String(), errb.String()
 			}
-			code, _, stderr := run("-runs", "6", "-p", "2", "-corpus", "c-"+mode, storm, mode)
+			code, _, stderr := run("-runs", "6", "-timeout", tmo, "-p", "2", "-corpus", "c-"+mode, storm, mode)
 			if code != 0 {
 				t.Errorf("exit %d, want 0\n%.3000s", code, stderr)
 			}
@@ -212,7 +210,7 @@ func TestReliabilityFullDisk(t *testing.T) {
 	}
 	t.Cleanup(func() { unix.Unmount(corpus, unix.MNT_DETACH) })
 	fill := guest(t, "fill")
-	code, _, stderr := sf(t, dir, "-runs", "3", "-corpus", corpus, fill, filepath.Join(corpus, "filler"))
+	code, _, stderr := sf(t, dir, "-runs", "3", "-timeout", tmo, "-corpus", corpus, fill, filepath.Join(corpus, "filler"))
 	if code != 1 || !strings.Contains(stderr, "WARNING: SCHEDFUZZ: exit 1") || !strings.Contains(stderr, "wrote ") ||
 		!strings.Contains(stderr, "the seed file was not saved") || !strings.Contains(stderr, "no space left on device") {
 		t.Fatalf("exit %d, want 1 with the full report and why the seed is not saved\n%s", code, stderr)
@@ -240,11 +238,11 @@ func TestReliabilityClosedStreams(t *testing.T) {
 	testenv.RequirePtrace(t)
 	dir := t.TempDir()
 	closeout := guest(t, "closeout")
-	if code, _, stderr := sf(t, dir, "-runs", "20", closeout); code != 0 {
+	if code, _, stderr := sf(t, dir, "-runs", "20", "-timeout", tmo, closeout); code != 0 {
 		t.Errorf("guest closing its streams: exit %d\n%s", code, stderr)
 	}
 	racy := guest(t, "../../corpus/examples/lost_update")
-	cmd := exec.Command("sh", "-c", `exec "$0" -runs 1000 -seed 5 -json -v "$1" >&- 2>&-`, sfBinary, racy)
+	cmd := exec.Command("sh", "-c", `exec "$0" -runs 1000 -timeout 60s -seed 5 -json -v "$1" >&- 2>&-`, sfBinary, racy)
 	cmd.Dir = dir
 	cmd.Run()
 	if code := cmd.ProcessState.ExitCode(); code != 1 {
@@ -262,7 +260,7 @@ func TestReliabilitySharedCorpus(t *testing.T) {
 	testenv.RequirePtrace(t)
 	dir := t.TempDir()
 	racy := guest(t, "../../corpus/examples/lost_update")
-	ps := []*sfProc{startSF(t, dir, "-runs", "1000", "-seed", "11", racy), startSF(t, dir, "-runs", "1000", "-seed", "11", racy)}
+	ps := []*sfProc{startSF(t, dir, "-runs", "1000", "-timeout", tmo, "-seed", "11", racy), startSF(t, dir, "-runs", "1000", "-timeout", tmo, "-seed", "11", racy)}
 	codes := []int{ps[0].wait(t), ps[1].wait(t)}
 	if codes[0] != 1 || codes[1] != 1 {
 		t.Errorf("exits %v, want 1 and 1", codes)

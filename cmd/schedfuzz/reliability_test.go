@@ -156,7 +156,7 @@ func TestReliabilityClearAnswers(t *testing.T) {
 			t.Skipf("cannot build a 32-bit program here (gcc -m32): %v\n%s", err, b)
 		}
 		exe := guest(t, "exec")
-		code, _, stderr := sf(t, dir, "-runs", "3", exe, i386)
+		code, _, stderr := sf(t, dir, "-runs", "3", "-timeout", tmo, exe, i386)
 		if code != 2 || !strings.Contains(stderr, "schedfuzz: run 0: unsupported: i386 program "+i386+"\n") {
 			t.Errorf("exit %d, want 2 with the unsupported program named\n%s", code, stderr)
 		}
@@ -169,7 +169,7 @@ func TestReliabilityClearAnswers(t *testing.T) {
 	t.Run("replay judges by the recorded exit-code filter", func(t *testing.T) {
 		dir := t.TempDir()
 		ok := guest(t, "closeout") // exits 0: a failure under -expect-exit 3
-		code, _, stderr := sf(t, dir, "-runs", "2", "-expect-exit", "3", "-minimize=false", ok)
+		code, _, stderr := sf(t, dir, "-runs", "2", "-timeout", tmo, "-expect-exit", "3", "-minimize=false", ok)
 		if code != 1 {
 			t.Fatalf("exit %d\n%s", code, stderr)
 		}
@@ -177,13 +177,13 @@ func TestReliabilityClearAnswers(t *testing.T) {
 		if !strings.Contains(string(mustRead(t, filepath.Join(dir, file))), "\nexpect-exit: 3\n") {
 			t.Errorf("seed lacks expect-exit")
 		}
-		if code, _, stderr := sf(t, dir, "replay", file); code != 1 || !strings.Contains(stderr, "reproduced: exit 0 (recorded: exit 0)") {
+		if code, _, stderr := sf(t, dir, "replay", "-timeout", tmo, file); code != 1 || !strings.Contains(stderr, "reproduced: exit 0 (recorded: exit 0)") {
 			t.Errorf("replay: exit %d\n%s", code, stderr)
 		}
 		// The recorded -failure regexp must match for the failure to
 		// count: edited so that it cannot, the run passes.
 		lu := guest(t, "../../corpus/examples/lost_update")
-		code, _, stderr = sf(t, dir, "-runs", "1000", "-seed", "3", "-failure", "counter=", "-minimize=false", lu)
+		code, _, stderr = sf(t, dir, "-runs", "1000", "-timeout", tmo, "-seed", "3", "-failure", "counter=", "-minimize=false", lu)
 		if code != 1 {
 			t.Fatalf("-failure: exit %d\n%s", code, stderr)
 		}
@@ -192,23 +192,23 @@ func TestReliabilityClearAnswers(t *testing.T) {
 		if !strings.Contains(data, "\nfailure: \"counter=\"\n") {
 			t.Fatalf("seed lacks failure:\n%s", data)
 		}
-		if code, _, stderr := sf(t, dir, "replay", file); code != 1 {
+		if code, _, stderr := sf(t, dir, "replay", "-timeout", tmo, file); code != 1 {
 			t.Errorf("replay: exit %d\n%s", code, stderr)
 		}
 		must(t, os.WriteFile(filepath.Join(dir, "nomatch.seed"), []byte(strings.Replace(data, "failure: \"counter=\"", "failure: \"no such output\"", 1)), 0o644))
-		if code, _, stderr := sf(t, dir, "replay", "nomatch.seed"); code != 0 || !strings.Contains(stderr, "now passes") {
+		if code, _, stderr := sf(t, dir, "replay", "-timeout", tmo, "nomatch.seed"); code != 0 || !strings.Contains(stderr, "now passes") {
 			t.Errorf("replay with a -failure that does not match: exit %d\n%s", code, stderr)
 		}
 		// Another outcome than the recorded one is not a reproduction.
 		must(t, os.WriteFile(filepath.Join(dir, "hang.seed"), []byte(strings.Replace(data, "\noutcome: exit 1\n", "\noutcome: hang\n", 1)), 0o644))
-		if code, _, stderr := sf(t, dir, "replay", "hang.seed"); code != 125 || !strings.Contains(stderr, "the replay fails otherwise: exit 1 (recorded: hang)") {
+		if code, _, stderr := sf(t, dir, "replay", "-timeout", tmo, "hang.seed"); code != 125 || !strings.Contains(stderr, "the replay fails otherwise: exit 1 (recorded: hang)") {
 			t.Errorf("replay of another outcome: exit %d\n%s", code, stderr)
 		}
 	})
 	t.Run("symlinked seeds are followed", func(t *testing.T) {
 		dir := t.TempDir()
 		lu := guest(t, "../../corpus/examples/lost_update")
-		code, _, stderr := sf(t, dir, "-runs", "1000", "-seed", "5", "-minimize=false", "-corpus", "real", lu)
+		code, _, stderr := sf(t, dir, "-runs", "1000", "-timeout", tmo, "-seed", "5", "-minimize=false", "-corpus", "real", lu)
 		if code != 1 {
 			t.Fatalf("exit %d\n%s", code, stderr)
 		}
@@ -219,16 +219,16 @@ func TestReliabilityClearAnswers(t *testing.T) {
 		must(t, os.Symlink(filepath.Join(dir, "real"), filepath.Join(links, "dir")))
 		must(t, os.Symlink(links, filepath.Join(links, "loop")))
 		must(t, os.Symlink("/nonexistent", filepath.Join(links, "dangling.seed")))
-		code, out, stderr := sf(t, dir, "replay", "links")
+		code, out, stderr := sf(t, dir, "replay", "-timeout", tmo, "links")
 		if code != 1 || strings.Count(out, ": still failing: exit 1\n") != 2 || !strings.Contains(out, "2 seeds: 2 still failing") {
 			t.Errorf("replay of a directory of links: exit %d\n%s%s", code, out, stderr)
 		}
 		must(t, os.Symlink(filepath.Join(dir, file), filepath.Join(dir, "direct.seed")))
-		if code, _, stderr := sf(t, dir, "replay", "direct.seed"); code != 1 {
+		if code, _, stderr := sf(t, dir, "replay", "-timeout", tmo, "direct.seed"); code != 1 {
 			t.Errorf("replay of a link: exit %d\n%s", code, stderr)
 		}
 		must(t, os.Symlink(filepath.Join(dir, "real"), filepath.Join(dir, "corpuslink")))
-		if code, out, _ := sf(t, dir, "replay", "corpuslink"); code != 1 || !strings.Contains(out, "1 seed: 1 still failing") {
+		if code, out, _ := sf(t, dir, "replay", "-timeout", tmo, "corpuslink"); code != 1 || !strings.Contains(out, "1 seed: 1 still failing") {
 			t.Errorf("replay of a linked directory: exit %d\n%s", code, out)
 		}
 	})
@@ -237,13 +237,13 @@ func TestReliabilityClearAnswers(t *testing.T) {
 		lu := guest(t, "../../corpus/examples/lost_update")
 		wd := filepath.Join(dir, "wd")
 		must(t, os.Mkdir(wd, 0o755))
-		code, _, stderr := sf(t, wd, "-runs", "1000", "-seed", "5", "-minimize=false", "-corpus", filepath.Join(dir, "seeds"), lu)
+		code, _, stderr := sf(t, wd, "-runs", "1000", "-timeout", tmo, "-seed", "5", "-minimize=false", "-corpus", filepath.Join(dir, "seeds"), lu)
 		if code != 1 {
 			t.Fatalf("exit %d\n%s", code, stderr)
 		}
 		file := replayLine.FindStringSubmatch(stderr)[1]
 		must(t, os.RemoveAll(wd))
-		code, _, stderr = sf(t, dir, "replay", file)
+		code, _, stderr = sf(t, dir, "replay", "-timeout", tmo, file)
 		if code != 1 || !strings.Contains(stderr, "note: the recorded working directory "+wd+" does not exist") {
 			t.Errorf("exit %d\n%s", code, stderr)
 		}
@@ -266,7 +266,7 @@ func TestReliabilityEscapes(t *testing.T) {
 	hostile := guest(t, "../../intercept/testdata/hostile")
 	t.Run("CLONE_UNTRACED", func(t *testing.T) {
 		dir := t.TempDir()
-		for _, args := range [][]string{{"-runs", "5", hostile, "untraced"}, {"trace", hostile, "untraced"}} {
+		for _, args := range [][]string{{"-runs", "5", "-timeout", tmo, hostile, "untraced"}, {"trace", hostile, "untraced"}} {
 			if code, _, stderr := sf(t, dir, args...); code != 0 {
 				t.Errorf("%v: exit %d\n%s", args, code, stderr)
 			}
@@ -276,7 +276,7 @@ func TestReliabilityEscapes(t *testing.T) {
 	for _, sig := range []string{"19", "9"} { // SIGSTOP, SIGKILL
 		t.Run("signals "+sig+" to schedfuzz", func(t *testing.T) {
 			dir := t.TempDir()
-			for _, args := range [][]string{{"-runs", "3", hostile, "signals", sig}, {"trace", hostile, "signals", sig, "nogroup"}} {
+			for _, args := range [][]string{{"-runs", "3", "-timeout", tmo, hostile, "signals", sig}, {"trace", hostile, "signals", sig, "nogroup"}} {
 				p := startSF(t, dir, args...)
 				code := p.wait(t)
 				if code != 0 || args[0] == "trace" && !strings.Contains(p.stdout.String(), "kill-parent=EPERM\nkill-tracer=EPERM\n") {
@@ -388,12 +388,12 @@ func TestReliabilityResources(t *testing.T) {
 	t.Run("unbounded output", func(t *testing.T) {
 		dir := t.TempDir()
 		big := guest(t, "bigout")
-		code, _, stderr := sf(t, dir, "-runs", "2", "-p", "2", "-minimize=false", big, "256")
+		code, _, stderr := sf(t, dir, "-runs", "2", "-timeout", tmo, "-p", "2", "-minimize=false", big, "256")
 		if code != 1 || !strings.Contains(stderr, "oooothe-end\n") {
 			t.Fatalf("exit %d\n%.3000s", code, stderr)
 		}
 		file := replayLine.FindStringSubmatch(stderr)[1]
-		code, out, stderr := sf(t, dir, "replay", file)
+		code, out, stderr := sf(t, dir, "replay", "-timeout", tmo, file)
 		if code != 1 || len(out) != 64<<10 || !strings.HasSuffix(out, "the-end\n") ||
 			!strings.Contains(stderr, "note: the guest wrote 268435464 bytes to stdout; the last 65536 are shown") {
 			t.Errorf("replay: exit %d, %d bytes of stdout\n%.3000s", code, len(out), stderr)
@@ -416,7 +416,7 @@ func TestReliabilityResources(t *testing.T) {
 		must(t, err)
 		defer h.Close()
 		must(t, unix.Flock(int(h.Fd()), unix.LOCK_EX)) // a live writer's
-		if code, _, stderr := sf(t, dir, "-runs", "1", "/bin/true"); code != 0 {
+		if code, _, stderr := sf(t, dir, "-runs", "1", "-timeout", tmo, "/bin/true"); code != 0 {
 			t.Fatalf("exit %d\n%s", code, stderr)
 		}
 		for p, want := range map[string]bool{stale: false, held: true, fresh: true} {
@@ -447,7 +447,7 @@ func TestReliabilityResources(t *testing.T) {
 			must(t, os.WriteFile(filepath.Join(many, "s"+strconv.Itoa(i)+".seed"), []byte(b.String()), 0o644))
 		}
 		rss := func(d string) int64 {
-			cmd := exec.Command(sfBinary, "replay", d)
+			cmd := exec.Command(sfBinary, "replay", "-timeout", tmo, d)
 			out, _ := cmd.CombinedOutput()
 			if cmd.ProcessState.ExitCode() != 125 {
 				t.Fatalf("replay %s: exit %d\n%.2000s", d, cmd.ProcessState.ExitCode(), out[max(0, len(out)-2000):])
