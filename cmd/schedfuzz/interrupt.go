@@ -19,7 +19,7 @@ import (
 // cancellable, such as reading a library's symbols at a run's start,
 // which takes seconds on a loaded machine. The guests are killed already
 // (and die with schedfuzz in any case: PTRACE_O_EXITKILL).
-const interruptGrace = 500 * time.Millisecond
+const interruptGrace = 200 * time.Millisecond
 
 // exitGate orders the ways an exploration ends: a seed being saved is
 // always finished first, and only one of them prints its last words.

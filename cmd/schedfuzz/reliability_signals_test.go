@@ -210,7 +210,9 @@ func TestReliabilityFullDisk(t *testing.T) {
 	}
 	t.Cleanup(func() { unix.Unmount(corpus, unix.MNT_DETACH) })
 	fill := guest(t, "fill")
-	code, _, stderr := sf(t, dir, "-runs", "3", "-timeout", tmo, "-corpus", corpus, fill, filepath.Join(corpus, "filler"))
+	// -p 1: a parallel run would truncate the filler while the seed is
+	// saved.
+	code, _, stderr := sf(t, dir, "-runs", "3", "-p", "1", "-timeout", tmo, "-corpus", corpus, fill, filepath.Join(corpus, "filler"))
 	if code != 1 || !strings.Contains(stderr, "WARNING: SCHEDFUZZ: exit 1") || !strings.Contains(stderr, "wrote ") ||
 		!strings.Contains(stderr, "the seed file was not saved") || !strings.Contains(stderr, "no space left on device") {
 		t.Fatalf("exit %d, want 1 with the full report and why the seed is not saved\n%s", code, stderr)
