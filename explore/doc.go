@@ -4,10 +4,13 @@
 //   - Run makes one run: decisions come from a strategy, a recorded
 //     trace (replay.Follower), or a guided Decider (the minimizer), and
 //     are recorded with where each was made (thread, its k-th point); it
-//     captures output in memfds and classifies the end (exit status,
-//     signal, deadlock, livelock at Config.MaxSteps, hang at the
-//     timeout). A hang is a result whatever the kill at the timeout did
-//     to the run's teardown.
+//     captures output in memfds, keeping the last OutputLimit bytes of
+//     each stream (capture.go: a timer punches out the rest while the
+//     guest writes, so memory stays bounded), and classifies the end
+//     (exit status, signal, deadlock, livelock at Config.MaxSteps, hang
+//     at the timeout; an i386 program the guest execs is Unsupported). A
+//     hang is a result whatever the kill at the timeout did to the run's
+//     teardown.
 //   - The strategies (strategy.go): random walk, PCT, POS and rr-style
 //     chaos, each a pure function of the run's seed (and, for PCT, a step
 //     bound learned from earlier runs); syscall-result faults on top.

@@ -79,7 +79,10 @@ type Config struct {
 	StackAt func(thread, point int) bool
 	// Stdin is the guest's standard input (nil: /dev/null).
 	Stdin *os.File
-	// OutputLimit caps the captured stdout and stderr (default 64 KiB each).
+	// OutputLimit is how much of the guest's stdout and of its stderr a
+	// run keeps: the last OutputLimit bytes of each (default
+	// DefaultOutputLimit); the rest is discarded as it is written
+	// (capture.go).
 	OutputLimit int
 }
 
@@ -98,6 +101,9 @@ type Result struct {
 	Divergence *replay.DivergenceError
 	Stdout     []byte
 	Stderr     []byte
+	// StdoutDropped and StderrDropped count the bytes written before
+	// the kept tails (Config.OutputLimit).
+	StdoutDropped, StderrDropped int64
 	// Wall is the wall time of the run and of the runs made before it
 	// for new spin sites (Reruns of them); Spins are its spin sites.
 	Wall   time.Duration
@@ -157,7 +163,7 @@ func (r *Result) Describe() string {
 // guided runs (cfg.Replay, cfg.Decider) are never made again.
 func Run(ctx context.Context, tgt *Target, cfg Config) (*Result, error) {
 	if cfg.OutputLimit <= 0 {
-		cfg.OutputLimit = 64 << 10
+		cfg.OutputLimit = DefaultOutputLimit
 	}
 	var wall time.Duration
 	for rerun := 0; ; rerun++ {
@@ -214,13 +220,13 @@ func runOnce(ctx context.Context, tgt *Target, cfg Config, again bool) (*Result,
 		return nil, err
 	}
 	start := time.Now()
-	res, err := intercept.Run(runCtx, &intercept.Command{
+	res, err := startRetrying(runCtx, &intercept.Command{
 		Path: tgt.Path, Args: tgt.Args, Env: tgt.Env, Dir: tgt.Dir, Stdin: cfg.Stdin,
 		Stdout: stdout.w, Stderr: stderr.w,
 	}, s, s.TracerOptions(cfg.CPU))
 	r := &Result{Seed: cfg.Seed, Points: cfg.Points, Wall: time.Since(start)}
-	r.Stdout = stdout.close()
-	r.Stderr = stderr.close()
+	r.Stdout, r.StdoutDropped = stdout.close()
+	r.Stderr, r.StderrDropped = stderr.close()
 	r.Outcome = s.Outcome()
 	r.Decisions, r.keys = rec.decisions, rec.keys
 	if hungUp(ctx, runCtx, res, err, r.Outcome.Kind) {
@@ -233,6 +239,12 @@ func runOnce(ctx context.Context, tgt *Target, cfg Config, again bool) (*Result,
 		if r.Outcome.Kind == sched.Internal {
 			r.Outcome.Kind, r.Outcome.Report = sched.Finished, ""
 		}
+	}
+	var ue *intercept.UnsupportedError
+	if errors.As(err, &ue) {
+		// A program the tracer cannot follow (an i386 exec): a result.
+		r.Outcome.Kind, r.Outcome.Report = sched.Unsupported, ue.Error()
+		err = nil
 	}
 	if err != nil {
 		return r, err
@@ -328,37 +340,4 @@ func (r *Result) divergence(f *replay.Follower) {
 	default:
 		r.Outcome.Report = d.Error()
 	}
-}
-
-// capture collects a guest output stream in a memfd: no pipe, no reader
-// goroutine, no cross-thread wake-ups during the run; read once at the end,
-// up to a limit.
-type capture struct {
-	w     *os.File
-	limit int
-}
-
-func newCapture(limit int) (*capture, error) {
-	fd, err := unix.MemfdCreate("schedfuzz-output", unix.MFD_CLOEXEC)
-	if err != nil {
-		return nil, fmt.Errorf("capture guest output: %w", err)
-	}
-	return &capture{w: os.NewFile(uintptr(fd), "guest-output"), limit: limit}, nil
-}
-
-// close returns what the guest wrote (up to the limit) and closes the
-// memfd. It allocates only what was written: most runs write little, and
-// two 64 KiB buffers per run are a measurable part of a short run.
-func (c *capture) close() []byte {
-	defer c.w.Close()
-	size := int64(c.limit)
-	if fi, err := c.w.Stat(); err == nil {
-		size = min(fi.Size(), size)
-	}
-	if size <= 0 {
-		return nil
-	}
-	buf := make([]byte, size)
-	n, _ := c.w.ReadAt(buf, 0)
-	return buf[:n]
 }

@@ -149,6 +149,20 @@
 // ignored, a hit unblocks it in that thread and resets its action to the
 // default.
 //
+// # Guarded calls
+//
+// Whatever the tool decides, no guest escapes tracing or signals the
+// tracer (guard.go): CLONE_UNTRACED is removed from clone and clone3;
+// kill, tkill, tgkill, rt_[tg]sigqueueinfo and pidfd_send_signal aimed at
+// a thread of the tracer process, setpgid into its process group and
+// F_SETOWN/FIOSETOWN naming it fail with EPERM; kill(0), kill(-pgrp) and
+// kill(-1) reaching the tracer's group go to the guest processes in it
+// only. These calls are always in the filter, checked when a call is about
+// to run (after the tool's decision, at its resumption if held); a tool
+// that did not subscribe to them does not see them. Command.KeepProcessGroup
+// runs the guest in the tracer's process group (as strace does); by
+// default it gets one of its own.
+//
 // # Invariants
 //
 //   - Everything runs on the tracer thread; Tool methods are never called

@@ -115,7 +115,7 @@ func (tr *Tracer) launch(cmd *Command) (*Thread, error) {
 		Files: files,
 		Sys: &syscall.SysProcAttr{
 			Ptrace:    true,
-			Setpgid:   true,
+			Setpgid:   !cmd.KeepProcessGroup,
 			Pdeathsig: syscall.SIGKILL,
 		},
 	})
@@ -159,6 +159,13 @@ func (tr *Tracer) launch(cmd *Command) (*Thread, error) {
 	if err := ptraceGetRegs(pid, &regs); err != nil {
 		mem.Close()
 		return fail(fmt.Errorf("get regs: %w", err))
+	}
+	if err := check64(pid, &regs); err != nil {
+		mem.Close()
+		unix.Kill(pid, unix.SIGKILL)
+		reap(pid)
+		tr.live.remove(pid)
+		return nil, err
 	}
 	// Read the auxv even without options to edit, for the vDSO's address
 	// (see syscallGadget); only an edit that fails is an error.
@@ -398,6 +405,9 @@ func (tr *Tracer) fixAuxv(tid int, mem *Memory) error {
 	}
 	var regs unix.PtraceRegs
 	if err := ptraceGetRegs(tid, &regs); err != nil {
+		return err
+	}
+	if err := check64(tid, &regs); err != nil {
 		return err
 	}
 	_, err := editAuxv(mem, regs.Rsp, tr.opts.DisableVDSO, tr.opts.AtRandom)

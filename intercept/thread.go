@@ -200,6 +200,11 @@ func (t *Thread) resumeSyscall(a Action) error {
 	if t.injected {
 		return t.resumeAfterInject(a)
 	}
+	if a.kind == actContinue || a.kind == actTraceExit {
+		if ret, refuse := t.tr.guardCall(t); refuse {
+			return t.refuse(a, ret)
+		}
+	}
 	switch a.kind {
 	case actInterrupt:
 		// Skip the call, then give it the code at its exit, where the

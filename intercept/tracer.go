@@ -26,6 +26,12 @@ type Command struct {
 	// Stdin, Stdout and Stderr become the guest's fds 0-2; nil means
 	// /dev/null for stdin and the tracer's own for the others.
 	Stdin, Stdout, Stderr *os.File
+	// KeepProcessGroup runs the guest in the tracer's process group, as
+	// strace does, so that a guest on the terminal is in its foreground
+	// group (reads it without SIGTTIN) and gets its Ctrl-C. By default
+	// the guest gets a process group of its own. Either way its signals
+	// cannot reach the tracer (see guard.go).
+	KeepProcessGroup bool
 }
 
 // Options tune a run.
@@ -86,9 +92,11 @@ func (r *Result) ExitCode() int {
 // Tracer is the state of one run. It is created and used only inside Run,
 // on one locked OS thread; tools reach it through Thread.Tracer.
 type Tracer struct {
-	tool Tool
-	opts Options
-	sub  Subscription
+	tool    Tool
+	opts    Options
+	sub     Subscription // what the filter stops: the tool's and the guard's
+	toolSub Subscription // what the tool asked for
+	guard   guard        // see guard.go
 
 	threads  map[int]*Thread
 	procs    map[int]*Process
@@ -235,7 +243,9 @@ func (tr *Tracer) Threads() []*Thread {
 }
 
 func (tr *Tracer) run(cmd *Command) (*Result, error) {
-	tr.sub = tr.tool.Subscription()
+	tr.toolSub = tr.tool.Subscription()
+	tr.sub = tr.toolSub.with(guardedSyscalls())
+	tr.guard = newGuard()
 	root, err := tr.launch(cmd)
 	if err != nil {
 		return nil, err
@@ -420,6 +430,9 @@ func (tr *Tracer) handleSeccomp(t *Thread, restart restartExpect) error {
 	t.applyKeep(c)
 	t.wantExit = false
 	t.restoreArgs, t.silentExit = false, false
+	if c.Arch == ArchX86_64 && !tr.toolSub.Has(c.Nr) {
+		return t.resume(Continue()) // stopped for the guard alone
+	}
 	a := tr.tool.SyscallEnter(t, c)
 	if t.stop == stopRunning {
 		return nil // the tool held and resumed it during the callback
@@ -617,6 +630,10 @@ func (tr *Tracer) handleExec(tid int) error {
 	p.resetPoints(t)
 	t.stop = stopEvent
 	if err := tr.fixAuxv(t.Tid, p.Mem); err != nil {
+		var ue *UnsupportedError
+		if errors.As(err, &ue) {
+			return err
+		}
 		return fmt.Errorf("exec of %d: %w", t.Tid, err)
 	}
 	tr.tool.Exec(t, former)

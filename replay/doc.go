@@ -22,6 +22,9 @@
 //	run: 17                        the run's index in its session
 //	strategy: random               how decisions were made ("random", "pct:3")
 //	cpus: 4                        the CPU count the guest saw
+//	expect-exit: 0,3               statuses that meant success (if not just 0)
+//	failure: "assert"              -failure: output the failure had to match
+//	ignore: "ECONNRESET"           -ignore: output that made a failure not count
 //	outcome: exit 1                how the run ended
 //	signature: exit 1 @t1:write    the failure's signature (explore.Signature)
 //	digest: 3f0a...                Digest of the decision trace
@@ -87,6 +90,11 @@
 // before schedfuzz 0.2) replays with the replaying environment.
 //
 // # Corpus
+//
+// Seed files are written atomically (atomic.go): unnamed (O_TMPFILE) and
+// linked into place, or, where the filesystem cannot, as a locked
+// ".tmp-*" file renamed into place, which CleanTemp removes once a
+// killed writer has left it. Paths follows symbolic links.
 //
 // A Store is a directory with one subdirectory per failure signature,
 // named by a filesystem-safe slug of the signature and a short hash of it

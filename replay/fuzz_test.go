@@ -21,6 +21,7 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte(full))
 	f.Add([]byte(strings.ReplaceAll(full, "\n", "\r\n")))
 	f.Add([]byte("schedfuzz seed v1\ntarget: \"/x\"\nsha256: " + sha + "\nseed: 1\ndecisions: 0\nend\n"))
+	f.Add([]byte("schedfuzz seed v1\ntarget: \"/x\"\nsha256: " + sha + "\nseed: 1\nexpect-exit: 0, 3\nfailure: \"a(b|c)\"\nignore: \"\\\\d+\"\ndecisions: 0\nend\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		sf, err := Parse(bytes.NewReader(data))
 		if err != nil {

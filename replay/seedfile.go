@@ -49,6 +49,12 @@ type SeedFile struct {
 	// decisions the scheduler asks for, so replay needs them.
 	Faults   bool
 	MaxSteps int
+	// ExpectExit, Failure and Ignore are how the run was judged (see
+	// verdict.go): exit statuses that mean success (nil: just 0), and
+	// regular expressions its output had to match or not match ("":
+	// none).
+	ExpectExit      []int
+	Failure, Ignore string
 
 	Points PointSet
 	// Spins are the run's spin sites (sched/spin.go): replay plants them
@@ -122,6 +128,9 @@ func (f *SeedFile) Encode() ([]byte, error) {
 	}
 	if f.MaxSteps > 0 {
 		kv("max-steps", strconv.Itoa(f.MaxSteps))
+	}
+	if err := f.encodeVerdict(kv); err != nil {
+		return nil, err
 	}
 	kv("outcome", f.Outcome)
 	if f.Signature != "" {
@@ -395,6 +404,9 @@ func known(key string) bool {
 		"signature", "digest", "points", "dir", "decisions", "faults", "max-steps":
 		return true
 	}
+	if verdictKey(key) {
+		return true
+	}
 	return false
 }
 
@@ -508,6 +520,8 @@ func (p *parser) field(f *SeedFile, key, val string) error {
 		f.Spins = append(f.Spins, sp)
 	case "decisions":
 		return p.decisions(f, val)
+	case "expect-exit", "failure", "ignore":
+		return p.parseVerdict(f, key, val)
 	}
 	return err
 }

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"syscall"
 )
 
 // Store is a corpus of seed files under Dir: one subdirectory per failure
@@ -68,32 +69,6 @@ func (s Store) Save(f *SeedFile) (path string, known bool, err error) {
 	return path, known, nil
 }
 
-// writeAtomic writes data to a temporary file next to path and renames it
-// into place.
-func writeAtomic(path string, data []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-*")
-	if err != nil {
-		return err
-	}
-	_, err = tmp.Write(data)
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Chmod(tmp.Name(), 0o644)
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), path)
-	}
-	if err != nil {
-		os.Remove(tmp.Name())
-	}
-	return err
-}
-
 // hasSeed reports whether dir holds a seed file.
 func hasSeed(dir string) bool {
 	ents, err := os.ReadDir(dir)
@@ -139,24 +114,58 @@ func (s Store) flatHas(sig string) bool {
 	return false
 }
 
-// Paths returns every regular file named *.seed under s.Dir, at any
-// depth, sorted.
+// Paths returns every file named *.seed under s.Dir, at any depth,
+// sorted. Symbolic links are followed, to files and to directories (a
+// directory reached twice, through a link loop or two links, is walked
+// once); a dangling link is skipped.
 func (s Store) Paths() ([]string, error) {
 	var paths []string
-	err := filepath.WalkDir(s.Dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if d.Type().IsRegular() && strings.HasSuffix(d.Name(), ".seed") {
-			paths = append(paths, p)
-		}
-		return nil
-	})
-	if err != nil {
+	seen := map[devIno]bool{}
+	if err := walkSeeds(s.Dir, seen, &paths); err != nil {
 		return nil, fmt.Errorf("corpus %s: %w", s.Dir, unwrapPath(err))
 	}
 	sort.Strings(paths)
 	return paths, nil
+}
+
+type devIno struct{ dev, ino uint64 }
+
+func walkSeeds(dir string, seen map[devIno]bool, paths *[]string) error {
+	st, err := os.Stat(dir)
+	if err != nil {
+		return err
+	}
+	if sys, ok := st.Sys().(*syscall.Stat_t); ok {
+		k := devIno{uint64(sys.Dev), sys.Ino}
+		if seen[k] {
+			return nil
+		}
+		seen[k] = true
+	}
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return err
+	}
+	for _, e := range ents {
+		p := filepath.Join(dir, e.Name())
+		mode := e.Type()
+		if mode&fs.ModeSymlink != 0 {
+			st, err := os.Stat(p)
+			if err != nil {
+				continue // dangling
+			}
+			mode = st.Mode().Type()
+		}
+		switch {
+		case mode.IsDir():
+			if err := walkSeeds(p, seen, paths); err != nil {
+				return err
+			}
+		case mode.IsRegular() && strings.HasSuffix(e.Name(), ".seed"):
+			*paths = append(*paths, p)
+		}
+	}
+	return nil
 }
 
 // List loads every seed file of the corpus, in Paths order. The first

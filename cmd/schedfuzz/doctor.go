@@ -12,10 +12,8 @@ import (
 // can work (warnings allowed), 1 when a required check fails.
 func doctorMain(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("schedfuzz doctor", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprintln(stderr, "usage: schedfuzz doctor") }
-	if err := fs.Parse(args); err != nil {
-		return exitUsage
+	if code, ok := parseFlags(fs, args, stderr, func(w io.Writer) { fmt.Fprintln(w, "usage: schedfuzz doctor") }); !ok {
+		return code
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintln(stderr, "schedfuzz doctor: takes no arguments")

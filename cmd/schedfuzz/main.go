@@ -8,24 +8,21 @@
 //	schedfuzz trace [-f] [-e name,...] [-c] [-s N] [-o FILE] [--] PROG [ARGS...]
 //	schedfuzz doctor                        (checks this machine; exit 1 if schedfuzz cannot run)
 //
-// Exit codes: 0 no failure (or: replay now passes), 1 a failure was found
-// (or reproduced), 2 usage error, unusable program file or corrupt seed
+// Exit codes (the README's table has them all): 0 no failure (or: replay
+// now passes), 1 a failure was found (or reproduced), 2 usage error,
+// unusable program file, unsupported guest behaviour or corrupt seed
 // file, 125 schedfuzz itself failed or a replay diverged, 126 PROG is not
-// executable, 127 PROG was not found. replay DIR exits 1 if any seed still
-// fails, else 125 if any diverged, else 0. trace exits with the guest's
-// status (128+N for signal N).
+// executable, 127 PROG (or its interpreter) was not found, 130
+// interrupted. replay DIR exits 1 if any seed still fails, else 125 if any
+// diverged, else 0. trace exits with the guest's status (128+N for signal
+// N). Every error is one line (cli.go).
 package main
 
 import (
-	"debug/elf"
 	"errors"
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
-	"strings"
-
-	"golang.org/x/sys/unix"
 )
 
 const version = "schedfuzz 0.2"
@@ -66,49 +63,15 @@ type cliError struct {
 
 func (e *cliError) Error() string { return e.msg }
 
+// fail prints err as one line (oneLine) and returns its exit code: a
+// *cliError's, that of a guest that could not be started
+// (startErrorCode), else exitTool.
 func fail(stderr io.Writer, err error) int {
 	var ce *cliError
 	if errors.As(err, &ce) {
-		fmt.Fprintf(stderr, "schedfuzz: %s\n", ce.msg)
+		fmt.Fprintf(stderr, "schedfuzz: %s\n", oneLine(ce.msg))
 		return ce.code
 	}
-	fmt.Fprintf(stderr, "schedfuzz: %v\n", err)
-	return exitTool
-}
-
-// resolveTarget finds PROG like a shell and checks it is something we can
-// run: an x86-64 ELF program or a script.
-func resolveTarget(prog string) (string, error) {
-	path := prog
-	if !strings.Contains(prog, "/") {
-		p, err := exec.LookPath(prog)
-		if err != nil {
-			return "", &cliError{exitNotFound, prog + ": command not found"}
-		}
-		path = p
-	}
-	st, err := os.Stat(path)
-	if err != nil {
-		return "", &cliError{exitNotFound, prog + ": no such file"}
-	}
-	if st.IsDir() || st.Mode()&0o111 == 0 || unix.Access(path, unix.X_OK) != nil {
-		return "", &cliError{exitNoExec, prog + ": not executable"}
-	}
-	f, err := os.Open(path)
-	if err != nil {
-		return "", &cliError{exitNoExec, prog + ": " + err.Error()}
-	}
-	defer f.Close()
-	var head [2]byte
-	if _, err := io.ReadFull(f, head[:]); err == nil && string(head[:]) == "#!" {
-		return path, nil
-	}
-	ef, err := elf.NewFile(f)
-	if err != nil {
-		return "", &cliError{exitUsage, prog + ": not an x86-64 ELF program or script"}
-	}
-	if ef.Class != elf.ELFCLASS64 || ef.Machine != elf.EM_X86_64 {
-		return "", &cliError{exitUsage, fmt.Sprintf("%s: not an x86-64 ELF program (%v %v)", prog, ef.Class, ef.Machine)}
-	}
-	return path, nil
+	fmt.Fprintf(stderr, "schedfuzz: %s\n", oneLine(err.Error()))
+	return startErrorCode(err)
 }

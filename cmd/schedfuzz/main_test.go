@@ -130,8 +130,8 @@ func TestExitCodes(t *testing.T) {
 		msg  string
 	}{
 		{[]string{}, 2, "usage"},
-		{[]string{"-runs", "0", "/bin/true"}, 2, "must be positive"},
-		{[]string{"-seed", "zz", "/bin/true"}, 2, "bad -seed"},
+		{[]string{"-runs", "0", "/bin/true"}, 2, "-runs 0 needs -time"},
+		{[]string{"-seed", "zz", "/bin/true"}, 2, "-seed \"zz\""},
 		{[]string{"./does-not-exist"}, 127, "no such file"},
 		{[]string{"no-such-command-anywhere"}, 127, "command not found"},
 		{[]string{"./noexec"}, 126, "not executable"},

@@ -39,20 +39,28 @@ type replayed struct {
 
 func replayMain(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("schedfuzz replay", flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	timeout := fs.Duration("timeout", 10*time.Second, "limit on the replay's own time (as schedfuzz -timeout); a run past it is a hang")
 	trace := fs.String("trace", "", "write a Perfetto/Chrome trace of the replayed run to this file (FILE only)")
 	var override pointFlags
 	override.register(fs, "")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
+	const usage = "usage: schedfuzz replay [-timeout D] [-trace FILE] [-points P -yield-at L -watch L] FILE|DIR"
+	if code, ok := parseFlags(fs, args, stderr, func(w io.Writer) {
+		fmt.Fprintln(w, usage)
+		printDefaults(fs, w)
+	}); !ok {
+		return code
+	}
+	if fs.NArg() != 1 {
+		fmt.Fprintln(stderr, usage)
 		return exitUsage
 	}
-	if fs.NArg() != 1 || *timeout <= 0 {
-		fmt.Fprintln(stderr, "usage: schedfuzz replay [-timeout D] [-trace FILE] FILE|DIR")
-		return exitUsage
+	if *timeout < minTimeout {
+		return fail(stderr, usageErr("-timeout %v: want at least %v", *timeout, minTimeout))
+	}
+	if *trace != "" {
+		if err := probeFile(*trace); err != nil {
+			return fail(stderr, usageErr("-trace %s: %v", *trace, err))
+		}
 	}
 	var want *pointFlags
 	if override.setName != "" || override.yieldAt != "" || override.watch != "" {
@@ -71,17 +79,28 @@ func replayMain(args []string, stdout, stderr io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, unix.SIGTERM)
 	defer stop()
+	done := make(chan struct{})
+	defer close(done)
+	go exitOnInterrupt(ctx, done, stderr)
 	if st.IsDir() {
 		if *trace != "" {
 			return fail(stderr, usageErr("-trace takes a seed file, not a directory"))
 		}
 		return replayDir(ctx, arg, *timeout, want, stdout, stderr)
 	}
-	sf, err := replay.Load(arg)
+	sf, err := loadSeed(arg)
 	if err != nil {
-		return fail(stderr, &cliError{exitUsage, err.Error()})
+		return fail(stderr, err)
 	}
 	res, err := replaySeed(ctx, sf, *timeout, want, *trace != "")
+	if res != nil {
+		for _, n := range res.notes {
+			fmt.Fprintf(stderr, "schedfuzz: note: %s\n", oneLine(n))
+		}
+	}
+	if ctx.Err() != nil {
+		return interrupted(stderr)
+	}
 	if err != nil {
 		return fail(stderr, err)
 	}
@@ -90,22 +109,25 @@ func replayMain(args []string, stdout, stderr io.Writer) int {
 			return fail(stderr, fmt.Errorf("-trace: %w", err))
 		}
 	}
-	for _, n := range res.notes {
-		fmt.Fprintf(stderr, "schedfuzz: note: %s\n", n)
-	}
 	switch res.verdict {
 	case diverged:
-		fmt.Fprintf(stderr, "schedfuzz: %s\n", res.why)
+		if res.run != nil {
+			stdout.Write(res.run.Stdout)
+			stderr.Write(res.run.Stderr)
+		}
+		fmt.Fprintf(stderr, "schedfuzz: %s\n", oneLine(res.why))
 		return exitTool
 	case stillFailing:
 		stdout.Write(res.run.Stdout)
 		stderr.Write(res.run.Stderr)
 		(&report.Failure{Target: sf.Target, Run: -1, Result: res.run}).Text(stderr)
+		noteDropped(stderr, res.run)
 		fmt.Fprintf(stderr, "schedfuzz: reproduced: %s (recorded: %s)\n", res.run.Describe(), sf.Outcome)
 		return exitFound
 	default:
 		stdout.Write(res.run.Stdout)
 		stderr.Write(res.run.Stderr)
+		noteDropped(stderr, res.run)
 		fmt.Fprintf(stderr, "schedfuzz: the run now passes (recorded: %s)\n", sf.Outcome)
 		return exitOK
 	}
@@ -116,47 +138,59 @@ func replayMain(args []string, stdout, stderr io.Writer) int {
 // (the bug is there: a definite answer), else 125 if any diverged (cannot
 // tell), else 0. A corrupt seed file stops it before any run (exit 2).
 func replayDir(ctx context.Context, dir string, timeout time.Duration, want *pointFlags, stdout, stderr io.Writer) int {
-	entries, err := replay.Store{Dir: dir}.List()
+	paths, err := replay.Store{Dir: dir}.Paths()
 	if err != nil {
 		return fail(stderr, &cliError{exitUsage, err.Error()})
 	}
-	if len(entries) == 0 {
+	if len(paths) == 0 {
 		return fail(stderr, &cliError{exitUsage, dir + ": no *.seed files"})
 	}
+	// Every seed is checked before the first run, then read again for
+	// its run: one parsed seed in memory at a time.
+	for _, p := range paths {
+		if _, err := loadSeed(p); err != nil {
+			return fail(stderr, err)
+		}
+	}
 	var counts [3]int
-	for _, e := range entries {
-		res, err := replaySeed(ctx, e.Seed, timeout, want, false)
+	for _, p := range paths {
+		sf, err := loadSeed(p)
+		if err != nil {
+			return fail(stderr, err) // changed since the check
+		}
+		res, err := replaySeed(ctx, sf, timeout, want, false)
 		if ctx.Err() != nil {
-			return fail(stderr, &cliError{exitTool, "interrupted"})
+			return interrupted(stderr)
 		}
 		if err != nil {
 			var ce *cliError
 			if !errors.As(err, &ce) {
-				return fail(stderr, fmt.Errorf("%s: %w", e.Path, err))
+				return fail(stderr, fmt.Errorf("%s: %w", p, err))
 			}
 			// The target is gone or unusable: the seed no longer
 			// applies to anything.
-			res = &replayed{verdict: diverged, why: ce.msg}
+			notes := res.notes
+			res = &replayed{verdict: diverged, why: ce.msg, notes: notes}
 		}
 		counts[res.verdict]++
 		for _, n := range res.notes {
-			fmt.Fprintf(stderr, "schedfuzz: %s: note: %s\n", e.Path, n)
+			fmt.Fprintf(stderr, "schedfuzz: %s\n", oneLine(p+": note: "+n))
 		}
 		switch res.verdict {
 		case stillFailing:
-			fmt.Fprintf(stdout, "%s: still failing: %s\n", e.Path, res.run.Describe())
+			fmt.Fprintf(stdout, "%s: still failing: %s\n", p, res.run.Describe())
 		case fixed:
-			fmt.Fprintf(stdout, "%s: fixed: now passes (recorded: %s)\n", e.Path, e.Seed.Outcome)
+			fmt.Fprintf(stdout, "%s: fixed: now passes (recorded: %s)\n", p, sf.Outcome)
 		case diverged:
-			fmt.Fprintf(stdout, "%s: diverged: %s\n", e.Path, strings.TrimPrefix(res.why, "replay diverged "))
+			fmt.Fprintf(stdout, "%s: diverged: %s\n", p, oneLine(strings.TrimPrefix(res.why, "replay diverged ")))
 		}
 	}
 	plural := "s"
-	if len(entries) == 1 {
+	if len(paths) == 1 {
 		plural = ""
 	}
 	fmt.Fprintf(stdout, "schedfuzz: %d seed%s: %d still failing, %d fixed, %d diverged\n",
-		len(entries), plural, counts[stillFailing], counts[fixed], counts[diverged])
+		len(paths), plural, counts[stillFailing], counts[fixed], counts[diverged])
 	switch {
 	case counts[stillFailing] > 0:
 		return exitFound
@@ -169,8 +203,8 @@ func replayDir(ctx context.Context, dir string, timeout time.Duration, want *poi
 // replaySeed replays one seed file. A *cliError is a target that cannot
 // be run (not found, not executable); any other error is schedfuzz's own
 // failure.
-func replaySeed(ctx context.Context, sf *replay.SeedFile, timeout time.Duration, want *pointFlags, timeline bool) (*replayed, error) {
-	res := &replayed{}
+func replaySeed(ctx context.Context, sf *replay.SeedFile, timeout time.Duration, want *pointFlags, timeline bool) (res *replayed, err error) {
+	res = &replayed{}
 	target := sf.Target
 	dir := sf.Dir
 	if dir != "" {
@@ -184,11 +218,11 @@ func replaySeed(ctx context.Context, sf *replay.SeedFile, timeout time.Duration,
 	}
 	path, err := resolveTarget(target)
 	if err != nil {
-		return nil, err
+		return res, err
 	}
 	sum, err := replay.FileSHA256(path)
 	if err != nil {
-		return nil, err
+		return res, err
 	}
 	if sum != sf.SHA256 {
 		res.verdict = diverged
@@ -221,16 +255,14 @@ func replaySeed(ctx context.Context, sf *replay.SeedFile, timeout time.Duration,
 	}
 	spec, err := recordedStrategy(sf.Strategy)
 	if err != nil {
-		res.verdict = diverged
-		res.why = err.Error()
-		return res, nil
+		return res, err // loadSeed has checked it
 	}
 	cfg := explore.Config{Seed: sf.Seed, Timeout: timeout, CPU: 0, CPUs: sf.CPUs, Replay: decisions,
 		Strategy: spec, Faults: sf.Faults, MaxSteps: sf.MaxSteps, Timeline: timeline, Spins: sf.Spins}
 	pts.apply(&cfg)
 	r, err := explore.Run(ctx, &explore.Target{Path: path, Args: append([]string{sf.Target}, sf.Args...), Env: env, Dir: dir}, cfg)
 	if err != nil {
-		return nil, err
+		return res, err
 	}
 	res.run = r
 	switch r.Outcome.Kind {
@@ -242,14 +274,12 @@ func replaySeed(ctx context.Context, sf *replay.SeedFile, timeout time.Duration,
 		if err := replay.CheckPoints(sf.Points, pts.record(r.Points, &r.Outcome)); err != nil {
 			res.why += "; " + strings.TrimPrefix(err.Error(), "replay diverged before the first decision: ")
 		}
-	case sched.Unsupported, sched.Internal:
-		return nil, fmt.Errorf("replay: %s", r.Outcome.Report)
+	case sched.Unsupported:
+		return res, &cliError{exitUsage, r.Outcome.Report}
+	case sched.Internal:
+		return res, fmt.Errorf("replay: %s", r.Outcome.Report)
 	default:
-		if r.Failed() {
-			res.verdict = stillFailing
-		} else {
-			res.verdict = fixed
-		}
+		res.verdict, res.why = judge(sf, r)
 	}
 	return res, nil
 }

@@ -100,6 +100,10 @@ type session struct {
 	traced bool
 	warned map[string]bool // point warnings, said once
 	syms   *symbols.Cache  // ELF files, parsed once per session
+
+	gate    exitGate      // orders the session's end and an interrupt
+	flags   *flag.FlagSet // as parsed, for a command that reruns a run
+	unsaved error         // the last failure's seed could not be saved
 }
 
 type sigInfo struct {
@@ -111,25 +115,20 @@ type sigInfo struct {
 
 func runMain(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("schedfuzz", flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	var f runFlags
 	f.register(fs)
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, runUsage)
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitUsage
+	if code, ok := parseFlags(fs, args, stderr, func(w io.Writer) {
+		fmt.Fprintln(w, runUsage)
+		printDefaults(fs, w)
+	}); !ok {
+		return code
 	}
 	if fs.NArg() == 0 {
 		fmt.Fprintln(stderr, strings.TrimSuffix(runUsage, "\nflags:")+"\n(schedfuzz -h lists the flags)")
 		return exitUsage
 	}
 	s := &session{f: f, stdout: stdout, stderr: stderr, prog: fs.Arg(0), args: fs.Args(), seen: map[string]*sigInfo{},
-		warned: map[string]bool{}, syms: symbols.NewCache(nil)}
+		warned: map[string]bool{}, syms: symbols.NewCache(nil), flags: fs}
 	if err := s.setup(); err != nil {
 		return fail(stderr, err)
 	}
@@ -143,11 +142,8 @@ func usageErr(format string, a ...any) error {
 // setup checks the flags and the target.
 func (s *session) setup() error {
 	f := &s.f
-	switch {
-	case f.runs < 0 || (f.runs == 0 && f.budget == 0):
-		return usageErr("-runs must be positive (or 0 with -time)")
-	case f.budget < 0, f.timeout <= 0, f.cpus <= 0, f.par <= 0, f.maxSteps < 0:
-		return usageErr("-time, -timeout, -cpus, -p and -max-steps must be positive")
+	if err := f.validate(); err != nil {
+		return err
 	}
 	if _, err := explore.ParsePortfolio(f.strategy); err != nil {
 		return usageErr("-strategy: %v", err)
@@ -155,13 +151,11 @@ func (s *session) setup() error {
 	if err := f.pts.parse(); err != nil {
 		return err
 	}
-	for _, e := range strings.Split(f.expect, ",") {
-		v, err := strconv.Atoi(strings.TrimSpace(e))
-		if err != nil || v < 0 || v > 255 {
-			return usageErr("-expect-exit %q: want exit statuses 0..255, comma-separated", f.expect)
-		}
-		s.classes.ExpectExit = append(s.classes.ExpectExit, v)
+	codes, err := replay.ParseExitList(f.expect)
+	if err != nil {
+		return usageErr("-expect-exit %q: %v", f.expect, err)
 	}
+	s.classes.ExpectExit = codes
 	for _, re := range []struct {
 		flag string
 		src  string
@@ -176,6 +170,9 @@ func (s *session) setup() error {
 		}
 		*re.dst = rx
 	}
+	if err := f.checkOutputs(); err != nil {
+		return err
+	}
 	path, err := resolveTarget(s.prog)
 	if err != nil {
 		return err
@@ -188,6 +185,7 @@ func (s *session) setup() error {
 	// records both (secret-looking values redacted) so a replay is exact.
 	s.tgt = &explore.Target{Path: path, Args: s.args, Env: os.Environ()}
 	s.store = replay.Store{Dir: f.corpus}
+	s.store.CleanTemp() // what sessions killed while saving left
 	if f.json {
 		s.json = report.NewJSON(s.stdout)
 	}
@@ -236,13 +234,19 @@ func (s *session) run() int {
 	if f.verbose || isTerminal(s.stderr) || s.json != nil {
 		sess.Progress = s.progress
 	}
+	done := make(chan struct{})
+	defer close(done)
+	go s.exitAfterInterrupt(ctx, done)
 	sum, err := sess.Run(ctx)
+	if !s.gate.finish() {
+		select {} // exitAfterInterrupt is ending the process
+	}
 	if ctx.Err() != nil {
 		// Every failure found so far is on disk (saved before it was
 		// minimized or reported): say where, and exit as for a find.
 		fmt.Fprintf(s.stderr, "schedfuzz: interrupted after %d runs\n", sum.Runs)
 		if len(s.order) == 0 {
-			return exitTool
+			return exitInterrupted
 		}
 		s.listFailures()
 		return exitFound
@@ -256,7 +260,9 @@ func (s *session) run() int {
 	elapsed := time.Since(s.start)
 	if f.junit != "" {
 		if err := s.writeJUnit(sum, elapsed); err != nil {
-			return fail(s.stderr, fmt.Errorf("-junit: %w", err))
+			if code := fail(s.stderr, fmt.Errorf("-junit: %w", err)); sum.Failures == 0 {
+				return code
+			} // a failure found is exit 1 all the same
 		}
 	}
 	s.emit(report.Event{Action: "done", Runs: sum.Runs, Failures: sum.Failures, Distinct: sum.Distinct, Elapsed: elapsed.Seconds()})
@@ -279,11 +285,7 @@ func (s *session) run() int {
 func (s *session) listFailures() {
 	for _, sig := range s.order {
 		in := s.seen[sig]
-		replay := "schedfuzz replay " + in.file
-		if in.file == "" {
-			replay = "too long for a seed file"
-		}
-		fmt.Fprintf(s.stderr, "  %d× %s: %s\n", in.runs, sig, replay)
+		fmt.Fprintf(s.stderr, "  %d× %s: %s\n", in.runs, sig, replayCommand(in.file))
 	}
 }
 
@@ -300,15 +302,22 @@ func (s *session) onRun(rep *explore.RunReport) bool {
 		s.err = fmt.Errorf("run %d: %w", rep.Index, rep.Err)
 		return true
 	}
+	s.gate.mu.Lock()
+	s.gate.runs++
+	s.gate.mu.Unlock()
 	r := rep.Result
 	for _, w := range r.Outcome.Warnings {
 		if !s.warned[w] {
 			s.warned[w] = true
-			fmt.Fprintf(s.stderr, "schedfuzz: %s\n", w)
+			fmt.Fprintf(s.stderr, "schedfuzz: %s\n", oneLine(w))
 		}
 	}
 	switch r.Outcome.Kind {
-	case sched.Unsupported, sched.Internal:
+	case sched.Unsupported:
+		// A property of the program: said, not a failure of ours.
+		s.err = &cliError{exitUsage, fmt.Sprintf("run %d: %s", rep.Index, r.Outcome.Report)}
+		return true
+	case sched.Internal:
 		s.err = fmt.Errorf("run %d: %s", rep.Index, r.Outcome.Report)
 		return true
 	}
@@ -345,6 +354,7 @@ func (s *session) seedFile(rep *explore.RunReport, r *explore.Result) *replay.Se
 		Dir: s.cwd, Env: replay.RecordEnv(s.tgt.Env),
 		Seed: rep.Seed, Run: rep.Index, Strategy: rep.Strategy.String(), CPUs: s.f.cpus,
 		Faults: s.f.faults, MaxSteps: maxSteps, Points: s.f.pts.record(r.Points, &r.Outcome), Spins: r.Spins,
+		ExpectExit: s.recordedExpect(), Failure: s.f.failure, Ignore: s.f.ignore,
 		Outcome: r.Describe(), Signature: explore.Signature(r), Digest: replay.Digest(r.Decisions), Decisions: r.Decisions}
 }
 
@@ -353,17 +363,28 @@ func (s *session) seedFile(rep *explore.RunReport, r *explore.Result) *replay.Se
 // minimization short: the failure is reported with what was found.
 func (s *session) failure(rep *explore.RunReport, sig string) error {
 	r := rep.Result
-	file, known, err := s.store.Save(s.seedFile(rep, r))
-	switch {
-	case errors.Is(err, replay.ErrTooLarge):
-		// Only with -max-steps 0 or a very large one: the session seed
-		// still reproduces the run.
-		fmt.Fprintf(s.stderr, "schedfuzz: run %d is too long for a seed file (%d decisions); -seed %#016x reproduces it (a smaller -max-steps would have ended it as a livelock)\n",
-			rep.Index, len(r.Decisions), s.base)
-		file = ""
-	case err != nil:
-		return fmt.Errorf("save seed: %w", err)
-	}
+	var file string
+	var known bool
+	s.unsaved = nil
+	s.gate.saving(func() {
+		var err error
+		file, known, err = s.store.Save(s.seedFile(rep, r))
+		switch {
+		case errors.Is(err, replay.ErrTooLarge):
+			// Only with -max-steps 0 or a very large one: the
+			// session seed still reproduces the run.
+			fmt.Fprintf(s.stderr, "schedfuzz: run %d is too long for a seed file (%d decisions); -seed %#016x reproduces it (a smaller -max-steps would have ended it as a livelock)\n",
+				rep.Index, len(r.Decisions), s.base)
+			file = ""
+		case err != nil:
+			// A seed that cannot be saved is not lost: the report
+			// is printed in full, with the run's seed and how to
+			// run it again (reportUnsaved).
+			s.unsaved = err
+		default:
+			s.gate.found = append(s.gate.found, "replay: "+replayCommand(file))
+		}
+	})
 	fr := &report.Failure{Target: s.prog, Run: rep.Index, Result: r, Known: known, Seed: file}
 	if s.f.minimize && s.ctx.Err() == nil && file != "" {
 		if err := s.minimize(rep, sig, fr); err != nil {
@@ -376,7 +397,9 @@ func (s *session) failure(rep *explore.RunReport, sig string) error {
 	fmt.Fprintf(s.stderr, "schedfuzz: failure in run %d (seed %#016x, strategy %s) after %v\n",
 		rep.Index, rep.Seed, rep.Strategy, time.Since(s.start).Round(time.Millisecond))
 	fmt.Fprintf(s.stderr, "signature: %s (%s in %s)\n", sig, novelty(known), s.f.corpus)
-	if file != "" {
+	if s.unsaved != nil {
+		s.reportUnsaved(rep)
+	} else if file != "" {
 		fmt.Fprintf(s.stderr, "replay: schedfuzz replay %s\n", file)
 	}
 	isNew := !known
@@ -387,7 +410,8 @@ func (s *session) failure(rep *explore.RunReport, sig string) error {
 	if s.f.trace != "" && !s.traced && s.ctx.Err() == nil {
 		s.traced = true
 		if err := s.writeTrace(rep, r); err != nil {
-			return fmt.Errorf("-trace: %w", err)
+			// The failure is reported and saved: say it, go on.
+			fmt.Fprintf(s.stderr, "schedfuzz: %s\n", oneLine("-trace: "+err.Error()))
 		}
 	}
 	return nil
@@ -412,16 +436,17 @@ func (s *session) minimize(rep *explore.RunReport, sig string, fr *report.Failur
 			time.Since(start).Round(time.Millisecond), min.Items, min.Original, min.Runs, map[bool]string{true: " (budget used up)"}[min.Exhausted])
 	}
 	if min == nil || (err != nil && s.ctx.Err() == nil) {
-		fmt.Fprintf(s.stderr, "schedfuzz: minimize: %v\n", err)
+		fmt.Fprintf(s.stderr, "schedfuzz: %s\n", oneLine("minimize: "+err.Error()))
 		return nil
 	}
 	fr.Minimized, fr.Original = min.Items, min.Original
 	if min.Items < min.Original {
 		msf := s.seedFile(rep, min.Result)
 		msf.Strategy += "+minimized"
-		mfile, _, err := s.store.Save(msf)
+		var mfile string
+		s.gate.saving(func() { mfile, _, err = s.store.Save(msf) })
 		if err != nil {
-			return fmt.Errorf("save minimized seed: %w", err)
+			fmt.Fprintf(s.stderr, "schedfuzz: %s\n", oneLine("the minimized seed was not saved: "+err.Error()))
 		}
 		fr.MinSeed = mfile
 	}

@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -31,6 +30,7 @@ type tracer struct {
 	out     *bufio.Writer
 	printer syscalls.Printer
 	summary bool
+	lines   bool // flush every line (the output is a terminal)
 	stats   map[callKey]*callStats
 	line    []byte
 }
@@ -117,6 +117,14 @@ func (tr *tracer) SyscallExit(t *intercept.Thread, c *intercept.Syscall, ret int
 	return ret
 }
 
+// endLine ends a line of output: on a terminal it is shown at once, as
+// strace shows it; elsewhere lines are written in blocks.
+func (tr *tracer) endLine() {
+	if tr.lines {
+		tr.out.Flush()
+	}
+}
+
 // writeLine writes "[tid] call(args) = result".
 func (tr *tracer) writeLine(tid int, ev *syscalls.Event) {
 	b := append(tr.line[:0], '[')
@@ -125,12 +133,14 @@ func (tr *tracer) writeLine(tid int, ev *syscalls.Event) {
 	b = ev.AppendTo(b)
 	b = append(b, '\n')
 	tr.out.Write(b)
+	tr.endLine()
 	tr.line = b
 }
 
 func (tr *tracer) Signal(t *intercept.Thread, sig unix.Signal, info *unix.Siginfo) unix.Signal {
 	if !tr.summary {
 		fmt.Fprintf(tr.out, "[%d] --- %s ---\n", t.Tid, unix.SignalName(sig))
+		tr.endLine()
 	}
 	return sig
 }
@@ -155,6 +165,7 @@ func (tr *tracer) ProcessExit(p *intercept.Process, ws unix.WaitStatus) {
 	} else {
 		fmt.Fprintf(tr.out, "[%d] +++ exited with %d +++\n", p.Pid, ws.ExitStatus())
 	}
+	tr.endLine()
 }
 
 func (tr *tracer) writeSummary(w io.Writer) {
@@ -205,26 +216,24 @@ func errCount(n int) string {
 
 func traceMain(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("schedfuzz trace", flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	fs.Bool("f", true, "follow threads and child processes (always on)")
 	onlyFlag := fs.String("e", "", "trace only these syscalls (comma-separated names); the seccomp filter stops no others")
 	summary := fs.Bool("c", false, "print a per-syscall count and time summary instead of lines (time: wall clock between entry and exit stops)")
 	outPath := fs.String("o", "", "write the trace to `file` instead of stderr")
 	limit := fs.Int("s", syscalls.DefaultLimit, "show at most `n` bytes of each string and buffer")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: schedfuzz trace [-f] [-e name,...] [-c] [-s N] [-o FILE] [--] PROG [ARGS...]")
-		fs.PrintDefaults()
+	usage := func(w io.Writer) {
+		fmt.Fprintln(w, "usage: schedfuzz trace [-f] [-e name,...] [-c] [-s N] [-o FILE] [--] PROG [ARGS...]")
+		printDefaults(fs, w)
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitUsage
+	if code, ok := parseFlags(fs, args, stderr, usage); !ok {
+		return code
 	}
 	if fs.NArg() == 0 {
-		fs.Usage()
+		usage(stderr)
 		return exitUsage
 	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, unix.SIGTERM)
+	defer stop()
 	if *limit <= 0 {
 		return fail(stderr, &cliError{exitUsage, "trace: -s must be positive"})
 	}
@@ -257,15 +266,19 @@ func traceMain(args []string, stdout, stderr io.Writer) int {
 		w = f
 	}
 	tool := &tracer{sub: sub, only: only, out: bufio.NewWriter(w), summary: *summary,
-		printer: syscalls.Printer{Limit: *limit}, stats: map[callKey]*callStats{}}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, unix.SIGTERM)
-	defer stop()
+		printer: syscalls.Printer{Limit: *limit}, stats: map[callKey]*callStats{}, lines: isTerminal(w)}
+	// Like strace, the guest runs in our process group: on a terminal
+	// it is in the foreground (reads it without SIGTTIN, gets Ctrl-C
+	// with us), and its signals to the group cannot reach us.
 	res, err := intercept.Run(ctx, &intercept.Command{Path: path, Args: fs.Args(),
-		Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr}, tool, intercept.Options{CPU: intercept.NoCPU})
+		Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, KeepProcessGroup: true}, tool, intercept.Options{CPU: intercept.NoCPU})
 	if *summary {
 		tool.writeSummary(tool.out)
 	}
 	tool.out.Flush()
+	if ctx.Err() != nil {
+		return interrupted(stderr)
+	}
 	if err != nil {
 		return fail(stderr, err)
 	}
