@@ -4,7 +4,6 @@ import (
 	"debug/elf"
 	"fmt"
 	"slices"
-	"strings"
 
 	"github.com/schedfuzz/schedfuzz/replay"
 	"github.com/schedfuzz/schedfuzz/sched"
@@ -71,8 +70,8 @@ func movedSites(path string, ps replay.PointSet) string {
 		return ""
 	}
 	more := ""
-	if len(moved) > 3 {
-		more = ", ..."
+	if len(moved) > 1 {
+		more = ", ..." // one example: the message is one line
 	}
-	return fmt.Sprintf("; %d of its %d memory points moved: %s%s", len(moved), total, strings.Join(moved[:min(3, len(moved))], ", "), more)
+	return fmt.Sprintf("; %d of its %d memory points moved: %s%s", len(moved), total, moved[0], more)
 }
