@@ -393,14 +393,13 @@ func (s *session) failure(rep *explore.RunReport, sig string) error {
 	}
 	var text strings.Builder
 	fr.Text(&text)
-	fmt.Fprint(s.stderr, text.String())
+	// The session's lines first: the report ends with the replay command.
 	fmt.Fprintf(s.stderr, "schedfuzz: failure in run %d (seed %#016x, strategy %s) after %v\n",
 		rep.Index, rep.Seed, rep.Strategy, time.Since(s.start).Round(time.Millisecond))
 	fmt.Fprintf(s.stderr, "signature: %s (%s in %s)\n", sig, novelty(known), s.f.corpus)
+	fmt.Fprint(s.stderr, text.String())
 	if s.unsaved != nil {
 		s.reportUnsaved(rep)
-	} else if file != "" {
-		fmt.Fprintf(s.stderr, "replay: schedfuzz replay %s\n", file)
 	}
 	isNew := !known
 	s.emit(report.Event{Action: "fail", Test: "run/" + strconv.Itoa(rep.Index), Seed: fmt.Sprintf("%#016x", rep.Seed),
