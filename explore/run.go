@@ -12,6 +12,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/schedfuzz/schedfuzz/intercept"
+	"github.com/schedfuzz/schedfuzz/intercept/sandbox"
 	"github.com/schedfuzz/schedfuzz/intercept/symbols"
 	"github.com/schedfuzz/schedfuzz/replay"
 	"github.com/schedfuzz/schedfuzz/sched"
@@ -84,6 +85,10 @@ type Config struct {
 	// DefaultOutputLimit); the rest is discarded as it is written
 	// (capture.go).
 	OutputLimit int
+	// Sandbox, if set, runs the guest in namespaces of its own: fresh
+	// /tmp, /var/tmp and /dev/shm, a copy-on-write working directory, its
+	// own pids, host name, IPC and network (package intercept/sandbox).
+	Sandbox *sandbox.Pool
 }
 
 // Result is the outcome of one run.
@@ -219,11 +224,15 @@ func runOnce(ctx context.Context, tgt *Target, cfg Config, again bool) (*Result,
 		stdout.close()
 		return nil, err
 	}
+	opts := s.TracerOptions(cfg.CPU)
+	if cfg.Sandbox != nil {
+		opts.Sandbox = cfg.Sandbox.Run()
+	}
 	start := time.Now()
 	res, err := startRetrying(runCtx, &intercept.Command{
 		Path: tgt.Path, Args: tgt.Args, Env: tgt.Env, Dir: tgt.Dir, Stdin: cfg.Stdin,
 		Stdout: stdout.w, Stderr: stderr.w,
-	}, s, s.TracerOptions(cfg.CPU))
+	}, s, opts)
 	r := &Result{Seed: cfg.Seed, Points: cfg.Points, Wall: time.Since(start)}
 	r.Stdout, r.StdoutDropped = stdout.close()
 	r.Stderr, r.StderrDropped = stderr.close()

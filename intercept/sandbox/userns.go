@@ -1,0 +1,81 @@
+package sandbox
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"os/signal"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+// envUserNS marks the process Reexec started; it is removed from the
+// environment at start-up, so guests never see it.
+const envUserNS = "SCHEDFUZZ_SANDBOX_USERNS"
+
+// inOwnUserNS is set when this process is the one Reexec started: it has
+// the capabilities namespaces need as ambient capabilities, which a
+// guest must not inherit.
+var inOwnUserNS = func() bool {
+	v, ok := os.LookupEnv(envUserNS)
+	os.Unsetenv(envUserNS)
+	return ok && v == "1"
+}()
+
+// InOwnUserNS reports whether this process runs in the user namespace
+// Reexec made for it.
+func InOwnUserNS() bool { return inOwnUserNS }
+
+// Reexec runs this program again with the same arguments, standard files
+// and environment, in a user namespace and a mount namespace of its own,
+// as the same user (the uid and gid are mapped to themselves) but with
+// CAP_SYS_ADMIN, CAP_NET_ADMIN and CAP_SYS_CHROOT in that namespace as
+// ambient capabilities: what an unprivileged user needs to give runs
+// namespaces of their own. It forwards SIGINT, SIGTERM, SIGHUP and SIGQUIT,
+// and returns the program's exit code (128+N if signal N killed it).
+// It fails if the kernel refuses unprivileged user namespaces.
+func Reexec() (int, error) {
+	cmd := exec.Command("/proc/self/exe", os.Args[1:]...)
+	cmd.Args[0] = os.Args[0]
+	cmd.Env = append(os.Environ(), envUserNS+"=1")
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
+	uid, gid := os.Getuid(), os.Getgid()
+	cmd.SysProcAttr = &syscall.SysProcAttr{
+		Cloneflags:                 unix.CLONE_NEWUSER | unix.CLONE_NEWNS,
+		UidMappings:                []syscall.SysProcIDMap{{ContainerID: uid, HostID: uid, Size: 1}},
+		GidMappings:                []syscall.SysProcIDMap{{ContainerID: gid, HostID: gid, Size: 1}},
+		GidMappingsEnableSetgroups: false,
+		AmbientCaps:                []uintptr{unix.CAP_SYS_ADMIN, unix.CAP_NET_ADMIN, unix.CAP_SYS_CHROOT},
+		Pdeathsig:                  syscall.SIGKILL,
+	}
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, unix.SIGINT, unix.SIGTERM, unix.SIGHUP, unix.SIGQUIT)
+	defer signal.Stop(sigs)
+	if err := cmd.Start(); err != nil {
+		return 0, fmt.Errorf("user namespace: %w", err)
+	}
+	done := make(chan struct{})
+	go func() {
+		for {
+			select {
+			case s := <-sigs:
+				cmd.Process.Signal(s)
+			case <-done:
+				return
+			}
+		}
+	}()
+	err := cmd.Wait()
+	close(done)
+	if ee, ok := err.(*exec.ExitError); ok {
+		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+			return 128 + int(ws.Signal()), nil
+		}
+		return ee.ExitCode(), nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	return 0, nil
+}
