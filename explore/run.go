@@ -78,8 +78,11 @@ type Config struct {
 	// with them.
 	Stacks  bool
 	StackAt func(thread, point int) bool
-	// Stdin is the guest's standard input (nil: /dev/null).
-	Stdin *os.File
+	// Stdin is the guest's standard input (nil: StdinFile, or
+	// /dev/null). StdinFile names a file opened afresh for each run, so
+	// that runs going on at once do not share its offset.
+	Stdin     *os.File
+	StdinFile string
 	// OutputLimit is how much of the guest's stdout and of its stderr a
 	// run keeps: the last OutputLimit bytes of each (default
 	// DefaultOutputLimit); the rest is discarded as it is written
@@ -223,6 +226,16 @@ func runOnce(ctx context.Context, tgt *Target, cfg Config, again bool) (*Result,
 	if err != nil {
 		stdout.close()
 		return nil, err
+	}
+	if cfg.Stdin == nil && cfg.StdinFile != "" {
+		in, err := os.Open(cfg.StdinFile)
+		if err != nil {
+			stdout.close()
+			stderr.close()
+			return nil, fmt.Errorf("standard input: %w", err)
+		}
+		defer in.Close()
+		cfg.Stdin = in
 	}
 	opts := s.TracerOptions(cfg.CPU)
 	if cfg.Sandbox != nil {

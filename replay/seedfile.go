@@ -61,6 +61,17 @@ type SeedFile struct {
 	// from the start.
 	Spins []sched.SpinSite
 
+	// Hermetic is "yes" if the run had a sandbox of its own (package
+	// intercept/sandbox), "no" if not, "" if not recorded (seed files
+	// written before schedfuzz 0.3: no sandbox). Net is "host" for a
+	// sandboxed run that kept the host's network (-net host), else "".
+	Hermetic string
+	Net      string
+	// Stdin is the file the guest read as standard input ("": /dev/null)
+	// and StdinSHA256 its hex SHA-256 when recorded.
+	Stdin       string
+	StdinSHA256 string
+
 	Outcome   string // how the run ended ("exit 1", "deadlock")
 	Signature string
 	Digest    string // Digest(Decisions) when written; "" if not recorded
@@ -128,6 +139,9 @@ func (f *SeedFile) Encode() ([]byte, error) {
 	}
 	if f.MaxSteps > 0 {
 		kv("max-steps", strconv.Itoa(f.MaxSteps))
+	}
+	if err := f.encodeWorld(kv); err != nil {
+		return nil, err
 	}
 	if err := f.encodeVerdict(kv); err != nil {
 		return nil, err
@@ -401,7 +415,8 @@ func isSkipped(l string) bool {
 func known(key string) bool {
 	switch key {
 	case "tool", "target", "sha256", "seed", "run", "strategy", "cpus", "outcome",
-		"signature", "digest", "points", "dir", "decisions", "faults", "max-steps":
+		"signature", "digest", "points", "dir", "decisions", "faults", "max-steps",
+		"hermetic", "net", "stdin", "stdin-sha256":
 		return true
 	}
 	if verdictKey(key) {
@@ -498,6 +513,8 @@ func (p *parser) field(f *SeedFile, key, val string) error {
 		if f.MaxSteps, err = strconv.Atoi(val); err != nil || f.MaxSteps < 0 {
 			return p.errf("bad max-steps %q", trunc(val))
 		}
+	case "hermetic", "net", "stdin", "stdin-sha256":
+		return p.worldField(f, key, val)
 	case "strategy":
 		f.Strategy = val
 	case "outcome":

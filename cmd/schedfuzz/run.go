@@ -19,6 +19,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/schedfuzz/schedfuzz/explore"
+	"github.com/schedfuzz/schedfuzz/intercept/sandbox"
 	"github.com/schedfuzz/schedfuzz/intercept/symbols"
 	"github.com/schedfuzz/schedfuzz/replay"
 	"github.com/schedfuzz/schedfuzz/report"
@@ -52,6 +53,7 @@ type runFlags struct {
 	trace     string
 	verbose   bool
 	pts       pointFlags
+	world     worldFlags
 }
 
 func (f *runFlags) register(fs *flag.FlagSet) {
@@ -75,6 +77,7 @@ func (f *runFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.trace, "trace", "", "write a Perfetto/Chrome trace of the first failure to this file")
 	fs.BoolVar(&f.verbose, "v", false, "print every run, and progress lines even when stderr is not a terminal")
 	f.pts.register(fs, defaultPoints)
+	f.world.register(fs)
 }
 
 // session is one `schedfuzz PROG` invocation.
@@ -104,6 +107,7 @@ type session struct {
 	gate    exitGate      // orders the session's end and an interrupt
 	flags   *flag.FlagSet // as parsed, for a command that reruns a run
 	unsaved error         // the last failure's seed could not be saved
+	pool    *sandbox.Pool // the runs' sandbox (nil: none)
 }
 
 type sigInfo struct {
@@ -132,6 +136,21 @@ func runMain(args []string, stdout, stderr io.Writer) int {
 	if err := s.setup(); err != nil {
 		return fail(stderr, err)
 	}
+	if f.world.hermetic {
+		if needUserNS() {
+			if code, ok := reexec(); ok {
+				return code
+			}
+		}
+		pool, err := openSandbox(sandbox.Config{Dir: s.cwd, Prog: s.tgt.Path, CPUs: f.cpus, HostNet: f.world.net == "host"}, stderr)
+		if err != nil {
+			return fail(stderr, err)
+		}
+		if pool != nil {
+			defer pool.Close()
+			s.pool = pool
+		}
+	}
 	return s.run()
 }
 
@@ -149,6 +168,9 @@ func (s *session) setup() error {
 		return usageErr("-strategy: %v", err)
 	}
 	if err := f.pts.parse(); err != nil {
+		return err
+	}
+	if err := f.world.parse(); err != nil {
 		return err
 	}
 	codes, err := replay.ParseExitList(f.expect)
@@ -292,6 +314,7 @@ func (s *session) listFailures() {
 // config completes a run's configuration with the session's settings.
 func (s *session) config(cfg explore.Config) explore.Config {
 	cfg.Timeout, cfg.CPUs, cfg.Faults, cfg.MaxSteps, cfg.Symbols = s.f.timeout, s.f.cpus, s.f.faults, s.f.maxSteps, s.syms
+	cfg.Sandbox, cfg.StdinFile = s.pool, s.f.world.stdinPath
 	s.f.pts.apply(&cfg)
 	return cfg
 }
@@ -355,6 +378,7 @@ func (s *session) seedFile(rep *explore.RunReport, r *explore.Result) *replay.Se
 		Seed: rep.Seed, Run: rep.Index, Strategy: rep.Strategy.String(), CPUs: s.f.cpus,
 		Faults: s.f.faults, MaxSteps: maxSteps, Points: s.f.pts.record(r.Points, &r.Outcome), Spins: r.Spins,
 		ExpectExit: s.recordedExpect(), Failure: s.f.failure, Ignore: s.f.ignore,
+		Hermetic: hermeticKey(s.pool), Net: netKey(s.pool, s.f.world.net), Stdin: s.f.world.stdinPath, StdinSHA256: s.f.world.stdinSum,
 		Outcome: r.Describe(), Signature: explore.Signature(r), Digest: replay.Digest(r.Decisions), Decisions: r.Decisions}
 }
 

@@ -5,6 +5,8 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"runtime"
+	"sync"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -79,3 +81,17 @@ func Reexec() (int, error) {
 	}
 	return 0, nil
 }
+
+// Privileged reports whether this process may make the namespaces a
+// sandbox needs without a user namespace of its own (it has
+// CAP_SYS_ADMIN in its user namespace): a throwaway thread tries.
+func Privileged() bool { return privileged() }
+
+var privileged = sync.OnceValue(func() bool {
+	ch := make(chan bool, 1)
+	go func() {
+		runtime.LockOSThread() // never unlocked: the thread may have left our namespaces
+		ch <- unix.Unshare(unix.CLONE_FS|unix.CLONE_NEWNS|unix.CLONE_NEWPID|unix.CLONE_NEWUTS) == nil
+	}()
+	return <-ch
+})
