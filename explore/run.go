@@ -88,6 +88,12 @@ type Config struct {
 	// DefaultOutputLimit); the rest is discarded as it is written
 	// (capture.go).
 	OutputLimit int
+	// Behavior records what the program did (Result.Behavior: its
+	// system calls, hashed, and the results of those that depend on the
+	// world) and the files it changed outside its sandbox
+	// (Result.Outside). It costs a stop per world call (open, stat...);
+	// a replay also keeps every call's text (Result.Calls).
+	Behavior bool
 	// Sandbox, if set, runs the guest in namespaces of its own: fresh
 	// /tmp, /var/tmp and /dev/shm, a copy-on-write working directory, its
 	// own pids, host name, IPC and network (package intercept/sandbox).
@@ -121,6 +127,11 @@ type Result struct {
 	keys []decisionKey
 	// cut, for a hang, is the steps it had completed when it was cut.
 	cut int
+	// Behavior and Outside, with Config.Behavior: what the program did
+	// and the files it changed outside its sandbox.
+	Behavior *replay.Behavior
+	Outside  []replay.Change
+	beh      *behaviorLog
 }
 
 // ReplaySteps is the -max-steps a seed file of r needs for its replay to
@@ -133,6 +144,15 @@ func (r *Result) ReplaySteps() int {
 		return 0
 	}
 	return max(r.cut, 1)
+}
+
+// Calls returns the text of a replay's calls of thread at its points in
+// (from, to] (strace-style), if they were kept (Config.Behavior).
+func (r *Result) Calls(thread, from, to int) []string {
+	if r.beh == nil {
+		return nil
+	}
+	return r.beh.callsBetween(thread, from, to)
 }
 
 // Failed reports whether the run found a bug.
@@ -211,13 +231,23 @@ func runOnce(ctx context.Context, tgt *Target, cfg Config, again bool) (*Result,
 	if mem.Plant == nil {
 		mem.Shared = cfg.Hint.Shared
 	}
+	var beh *behaviorLog
+	var observer sched.Observer
+	if cfg.Behavior {
+		var inside []string
+		if cfg.Sandbox != nil {
+			inside = cfg.Sandbox.Inside()
+		}
+		beh = newBehaviorLog(inside, cfg.Replay != nil)
+		observer = beh
+	}
 	s := sched.New(sched.Config{Decider: rec, Seed: cfg.Seed, CPUs: cfg.CPUs, Done: runCtx.Done(),
 		Timeout: cfg.Timeout, OnTimeout: func() { timedOut(errTimeout) },
 		Preempt: replayPreempt(cfg.Replay), IdleChoice: cfg.Strategy.idle(), Faults: cfg.Faults,
 		MaxSteps: cfg.MaxSteps, Timeline: cfg.Timeline,
 		Points: cfg.Points, YieldAt: cfg.YieldAt, Watch: cfg.Watch, Symbols: cfg.Symbols, Plan: cfg.Plan,
 		Stacks: cfg.Stacks, StackAt: cfg.StackAt, Spins: cfg.Spins, SpinRerun: again,
-		Memory: mem})
+		Memory: mem, Observer: observer})
 	stdout, err := newCapture(cfg.OutputLimit)
 	if err != nil {
 		return nil, err
@@ -257,6 +287,9 @@ func runOnce(ctx context.Context, tgt *Target, cfg Config, again bool) (*Result,
 		// being restarted, a status of SIGKILL, an error of the
 		// teardown) is its consequence, never a tool failure.
 		r.Hang, r.cut = true, r.Outcome.Steps
+		if beh != nil {
+			r.Behavior, r.Outside, r.beh = &beh.b, beh.changes, beh
+		}
 		err = nil
 		if r.Outcome.Kind == sched.Internal {
 			r.Outcome.Kind, r.Outcome.Report = sched.Finished, ""

@@ -71,6 +71,10 @@ type SeedFile struct {
 	// and StdinSHA256 its hex SHA-256 when recorded.
 	Stdin       string
 	StdinSHA256 string
+	// Behavior is what the program did, compactly (syscalls and result
+	// keys), and Outside the files it changed outside its sandbox.
+	Behavior Behavior
+	Outside  []Change
 
 	Outcome   string // how the run ended ("exit 1", "deadlock")
 	Signature string
@@ -187,6 +191,9 @@ func (f *SeedFile) Encode() ([]byte, error) {
 	}
 	if len(f.Decisions) > MaxDecisions {
 		return nil, fmt.Errorf("encode seed file: %d decisions, more than %d: %w", len(f.Decisions), MaxDecisions, ErrTooLarge)
+	}
+	if err := f.encodeBehavior(kv); err != nil {
+		return nil, err
 	}
 	kv("decisions", strconv.Itoa(len(f.Decisions)))
 	for i, d := range f.Decisions {
@@ -389,7 +396,7 @@ func Parse(r io.Reader) (*SeedFile, error) {
 			return nil, p.errf("expected \"key: value\", got %q", trunc(l))
 		}
 		switch key {
-		case "arg", "env", "env-redacted", "point", "spin":
+		case "arg", "env", "env-redacted", "point", "spin", "syscalls", "result", "outside":
 		default:
 			if seen[key] && known(key) {
 				return nil, p.errf("duplicate key %q", key)
@@ -445,6 +452,10 @@ func cutKey(l string) (key, val string, ok bool) {
 }
 
 func (p *parser) field(f *SeedFile, key, val string) error {
+	switch key {
+	case "syscalls", "result", "outside", "behavior":
+		return p.behaviorField(f, key, val)
+	}
 	if !known(key) && key != "arg" && key != "env" && key != "env-redacted" && key != "point" && key != "spin" {
 		return nil // a key from a newer writer: ignored
 	}

@@ -138,3 +138,26 @@ func replaySandbox(sf *replay.SeedFile, path, dir string, res *replayed) (*sandb
 	res.notes = append(res.notes, p.Notes()...)
 	return p, nil
 }
+
+// behaviorOf is the behaviour a run recorded (none if it was not).
+func behaviorOf(r *explore.Result) replay.Behavior {
+	if r.Behavior == nil {
+		return replay.Behavior{}
+	}
+	return *r.Behavior
+}
+
+// explainDivergence puts in front of a replay's divergence where the
+// program first behaved differently from the recorded run, if the seed
+// recorded its behaviour and the replay shows a difference before the
+// divergence.
+func explainDivergence(sf *replay.SeedFile, r *explore.Result, why string) string {
+	if r.Behavior == nil {
+		return why
+	}
+	d := replay.FirstDifference(&sf.Behavior, r.Behavior)
+	if d == nil {
+		return why
+	}
+	return d.Describe(r.Calls) + "; then " + why
+}

@@ -271,7 +271,7 @@ func replaySeed(ctx context.Context, sf *replay.SeedFile, timeout time.Duration,
 		return res, err // loadSeed has checked it
 	}
 	cfg := explore.Config{Seed: sf.Seed, Timeout: timeout, CPU: 0, CPUs: sf.CPUs, Replay: decisions,
-		Strategy: spec, Faults: sf.Faults, MaxSteps: sf.MaxSteps, Timeline: timeline, Spins: sf.Spins}
+		Strategy: spec, Faults: sf.Faults, MaxSteps: sf.MaxSteps, Timeline: timeline, Spins: sf.Spins, Behavior: true}
 	pts.apply(&cfg)
 	if why := recordedStdin(sf, &cfg, res); why != "" {
 		res.verdict = diverged
@@ -296,7 +296,7 @@ func replaySeed(ctx context.Context, sf *replay.SeedFile, timeout time.Duration,
 	switch r.Outcome.Kind {
 	case sched.Diverged:
 		res.verdict = diverged
-		res.why = r.Outcome.Report
+		res.why = explainDivergence(sf, r, r.Outcome.Report)
 		// Points that moved (another libc, a rebuilt library) explain
 		// a divergence the program's own SHA-256 cannot.
 		if err := replay.CheckPoints(sf.Points, pts.record(r.Points, &r.Outcome)); err != nil {

@@ -314,7 +314,7 @@ func (s *session) listFailures() {
 // config completes a run's configuration with the session's settings.
 func (s *session) config(cfg explore.Config) explore.Config {
 	cfg.Timeout, cfg.CPUs, cfg.Faults, cfg.MaxSteps, cfg.Symbols = s.f.timeout, s.f.cpus, s.f.faults, s.f.maxSteps, s.syms
-	cfg.Sandbox, cfg.StdinFile = s.pool, s.f.world.stdinPath
+	cfg.Sandbox, cfg.StdinFile, cfg.Behavior = s.pool, s.f.world.stdinPath, true
 	s.f.pts.apply(&cfg)
 	return cfg
 }
@@ -349,7 +349,8 @@ func (s *session) onRun(rep *explore.RunReport) bool {
 	}
 	if s.json != nil {
 		s.emit(report.Event{Action: "run", Test: "run/" + strconv.Itoa(rep.Index), Seed: fmt.Sprintf("%#016x", rep.Seed),
-			Strategy: rep.Strategy.String(), Outcome: r.Describe() + " (" + rep.Verdict.String() + ")", Elapsed: r.Wall.Seconds()})
+			Strategy: rep.Strategy.String(), Outcome: r.Describe() + " (" + rep.Verdict.String() + ")", Elapsed: r.Wall.Seconds(),
+			Digest: replay.Digest(r.Decisions)})
 	}
 	if rep.Verdict != explore.Fail {
 		return false
@@ -379,6 +380,7 @@ func (s *session) seedFile(rep *explore.RunReport, r *explore.Result) *replay.Se
 		Faults: s.f.faults, MaxSteps: maxSteps, Points: s.f.pts.record(r.Points, &r.Outcome), Spins: r.Spins,
 		ExpectExit: s.recordedExpect(), Failure: s.f.failure, Ignore: s.f.ignore,
 		Hermetic: hermeticKey(s.pool), Net: netKey(s.pool, s.f.world.net), Stdin: s.f.world.stdinPath, StdinSHA256: s.f.world.stdinSum,
+		Behavior: behaviorOf(r), Outside: r.Outside,
 		Outcome: r.Describe(), Signature: explore.Signature(r), Digest: replay.Digest(r.Decisions), Decisions: r.Decisions}
 }
 

@@ -150,6 +150,23 @@ func (p *Pool) viewOf(dir string) *view {
 	return nil
 }
 
+// Inside lists the directories whose changes stay in a run: the private
+// directories and the copy-on-write views.
+func (p *Pool) Inside() []string {
+	var in []string
+	for _, d := range privateDirs {
+		if st, err := os.Stat(d); err == nil && st.IsDir() {
+			in = append(in, d)
+		}
+	}
+	for _, v := range p.views {
+		if v.cow {
+			in = append(in, v.dir)
+		}
+	}
+	return in
+}
+
 // Notes says what of Config the pool could not do (once per pool).
 func (p *Pool) Notes() []string { return p.notes }
 

@@ -202,13 +202,17 @@ func (t *Objects) object(id fileID, ms []Mapping) (*Object, error) {
 	}
 	var o *Object
 	if !m.Deleted {
-		o = try(m.Path, true)
+		// A file seen through an overlay (a sandbox's copy-on-write
+		// view of the host's directory) shows the overlay's device in
+		// /proc/PID/maps and the host file's inode number: the host
+		// file is the mapped one if the inode matches. Keying it by
+		// the host file keeps its parse across runs, whose overlays
+		// are new mounts.
+		o = try(m.Path, false)
 		if o == nil && strings.HasPrefix(m.Path, "/") {
 			// The path as the process sees it, in its own mount
-			// namespace (a sandbox's copy-on-write view of the
-			// working directory is another file system than the
-			// host's directory under it). An overlay's stat shows
-			// another device than /proc/PID/maps for the same file
+			// namespace (a file that exists only there). An overlay's
+			// stat shows another device than maps for the same file
 			// (a per-layer device number): the inode must match.
 			o = try(fmt.Sprintf("/proc/%d/root%s", t.pid, m.Path), false)
 		}
