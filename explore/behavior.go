@@ -28,9 +28,11 @@ type behaviorLog struct {
 	inside  []string
 	changes []replay.Change
 	seen    map[replay.Change]bool
-	// calls keeps every call's text (replays, to explain a divergence).
+	// calls keeps every call's text (replays, to explain a divergence),
+	// and opened the files the program opened, but libraries.
 	calls   bool
 	printer syscalls.Printer
+	opened  []string
 }
 
 type threadRec struct {
@@ -113,6 +115,7 @@ func (r *behaviorLog) Syscall(vtid, point int, t *intercept.Thread, c *intercept
 		}
 	}
 	if r.calls {
+		r.noteOpen(t, c.Nr, args)
 		r.printer.Enter(&tr.event, t.Memory(), syscalls.Arch(c.Arch), c.Nr, args)
 		tr.pending = want
 		if !want {
@@ -140,6 +143,29 @@ func (r *behaviorLog) Result(vtid, point int, t *intercept.Thread, c *intercept.
 		r.printer.Exit(&tr.event, t.Memory(), ret)
 		r.log(tr, point, string(tr.event.AppendTo(nil)))
 	}
+}
+
+// noteOpen keeps the path of a file opened (not a library: those are
+// part of the program, and their contents are checked elsewhere).
+func (r *behaviorLog) noteOpen(t *intercept.Thread, nr int, a [6]uint64) {
+	dirfd, addr := unix.AT_FDCWD, a[0]
+	switch nr {
+	case unix.SYS_OPEN:
+	case unix.SYS_OPENAT, unix.SYS_OPENAT2:
+		dirfd, addr = int(int32(a[0])), a[1]
+	default:
+		return
+	}
+	p, ok := r.guestPath(t, dirfd, addr)
+	if !ok || len(r.opened) >= 64 || p == "/etc/ld.so.cache" || strings.Contains(filepath.Base(p), ".so") {
+		return
+	}
+	for _, o := range r.opened {
+		if o == p {
+			return
+		}
+	}
+	r.opened = append(r.opened, p)
 }
 
 func (r *behaviorLog) log(tr *threadRec, point int, text string) {

@@ -155,6 +155,28 @@ func (r *Result) Calls(thread, from, to int) []string {
 	return r.beh.callsBetween(thread, from, to)
 }
 
+// Opened lists the files a replay's program opened, but libraries, in
+// the order first opened (Config.Behavior).
+func (r *Result) Opened() []string {
+	if r.beh == nil {
+		return nil
+	}
+	return r.beh.opened
+}
+
+// LastCalls returns the text of a replay's last n calls of thread.
+func (r *Result) LastCalls(thread, n int) []string {
+	if r.beh == nil || thread < 0 || thread >= len(r.beh.threads) {
+		return nil
+	}
+	log := r.beh.threads[thread].log
+	var out []string
+	for _, l := range log[max(0, len(log)-n):] {
+		out = append(out, l.text)
+	}
+	return out
+}
+
 // Failed reports whether the run found a bug.
 func (r *Result) Failed() bool {
 	switch r.Outcome.Kind {

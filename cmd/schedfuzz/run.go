@@ -54,6 +54,7 @@ type runFlags struct {
 	verbose   bool
 	pts       pointFlags
 	world     worldFlags
+	check     checkFlag
 }
 
 func (f *runFlags) register(fs *flag.FlagSet) {
@@ -78,6 +79,7 @@ func (f *runFlags) register(fs *flag.FlagSet) {
 	fs.BoolVar(&f.verbose, "v", false, "print every run, and progress lines even when stderr is not a terminal")
 	f.pts.register(fs, defaultPoints)
 	f.world.register(fs)
+	fs.Var(&f.check, "check-determinism", "replay passing runs with their own decisions and report those that do not follow them (=N: every Nth passing run)")
 }
 
 // session is one `schedfuzz PROG` invocation.
@@ -108,6 +110,7 @@ type session struct {
 	flags   *flag.FlagSet // as parsed, for a command that reruns a run
 	unsaved error         // the last failure's seed could not be saved
 	pool    *sandbox.Pool // the runs' sandbox (nil: none)
+	det     determinism   // -check-determinism
 }
 
 type sigInfo struct {
@@ -287,6 +290,9 @@ func (s *session) run() int {
 			} // a failure found is exit 1 all the same
 		}
 	}
+	if f.check > 0 {
+		fmt.Fprintln(s.stderr, s.det.summary())
+	}
 	s.emit(report.Event{Action: "done", Runs: sum.Runs, Failures: sum.Failures, Distinct: sum.Distinct, Elapsed: elapsed.Seconds()})
 	if sum.Failures == 0 {
 		ign := ""
@@ -351,6 +357,12 @@ func (s *session) onRun(rep *explore.RunReport) bool {
 		s.emit(report.Event{Action: "run", Test: "run/" + strconv.Itoa(rep.Index), Seed: fmt.Sprintf("%#016x", rep.Seed),
 			Strategy: rep.Strategy.String(), Outcome: r.Describe() + " (" + rep.Verdict.String() + ")", Elapsed: r.Wall.Seconds(),
 			Digest: replay.Digest(r.Decisions)})
+	}
+	if rep.Verdict == explore.Pass {
+		if err := s.checkDeterminism(rep); err != nil {
+			s.err = err
+			return true
+		}
 	}
 	if rep.Verdict != explore.Fail {
 		return false
