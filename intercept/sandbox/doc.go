@@ -81,8 +81,9 @@
 // Namespaces need CAP_SYS_ADMIN in the user namespace that owns them. A
 // user without it gets it through Reexec: the program runs itself again
 // in a user namespace (and mount namespace) of its own where its uid and
-// gid map to themselves and it holds CAP_SYS_ADMIN, CAP_NET_ADMIN and
-// CAP_SYS_CHROOT as ambient capabilities. The tracer thread clears its
+// gid map to themselves and it holds every capability of that namespace
+// as an ambient capability (overlayfs alone needs several besides
+// CAP_SYS_ADMIN); they mean nothing outside it. The tracer thread clears its
 // inheritable and ambient sets before the fork, so guests run without
 // them, as the same user as outside. In such a namespace, files of other
 // users show as owned by the overflow id (nobody).

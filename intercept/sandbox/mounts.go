@@ -63,6 +63,13 @@ func newOverlay(lower, upper, work int) (int, error) {
 		return -1, fmt.Errorf("fsopen overlay: %w", err)
 	}
 	defer unix.Close(fs)
+	if inOwnUserNS {
+		// Outside the initial user namespace overlayfs may not use
+		// trusted.* extended attributes; tmpfs has user.* ones.
+		if err := unix.FsconfigSetFlag(fs, "userxattr"); err != nil {
+			return -1, fmt.Errorf("overlay userxattr: %w", err)
+		}
+	}
 	for _, kv := range []struct {
 		key string
 		fd  int

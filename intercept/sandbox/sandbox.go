@@ -40,7 +40,6 @@ type Pool struct {
 	cfg      Config
 	views    []view   // host directories the guest sees, parents first
 	progBind string   // a file bound read-only ("" if none)
-	progFD   int      // O_PATH fd of it
 	hostMnt  int      // our mount namespace, to return to
 	cpuFS    int      // detached read-only tmpfs with the CPU files (-1: none)
 	cpuPaths []string // what they cover, sorted (sysfs first, then /proc)
@@ -81,7 +80,7 @@ func New(cfg Config) (*Pool, error) {
 		return nil, fmt.Errorf("sandbox: %w", err)
 	}
 	cfg.Dir = filepath.Clean(dir)
-	p := &Pool{cfg: cfg, cpuFS: -1, hostMnt: -1, progFD: -1, userNS: inOwnUserNS}
+	p := &Pool{cfg: cfg, cpuFS: -1, hostMnt: -1, userNS: inOwnUserNS}
 	p.plan()
 	if err := p.open(); err != nil {
 		p.Close()
@@ -121,11 +120,6 @@ func (p *Pool) open() error {
 		}
 		p.views[i].host = fd
 	}
-	if p.progBind != "" {
-		if p.progFD, err = unix.Open(p.progBind, unix.O_PATH|unix.O_CLOEXEC, 0); err != nil {
-			return fmt.Errorf("open %s: %w", p.progBind, err)
-		}
-	}
 	if p.cfg.CPUs > 0 {
 		return p.makeCPUFiles()
 	}
@@ -138,6 +132,22 @@ type view struct {
 	dir  string
 	host int // detached copy of the host directory
 	cow  bool
+}
+
+// binds lists the host paths a world shows as they are inside a private
+// directory: the program lying directly in one, and views that cannot be
+// copy-on-write (elsewhere such a view needs no mount at all).
+func (p *Pool) binds() []string {
+	var b []string
+	if p.progBind != "" {
+		b = append(b, p.progBind)
+	}
+	for _, v := range p.views {
+		if !v.cow && underPrivate(v.dir) != "" {
+			b = append(b, v.dir)
+		}
+	}
+	return b
 }
 
 // viewOf returns the view at dir.
@@ -188,11 +198,9 @@ func (p *Pool) Close() {
 		unix.Close(p.cpuFS)
 		p.cpuFS = -1
 	}
-	for _, fd := range []*int{&p.hostMnt, &p.progFD} {
-		if *fd >= 0 {
-			unix.Close(*fd)
-			*fd = -1
-		}
+	if p.hostMnt >= 0 {
+		unix.Close(p.hostMnt)
+		p.hostMnt = -1
 	}
 }
 
@@ -343,7 +351,25 @@ func (r *Run) Enter(dir string) (string, int, error) {
 	if err := unix.Sethostname([]byte(Hostname)); err != nil {
 		return "", 0, fmt.Errorf("sethostname: %w", err)
 	}
-	if err := w.refresh(p); err != nil {
+	if err := w.refresh(p); err == errStale {
+		// Only a new world shows the host paths bound in the private
+		// directory the last run touched: leave this one, take a new
+		// one, and go in again.
+		if err := unix.Setns(p.hostMnt, unix.CLONE_NEWNS); err != nil {
+			return "", 0, fmt.Errorf("leave the world: %w", err)
+		}
+		w.close()
+		r.w = nil
+		if r.w, err = p.newWorld(); err != nil {
+			return "", 0, err
+		}
+		w = r.w
+		for _, ns := range []struct{ fd, kind int }{{w.mnt, unix.CLONE_NEWNS}, {w.uts, unix.CLONE_NEWUTS}, {w.pid, unix.CLONE_NEWPID}} {
+			if err := unix.Setns(ns.fd, ns.kind); err != nil {
+				return "", 0, fmt.Errorf("enter a new world: %w", err)
+			}
+		}
+	} else if err != nil {
 		return "", 0, err
 	}
 	w.ackMounts()

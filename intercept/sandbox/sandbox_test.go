@@ -2,6 +2,7 @@ package sandbox
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -208,5 +209,49 @@ func TestWorldChangedMounts(t *testing.T) {
 	out := runIn(t, p, "/bin/sh", "-c", "ls -A /var/tmp; echo pid=$$")
 	if out != "pid=2\n" {
 		t.Errorf("the next run saw the last run's mount:\n%s", out)
+	}
+}
+
+// TestViewWithoutOverlay: where an overlay cannot be made, the working
+// directory is shown as it is (the guest writes to the host's), also
+// inside /tmp, which every run touches.
+func TestViewWithoutOverlay(t *testing.T) {
+	dir := t.TempDir()
+	p := newPool(t, Config{Dir: dir})
+	p.worlds.close()
+	for i := range p.views {
+		p.views[i].cow = false
+	}
+	for i := 0; i < 3; i++ {
+		name := fmt.Sprintf("made%d", i)
+		out := runIn(t, p, "/bin/sh", "-c", "echo x > "+name+"; echo y > /tmp/y; ls")
+		if strings.Contains(out, "y\n") || !strings.Contains(out, name) {
+			t.Errorf("run %d: %q", i, out)
+		}
+		if _, err := os.Stat(filepath.Join(dir, name)); err != nil {
+			t.Errorf("the guest's file is not in the host's directory: %v", err)
+		}
+	}
+}
+
+// TestProgramInTmp: a program lying directly in /tmp is bound, read-only,
+// into the fresh /tmp, also after a run touched /tmp.
+func TestProgramInTmp(t *testing.T) {
+	prog, err := os.CreateTemp("/tmp", "sandbox-prog-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.Remove(prog.Name())
+	prog.WriteString("#!/bin/sh\necho ok; ls /tmp; echo z > /tmp/z\n")
+	prog.Close()
+	os.Chmod(prog.Name(), 0o755)
+	p := newPool(t, Config{Dir: t.TempDir(), Prog: prog.Name()})
+	for i := 0; i < 3; i++ {
+		// /tmp holds the program and the working directory (a
+		// t.TempDir()), nothing a run left.
+		out := runIn(t, p, prog.Name())
+		if !strings.HasPrefix(out, "ok\n") || !strings.Contains(out, "\n"+filepath.Base(prog.Name())+"\n") || strings.Contains(out, "\nz\n") {
+			t.Errorf("run %d: %q", i, out)
+		}
 	}
 }

@@ -6,6 +6,8 @@ import (
 	"os/exec"
 	"os/signal"
 	"runtime"
+	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 
@@ -32,9 +34,8 @@ func InOwnUserNS() bool { return inOwnUserNS }
 // Reexec runs this program again with the same arguments, standard files
 // and environment, in a user namespace and a mount namespace of its own,
 // as the same user (the uid and gid are mapped to themselves) but with
-// CAP_SYS_ADMIN, CAP_NET_ADMIN and CAP_SYS_CHROOT in that namespace as
-// ambient capabilities: what an unprivileged user needs to give runs
-// namespaces of their own. It forwards SIGINT, SIGTERM, SIGHUP and SIGQUIT,
+// every capability in that namespace as an ambient capability: what an
+// unprivileged user needs to give runs namespaces of their own. It forwards SIGINT, SIGTERM, SIGHUP and SIGQUIT,
 // and returns the program's exit code (128+N if signal N killed it).
 // It fails if the kernel refuses unprivileged user namespaces.
 func Reexec() (int, error) {
@@ -48,7 +49,7 @@ func Reexec() (int, error) {
 		UidMappings:                []syscall.SysProcIDMap{{ContainerID: uid, HostID: uid, Size: 1}},
 		GidMappings:                []syscall.SysProcIDMap{{ContainerID: gid, HostID: gid, Size: 1}},
 		GidMappingsEnableSetgroups: false,
-		AmbientCaps:                []uintptr{unix.CAP_SYS_ADMIN, unix.CAP_NET_ADMIN, unix.CAP_SYS_CHROOT},
+		AmbientCaps:                allCaps(),
 		Pdeathsig:                  syscall.SIGKILL,
 	}
 	sigs := make(chan os.Signal, 4)
@@ -80,6 +81,24 @@ func Reexec() (int, error) {
 		return 0, err
 	}
 	return 0, nil
+}
+
+// allCaps lists every capability the kernel knows: in a user namespace of
+// our own they cost nothing outside it, and overlayfs, mounts and
+// namespaces need several (CAP_SYS_ADMIN, CAP_NET_ADMIN, CAP_SYS_CHROOT,
+// CAP_DAC_OVERRIDE, CAP_FOWNER...).
+func allCaps() []uintptr {
+	last := uintptr(unix.CAP_LAST_CAP)
+	if b, err := os.ReadFile("/proc/sys/kernel/cap_last_cap"); err == nil {
+		if n, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil && n > 0 && n < 64 {
+			last = uintptr(n)
+		}
+	}
+	var caps []uintptr
+	for c := uintptr(0); c <= last; c++ {
+		caps = append(caps, c)
+	}
+	return caps
 }
 
 // Privileged reports whether this process may make the namespaces a

@@ -1,6 +1,7 @@
 package sandbox
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"runtime"
@@ -125,17 +126,48 @@ func (w *world) build(p *Pool) error {
 }
 
 // layout mounts the world's file system: fresh private directories, the
-// copy-on-write views, the program, and the sysfs CPU files.
+// copy-on-write views, what must stay visible as it is inside a private
+// directory (the program lying directly in /tmp, a view that cannot be
+// copy-on-write), and the sysfs CPU files.
 func (w *world) layout(p *Pool) error {
+	// Binds are made from host paths before the private directories
+	// cover them.
+	binds := map[string]int{}
+	defer func() {
+		for _, fd := range binds {
+			unix.Close(fd)
+		}
+	}()
+	for _, b := range p.binds() {
+		fd, err := cloneTree(unix.AT_FDCWD, b, b == p.progBind)
+		if err != nil {
+			return err
+		}
+		binds[b] = fd
+	}
 	for _, d := range privateDirs {
 		if st, err := os.Stat(d); err == nil && st.IsDir() {
 			w.dirs = append(w.dirs, &freshDir{path: d, root: -1})
 		}
 	}
 	for _, v := range p.views {
-		w.dirs = append(w.dirs, &freshDir{path: v.dir, overlay: true, root: -1})
+		if v.cow {
+			w.dirs = append(w.dirs, &freshDir{path: v.dir, overlay: true, root: -1})
+		}
 	}
 	if err := w.remake(p, true); err != nil {
+		return err
+	}
+	for path, fd := range binds {
+		if err := mountPoint(path, path == p.progBind); err != nil {
+			return fmt.Errorf("mount point %s: %w", path, err)
+		}
+		delete(binds, path)
+		if err := attach(fd, path); err != nil {
+			return err
+		}
+	}
+	if err := w.stamp(nil); err != nil { // the binds' mount points are in place
 		return err
 	}
 	for _, path := range p.cpuPaths {
@@ -148,20 +180,32 @@ func (w *world) layout(p *Pool) error {
 	return nil
 }
 
+// errStale is remake's answer when a touched private directory holds a
+// bind of a host path, which only a new world can make again (a host path
+// is reachable only before the private directory covers it, and a kernel
+// refuses to copy a detached mount).
+var errStale = errors.New("the world must be made anew")
+
 // remake mounts afresh the private directories and views marked stale
-// (all of them if all), with everything that lies under a remade private
-// directory: the views and the program. The calling thread is in the
-// world's mount namespace; host directories are reached through the
-// pool's fds, whatever covers their paths here.
+// (all of them if all), with the views that lie under a remade private
+// directory. The calling thread is in the world's mount namespace; a
+// view's host directory is reached through the pool's detached copy,
+// whatever covers its path here.
 func (w *world) remake(p *Pool, all bool) error {
 	stale := make([]bool, len(w.dirs))
 	for i, d := range w.dirs {
 		stale[i] = all || d.touched()
 	}
-	progStale := all
 	for i, d := range w.dirs {
 		if d.overlay || !stale[i] {
 			continue
+		}
+		if !all {
+			for _, b := range p.binds() {
+				if within(b, d.path) {
+					return errStale
+				}
+			}
 		}
 		// A new tmpfs also numbers its inodes from the start again,
 		// which emptying the old one would not.
@@ -180,7 +224,6 @@ func (w *world) remake(p *Pool, all bool) error {
 				v.close() // went with the old tmpfs
 			}
 		}
-		progStale = progStale || p.progBind != "" && within(p.progBind, d.path)
 	}
 	for i, v := range w.dirs {
 		if !v.overlay || !stale[i] {
@@ -204,33 +247,23 @@ func (w *world) remake(p *Pool, all bool) error {
 			}
 		}
 		if err := attach(view, v.path); err != nil {
-			if upper >= 0 {
-				unix.Close(upper)
-			}
+			unix.Close(upper)
 			return err
 		}
 		v.root, v.made = upper, true
 	}
-	if progStale && p.progBind != "" {
-		fd, err := cloneTree(p.progFD, "", true)
-		if err != nil {
-			return err
-		}
-		if err := mountPoint(p.progBind, true); err != nil {
-			unix.Close(fd)
-			return fmt.Errorf("mount point %s: %w", p.progBind, err)
-		}
-		if err := attach(fd, p.progBind); err != nil {
-			return err
-		}
-	}
 	// Stamp what was remade once everything in it is in place (mount
-	// points included).
+	// points included; binds are stamped by layout).
+	return w.stamp(stale)
+}
+
+// stamp records the state of the mounts marked (all if marks is nil).
+func (w *world) stamp(marks []bool) error {
 	for i, d := range w.dirs {
-		if !stale[i] {
+		if marks != nil && !marks[i] {
 			continue
 		}
-		if !d.overlay {
+		if !d.overlay && d.root < 0 {
 			fd, err := unix.Open(d.path, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 			if err != nil {
 				return fmt.Errorf("open %s: %w", d.path, err)
@@ -267,14 +300,10 @@ func (d *freshDir) close() {
 	d.root, d.made = -1, false
 }
 
-// mount makes a detached mount of the view: a copy of the host directory,
-// or a copy-on-write overlay of it whose upper layer is a fresh tmpfs.
-// upper is an fd of the upper layer's directory (-1 if none).
+// mount makes a detached copy-on-write view: an overlay of the host
+// directory whose upper layer is a fresh tmpfs. upper is an fd of the
+// upper layer's directory.
 func (v *view) mount() (m, upper int, err error) {
-	if !v.cow {
-		m, err = cloneTree(v.host, "", false)
-		return m, -1, err
-	}
 	up, err := newTmpfs("mode=0755")
 	if err != nil {
 		return -1, -1, err
