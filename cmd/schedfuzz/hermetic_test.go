@@ -84,7 +84,7 @@ func TestLeftoverTempFiles(t *testing.T) {
 			}
 			file := replayLine.FindStringSubmatch(stderr)[1]
 			code, _, stderr = sf(t, dir, "replay", "-timeout", "60s", file)
-			if code != 125 || !regexp.MustCompile(`the program's behaviour first differed at t\d+ point \d+: open(at)?\(.*` + prefix + `.*\) returned -EEXIST \(recorded: \d+\); then replay diverged`).MatchString(stderr) {
+			if code != 125 || !regexp.MustCompile(`the program's behaviour first differed at t\d+ point \d+: open(at)?\(.*`+prefix+`.*\) returned -EEXIST \(recorded: \d+\); then replay diverged`).MatchString(stderr) {
 				t.Fatalf("replay with the run's own leftover present: exit %d, want 125 and where the program first behaved differently:\n%s", code, stderr)
 			}
 
