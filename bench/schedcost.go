@@ -184,6 +184,12 @@ const (
 	RunExploreSyncSandbox
 	// RunExploreSyncSandboxHostNet: RunExploreSyncSandbox with -net host.
 	RunExploreSyncSandboxHostNet
+	// RunExploreSyncBehavior: RunExploreSync recording the program's
+	// behaviour (explore.Config.Behavior: a stop more per world call).
+	RunExploreSyncBehavior
+	// RunExploreSyncCLI: a run as the CLI makes it by default: sync
+	// points, a sandbox, the behaviour recorded.
+	RunExploreSyncCLI
 )
 
 func (k RunKind) String() string {
@@ -216,6 +222,10 @@ func (k RunKind) String() string {
 		return "explore-sync+sandbox"
 	case RunExploreSyncSandboxHostNet:
 		return "explore-sync+sandbox-hostnet"
+	case RunExploreSyncBehavior:
+		return "explore-sync+behavior"
+	case RunExploreSyncCLI:
+		return "explore-sync+sandbox+behavior"
 	}
 	return "runkind(" + strconv.Itoa(int(k)) + ")"
 }
@@ -254,6 +264,10 @@ func (k RunKind) Describe(argv []string, cpu int) string {
 		return "explore.Run(" + prog + ", Config{CPU: " + c + ", Points: sync, Sandbox: pool})"
 	case RunExploreSyncSandboxHostNet:
 		return "explore.Run(" + prog + ", Config{CPU: " + c + ", Points: sync, Sandbox: pool(HostNet)})"
+	case RunExploreSyncBehavior:
+		return "explore.Run(" + prog + ", Config{CPU: " + c + ", Points: sync, Behavior: true})"
+	case RunExploreSyncCLI:
+		return "explore.Run(" + prog + ", Config{CPU: " + c + ", Points: sync, Sandbox: pool, Behavior: true})"
 	}
 	return k.String()
 }
@@ -306,14 +320,15 @@ func (st *SchedTools) runOnce(ctx context.Context, kind RunKind, argv []string, 
 		rs.Wall, err = st.nativeRun(argv, cpu)
 	case RunCTracer, RunCTracerTSC:
 		rs, err = st.ctracerRun(ctx, argv, cpu, kind == RunCTracerTSC)
-	case RunExplore, RunExploreSync, RunExploreSyncSandbox, RunExploreSyncSandboxHostNet:
+	case RunExplore, RunExploreSync, RunExploreSyncSandbox, RunExploreSyncSandboxHostNet, RunExploreSyncBehavior, RunExploreSyncCLI:
 		start := time.Now()
 		var r *explore.Result
 		cfg := explore.Config{Seed: seed, CPU: cpu, Timeout: time.Minute}
 		if kind != RunExplore {
 			cfg.Points, cfg.Symbols, cfg.Plan = schedpoints.Sync, st.symbols(), st.syncPlan
 		}
-		if kind == RunExploreSyncSandbox || kind == RunExploreSyncSandboxHostNet {
+		cfg.Behavior = kind == RunExploreSyncBehavior || kind == RunExploreSyncCLI
+		if kind == RunExploreSyncSandbox || kind == RunExploreSyncSandboxHostNet || kind == RunExploreSyncCLI {
 			if cfg.Sandbox, err = st.sandbox(argv[0], kind == RunExploreSyncSandboxHostNet); err != nil {
 				return rs, err
 			}
