@@ -1,7 +1,9 @@
 //go:build ignore
 
 // leftover: the Go version of leftover.c: os.CreateTemp, a lost update,
-// and os.Exit before the deferred os.Remove.
+// and os.Exit before the deferred os.Remove. A thread of its own makes
+// system calls while the file is made, so that a retried name changes
+// the schedule.
 package main
 
 import (
@@ -9,9 +11,22 @@ import (
 	"os"
 	"runtime"
 	"sync"
+	"sync/atomic"
+	"syscall"
 )
 
 func main() {
+	var made atomic.Bool
+	busy := make(chan bool)
+	go func() {
+		runtime.LockOSThread()
+		busy <- true
+		for !made.Load() {
+			syscall.Getppid()
+		}
+		busy <- true
+	}()
+	<-busy
 	prefix := "leftover-"
 	if len(os.Args) > 1 {
 		prefix = os.Args[1]
@@ -22,6 +37,8 @@ func main() {
 		os.Exit(3)
 	}
 	defer os.Remove(f.Name())
+	made.Store(true)
+	<-busy
 	var wg sync.WaitGroup
 	n := 0
 	for i := 0; i < 2; i++ {
