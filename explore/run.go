@@ -303,15 +303,15 @@ func runOnce(ctx context.Context, tgt *Target, cfg Config, again bool) (*Result,
 	r.Stderr, r.StderrDropped = stderr.close()
 	r.Outcome = s.Outcome()
 	r.Decisions, r.keys = rec.decisions, rec.keys
+	if beh != nil {
+		r.Behavior, r.Outside, r.beh = &beh.b, beh.changes, beh
+	}
 	if hungUp(ctx, runCtx, res, err, r.Outcome.Kind) {
 		// A hang is a result: whatever the kill at the timeout did to
 		// the run (a start-up step interrupted, a thread gone while
 		// being restarted, a status of SIGKILL, an error of the
 		// teardown) is its consequence, never a tool failure.
 		r.Hang, r.cut = true, r.Outcome.Steps
-		if beh != nil {
-			r.Behavior, r.Outside, r.beh = &beh.b, beh.changes, beh
-		}
 		err = nil
 		if r.Outcome.Kind == sched.Internal {
 			r.Outcome.Kind, r.Outcome.Report = sched.Finished, ""
