@@ -115,7 +115,7 @@ func (s *Samples) StopRange() (lo, hi, plo, phi int64) {
 func (st *SchedTools) FixedCases() []Case {
 	var cs []Case
 	for _, prog := range []struct{ tag, path string }{{"dynamic", st.TinyDynamic}, {"static", st.TinyStatic}} {
-		for _, k := range []RunKind{RunNative, RunInterceptNothing, RunInterceptAll, RunInterceptAllSchedOpts, RunSched, RunExplore, RunExploreSync} {
+		for _, k := range []RunKind{RunNative, RunInterceptNothing, RunInterceptAll, RunInterceptAllSchedOpts, RunSched, RunExplore, RunExploreSync, RunExploreSyncSandbox, RunExploreSyncSandboxHostNet, RunExploreSyncBehavior, RunExploreSyncCLI} {
 			cs = append(cs, Case{Name: prog.tag + "/" + k.String(), Kind: k, Argv: []string{prog.path}})
 		}
 	}
@@ -194,7 +194,7 @@ func points(k RunKind, rs RunStats, n, threads int) int64 {
 	switch k {
 	case RunNative:
 		return int64(n * threads)
-	case RunSched, RunSchedAlternate, RunExplore, RunExploreSync:
+	case RunSched, RunSchedAlternate, RunExplore, RunExploreSync, RunExploreSyncSandbox, RunExploreSyncSandboxHostNet, RunExploreSyncBehavior, RunExploreSyncCLI:
 		return rs.Points
 	}
 	return rs.Stops

@@ -21,6 +21,7 @@ import (
 	"github.com/schedfuzz/schedfuzz/bench/ctracer"
 	"github.com/schedfuzz/schedfuzz/explore"
 	"github.com/schedfuzz/schedfuzz/intercept"
+	"github.com/schedfuzz/schedfuzz/intercept/sandbox"
 	"github.com/schedfuzz/schedfuzz/sched"
 )
 
@@ -51,6 +52,34 @@ type SchedTools struct {
 	symOnce  sync.Once
 	symCache *symbols.Cache
 	syncPlan *schedpoints.Plan
+
+	pools map[sandboxKey]*sandbox.Pool // by program and network, made on first use
+}
+
+type sandboxKey struct {
+	prog    string
+	hostNet bool
+}
+
+// sandbox returns the session-wide sandbox of runs of prog, made on
+// first use with the program's directory as the working directory (as
+// `cd DIR && schedfuzz ./prog` runs it) and the CLI's default CPU count.
+func (st *SchedTools) sandbox(prog string, hostNet bool) (*sandbox.Pool, error) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	k := sandboxKey{prog, hostNet}
+	if p := st.pools[k]; p != nil {
+		return p, nil
+	}
+	p, err := sandbox.New(sandbox.Config{Dir: filepath.Dir(prog), Prog: prog, CPUs: 4, HostNet: hostNet})
+	if err != nil {
+		return nil, err
+	}
+	if st.pools == nil {
+		st.pools = map[sandboxKey]*sandbox.Pool{}
+	}
+	st.pools[k] = p
+	return p, nil
 }
 
 // BuildSchedTools compiles the guests and ctracer into dir.
@@ -149,6 +178,18 @@ const (
 	// one run as `schedfuzz` makes it, its ELF files parsed once per
 	// session (a cache shared by the runs).
 	RunExploreSync
+	// RunExploreSyncSandbox: RunExploreSync in a sandbox (the CLI's
+	// default -hermetic): namespaces, fresh /tmp, a copy-on-write
+	// working directory, virtual CPU files, a private network.
+	RunExploreSyncSandbox
+	// RunExploreSyncSandboxHostNet: RunExploreSyncSandbox with -net host.
+	RunExploreSyncSandboxHostNet
+	// RunExploreSyncBehavior: RunExploreSync recording the program's
+	// behaviour (explore.Config.Behavior: a stop more per world call).
+	RunExploreSyncBehavior
+	// RunExploreSyncCLI: a run as the CLI makes it by default: sync
+	// points, a sandbox, the behaviour recorded.
+	RunExploreSyncCLI
 )
 
 func (k RunKind) String() string {
@@ -177,6 +218,14 @@ func (k RunKind) String() string {
 		return "explore"
 	case RunExploreSync:
 		return "explore-sync"
+	case RunExploreSyncSandbox:
+		return "explore-sync+sandbox"
+	case RunExploreSyncSandboxHostNet:
+		return "explore-sync+sandbox-hostnet"
+	case RunExploreSyncBehavior:
+		return "explore-sync+behavior"
+	case RunExploreSyncCLI:
+		return "explore-sync+sandbox+behavior"
 	}
 	return "runkind(" + strconv.Itoa(int(k)) + ")"
 }
@@ -211,6 +260,14 @@ func (k RunKind) Describe(argv []string, cpu int) string {
 		return "explore.Run(" + prog + ", Config{CPU: " + c + "})"
 	case RunExploreSync:
 		return "explore.Run(" + prog + ", Config{CPU: " + c + ", Points: sync})"
+	case RunExploreSyncSandbox:
+		return "explore.Run(" + prog + ", Config{CPU: " + c + ", Points: sync, Sandbox: pool})"
+	case RunExploreSyncSandboxHostNet:
+		return "explore.Run(" + prog + ", Config{CPU: " + c + ", Points: sync, Sandbox: pool(HostNet)})"
+	case RunExploreSyncBehavior:
+		return "explore.Run(" + prog + ", Config{CPU: " + c + ", Points: sync, Behavior: true})"
+	case RunExploreSyncCLI:
+		return "explore.Run(" + prog + ", Config{CPU: " + c + ", Points: sync, Sandbox: pool, Behavior: true})"
 	}
 	return k.String()
 }
@@ -263,12 +320,18 @@ func (st *SchedTools) runOnce(ctx context.Context, kind RunKind, argv []string, 
 		rs.Wall, err = st.nativeRun(argv, cpu)
 	case RunCTracer, RunCTracerTSC:
 		rs, err = st.ctracerRun(ctx, argv, cpu, kind == RunCTracerTSC)
-	case RunExplore, RunExploreSync:
+	case RunExplore, RunExploreSync, RunExploreSyncSandbox, RunExploreSyncSandboxHostNet, RunExploreSyncBehavior, RunExploreSyncCLI:
 		start := time.Now()
 		var r *explore.Result
 		cfg := explore.Config{Seed: seed, CPU: cpu, Timeout: time.Minute}
-		if kind == RunExploreSync {
+		if kind != RunExplore {
 			cfg.Points, cfg.Symbols, cfg.Plan = schedpoints.Sync, st.symbols(), st.syncPlan
+		}
+		cfg.Behavior = kind == RunExploreSyncBehavior || kind == RunExploreSyncCLI
+		if kind == RunExploreSyncSandbox || kind == RunExploreSyncSandboxHostNet || kind == RunExploreSyncCLI {
+			if cfg.Sandbox, err = st.sandbox(argv[0], kind == RunExploreSyncSandboxHostNet); err != nil {
+				return rs, err
+			}
 		}
 		r, err = explore.Run(ctx, &explore.Target{Path: argv[0], Args: argv}, cfg)
 		rs.Wall = time.Since(start)

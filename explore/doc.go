@@ -27,6 +27,14 @@
 //   - Classifier and Signature decide what is a failure (-expect-exit,
 //     -failure, -ignore) and which failures are the same (for hangs and
 //     livelocks: where each live thread waits, or the loop it spins in).
+//   - With Config.Behavior a run records what the program did
+//     (behavior.go, a sched.Observer): each thread's running hash of its
+//     calls' non-address arguments, checkpointed every 16 calls, the
+//     results of the calls that depend on the world, and the files it
+//     changed outside its sandbox; a replay also keeps every call's text,
+//     to explain a divergence in the program's terms.
+//   - With Config.Sandbox the guest runs in a world of its own (package
+//     intercept/sandbox).
 //   - Minimizer shrinks a failing schedule to a 1-minimal set of forced
 //     preemptions and faults (ddmin over the preemptions, keyed by
 //     thread and point count) and localizes the critical pair of events,

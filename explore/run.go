@@ -12,6 +12,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/schedfuzz/schedfuzz/intercept"
+	"github.com/schedfuzz/schedfuzz/intercept/sandbox"
 	"github.com/schedfuzz/schedfuzz/intercept/symbols"
 	"github.com/schedfuzz/schedfuzz/replay"
 	"github.com/schedfuzz/schedfuzz/sched"
@@ -77,13 +78,26 @@ type Config struct {
 	// with them.
 	Stacks  bool
 	StackAt func(thread, point int) bool
-	// Stdin is the guest's standard input (nil: /dev/null).
-	Stdin *os.File
+	// Stdin is the guest's standard input (nil: StdinFile, or
+	// /dev/null). StdinFile names a file opened afresh for each run, so
+	// that runs going on at once do not share its offset.
+	Stdin     *os.File
+	StdinFile string
 	// OutputLimit is how much of the guest's stdout and of its stderr a
 	// run keeps: the last OutputLimit bytes of each (default
 	// DefaultOutputLimit); the rest is discarded as it is written
 	// (capture.go).
 	OutputLimit int
+	// Behavior records what the program did (Result.Behavior: its
+	// system calls, hashed, and the results of those that depend on the
+	// world) and the files it changed outside its sandbox
+	// (Result.Outside). It costs a stop per world call (open, stat...);
+	// a replay also keeps every call's text (Result.Calls).
+	Behavior bool
+	// Sandbox, if set, runs the guest in namespaces of its own: fresh
+	// /tmp, /var/tmp and /dev/shm, a copy-on-write working directory, its
+	// own pids, host name, IPC and network (package intercept/sandbox).
+	Sandbox *sandbox.Pool
 }
 
 // Result is the outcome of one run.
@@ -113,6 +127,11 @@ type Result struct {
 	keys []decisionKey
 	// cut, for a hang, is the steps it had completed when it was cut.
 	cut int
+	// Behavior and Outside, with Config.Behavior: what the program did
+	// and the files it changed outside its sandbox.
+	Behavior *replay.Behavior
+	Outside  []replay.Change
+	beh      *behaviorLog
 }
 
 // ReplaySteps is the -max-steps a seed file of r needs for its replay to
@@ -125,6 +144,37 @@ func (r *Result) ReplaySteps() int {
 		return 0
 	}
 	return max(r.cut, 1)
+}
+
+// Calls returns the text of a replay's calls of thread at its points in
+// (from, to] (strace-style), if they were kept (Config.Behavior).
+func (r *Result) Calls(thread, from, to int) []string {
+	if r.beh == nil {
+		return nil
+	}
+	return r.beh.callsBetween(thread, from, to)
+}
+
+// Opened lists the files a replay's program opened, but libraries, in
+// the order first opened (Config.Behavior).
+func (r *Result) Opened() []string {
+	if r.beh == nil {
+		return nil
+	}
+	return r.beh.opened
+}
+
+// LastCalls returns the text of a replay's last n calls of thread.
+func (r *Result) LastCalls(thread, n int) []string {
+	if r.beh == nil || thread < 0 || thread >= len(r.beh.threads) {
+		return nil
+	}
+	log := r.beh.threads[thread].log
+	var out []string
+	for _, l := range log[max(0, len(log)-n):] {
+		out = append(out, l.text)
+	}
+	return out
 }
 
 // Failed reports whether the run found a bug.
@@ -203,13 +253,23 @@ func runOnce(ctx context.Context, tgt *Target, cfg Config, again bool) (*Result,
 	if mem.Plant == nil {
 		mem.Shared = cfg.Hint.Shared
 	}
+	var beh *behaviorLog
+	var observer sched.Observer
+	if cfg.Behavior {
+		var inside []string
+		if cfg.Sandbox != nil {
+			inside = cfg.Sandbox.Inside()
+		}
+		beh = newBehaviorLog(inside, cfg.Replay != nil)
+		observer = beh
+	}
 	s := sched.New(sched.Config{Decider: rec, Seed: cfg.Seed, CPUs: cfg.CPUs, Done: runCtx.Done(),
 		Timeout: cfg.Timeout, OnTimeout: func() { timedOut(errTimeout) },
 		Preempt: replayPreempt(cfg.Replay), IdleChoice: cfg.Strategy.idle(), Faults: cfg.Faults,
 		MaxSteps: cfg.MaxSteps, Timeline: cfg.Timeline,
 		Points: cfg.Points, YieldAt: cfg.YieldAt, Watch: cfg.Watch, Symbols: cfg.Symbols, Plan: cfg.Plan,
 		Stacks: cfg.Stacks, StackAt: cfg.StackAt, Spins: cfg.Spins, SpinRerun: again,
-		Memory: mem})
+		Memory: mem, Observer: observer})
 	stdout, err := newCapture(cfg.OutputLimit)
 	if err != nil {
 		return nil, err
@@ -219,16 +279,33 @@ func runOnce(ctx context.Context, tgt *Target, cfg Config, again bool) (*Result,
 		stdout.close()
 		return nil, err
 	}
+	if cfg.Stdin == nil && cfg.StdinFile != "" {
+		in, err := os.Open(cfg.StdinFile)
+		if err != nil {
+			stdout.close()
+			stderr.close()
+			return nil, fmt.Errorf("standard input: %w", err)
+		}
+		defer in.Close()
+		cfg.Stdin = in
+	}
+	opts := s.TracerOptions(cfg.CPU)
+	if cfg.Sandbox != nil {
+		opts.Sandbox = cfg.Sandbox.Run()
+	}
 	start := time.Now()
 	res, err := startRetrying(runCtx, &intercept.Command{
 		Path: tgt.Path, Args: tgt.Args, Env: tgt.Env, Dir: tgt.Dir, Stdin: cfg.Stdin,
 		Stdout: stdout.w, Stderr: stderr.w,
-	}, s, s.TracerOptions(cfg.CPU))
+	}, s, opts)
 	r := &Result{Seed: cfg.Seed, Points: cfg.Points, Wall: time.Since(start)}
 	r.Stdout, r.StdoutDropped = stdout.close()
 	r.Stderr, r.StderrDropped = stderr.close()
 	r.Outcome = s.Outcome()
 	r.Decisions, r.keys = rec.decisions, rec.keys
+	if beh != nil {
+		r.Behavior, r.Outside, r.beh = &beh.b, beh.changes, beh
+	}
 	if hungUp(ctx, runCtx, res, err, r.Outcome.Kind) {
 		// A hang is a result: whatever the kill at the timeout did to
 		// the run (a start-up step interrupted, a thread gone while

@@ -35,7 +35,13 @@
 // prctl(PR_SET_TSC) if asked and seccomp(2) by single-stepping a `syscall`
 // instruction of the vDSO, all before the guest runs a single instruction.
 // Options include EXITKILL and the first process has PDEATHSIG=SIGKILL: no
-// guest outlives the tracer.
+// guest outlives the tracer. With Options.Sandbox the tracer thread enters
+// the run's namespaces just before the fork (the guest inherits them) and
+// leaves its mount namespace right after; the guest, pid 2 of its pid
+// namespace, gets no PDEATHSIG (its getppid() is 0, which Go's fork would
+// take for a dead parent): the namespace's init dies with its holder
+// thread and takes every process of the namespace with it. Such a tracer
+// thread is not given back to the Go runtime.
 //
 // Per stop. A seccomp stop costs one PTRACE_GET_SYSCALL_INFO (number,
 // args, ip, sp; no GETREGS) and one resume. Emulating a call (skip it,

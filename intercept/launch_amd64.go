@@ -109,16 +109,43 @@ func (tr *Tracer) launch(cmd *Command) (*Thread, error) {
 	if env == nil {
 		env = os.Environ()
 	}
+	dir := cmd.Dir
+	pdeath := syscall.SIGKILL
+	if sb := tr.opts.Sandbox; sb != nil {
+		// In a pid namespace of its own the child's getppid() is 0, which
+		// Go's fork takes for a dead parent when Pdeathsig is set: it
+		// would kill itself. The sandbox's init dies with this thread
+		// instead, and takes every process of the namespace with it.
+		pdeath = 0
+		tr.sandboxed = true
+		d, keeper, err := sb.Enter(dir)
+		if keeper > 0 {
+			tr.live.add(keeper)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("start %s: sandbox: %w", cmd.Path, err)
+		}
+		dir = d
+	}
 	pid, err := syscall.ForkExec(cmd.Path, cmd.Args, &syscall.ProcAttr{
-		Dir:   cmd.Dir,
+		Dir:   dir,
 		Env:   env,
 		Files: files,
 		Sys: &syscall.SysProcAttr{
 			Ptrace:    true,
 			Setpgid:   !cmd.KeepProcessGroup,
-			Pdeathsig: syscall.SIGKILL,
+			Pdeathsig: pdeath,
 		},
 	})
+	if sb := tr.opts.Sandbox; sb != nil {
+		if lerr := sb.Leave(); lerr != nil && err == nil {
+			tr.live.add(pid)
+			unix.Kill(pid, unix.SIGKILL)
+			reap(pid)
+			tr.live.remove(pid)
+			return nil, fmt.Errorf("start %s: sandbox: %w", cmd.Path, lerr)
+		}
+	}
 	var perr error
 	if oldPersonality != ^uintptr(0) {
 		if _, _, e := unix.RawSyscall(unix.SYS_PERSONALITY, oldPersonality, 0, 0); e != 0 {

@@ -3,6 +3,9 @@ package intercept
 import (
 	"errors"
 	"fmt"
+	"os"
+	"strconv"
+	"strings"
 
 	"golang.org/x/sys/unix"
 )
@@ -94,9 +97,32 @@ type Process struct {
 	// Mem is the process's address space.
 	Mem *Memory
 
-	threads []*Thread    // live threads, in creation order
-	bps     *breakpoints // nil once the process is gone
-	watch   watchpoints
+	threads  []*Thread    // live threads, in creation order
+	bps      *breakpoints // nil once the process is gone
+	watch    watchpoints
+	guestPid int // the pid the guest sees, once looked up (GuestPid)
+}
+
+// GuestPid returns the process's pid as the guest sees it: Pid, or, for
+// a guest in a pid namespace of its own (a sandbox), its pid there (the
+// last NSpid of /proc/PID/status; looked up once).
+func (p *Process) GuestPid() int {
+	if p.guestPid == 0 {
+		p.guestPid = p.Pid
+		if b, err := os.ReadFile("/proc/" + strconv.Itoa(p.Pid) + "/status"); err == nil {
+			for _, line := range strings.Split(string(b), "\n") {
+				if v, ok := strings.CutPrefix(line, "NSpid:"); ok {
+					if f := strings.Fields(v); len(f) > 0 {
+						if n, err := strconv.Atoi(f[len(f)-1]); err == nil {
+							p.guestPid = n
+						}
+					}
+					break
+				}
+			}
+		}
+	}
+	return p.guestPid
 }
 
 // Threads returns the live threads of p in creation order.

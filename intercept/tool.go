@@ -152,6 +152,13 @@ const (
 // process): otherwise the guest sees ret itself.
 func Interrupt(ret int64) Action { return Action{kind: actInterrupt, ret: ret} }
 
+// Emulated reports whether a is an Emulate action, and the result it
+// gives the guest.
+func (a Action) Emulated() (int64, bool) { return a.ret, a.kind == actEmulate }
+
+// Runs reports whether a lets the syscall run (Continue or TraceExit).
+func (a Action) Runs() bool { return a.kind == actContinue || a.kind == actTraceExit }
+
 func (a Action) String() string {
 	switch a.kind {
 	case actInterrupt:

@@ -59,6 +59,30 @@ type Options struct {
 	// every new program (auxv AT_RANDOM; Go seeds its runtime's randomness
 	// from them, glibc its stack canary) with these, at each exec.
 	AtRandom *[16]byte
+	// Sandbox, if set, gives the guest a world of its own (namespaces and
+	// mounts; package intercept/sandbox). The tracer thread enters it
+	// just before the fork, so it is not reused after the run.
+	Sandbox Sandbox
+}
+
+// Sandbox puts a run's guest in namespaces of its own. Its methods are
+// called on the tracer thread, in this order: Enter right before the
+// guest is forked (the guest inherits the thread's namespaces), Leave
+// right after, and Close when the run is over (every traced process is
+// gone, or was killed). A thread that entered is never given back to the
+// Go runtime: its namespaces and file system root are no longer the
+// process's.
+type Sandbox interface {
+	// Enter prepares the thread for the fork. dir is the guest's
+	// working directory ("": the tracer's); Enter returns the one the
+	// guest must start in, and the pid of a process it started that the
+	// tracer kills with the guest if the run is cancelled (0: none).
+	Enter(dir string) (guestDir string, keeper int, err error)
+	// Leave returns the thread to the tracer's mount namespace (the
+	// tracer reads the host's /proc).
+	Leave() error
+	// Close ends what Enter started and waits until it is gone.
+	Close()
 }
 
 // NoCPU is the Options.CPU value that disables pinning.
@@ -113,6 +137,9 @@ type Tracer struct {
 
 	live   *liveSet // pids the canceller may kill; shared with it
 	pinner *pinner  // nil unless pinned
+	// sandboxed: the thread entered Options.Sandbox and may not be
+	// reused.
+	sandboxed bool
 }
 
 type waitEvent struct {
@@ -190,11 +217,12 @@ func Run(ctx context.Context, cmd *Command, tool Tool, opts Options) (*Result, e
 		// guest's CPU affinity and it is the ptrace tracer of every
 		// guest thread. Afterwards it is given back to the runtime
 		// (creating and ending a thread per run costs ~40 µs here),
-		// unless the run failed or its affinity cannot be restored:
-		// then the goroutine returns locked and the thread ends. The
-		// affinity is restored in every case: a locked goroutine that
-		// ends on the main thread does not end it (the runtime parks
-		// it), and the main thread's mask is the process's in /proc.
+		// unless the run failed, its affinity cannot be restored or it
+		// entered a sandbox: then the goroutine returns locked and the
+		// thread ends. The affinity is restored in every case: a locked
+		// goroutine that ends on the main thread does not end it (the
+		// runtime parks it), and the main thread's mask is the
+		// process's in /proc.
 		runtime.LockOSThread()
 		saved, ok := saveAffinity()
 		res, err := tr.run(cmd)
@@ -202,7 +230,7 @@ func Run(ctx context.Context, cmd *Command, tool Tool, opts Options) (*Result, e
 			res.Unpinned = true
 		}
 		restored := ok && restoreAffinity(&saved)
-		if err == nil && restored {
+		if err == nil && restored && !tr.sandboxed {
 			runtime.UnlockOSThread()
 		}
 		done <- outcome{res, err}
@@ -246,6 +274,9 @@ func (tr *Tracer) run(cmd *Command) (*Result, error) {
 	tr.toolSub = tr.tool.Subscription()
 	tr.sub = tr.toolSub.with(guardedSyscalls())
 	tr.guard = newGuard()
+	if sb := tr.opts.Sandbox; sb != nil {
+		defer sb.Close()
+	}
 	root, err := tr.launch(cmd)
 	if err != nil {
 		return nil, err

@@ -31,6 +31,14 @@
 //	points: libc-sync              the scheduling-point set, if any (reserved)
 //	point: pthread_mutex_lock 0x7ffff7e0a0f0   one per point: spec, then
 //	                               its resolved addresses or "unresolved"
+//	hermetic: yes                  the run had a sandbox (no: none; absent: none)
+//	net: host                      ... that kept the host's network
+//	stdin: "/src/in.txt"           the guest's standard input (absent: /dev/null)
+//	stdin-sha256: 9f86d0...        its SHA-256
+//	outside: written "/home/x"     a file the run changed outside its sandbox
+//	behavior: truncated            more behaviour than a seed keeps (rare)
+//	syscalls: t1 48 9f3a12bc...    thread 1's call hash at its point 48 (Behavior)
+//	result: t0 81 openat 3         a world call's result (Behavior)
 //	dir: "/src/app"                the working directory, if recorded
 //	env: "HOME=/root"              the environment, one variable a line
 //	env-redacted: GITHUB_TOKEN     a variable whose value was not recorded

@@ -61,6 +61,21 @@ type SeedFile struct {
 	// from the start.
 	Spins []sched.SpinSite
 
+	// Hermetic is "yes" if the run had a sandbox of its own (package
+	// intercept/sandbox), "no" if not, "" if not recorded (seed files
+	// written before schedfuzz 0.3: no sandbox). Net is "host" for a
+	// sandboxed run that kept the host's network (-net host), else "".
+	Hermetic string
+	Net      string
+	// Stdin is the file the guest read as standard input ("": /dev/null)
+	// and StdinSHA256 its hex SHA-256 when recorded.
+	Stdin       string
+	StdinSHA256 string
+	// Behavior is what the program did, compactly (syscalls and result
+	// keys), and Outside the files it changed outside its sandbox.
+	Behavior Behavior
+	Outside  []Change
+
 	Outcome   string // how the run ended ("exit 1", "deadlock")
 	Signature string
 	Digest    string // Digest(Decisions) when written; "" if not recorded
@@ -129,6 +144,9 @@ func (f *SeedFile) Encode() ([]byte, error) {
 	if f.MaxSteps > 0 {
 		kv("max-steps", strconv.Itoa(f.MaxSteps))
 	}
+	if err := f.encodeWorld(kv); err != nil {
+		return nil, err
+	}
 	if err := f.encodeVerdict(kv); err != nil {
 		return nil, err
 	}
@@ -173,6 +191,9 @@ func (f *SeedFile) Encode() ([]byte, error) {
 	}
 	if len(f.Decisions) > MaxDecisions {
 		return nil, fmt.Errorf("encode seed file: %d decisions, more than %d: %w", len(f.Decisions), MaxDecisions, ErrTooLarge)
+	}
+	if err := f.encodeBehavior(kv); err != nil {
+		return nil, err
 	}
 	kv("decisions", strconv.Itoa(len(f.Decisions)))
 	for i, d := range f.Decisions {
@@ -375,7 +396,7 @@ func Parse(r io.Reader) (*SeedFile, error) {
 			return nil, p.errf("expected \"key: value\", got %q", trunc(l))
 		}
 		switch key {
-		case "arg", "env", "env-redacted", "point", "spin":
+		case "arg", "env", "env-redacted", "point", "spin", "syscalls", "result", "outside":
 		default:
 			if seen[key] && known(key) {
 				return nil, p.errf("duplicate key %q", key)
@@ -401,7 +422,8 @@ func isSkipped(l string) bool {
 func known(key string) bool {
 	switch key {
 	case "tool", "target", "sha256", "seed", "run", "strategy", "cpus", "outcome",
-		"signature", "digest", "points", "dir", "decisions", "faults", "max-steps":
+		"signature", "digest", "points", "dir", "decisions", "faults", "max-steps",
+		"hermetic", "net", "stdin", "stdin-sha256":
 		return true
 	}
 	if verdictKey(key) {
@@ -430,6 +452,10 @@ func cutKey(l string) (key, val string, ok bool) {
 }
 
 func (p *parser) field(f *SeedFile, key, val string) error {
+	switch key {
+	case "syscalls", "result", "outside", "behavior":
+		return p.behaviorField(f, key, val)
+	}
 	if !known(key) && key != "arg" && key != "env" && key != "env-redacted" && key != "point" && key != "spin" {
 		return nil // a key from a newer writer: ignored
 	}
@@ -498,6 +524,8 @@ func (p *parser) field(f *SeedFile, key, val string) error {
 		if f.MaxSteps, err = strconv.Atoi(val); err != nil || f.MaxSteps < 0 {
 			return p.errf("bad max-steps %q", trunc(val))
 		}
+	case "hermetic", "net", "stdin", "stdin-sha256":
+		return p.worldField(f, key, val)
 	case "strategy":
 		f.Strategy = val
 	case "outcome":

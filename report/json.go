@@ -28,6 +28,9 @@ type Event struct {
 	Failures  int       `json:"Failures,omitempty"`
 	Distinct  int       `json:"Distinct,omitempty"`
 	Preempts  *int      `json:"Preemptions,omitempty"`
+	// Digest is a run's decision digest (replay.Digest): equal digests,
+	// equal schedules.
+	Digest string `json:"Digest,omitempty"`
 }
 
 // JSON writes events as JSON lines.

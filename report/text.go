@@ -115,6 +115,12 @@ func (f *Failure) Text(w io.Writer) {
 			fmt.Fprintf(w, "Thread %d is the program's first thread\n", t.Vtid)
 		}
 	}
+	if len(r.Outside) > 0 {
+		fmt.Fprintln(w, "\nFiles the run changed outside its sandbox (a replay depends on them):")
+		for _, c := range r.Outside {
+			fmt.Fprintf(w, "  %s\n", c)
+		}
+	}
 	if len(r.Stdout) > 0 {
 		fmt.Fprintf(w, "\n--- guest stdout ---\n%s", tail(r.Stdout))
 	}

@@ -166,6 +166,14 @@
 // (sched_getaffinity) and the CPU a thread runs on (getcpu; rseq is
 // refused) are virtual.
 //
+// # Observing
+//
+// Config.Observer (observe.go) sees every syscall point after the model
+// has handled it and may ask for the call's result: an exit stop for a
+// call that runs, nothing for one the scheduler answers. It changes
+// nothing in the run; package explore records the program's behaviour
+// with it.
+//
 // # Decisions
 //
 // Decider.Choose gets a Request: its kind (pick a thread, wake a waiter,

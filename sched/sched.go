@@ -81,6 +81,9 @@ type Config struct {
 	// per run; if set, it must have been made from Points and YieldAt).
 	Symbols *symbols.Cache
 	Plan    *points.Plan
+	// Observer, if set, sees every syscall point and, when it asks, the
+	// call's result (observe.go). It changes nothing in the run.
+	Observer Observer
 	// Stacks unwinds each thread's call stack at its scheduling points
 	// for reports (stacks.go): Outcome.Stacks has those StackAt asks for
 	// (nil: none) and each thread's last ones.
@@ -286,6 +289,10 @@ type gthread struct {
 	pollReal  bool // its next poll waits for real (for the outside)
 	exitGroup bool
 	sig       sigThread // its part of the signal model (signals.go)
+	// observed: the Observer wants the result of the call at point
+	// obsPoint (obsOnly: the scheduler itself did not ask for its exit).
+	observed obsState
+	obsPoint int
 }
 
 type exitWait uint8
@@ -583,6 +590,9 @@ func (s *Scheduler) SyscallEnter(t *intercept.Thread, c *intercept.Syscall) inte
 	g.state = stRunnable
 	g.resume = intercept.Continue()
 	s.syscall(g, c)
+	if s.cfg.Observer != nil {
+		s.observe(g, c)
+	}
 	s.schedule(g)
 	return intercept.Hold()
 }
@@ -606,7 +616,11 @@ func syscallName(c *intercept.Syscall) string {
 
 // SyscallExit implements intercept.Tool, for calls made non-blocking.
 func (s *Scheduler) SyscallExit(t *intercept.Thread, c *intercept.Syscall, ret int64) int64 {
-	return s.syscallExit(s.g(t), c, ret)
+	g := s.g(t)
+	if g != nil && g.observed != obsNone && s.observedExit(g, c, ret) {
+		return ret
+	}
+	return s.syscallExit(g, c, ret)
 }
 
 // Signal implements intercept.Tool.

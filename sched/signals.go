@@ -250,6 +250,13 @@ func (s *Scheduler) pidOf(id int) int {
 			return g.pid
 		}
 	}
+	// In a pid namespace of its own (a sandbox) the guest names
+	// processes by their pids there.
+	for _, g := range s.threads {
+		if g.state != stExited && g.t.Proc.GuestPid() == id {
+			return g.pid
+		}
+	}
 	return -1
 }
 

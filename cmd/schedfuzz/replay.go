@@ -92,6 +92,11 @@ func replayMain(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return fail(stderr, err)
 	}
+	if sf.Hermetic == "yes" && needUserNS() {
+		if code, ok := reexec(); ok {
+			return code
+		}
+	}
 	res, err := replaySeed(ctx, sf, *timeout, want, *trace != "")
 	if res != nil {
 		for _, n := range res.notes {
@@ -150,6 +155,14 @@ func replayDir(ctx context.Context, dir string, timeout time.Duration, want *poi
 	for _, p := range paths {
 		if _, err := loadSeed(p); err != nil {
 			return fail(stderr, err)
+		}
+	}
+	for _, p := range paths {
+		if sf, err := loadSeed(p); err == nil && sf.Hermetic == "yes" && needUserNS() {
+			if code, ok := reexec(); ok {
+				return code
+			}
+			break
 		}
 	}
 	var counts [3]int
@@ -258,8 +271,23 @@ func replaySeed(ctx context.Context, sf *replay.SeedFile, timeout time.Duration,
 		return res, err // loadSeed has checked it
 	}
 	cfg := explore.Config{Seed: sf.Seed, Timeout: timeout, CPU: 0, CPUs: sf.CPUs, Replay: decisions,
-		Strategy: spec, Faults: sf.Faults, MaxSteps: sf.MaxSteps, Timeline: timeline, Spins: sf.Spins}
+		Strategy: spec, Faults: sf.Faults, MaxSteps: sf.MaxSteps, Timeline: timeline, Spins: sf.Spins, Behavior: true}
 	pts.apply(&cfg)
+	if why := recordedStdin(sf, &cfg, res); why != "" {
+		res.verdict = diverged
+		res.why = why
+		return res, nil
+	}
+	if sf.Hermetic == "yes" {
+		pool, err := replaySandbox(sf, path, dir, res)
+		if err != nil {
+			return nil, err
+		}
+		if pool != nil {
+			defer pool.Close()
+			cfg.Sandbox = pool
+		}
+	}
 	r, err := explore.Run(ctx, &explore.Target{Path: path, Args: append([]string{sf.Target}, sf.Args...), Env: env, Dir: dir}, cfg)
 	if err != nil {
 		return res, err
@@ -268,7 +296,7 @@ func replaySeed(ctx context.Context, sf *replay.SeedFile, timeout time.Duration,
 	switch r.Outcome.Kind {
 	case sched.Diverged:
 		res.verdict = diverged
-		res.why = r.Outcome.Report
+		res.why = explainDivergence(sf, r, r.Outcome.Report)
 		// Points that moved (another libc, a rebuilt library) explain
 		// a divergence the program's own SHA-256 cannot.
 		if err := replay.CheckPoints(sf.Points, pts.record(r.Points, &r.Outcome)); err != nil {

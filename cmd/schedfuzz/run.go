@@ -19,6 +19,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/schedfuzz/schedfuzz/explore"
+	"github.com/schedfuzz/schedfuzz/intercept/sandbox"
 	"github.com/schedfuzz/schedfuzz/intercept/symbols"
 	"github.com/schedfuzz/schedfuzz/replay"
 	"github.com/schedfuzz/schedfuzz/report"
@@ -52,6 +53,8 @@ type runFlags struct {
 	trace     string
 	verbose   bool
 	pts       pointFlags
+	world     worldFlags
+	check     checkFlag
 }
 
 func (f *runFlags) register(fs *flag.FlagSet) {
@@ -75,6 +78,8 @@ func (f *runFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.trace, "trace", "", "write a Perfetto/Chrome trace of the first failure to this file")
 	fs.BoolVar(&f.verbose, "v", false, "print every run, and progress lines even when stderr is not a terminal")
 	f.pts.register(fs, defaultPoints)
+	f.world.register(fs)
+	fs.Var(&f.check, "check-determinism", "replay passing runs with their own decisions and report those that do not follow them (=N: every Nth passing run)")
 }
 
 // session is one `schedfuzz PROG` invocation.
@@ -104,6 +109,8 @@ type session struct {
 	gate    exitGate      // orders the session's end and an interrupt
 	flags   *flag.FlagSet // as parsed, for a command that reruns a run
 	unsaved error         // the last failure's seed could not be saved
+	pool    *sandbox.Pool // the runs' sandbox (nil: none)
+	det     determinism   // -check-determinism
 }
 
 type sigInfo struct {
@@ -132,6 +139,21 @@ func runMain(args []string, stdout, stderr io.Writer) int {
 	if err := s.setup(); err != nil {
 		return fail(stderr, err)
 	}
+	if f.world.hermetic {
+		if needUserNS() {
+			if code, ok := reexec(); ok {
+				return code
+			}
+		}
+		pool, err := openSandbox(sandbox.Config{Dir: s.cwd, Prog: s.tgt.Path, CPUs: f.cpus, HostNet: f.world.net == "host"}, stderr)
+		if err != nil {
+			return fail(stderr, err)
+		}
+		if pool != nil {
+			defer pool.Close()
+			s.pool = pool
+		}
+	}
 	return s.run()
 }
 
@@ -149,6 +171,9 @@ func (s *session) setup() error {
 		return usageErr("-strategy: %v", err)
 	}
 	if err := f.pts.parse(); err != nil {
+		return err
+	}
+	if err := f.world.parse(); err != nil {
 		return err
 	}
 	codes, err := replay.ParseExitList(f.expect)
@@ -265,6 +290,9 @@ func (s *session) run() int {
 			} // a failure found is exit 1 all the same
 		}
 	}
+	if f.check > 0 {
+		fmt.Fprintln(s.stderr, s.det.summary())
+	}
 	s.emit(report.Event{Action: "done", Runs: sum.Runs, Failures: sum.Failures, Distinct: sum.Distinct, Elapsed: elapsed.Seconds()})
 	if sum.Failures == 0 {
 		ign := ""
@@ -292,6 +320,7 @@ func (s *session) listFailures() {
 // config completes a run's configuration with the session's settings.
 func (s *session) config(cfg explore.Config) explore.Config {
 	cfg.Timeout, cfg.CPUs, cfg.Faults, cfg.MaxSteps, cfg.Symbols = s.f.timeout, s.f.cpus, s.f.faults, s.f.maxSteps, s.syms
+	cfg.Sandbox, cfg.StdinFile, cfg.Behavior = s.pool, s.f.world.stdinPath, true
 	s.f.pts.apply(&cfg)
 	return cfg
 }
@@ -326,7 +355,14 @@ func (s *session) onRun(rep *explore.RunReport) bool {
 	}
 	if s.json != nil {
 		s.emit(report.Event{Action: "run", Test: "run/" + strconv.Itoa(rep.Index), Seed: fmt.Sprintf("%#016x", rep.Seed),
-			Strategy: rep.Strategy.String(), Outcome: r.Describe() + " (" + rep.Verdict.String() + ")", Elapsed: r.Wall.Seconds()})
+			Strategy: rep.Strategy.String(), Outcome: r.Describe() + " (" + rep.Verdict.String() + ")", Elapsed: r.Wall.Seconds(),
+			Digest: replay.Digest(r.Decisions)})
+	}
+	if rep.Verdict == explore.Pass {
+		if err := s.checkDeterminism(rep); err != nil {
+			s.err = err
+			return true
+		}
 	}
 	if rep.Verdict != explore.Fail {
 		return false
@@ -355,6 +391,8 @@ func (s *session) seedFile(rep *explore.RunReport, r *explore.Result) *replay.Se
 		Seed: rep.Seed, Run: rep.Index, Strategy: rep.Strategy.String(), CPUs: s.f.cpus,
 		Faults: s.f.faults, MaxSteps: maxSteps, Points: s.f.pts.record(r.Points, &r.Outcome), Spins: r.Spins,
 		ExpectExit: s.recordedExpect(), Failure: s.f.failure, Ignore: s.f.ignore,
+		Hermetic: hermeticKey(s.pool), Net: netKey(s.pool, s.f.world.net), Stdin: s.f.world.stdinPath, StdinSHA256: s.f.world.stdinSum,
+		Behavior: behaviorOf(r), Outside: r.Outside,
 		Outcome: r.Describe(), Signature: explore.Signature(r), Digest: replay.Digest(r.Decisions), Decisions: r.Decisions}
 }
 

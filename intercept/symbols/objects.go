@@ -172,8 +172,9 @@ func (t *Objects) Update(maps []Mapping) Changes {
 }
 
 // object opens the file behind mappings ms: by its path if that still
-// names the mapped inode, else through /proc/PID/map_files (a deleted or
-// replaced file, a memfd, another mount namespace).
+// names the mapped inode, else by that path in the process's own mount
+// namespace (/proc/PID/root), else through /proc/PID/map_files (a deleted
+// or replaced file, a memfd).
 func (t *Objects) object(id fileID, ms []Mapping) (*Object, error) {
 	if o, ok := t.objs[id]; ok {
 		return o, nil
@@ -187,13 +188,13 @@ func (t *Objects) object(id fileID, ms []Mapping) (*Object, error) {
 	}
 	m := ms[0]
 	var errs []error
-	try := func(path string) *Object {
+	try := func(path string, sameDev bool) *Object {
 		o, err := t.cache.Open(path)
 		if err != nil {
 			errs = append(errs, err)
 			return nil
 		}
-		if o.Key.id() != id {
+		if got := o.Key.id(); got != id && (sameDev || got.ino != id.ino) {
 			errs = append(errs, fmt.Errorf("%s is no longer the mapped file (inode %d, mapped %d)", path, o.Key.Ino, id.ino))
 			return nil
 		}
@@ -201,10 +202,23 @@ func (t *Objects) object(id fileID, ms []Mapping) (*Object, error) {
 	}
 	var o *Object
 	if !m.Deleted {
-		o = try(m.Path)
+		// A file seen through an overlay (a sandbox's copy-on-write
+		// view of the host's directory) shows the overlay's device in
+		// /proc/PID/maps and the host file's inode number: the host
+		// file is the mapped one if the inode matches. Keying it by
+		// the host file keeps its parse across runs, whose overlays
+		// are new mounts.
+		o = try(m.Path, false)
+		if o == nil && strings.HasPrefix(m.Path, "/") {
+			// The path as the process sees it, in its own mount
+			// namespace (a file that exists only there). An overlay's
+			// stat shows another device than maps for the same file
+			// (a per-layer device number): the inode must match.
+			o = try(fmt.Sprintf("/proc/%d/root%s", t.pid, m.Path), false)
+		}
 	}
 	if o == nil {
-		o = try(fmt.Sprintf("/proc/%d/map_files/%x-%x", t.pid, m.Start, m.End))
+		o = try(fmt.Sprintf("/proc/%d/map_files/%x-%x", t.pid, m.Start, m.End), true)
 	}
 	if o != nil {
 		t.objs[id] = o
