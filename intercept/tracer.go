@@ -9,6 +9,7 @@ import (
 	"sort"
 	"sync"
 	"syscall"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -53,6 +54,11 @@ type Options struct {
 	// every new program (auxv AT_RANDOM; Go seeds its runtime's randomness
 	// from them, glibc its stack canary) with these, at each exec.
 	AtRandom *[16]byte
+	// CPUTick, if positive, stops each guest thread every CPUTick of the
+	// CPU time it spends in user code, and calls Tool.CPUTick there (see
+	// cputick_linux.go; Thread.CPUTicking says whether a thread has
+	// ticks: perf events may be unavailable).
+	CPUTick time.Duration
 }
 
 // NoCPU is the Options.CPU value that disables pinning.
@@ -274,6 +280,8 @@ func (tr *Tracer) drain() {
 }
 
 func (tr *Tracer) loop(root *Thread) error {
+	defer tr.closeTicks()
+	tr.startTick(root)
 	tr.tool.ProcessStart(root.Proc, nil)
 	tr.tool.ThreadStart(root, nil)
 	if !root.held {
@@ -480,6 +488,9 @@ func (tr *Tracer) handleSignal(t *Thread, sig unix.Signal) error {
 		}
 		return fmt.Errorf("siginfo of %d: %w", t.Tid, err)
 	}
+	if t.isTick(sig, &si) {
+		return tr.tickHit(t)
+	}
 	if sig == unix.SIGTRAP {
 		if ours, err := tr.handleTrap(t, &si); ours || err != nil {
 			return err
@@ -548,6 +559,7 @@ func (tr *Tracer) handleClone(parent *Thread, event int) error {
 		tr.addThread(child)
 		tr.tool.ProcessStart(p, parent.Proc)
 	}
+	tr.startTick(child)
 	tr.tool.ThreadStart(child, parent)
 	if !child.held {
 		if err := child.resume(Continue()); err != nil {
@@ -605,12 +617,18 @@ func (tr *Tracer) handleExec(tid int) error {
 		if tr.threads[o.Tid] == o {
 			delete(tr.threads, o.Tid)
 		}
+		o.tick.close()
+		o.tick = nil
 	}
 	p.threads = []*Thread{t}
 	if former != tid {
 		delete(tr.threads, former)
 		t.Tid = tid
 		tr.threads[tid] = t
+		if t.tick != nil && t.tick.own(tid) != nil {
+			t.tick.close()
+			t.tick = nil
+		}
 	}
 	p.Mem.Close() // the old address space is gone
 	p.Mem = newMemory(p.Pid)
@@ -632,6 +650,8 @@ func (tr *Tracer) threadGone(t *Thread, ws unix.WaitStatus) {
 	t.stop = stopRunning
 	t.held = false
 	delete(tr.threads, t.Tid)
+	t.tick.close()
+	t.tick = nil
 	tr.tool.ThreadReaped(t, ws)
 	p := t.Proc
 	for i, o := range p.threads {
