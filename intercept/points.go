@@ -69,10 +69,22 @@ var (
 	ErrStepStopped = errors.New("thread stopped for another reason while stepping")
 )
 
-// Step makes t, stopped at a signal (in Tool.Signal, for a signal it
-// suppresses), execute one instruction, and returns its new rip. It does
-// not execute a breakpoint of t's process: at one, it returns its address
-// and ErrAtBreakpoint. It is how a tool finds where a thread loops.
+// Step makes t, stopped at a signal (in Tool.Signal for a signal it
+// suppresses, or in Tool.CPUTick), execute exactly one instruction, and
+// returns its new rip. It does not execute a breakpoint of t's process: at
+// one, it returns its address and ErrAtBreakpoint. It is how a tool finds
+// where a thread loops.
+//
+// With the trap flag set the CPU runs at most one instruction before it
+// traps, so any stop that ends a step comes after one instruction or
+// none. A stop of the tracer's own that comes before the instruction ran
+// (a CPU tick, a SIGSTOP of StopThread, an interrupt of pauseOthers still
+// pending) is passed over and the step made again; a `syscall` of a call
+// the seccomp filter lets through is stepped whole (the kernel reports
+// the step at its exit, as TRAP_BRKPT). Any other stop (a signal for the
+// guest, a subscribed syscall's entry, a watchpoint, the thread's death)
+// is handed to the main loop, which handles it as usual once the callback
+// returns: ErrStepStopped, and the thread must be left alone until then.
 func (t *Thread) Step() (uint64, error) {
 	if t.stop != stopSignal {
 		return 0, errors.New("step: thread is not stopped at a signal")
@@ -84,27 +96,64 @@ func (t *Thread) Step() (uint64, error) {
 	if t.Proc.bps.m[regs.Rip] != nil {
 		return regs.Rip, ErrAtBreakpoint
 	}
-	t.stepped = true
-	if err := ptraceSingleStep(t.Tid); err != nil {
-		return 0, fmt.Errorf("step: %w", err)
-	}
-	var ws unix.WaitStatus
-	if _, err := wait4(t.Tid, &ws, 0); err != nil {
-		return 0, fmt.Errorf("step: wait: %w", err)
-	}
-	t.tr.result.Stops++
-	if ws.Stopped() && int(ws>>16) == 0 && ws.StopSignal() == unix.SIGTRAP {
-		var si unix.Siginfo
-		if err := ptraceGetSiginfo(t.Tid, &si); err == nil && si.Code == trapTrace {
-			if err := ptraceGetRegs(t.Tid, &regs); err != nil {
-				return 0, fmt.Errorf("step: %w", err)
-			}
+	from := regs.Rip
+	for {
+		t.stepped = true
+		if err := ptraceSingleStep(t.Tid); err != nil {
+			return 0, fmt.Errorf("step: %w", err)
+		}
+		var ws unix.WaitStatus
+		if _, err := wait4(t.Tid, &ws, 0); err != nil {
+			return 0, fmt.Errorf("step: wait: %w", err)
+		}
+		t.tr.result.Stops++
+		again, err := t.stepEnded(ws)
+		if err != nil {
+			t.stop = stopRunning
+			t.deferStop(ws)
+			return 0, err
+		}
+		if err := ptraceGetRegs(t.Tid, &regs); err != nil {
+			return 0, fmt.Errorf("step: %w", err)
+		}
+		if !again || regs.Rip != from {
 			return regs.Rip, nil
 		}
 	}
-	t.stop = stopRunning
-	t.deferStop(ws)
-	return 0, ErrStepStopped
+}
+
+// stepEnded classifies the stop ws that ended a step of t: the report of
+// the step (false, nil), a stop of the tracer's own that may have come
+// before the instruction ran (true, nil: t is back in a signal stop with
+// nothing to deliver), or another stop (ErrStepStopped).
+func (t *Thread) stepEnded(ws unix.WaitStatus) (again bool, err error) {
+	if !ws.Stopped() {
+		return false, ErrStepStopped
+	}
+	event := int(ws>>16) & 0xff
+	switch {
+	case event == unix.PTRACE_EVENT_STOP && ws.StopSignal() == unix.SIGTRAP && t.interrupted:
+		t.interrupted = false
+		return true, nil
+	case event != 0:
+		return false, ErrStepStopped
+	case ws.StopSignal() == unix.SIGTRAP:
+		var si unix.Siginfo
+		if err := ptraceGetSiginfo(t.Tid, &si); err == nil && (si.Code == trapTrace || si.Code == trapBrkpt) {
+			if !t.Proc.watch.active() {
+				return false, nil
+			}
+			// The instruction may have hit a watchpoint too: a point,
+			// for the main loop to report from this same stop.
+			dr6, err := ptracePeekUser(t.Tid, offDR6)
+			if err == nil && dr6Hits(dr6)&dr7Enabled(t.Proc.watch.dr7) == 0 {
+				return false, nil
+			}
+		}
+	case t.ownStop(ws):
+		return true, nil
+	}
+	return false, ErrStepStopped
 }
 
 // SetBreakpoint plants a software breakpoint (int3) at addr, which must be
@@ -657,6 +706,7 @@ func (t *Thread) stepOverAlone(addr uint64, bp *breakpoint) error {
 		return fmt.Errorf("step over breakpoint at %#x: %w", addr, err)
 	}
 	var ws unix.WaitStatus
+	ran := false
 	for {
 		var err error
 		if bp.insn.kind == insnSyscall {
@@ -674,12 +724,25 @@ func (t *Thread) stepOverAlone(addr uint64, bp *breakpoint) error {
 		}
 		tr.result.Stops++
 		// An interrupt that pauseOthers sent while t was entering the
-		// stop of this breakpoint stayed pending and stopped the step
-		// before the instruction: step again.
-		if !(ws.Stopped() && int(ws>>16) == unix.PTRACE_EVENT_STOP && ws.StopSignal() == unix.SIGTRAP) {
+		// stop of this breakpoint stayed pending, or a stop of the
+		// tracer's own (a CPU tick, a tool's StopThread) came, and
+		// stopped the step before the instruction: step again. (A
+		// signal for the guest goes to the main loop, and t comes back
+		// to the breakpoint after it.)
+		if ws.Stopped() && int(ws>>16) == unix.PTRACE_EVENT_STOP && ws.StopSignal() == unix.SIGTRAP {
+			t.interrupted = false
+			continue
+		}
+		if !t.ownStop(ws) {
 			break
 		}
-		t.interrupted = false
+		var regs unix.PtraceRegs
+		if err := ptraceGetRegs(t.Tid, &regs); err != nil || regs.Rip != addr {
+			// It ran (or the thread is gone): the instruction is
+			// behind t, and the stop is passed over.
+			ran = true
+			break
+		}
 	}
 	// Re-arm first: from here on t may do anything.
 	rearm := func() error {
@@ -693,6 +756,9 @@ func (t *Thread) stepOverAlone(addr uint64, bp *breakpoint) error {
 	}
 	if err := rearm(); err != nil {
 		return err
+	}
+	if ran {
+		return t.cont(0)
 	}
 	if !ws.Stopped() || int(ws>>16) != 0 {
 		return t.deferStop(ws)

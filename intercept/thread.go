@@ -63,7 +63,8 @@ type Thread struct {
 	bpRegs   unix.PtraceRegs
 	bpSynced bool
 
-	stepped bool // the tracer has single-stepped it (see handleTrap)
+	stepped bool     // the tracer has single-stepped it (see handleTrap)
+	tick    *cpuTick // its CPU ticks (Options.CPUTick), nil if none
 
 	// restoreArgs: the call runs with other arguments than the guest
 	// passed; put the guest's back at its exit. silentExit: that exit

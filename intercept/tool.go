@@ -249,6 +249,10 @@ type Tool interface {
 	// Breakpoint. One instruction that triggers several slots calls it
 	// once per slot, in slot order.
 	Watchpoint(t *Thread, slot int, addr uint64) Action
+	// CPUTick is called when t, running user code, has used another
+	// Options.CPUTick of CPU time (see cputick_linux.go). t is stopped at
+	// a signal the guest never sees: it may be held, or stepped.
+	CPUTick(t *Thread)
 	// GroupStop is called when t enters a group-stop: a stop signal (sig:
 	// SIGSTOP, SIGTSTP, SIGTTIN, SIGTTOU) was delivered to its process.
 	// Unless held, t stays stopped (PTRACE_LISTEN) until a SIGCONT ends
@@ -287,6 +291,7 @@ func (NopTool) Signal(_ *Thread, s unix.Signal, _ *unix.Siginfo) unix.Signal {
 }
 func (NopTool) Breakpoint(*Thread, uint64) Action      { return Continue() }
 func (NopTool) Watchpoint(*Thread, int, uint64) Action { return Continue() }
+func (NopTool) CPUTick(*Thread)                        {}
 func (NopTool) GroupStop(*Thread, unix.Signal)         {}
 func (NopTool) Continued(*Thread)                      {}
 func (NopTool) Exec(*Thread, int)                      {}

@@ -9,6 +9,7 @@ import (
 	"sort"
 	"sync"
 	"syscall"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -63,6 +64,11 @@ type Options struct {
 	// mounts; package intercept/sandbox). The tracer thread enters it
 	// just before the fork, so it is not reused after the run.
 	Sandbox Sandbox
+	// CPUTick, if positive, stops each guest thread every CPUTick of the
+	// CPU time it spends in user code, and calls Tool.CPUTick there (see
+	// cputick_linux.go; Thread.CPUTicking says whether a thread has
+	// ticks: perf events may be unavailable).
+	CPUTick time.Duration
 }
 
 // Sandbox puts a run's guest in namespaces of its own. Its methods are
@@ -315,6 +321,8 @@ func (tr *Tracer) drain() {
 }
 
 func (tr *Tracer) loop(root *Thread) error {
+	defer tr.closeTicks()
+	tr.startTick(root)
 	tr.tool.ProcessStart(root.Proc, nil)
 	tr.tool.ThreadStart(root, nil)
 	if !root.held {
@@ -524,6 +532,9 @@ func (tr *Tracer) handleSignal(t *Thread, sig unix.Signal) error {
 		}
 		return fmt.Errorf("siginfo of %d: %w", t.Tid, err)
 	}
+	if t.isTick(sig, &si) {
+		return tr.tickHit(t)
+	}
 	if sig == unix.SIGTRAP {
 		if ours, err := tr.handleTrap(t, &si); ours || err != nil {
 			return err
@@ -592,6 +603,7 @@ func (tr *Tracer) handleClone(parent *Thread, event int) error {
 		tr.addThread(child)
 		tr.tool.ProcessStart(p, parent.Proc)
 	}
+	tr.startTick(child)
 	tr.tool.ThreadStart(child, parent)
 	if !child.held {
 		if err := child.resume(Continue()); err != nil {
@@ -649,12 +661,18 @@ func (tr *Tracer) handleExec(tid int) error {
 		if tr.threads[o.Tid] == o {
 			delete(tr.threads, o.Tid)
 		}
+		o.tick.close()
+		o.tick = nil
 	}
 	p.threads = []*Thread{t}
 	if former != tid {
 		delete(tr.threads, former)
 		t.Tid = tid
 		tr.threads[tid] = t
+		if t.tick != nil && t.tick.own(tid) != nil {
+			t.tick.close()
+			t.tick = nil
+		}
 	}
 	p.Mem.Close() // the old address space is gone
 	p.Mem = newMemory(p.Pid)
@@ -680,6 +698,8 @@ func (tr *Tracer) threadGone(t *Thread, ws unix.WaitStatus) {
 	t.stop = stopRunning
 	t.held = false
 	delete(tr.threads, t.Tid)
+	t.tick.close()
+	t.tick = nil
 	tr.tool.ThreadReaped(t, ws)
 	p := t.Proc
 	for i, o := range p.threads {

@@ -355,6 +355,8 @@ type Scheduler struct {
 	stretchAt int64
 	waker     *gthread
 	stk       *stackSet // nil unless Config.Stacks
+	// stepHook, if set (by tests), runs before each step of a catch.
+	stepHook func(g *gthread)
 }
 
 // New returns a scheduler for one run.
@@ -437,7 +439,7 @@ func (s *Scheduler) TracerOptions(cpu int) intercept.Options {
 	var r [16]byte
 	s.rng.Read(r[:])
 	return intercept.Options{CPU: cpu, DisableASLR: true, DisableVDSO: true, TrapRDTSC: true,
-		KillOnRootExit: true, AtRandom: &r}
+		KillOnRootExit: true, AtRandom: &r, CPUTick: tickPeriod(s.cfg.Preempt)}
 }
 
 // Outcome returns how the run ended; call it once, after intercept.Run
@@ -626,9 +628,9 @@ func (s *Scheduler) SyscallExit(t *intercept.Thread, c *intercept.Syscall, ret i
 // Signal implements intercept.Tool.
 func (s *Scheduler) Signal(t *intercept.Thread, sig unix.Signal, info *unix.Siginfo) unix.Signal {
 	g := s.g(t)
-	if isOurStop(sig, info) {
-		// A SIGSTOP sent for an earlier release of g is stale: g reached
-		// a point since.
+	if intercept.IsOwnStop(sig, info) {
+		// The watchdog's timer stopped g. A SIGSTOP sent for an earlier
+		// release of g is stale: g reached a point since.
 		if g != nil && g == s.running && !s.ended && s.dog.caughtNow() {
 			s.caught(g)
 		}
@@ -948,7 +950,7 @@ func (s *Scheduler) run(g *gthread) {
 	s.running = g
 	g.state = stRunning
 	s.armSpins(g)
-	s.dog.running(g.pid, g.t.Tid, s.now-monoBase)
+	s.dog.running(g.pid, g.t.Tid, s.now-monoBase, g.t.CPUTicking())
 	a := g.resume
 	g.resume = intercept.Continue()
 	if g.exitGroup {

@@ -180,17 +180,36 @@ func (s *Scheduler) spinHit(g *gthread, k int) intercept.Action {
 	return intercept.Hold()
 }
 
+// CPUTick implements intercept.Tool: the running thread is caught at its
+// first CPU tick after it used a quantum of CPU time since its release
+// (see watchdog).
+func (s *Scheduler) CPUTick(t *intercept.Thread) {
+	g := s.g(t)
+	if g == nil || g != s.running || s.ended {
+		return
+	}
+	if used, ok := s.dog.used(); ok && used >= s.cfg.Preempt {
+		s.caught(g)
+	}
+}
+
 // caught handles the watchdog's catch of the running thread g (stopped
-// by its SIGSTOP): g is left alone if it is spinning at a known site,
-// else its spin site is found and the run re-run with it, or, where that
-// cannot be done, g is preempted where it is.
+// at a CPU tick or by the timer's SIGSTOP): g is left alone if it is
+// spinning at a known site, else its spin site is found and the run re-run
+// with it, or, where that cannot be done, g is preempted where it is.
 func (s *Scheduler) caught(g *gthread) {
 	if g.spin != nil && g.spin.spinning {
 		return
 	}
+	s.dog.handling(true)
 	site, err := s.spinSite(g)
 	if errors.Is(err, intercept.ErrStepStopped) {
-		return // another stop came first; the watchdog will catch g again
+		// Another stop came first (a signal for the guest, a point, its
+		// death), handled as usual once this callback returns. If g
+		// runs on without a point, its next CPU tick (or the timer)
+		// catches it again: a catch is never lost.
+		s.dog.handling(false)
+		return
 	}
 	known := err == nil && slices.Contains(s.cfg.Spins, site)
 	if err == nil && !known && s.cfg.SpinRerun && len(s.cfg.Spins) < maxSpinSites {
@@ -215,26 +234,101 @@ func (s *Scheduler) caught(g *gthread) {
 	s.yield(g)
 }
 
-// spinSite single-steps g until an instruction repeats and returns the
-// lowest address of that cycle as a site.
+// spinSite single-steps g to the head of the loop it runs (loopHead) and
+// names it as a site.
 func (s *Scheduler) spinSite(g *gthread) (SpinSite, error) {
-	seen := map[uint64]int{}
-	var trail []uint64
-	for range maxCanonSteps {
-		rip, err := g.t.Step()
-		if errors.Is(err, intercept.ErrAtBreakpoint) {
-			return SpinSite{}, errors.New("the loop holds a breakpoint")
-		}
-		if err != nil {
-			return SpinSite{}, err
-		}
-		if i, ok := seen[rip]; ok {
-			return s.siteOf(g, slices.Min(trail[i:]))
-		}
-		seen[rip] = len(trail)
-		trail = append(trail, rip)
+	regs, err := g.t.Regs()
+	if err != nil {
+		return SpinSite{}, err
 	}
-	return SpinSite{}, fmt.Errorf("no loop within %d instructions", maxCanonSteps)
+	step := g.t.Step
+	if s.stepHook != nil {
+		step = func() (uint64, error) {
+			s.stepHook(g)
+			return g.t.Step()
+		}
+	}
+	head, err := loopHead(regs.Rip, step)
+	if errors.Is(err, intercept.ErrAtBreakpoint) {
+		return SpinSite{}, errors.New("the loop holds a breakpoint")
+	}
+	if err != nil {
+		return SpinSite{}, err
+	}
+	return s.siteOf(g, head)
+}
+
+// loopHead finds the head of the innermost loop a thread runs, from rip
+// start, where it was caught; step executes one instruction of the thread
+// and returns the next rip. It steps until an address r repeats: the
+// addresses from r back to r are a turn of the loop, and its lowest
+// address is the head (where the loop's back edge jumps, wherever in the
+// loop the thread was caught). The head counts only if the next two turns
+// (from r back to r) have the same lowest address: a turn that is not
+// whole (a step that ran no instruction or two, a first turn taken on the
+// way into the loop) shows as a difference, and the search starts again
+// from where the thread is. A loop whose turns differ (branches inside)
+// still has one lowest address, its head, if its blocks follow the head
+// as compilers lay them out. At most maxCanonSteps steps.
+func loopHead(start uint64, step func() (uint64, error)) (uint64, error) {
+	n, at := 0, start // at: where the thread is
+	next := func() (uint64, error) {
+		if n++; n > maxCanonSteps {
+			return 0, fmt.Errorf("no loop within %d instructions", maxCanonSteps)
+		}
+		rip, err := step()
+		at = rip
+		return rip, err
+	}
+	for {
+		seen := map[uint64]int{at: 0}
+		trail := []uint64{at}
+		for {
+			rip, err := next()
+			if err != nil {
+				return 0, err
+			}
+			if i, ok := seen[rip]; ok {
+				trail = trail[i:]
+				break
+			}
+			seen[rip] = len(trail)
+			trail = append(trail, rip)
+		}
+		head, r := slices.Min(trail), at
+		same := true
+		for range 2 {
+			low, whole, err := turn(r, next, 4*len(trail)+64)
+			if err != nil {
+				return 0, err
+			}
+			if !whole || low != head {
+				same = false
+				break
+			}
+		}
+		if same {
+			return head, nil
+		}
+		// Not a loop yet, or not one turn: look again from here.
+	}
+}
+
+// turn steps from r until r comes back (at most limit steps: whole is
+// false past them) and returns the lowest address on the way.
+func turn(r uint64, next func() (uint64, error), limit int) (low uint64, whole bool, err error) {
+	low = r
+	for range limit {
+		rip, err := next()
+		if err != nil {
+			return 0, false, err
+		}
+		if rip == r {
+			return low, true, nil
+		}
+		low = min(low, rip)
+	}
+	return low, false, nil
 }
 
 // siteOf names address addr of g's process by its file.

@@ -7,39 +7,62 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-	"unsafe"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/schedfuzz/schedfuzz/intercept"
 )
 
-// watchdog preempts a guest thread that runs user code without reaching a
+// watchdog catches a guest thread that runs user code without reaching a
 // scheduling point for too long (a spin loop waiting for a thread that is
 // held would otherwise run forever), and keeps the run's time for the
 // per-run timeout. It is the one piece of the scheduler that looks at
 // clocks; what it finds becomes deterministic through spin sites (spin.go).
 //
-// "Too long" is measured in CPU time of the running thread's process, not
-// in wall time: on a loaded machine a guest thread that is merely waiting
-// for a CPU must not be preempted (that would make the run depend on the
+// "Too long" is a quantum of CPU time since the thread's release, not of
+// wall time: on a loaded machine a guest thread that is merely waiting for
+// a CPU must not be caught (that would make the run depend on the
 // machine's load). Only one thread of a guest runs at a time (the others
-// are held in ptrace-stops), so the process's CPU clock advances only
-// while the released thread runs.
+// are held in ptrace-stops), so the CPU clock of the running thread's
+// process advances only while that thread runs; the tracer reads it at
+// each release (base), and the thread's CPU time since is that clock
+// minus base.
 //
-// It is a timer of the Go runtime, not a goroutine: each tick (every
-// period) runs on some runtime thread and re-arms the timer, and a run too
+// Two things look at it:
+//   - the thread's CPU ticks (intercept.Options.CPUTick, a quarter of the
+//     quantum): the kernel stops the thread after each tick of its own
+//     CPU time, and the tracer catches it at the first tick at which it
+//     has used a quantum (Scheduler.CPUTick). This does not depend on
+//     when the tracer gets a CPU: the thread is caught after one quantum
+//     and at most a tick more of its CPU time, however loaded the
+//     machine;
+//   - a timer of the Go runtime (check), for threads without ticks (perf
+//     events unavailable), and as a backstop for those with ticks (after
+//     backstop quanta: a tick may be lost, a SIGSTOP of the guest's own
+//     merging with it): it sends the thread a SIGSTOP
+//     (intercept.StopThread), again at each of its ticks until the
+//     scheduler has handled the catch. It ticks at least every maxPeriod,
+//     sooner when the running thread's quantum runs out sooner, so a
+//     thread without ticks is caught after one quantum and the wake-up
+//     latency of the tracer's process.
+//
+// The timer runs on some runtime thread and re-arms itself; a run too
 // short to reach a tick costs one timer. It shares atomics with the tracer
 // thread (the generation, bumped at every release, the running thread's
-// ids and the virtual clock) and, under w.mu (a leaf), the set of guest
-// processes whose CPU time the run is charged.
+// ids, its base and the virtual clock) and, under w.mu (a leaf), the set
+// of guest processes whose CPU time the run is charged.
 type watchdog struct {
 	gen      atomic.Uint64
 	pid, tid atomic.Int64
+	base     atomic.Int64  // CPU time of the running thread's process at its release (ns, -1: unknown)
+	limit    atomic.Int64  // CPU time after which the timer stops it (ns)
 	vnow     atomic.Int64  // virtual ns since the start of the run, at the last release
 	external atomic.Bool   // the scheduler waits for input from outside the guest
-	fired    atomic.Uint64 // the generation a SIGSTOP was sent for
+	fired    atomic.Uint64 // the generation a SIGSTOP was last sent for
+	handled  atomic.Uint64 // the generation whose catch the scheduler handles
 
 	quantum time.Duration
-	period  time.Duration // between ticks: min(quantum, maxPeriod)
+	period  time.Duration // between ticks at most: min(quantum, maxPeriod)
 	// cpuTime returns the CPU time process pid has used (false if it
 	// cannot be read); stopThread preempts a thread. Tests replace them.
 	cpuTime    func(pid int) (time.Duration, bool)
@@ -48,28 +71,35 @@ type watchdog struct {
 	mu      sync.Mutex // held by a tick and by stop: no re-arm after stop
 	timer   *time.Timer
 	stopped bool
-	st      tickState
 	acct    account
 }
 
 // maxPeriod bounds the time between ticks: the run's time is sampled at
 // least this often, whatever the preemption quantum (a replay may set it
-// to an hour).
-const maxPeriod = 20 * time.Millisecond
+// to an hour). minPeriod bounds it from below.
+const (
+	maxPeriod = 20 * time.Millisecond
+	minPeriod = time.Millisecond
+)
 
-// tickState is what one tick leaves for the next: the generation it saw
-// and the CPU time the process had used then.
-type tickState struct {
-	gen  uint64
-	base time.Duration
-	ok   bool
-}
+// backstop is how many quanta of CPU time a thread with CPU ticks may
+// run without a point before the timer stops it too.
+const backstop = 2
 
 func newWatchdog(quantum time.Duration) *watchdog {
 	w := &watchdog{quantum: quantum, period: min(quantum, maxPeriod), cpuTime: processCPUTime,
-		stopThread: stopThread, st: tickState{gen: ^uint64(0)}}
+		stopThread: func(pid, tid int) { intercept.StopThread(pid, tid) }}
 	w.acct.init()
 	return w
+}
+
+// tickPeriod is the CPU tick a run needs for quantum (0: none, for a
+// quantum so long that a backstop timer does).
+func tickPeriod(quantum time.Duration) time.Duration {
+	if quantum > time.Minute {
+		return 0
+	}
+	return quantum / 4
 }
 
 // arm starts the ticks. limit > 0 makes the watchdog call expire once
@@ -103,56 +133,95 @@ func (w *watchdog) tick() {
 	if w.stopped {
 		return
 	}
-	w.check()
+	next := w.check()
 	w.acct.tick(w)
-	w.timer.Reset(w.period)
+	w.timer.Reset(next)
 }
 
-// check preempts the running thread if its process has used a quantum of
-// CPU time since a tick first found it running (so a thread is preempted
-// after it ran for at least one quantum of CPU time, and at most a period
-// more, without a scheduling point).
-func (w *watchdog) check() {
+// check stops the running thread if it has used its limit of CPU time
+// since its release and the scheduler has not handled its catch yet. It
+// returns when to look again: when the thread could reach its limit at
+// the earliest (its CPU time grows no faster than wall time), within
+// [minPeriod, period].
+func (w *watchdog) check() time.Duration {
 	gen := w.gen.Load()
 	pid, tid := int(w.pid.Load()), int(w.tid.Load())
+	base, limit := time.Duration(w.base.Load()), time.Duration(w.limit.Load())
 	if gen%2 != 0 || w.gen.Load() != gen {
-		return // being released: the ids and the generation may not match
+		return minPeriod // being released: the ids and the generation may not match
 	}
-	if gen != w.st.gen || tid == 0 {
-		w.st.gen = gen
-		w.st.base, w.st.ok = w.cpuTime(pid)
-		return
-	}
-	if !w.st.ok || w.fired.Load() == gen {
-		return
+	if tid == 0 || base < 0 || w.handled.Load() == gen {
+		return w.period
 	}
 	if _, live := w.acct.procs[pid]; !live {
 		// Gone (the run may be over): the pid may be another process's
 		// by now, another run's guest even.
-		return
+		return w.period
 	}
-	if now, ok := w.cpuTime(pid); ok && now-w.st.base >= w.quantum {
-		w.fired.Store(gen)
-		w.stopThread(pid, tid)
+	now, ok := w.cpuTime(pid)
+	if !ok {
+		return w.period
 	}
+	if used := now - base; used < limit {
+		return min(max(limit-used, minPeriod), w.period)
+	}
+	w.fired.Store(gen)
+	w.stopThread(pid, tid)
+	return w.period
 }
 
-// running records the thread just released (tid 0: none) and the virtual
-// time. The generation is odd while the ids change (a seqlock: check
-// reads them only between two equal, even generations).
-func (w *watchdog) running(pid, tid int, vnow int64) {
+// running records the thread just released (tid 0: none), the CPU time
+// of its process and the virtual time; ticking says whether the thread
+// has CPU ticks (the timer is then only a backstop). The generation is
+// odd while they change (a seqlock: check reads them only between two
+// equal, even generations). It runs on the tracer thread.
+func (w *watchdog) running(pid, tid int, vnow int64, ticking bool) {
+	base := time.Duration(-1)
+	if tid != 0 {
+		if c, ok := w.cpuTime(pid); ok {
+			base = c
+		}
+	}
+	limit := w.quantum
+	if ticking {
+		limit *= backstop
+	}
 	w.gen.Add(1)
 	w.pid.Store(int64(pid))
 	w.tid.Store(int64(tid))
+	w.base.Store(int64(base))
+	w.limit.Store(int64(limit))
 	w.vnow.Store(vnow)
 	w.gen.Add(1)
 }
 
-// caughtNow reports whether the watchdog stopped the thread released
-// last (not one released before: its SIGSTOP may arrive late).
+// used returns the CPU time the thread released last has used since its
+// release (false if unknown). It runs on the tracer thread.
+func (w *watchdog) used() (time.Duration, bool) {
+	base := time.Duration(w.base.Load())
+	if base < 0 {
+		return 0, false
+	}
+	now, ok := w.cpuTime(int(w.pid.Load()))
+	return now - base, ok
+}
+
+// caughtNow reports whether the timer stopped the thread released last
+// (not one released before: its SIGSTOP may arrive late).
 func (w *watchdog) caughtNow() bool {
 	gen := w.gen.Load()
 	return gen%2 == 0 && w.fired.Load() == gen
+}
+
+// handling tells the timer whether the scheduler is handling the catch
+// of the thread released last (then it stops it no more) or gave it up
+// (another stop came first: the thread is stopped again if it goes on).
+func (w *watchdog) handling(on bool) {
+	if on {
+		w.handled.Store(w.gen.Load())
+	} else {
+		w.handled.Store(0)
+	}
 }
 
 // process adds (gone: removes) a guest process whose CPU time the run is
@@ -327,17 +396,4 @@ func threadCPUTime(tid int) (time.Duration, bool) {
 		return 0, false
 	}
 	return time.Duration(ts.Nano()), true
-}
-
-func stopThread(pid, tid int) { unix.Tgkill(pid, tid, unix.SIGSTOP) }
-
-// isOurStop reports whether a SIGSTOP came from this process (the
-// watchdog) rather than from the guest.
-func isOurStop(sig unix.Signal, info *unix.Siginfo) bool {
-	if sig != unix.SIGSTOP || info.Code != -6 /* SI_TKILL */ {
-		return false
-	}
-	// siginfo_t._sifields._kill.si_pid follows signo, errno, code, pad.
-	pid := *(*int32)(unsafe.Add(unsafe.Pointer(info), 16))
-	return int(pid) == os.Getpid()
 }

@@ -22,50 +22,91 @@ func newFakeDog() *fakeDog {
 	return f
 }
 
-// TestWatchdogCPUTime: the watchdog preempts a thread that used a quantum
-// of CPU time without a scheduling point, once, and never one that is only
-// waiting for a CPU (wall time passes, its CPU time does not) or that keeps
-// reaching scheduling points.
+// TestWatchdogCPUTime: the watchdog's timer stops a thread that used a
+// quantum of CPU time since its release without a scheduling point,
+// counting the CPU time it used before the timer first saw it, and stops
+// it again at each tick until the scheduler handles the catch; never one
+// that is only waiting for a CPU (wall time passes, its CPU time does
+// not) or that keeps reaching scheduling points.
 func TestWatchdogCPUTime(t *testing.T) {
+	const q = 20 * time.Millisecond
 	f := newFakeDog()
-	f.w.running(100, 101, 0)
-	f.w.check() // first tick of this release: the baseline
+	f.cpu = time.Second // the process ran before this release
+	f.w.running(100, 101, 0, false)
 	for range 10 {
-		f.w.check() // descheduled: no CPU time used
+		if next := f.w.check(); next != q { // descheduled: no CPU time used
+			t.Fatalf("next tick in %v with a quantum left, want %v", next, q)
+		}
 	}
 	if len(f.stops) != 0 {
 		t.Fatalf("preempted a thread that used no CPU time: %v", f.stops)
 	}
 	f.cpu += 19 * time.Millisecond
-	f.w.check()
-	if len(f.stops) != 0 {
-		t.Fatalf("preempted after 19ms of CPU time: %v", f.stops)
+	if next := f.w.check(); next != minPeriod || len(f.stops) != 0 {
+		t.Fatalf("after 19ms of CPU time: next tick in %v, stops %v; want %v, none", next, f.stops, minPeriod)
 	}
 	f.cpu += 2 * time.Millisecond
 	f.w.check()
+	f.w.check() // not handled yet: the SIGSTOP may have been passed over
+	if len(f.stops) != 2 || f.stops[0] != 101 || f.stops[1] != 101 || !f.w.caughtNow() {
+		t.Fatalf("after 21ms of CPU time: preempted %v, want [101 101]", f.stops)
+	}
+	f.w.handling(true)
 	f.cpu += 50 * time.Millisecond
 	f.w.check()
-	if len(f.stops) != 1 || f.stops[0] != 101 {
-		t.Fatalf("after 21ms and 71ms of CPU time: preempted %v, want [101] once", f.stops)
+	if len(f.stops) != 2 {
+		t.Fatalf("preempted again a thread whose catch is being handled: %v", f.stops)
+	}
+	f.w.handling(false) // the catch was interrupted by another stop
+	f.w.check()
+	if len(f.stops) != 3 {
+		t.Fatalf("did not preempt again a thread whose catch was given up: %v", f.stops)
 	}
 
-	// A thread that reaches a scheduling point between ticks is never
-	// preempted, however much CPU time the process uses.
+	// The CPU time a thread used before the timer first looked at it
+	// counts: one quantum after its release, it is stopped at the first
+	// tick, however late that tick comes.
+	f.stops = nil
+	f.w.running(100, 104, 0, false)
+	f.cpu += 25 * time.Millisecond
+	f.w.check()
+	if len(f.stops) != 1 || f.stops[0] != 104 {
+		t.Fatalf("25ms of CPU time before the first tick: preempted %v, want [104]", f.stops)
+	}
+
+	// A thread that reaches a scheduling point before its quantum is
+	// used is never preempted, however much CPU time the process uses.
 	f.stops = nil
 	for i := range 10 {
-		f.w.running(100, 102+i%2, 0)
-		f.cpu += 30 * time.Millisecond
+		f.w.running(100, 102+i%2, 0, false)
+		f.cpu += 15 * time.Millisecond
 		f.w.check()
 	}
 	if len(f.stops) != 0 {
 		t.Fatalf("preempted threads that kept reaching points: %v", f.stops)
 	}
 
+	// A thread with CPU ticks is caught at them: the timer is a backstop
+	// after backstop quanta.
+	f.w.running(100, 106, 0, true)
+	f.cpu += 30 * time.Millisecond
+	f.w.check()
+	if len(f.stops) != 0 {
+		t.Fatalf("the backstop stopped a ticking thread after 30ms: %v", f.stops)
+	}
+	if used, ok := f.w.used(); !ok || used != 30*time.Millisecond {
+		t.Fatalf("used() = %v, %v; want 30ms", used, ok)
+	}
+	f.cpu += 15 * time.Millisecond
+	f.w.check()
+	if len(f.stops) != 1 || f.stops[0] != 106 {
+		t.Fatalf("the backstop after 45ms: preempted %v, want [106]", f.stops)
+	}
+
 	// A process that has exited is never stopped: its pid may be
 	// another process's already (another run's guest, say).
 	f.stops = nil
-	f.w.running(100, 105, 0)
-	f.w.check()
+	f.w.running(100, 105, 0, false)
 	f.w.process(100, true)
 	f.cpu += time.Second
 	f.w.check()
@@ -74,8 +115,7 @@ func TestWatchdogCPUTime(t *testing.T) {
 	}
 
 	// An unreadable clock (the process is gone) preempts nothing.
-	f.w.running(200, 201, 0)
-	f.w.check()
+	f.w.running(200, 201, 0, false)
 	f.cpu += time.Second
 	f.w.check()
 	if len(f.stops) != 0 {
@@ -99,7 +139,7 @@ func TestWatchdogTimer(t *testing.T) {
 	w.mu.Lock()
 	w.timer = time.AfterFunc(w.quantum, w.tick)
 	w.mu.Unlock()
-	w.running(1, 1, 0)
+	w.running(1, 1, 0, false)
 	for range 3 {
 		select {
 		case <-ticks:
