@@ -45,8 +45,8 @@ type Config struct {
 	Hint     Hint
 	// Faults makes syscall results decisions too (sched.Config.Faults).
 	Faults bool
-	// MaxSteps ends a run after this many scheduling points as a
-	// livelock (0: no limit).
+	// MaxSteps ends a run after this many decisions as a livelock (0: no
+	// limit; sched.Config.MaxSteps).
 	MaxSteps int
 	// Replay, if non-nil, replaces the strategy by a recorded trace: the
 	// run must follow it to its end (replay.Follower), else it ends as
@@ -311,7 +311,7 @@ func runOnce(ctx context.Context, tgt *Target, cfg Config, again bool) (*Result,
 		// the run (a start-up step interrupted, a thread gone while
 		// being restarted, a status of SIGKILL, an error of the
 		// teardown) is its consequence, never a tool failure.
-		r.Hang, r.cut = true, r.Outcome.Steps
+		r.Hang, r.cut = true, len(r.Decisions)
 		err = nil
 		if r.Outcome.Kind == sched.Internal {
 			r.Outcome.Kind, r.Outcome.Report = sched.Finished, ""

@@ -58,8 +58,14 @@ type Config struct {
 	// and terminals, EAGAIN on non-blocking ones, spurious futex
 	// wake-ups.
 	Faults bool
-	// MaxSteps ends a run that reaches this many scheduling points as a
-	// livelock (0: no limit).
+	// MaxSteps ends a run that has made this many decisions (the steps
+	// of its schedule, as a seed file records them) as a livelock (0: no
+	// limit). Points where only one thread can run do not count: a long
+	// correct run of a program whose other threads sleep (node makes a
+	// million and more points) is not cut, and the seed file of any run
+	// stays within MaxSteps lines. A run also ends as a livelock at
+	// pointsPerStep times MaxSteps points (one thread going round while
+	// the others wait for it).
 	MaxSteps int
 	// Timeline records the run's running stretches and wake-ups in
 	// Outcome.Timeline (for -trace).
@@ -355,6 +361,7 @@ type Scheduler struct {
 	stretchAt int64
 	waker     *gthread
 	stk       *stackSet // nil unless Config.Stacks
+	decisions int       // decisions asked of the Decider (Config.MaxSteps)
 	// stepHook, if set (by tests), runs before each step of a catch.
 	stepHook func(g *gthread)
 }
@@ -831,8 +838,8 @@ func (s *Scheduler) schedule(from *gthread) {
 	s.waker = from
 	s.epoch++
 	s.out.Steps++
-	if s.cfg.MaxSteps > 0 && s.out.Steps > s.cfg.MaxSteps {
-		s.end(Livelock, fmt.Sprintf("livelock: %d scheduling points without the run ending (-max-steps)", s.cfg.MaxSteps))
+	if s.cfg.MaxSteps > 0 && s.out.Steps > pointsPerStep*s.cfg.MaxSteps {
+		s.end(Livelock, fmt.Sprintf("livelock: %d scheduling points without the run ending (-max-steps %d)", pointsPerStep*s.cfg.MaxSteps, s.cfg.MaxSteps))
 		return
 	}
 	s.now += s.cfg.Quantum
@@ -911,12 +918,20 @@ func (s *Scheduler) anyLive() bool {
 	return false
 }
 
+// pointsPerStep bounds a run's points by its decisions' limit
+// (Config.MaxSteps).
+const pointsPerStep = 64
+
 // decide asks the Decider to choose among options (none asked if there
 // is only one). ok is false if the run ended (a replay diverged, or the
 // choice was not one of the options).
 func (s *Scheduler) decide(kind Kind, options []int, at string) (choice int, ok bool) {
 	if len(options) == 1 {
 		return options[0], true
+	}
+	if s.decisions++; s.cfg.MaxSteps > 0 && s.decisions > s.cfg.MaxSteps {
+		s.end(Livelock, fmt.Sprintf("livelock: %d decisions without the run ending (-max-steps)", s.cfg.MaxSteps))
+		return 0, false
 	}
 	req := &Request{Kind: kind, Options: options, At: at, Thread: -1,
 		Step: s.out.Steps, Now: s.now - monoBase, Pending: s.pending}

@@ -71,7 +71,7 @@ func (f *runFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.expect, "expect-exit", "0", "comma-separated exit statuses that mean success")
 	fs.StringVar(&f.failure, "failure", "", "a failing run counts only if its output matches this regexp")
 	fs.StringVar(&f.ignore, "ignore", "", "ignore failing runs whose output matches this regexp")
-	fs.IntVar(&f.maxSteps, "max-steps", explore.DefaultMaxSteps, "end a run after this many scheduling points as a livelock (0: no limit; seed files grow by about 30 bytes a step)")
+	fs.IntVar(&f.maxSteps, "max-steps", explore.DefaultMaxSteps, "end a run after this many decisions as a livelock (0: no limit; seed files grow by about 30 bytes a decision)")
 	fs.BoolVar(&f.minimize, "minimize", true, "minimize the first failure of each signature and find its critical pair")
 	fs.BoolVar(&f.json, "json", false, "print JSON lines (shaped like go test -json) on stdout")
 	fs.StringVar(&f.junit, "junit", "", "write a JUnit XML report to this file")
