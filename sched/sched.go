@@ -1,6 +1,7 @@
 package sched
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -67,6 +68,12 @@ type Config struct {
 	// pointsPerStep times MaxSteps points (one thread going round while
 	// the others wait for it).
 	MaxSteps int
+	// Epoch is CLOCK_REALTIME at the start of the run, in Unix seconds
+	// (0: DefaultEpoch). A run's clock is virtual; only where it starts
+	// is an input, like a file: the CLI starts it after the files the
+	// guest may see (make compares their times with the clock's) and
+	// records it in the seed file.
+	Epoch int64
 	// Timeline records the run's running stretches and wake-ups in
 	// Outcome.Timeline (for -trace).
 	Timeline bool
@@ -362,6 +369,7 @@ type Scheduler struct {
 	waker     *gthread
 	stk       *stackSet // nil unless Config.Stacks
 	decisions int       // decisions asked of the Decider (Config.MaxSteps)
+	realBase  int64     // CLOCK_REALTIME at the start (ns; Config.Epoch)
 	// stepHook, if set (by tests), runs before each step of a catch.
 	stepHook func(g *gthread)
 }
@@ -390,6 +398,7 @@ func New(cfg Config) *Scheduler {
 		rng:       newGuestRand(cfg.Seed, ^uint64(0)),
 	}
 	s.pending = s.eventOf
+	s.realBase = cmp.Or(cfg.Epoch, DefaultEpoch) * 1e9
 	s.pts = newPointSet(&s.cfg)
 	if cfg.Stacks {
 		s.stk = newStackSet(cfg.Symbols)
