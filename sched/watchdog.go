@@ -264,7 +264,10 @@ func (w *watchdog) stop() {
 //     FIFO), or the tracer asleep while every guest thread is stopped (it
 //     waits for input from outside). Each tick that finds it so adds the
 //     time since the previous tick;
-//   - the virtual time: what the guest slept, as natively it would have.
+//   - the virtual time: what the guest slept, as natively it would have
+//     (not what a strategy let pass while threads could run: chaos's
+//     delays of a Python program's 5 ms GIL waits made 9 s of it in a
+//     run that takes 0.1 s natively).
 //
 // Time spent runnable but waiting for a CPU counts nowhere, so two CPU
 // hogs on the machine do not make a slow run a hang. Wall time is a last
