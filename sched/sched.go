@@ -423,7 +423,6 @@ func New(cfg Config) *Scheduler {
 func (s *Scheduler) startDog() {
 	if !s.dogOn {
 		s.dogOn = true
-		s.dog.tracerThread()
 		s.dog.arm(s.cfg.Timeout, s.cfg.OnTimeout)
 	}
 }
