@@ -510,7 +510,7 @@ func (tr *Tracer) handleSyscallExit(t *Thread) error {
 	}
 	ret := int64(info.Nr)
 	if r := tr.tool.SyscallExit(t, &t.call, ret); r != ret {
-		if err := ptracePokeUser(t.Tid, offRAX, uint64(r)); err != nil && err != unix.ESRCH {
+		if err := pokeRet(t.Tid, uint64(r)); err != nil && err != unix.ESRCH {
 			return fmt.Errorf("set return of %d: %w", t.Tid, err)
 		}
 	}
@@ -728,32 +728,6 @@ func (tr *Tracer) threadGone(t *Thread, ws unix.WaitStatus) {
 			tr.live.killAll()
 		}
 	}
-}
-
-// cloneArgs reads the flags and child-tid pointer of the clone that parent
-// is stopped in.
-func cloneArgs(parent *Thread) (flags, clearTID uint64) {
-	var regs unix.PtraceRegs
-	if ptraceGetRegs(parent.Tid, &regs) != nil {
-		return 0, 0
-	}
-	switch regs.Orig_rax {
-	case unix.SYS_CLONE:
-		return regs.Rdi, regs.R10
-	case unix.SYS_CLONE3:
-		// struct clone_args { flags, pidfd, child_tid, ... }
-		f, err := parent.Proc.Mem.ReadUint64(regs.Rdi)
-		if err != nil {
-			return 0, 0
-		}
-		ctid, _ := parent.Proc.Mem.ReadUint64(regs.Rdi + 16)
-		return f, ctid
-	case unix.SYS_FORK:
-		return uint64(unix.SIGCHLD), 0
-	case unix.SYS_VFORK:
-		return unix.CLONE_VM | unix.CLONE_VFORK | uint64(unix.SIGCHLD), 0
-	}
-	return 0, 0
 }
 
 // errStartFailed wraps errors that happen before the guest runs any code.

@@ -196,7 +196,7 @@ func (tr *Tracer) launch(cmd *Command) (*Thread, error) {
 	}
 	// Read the auxv even without options to edit, for the vDSO's address
 	// (see syscallGadget); only an edit that fails is an error.
-	vdso, err := editAuxv(mem, regs.Rsp, tr.opts.DisableVDSO, tr.opts.AtRandom)
+	vdso, err := editAuxv(mem, sp(&regs), tr.opts.DisableVDSO, tr.opts.AtRandom)
 	if err != nil && (tr.opts.DisableVDSO || tr.opts.AtRandom != nil) {
 		mem.Close()
 		return fail(err)
@@ -207,7 +207,7 @@ func (tr *Tracer) launch(cmd *Command) (*Thread, error) {
 	if tr.opts.TrapRDTSC {
 		calls = append(calls, injection{nr: unix.SYS_PRCTL, args: [6]uint64{unix.PR_SET_TSC, unix.PR_TSC_SIGSEGV}})
 	}
-	filter, err := stageFilter(mem, regs.Rsp, prog)
+	filter, err := stageFilter(mem, sp(&regs), prog)
 	if err != nil {
 		mem.Close()
 		return fail(err)
@@ -312,13 +312,13 @@ func injectAtStop(tid int, mem *Memory, saved *unix.PtraceRegs, calls []injectio
 	at := *saved
 	var orig [syscallInsnLen]byte
 	if gadget != 0 {
-		at.Rip = gadget
+		at.SetPC(gadget)
 	} else {
-		if _, err := mem.ReadAt(orig[:], int64(saved.Rip)); err != nil {
+		if _, err := mem.ReadAt(orig[:], int64(saved.PC())); err != nil {
 			return fmt.Errorf("read text: %w", err)
 		}
 		insn := syscallInsn
-		if _, err := mem.writeForce(insn[:], int64(saved.Rip)); err != nil {
+		if _, err := mem.writeForce(insn[:], int64(saved.PC())); err != nil {
 			return fmt.Errorf("patch text: %w", err)
 		}
 	}
@@ -334,7 +334,7 @@ func injectAtStop(tid int, mem *Memory, saved *unix.PtraceRegs, calls []injectio
 		}
 	}
 	if gadget == 0 {
-		if _, werr := mem.writeForce(orig[:], int64(saved.Rip)); werr != nil && err == nil {
+		if _, werr := mem.writeForce(orig[:], int64(saved.PC())); werr != nil && err == nil {
 			err = fmt.Errorf("restore text: %w", werr)
 		}
 	}
@@ -344,12 +344,12 @@ func injectAtStop(tid int, mem *Memory, saved *unix.PtraceRegs, calls []injectio
 	return err
 }
 
-// stepSyscall executes c at saved.Rip (a `syscall` instruction) by
+// stepSyscall executes c at saved.PC() (a `syscall` instruction) by
 // single-stepping, and returns its result.
 func stepSyscall(tid int, saved *unix.PtraceRegs, c injection) (int64, error) {
 	regs := *saved
 	setSyscallRegs(&regs, c.nr, c.args)
-	regs.Orig_rax = ^uint64(0) // not in a syscall
+	setNoSyscall(&regs) // not in a syscall
 	if err := ptraceSetRegs(tid, &regs); err != nil {
 		return 0, err
 	}
@@ -374,7 +374,7 @@ func stepSyscall(tid int, saved *unix.PtraceRegs, c injection) (int64, error) {
 	if err := ptraceGetRegs(tid, &regs); err != nil {
 		return 0, err
 	}
-	return int64(regs.Rax), nil
+	return int64(ret(&regs)), nil
 }
 
 // reseize turns a PTRACE_TRACEME attachment of a stopped process into a
@@ -437,7 +437,7 @@ func (tr *Tracer) fixAuxv(tid int, mem *Memory) error {
 	if err := check64(tid, &regs); err != nil {
 		return err
 	}
-	_, err := editAuxv(mem, regs.Rsp, tr.opts.DisableVDSO, tr.opts.AtRandom)
+	_, err := editAuxv(mem, sp(&regs), tr.opts.DisableVDSO, tr.opts.AtRandom)
 	return err
 }
 
