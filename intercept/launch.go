@@ -174,7 +174,7 @@ func (tr *Tracer) launch(cmd *Command) (*Thread, error) {
 	if _, err := wait4(pid, &ws, 0); err != nil {
 		return fail(err)
 	}
-	if !ws.Stopped() || ws.StopSignal() != unix.SIGTRAP {
+	if st := decodeStatus(ws); !st.stopped || st.sig != unix.SIGTRAP {
 		return fail(fmt.Errorf("unexpected first status %#x", ws))
 	}
 	mem := newMemory(pid)
@@ -364,11 +364,11 @@ func stepSyscall(tid int, saved *unix.PtraceRegs, c injection) (int64, error) {
 		// A SIGSTOP the guest cannot have sent (it has not run yet), say
 		// a late one of this process's watchdogs for a former owner of
 		// the pid, stops it before the instruction: suppress it.
-		if !ws.Stopped() || ws.StopSignal() != unix.SIGSTOP || int(ws>>16) != 0 {
+		if !decodeStatus(ws).signalStop(unix.SIGSTOP) {
 			break
 		}
 	}
-	if !ws.Stopped() || ws.StopSignal() != unix.SIGTRAP || int(ws>>16) != 0 {
+	if !decodeStatus(ws).signalStop(unix.SIGTRAP) {
 		return 0, fmt.Errorf("unexpected status %#x while injecting", ws)
 	}
 	if err := ptraceGetRegs(tid, &regs); err != nil {
@@ -406,7 +406,7 @@ func reseize(pid int) error {
 		if !ws.Stopped() {
 			return fmt.Errorf("guest gone while starting: status %#x", ws)
 		}
-		if int(ws>>16) == 0 && ws.StopSignal() == unix.SIGCONT {
+		if decodeStatus(ws).signalStop(unix.SIGCONT) {
 			return nil
 		}
 		if err := ptraceCont(pid, 0); err != nil {

@@ -82,7 +82,7 @@ func (tr *Tracer) pauseOthers(t *Thread) ([]*Thread, error) {
 				return paused, fmt.Errorf("pause thread %d: wait: %w", o.Tid, err)
 			}
 			tr.result.Stops++
-			if ws.Stopped() && int(ws>>16) == unix.PTRACE_EVENT_STOP && ws.StopSignal() == unix.SIGTRAP {
+			if decodeStatus(ws).interruptStop() {
 				o.stop = stopEvent
 				o.interrupted = false
 				paused = append(paused, o)

@@ -68,17 +68,17 @@ func (t *Thread) Step() (uint64, error) {
 // before the instruction ran (true, nil: t is back in a signal stop with
 // nothing to deliver), or another stop (ErrStepStopped).
 func (t *Thread) stepEnded(ws unix.WaitStatus) (again bool, err error) {
-	if !ws.Stopped() {
+	st := decodeStatus(ws)
+	if !st.stopped {
 		return false, ErrStepStopped
 	}
-	event := int(ws>>16) & 0xff
 	switch {
-	case event == unix.PTRACE_EVENT_STOP && ws.StopSignal() == unix.SIGTRAP && t.interrupted:
+	case st.interruptStop() && t.interrupted:
 		t.interrupted = false
 		return true, nil
-	case event != 0:
+	case st.event != 0:
 		return false, ErrStepStopped
-	case ws.StopSignal() == unix.SIGTRAP:
+	case st.signalStop(unix.SIGTRAP):
 		var si unix.Siginfo
 		if err := ptraceGetSiginfo(t.Tid, &si); err == nil && (si.Code == trapTrace || si.Code == trapBrkpt) {
 			if !t.Proc.watch.active() {
@@ -140,7 +140,7 @@ func (t *Thread) stepOverAlone(addr uint64, bp *breakpoint) error {
 		// stopped the step before the instruction: step again. (A
 		// signal for the guest goes to the main loop, and t comes back
 		// to the breakpoint after it.)
-		if ws.Stopped() && int(ws>>16) == unix.PTRACE_EVENT_STOP && ws.StopSignal() == unix.SIGTRAP {
+		if decodeStatus(ws).interruptStop() {
 			t.interrupted = false
 			continue
 		}
@@ -171,10 +171,11 @@ func (t *Thread) stepOverAlone(addr uint64, bp *breakpoint) error {
 	if ran {
 		return t.cont(0)
 	}
-	if !ws.Stopped() || int(ws>>16) != 0 {
+	st := decodeStatus(ws)
+	if !st.stopped || st.event != 0 {
 		return t.deferStop(ws)
 	}
-	switch ws.StopSignal() {
+	switch st.sig {
 	case unix.SIGTRAP | 0x80:
 		if bp.insn.kind == insnSyscall {
 			// The syscall-entry stop of the stepped `syscall`: the

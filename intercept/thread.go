@@ -375,14 +375,14 @@ func (t *Thread) runToExit() error {
 			return fmt.Errorf("inject: wait: %w", err)
 		}
 		switch {
-		case ws.Stopped() && ws.StopSignal() == unix.SIGTRAP|0x80:
+		case decodeStatus(ws).syscallStop():
 			if err := ptraceGetSyscallInfo(t.Tid, &info); err != nil {
 				return fmt.Errorf("inject: %w", err)
 			}
 			if info.Op == syscallInfoExit {
 				return nil
 			}
-		case ws.Stopped() && int(ws>>16) == unix.PTRACE_EVENT_SECCOMP:
+		case decodeStatus(ws).eventStop(unix.PTRACE_EVENT_SECCOMP):
 		default:
 			t.tr.deferred = append(t.tr.deferred, waitEvent{tid: t.Tid, ws: ws})
 			t.stop = stopRunning
@@ -442,12 +442,9 @@ func (t *Thread) JoinGroupStop() error {
 	if _, err := wait4(t.Tid, &ws, 0); err != nil {
 		return fmt.Errorf("join group-stop: wait: %w", err)
 	}
-	if ws.Stopped() && int(ws>>16) == unix.PTRACE_EVENT_STOP {
-		switch ws.StopSignal() {
-		case unix.SIGSTOP, unix.SIGTSTP, unix.SIGTTIN, unix.SIGTTOU:
-			t.stop, t.groupStopped, t.held = stopGroup, true, true
-			return nil
-		}
+	if decodeStatus(ws).groupStop() {
+		t.stop, t.groupStopped, t.held = stopGroup, true, true
+		return nil
 	}
 	t.deferStop(ws)
 	return fmt.Errorf("join group-stop: thread %d stopped otherwise (status %#x)", t.Tid, uint32(ws))

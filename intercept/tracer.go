@@ -365,10 +365,11 @@ func (tr *Tracer) handle(tid int, ws unix.WaitStatus) error {
 		delete(tr.doomed, tid)
 		return nil
 	}
-	if !ws.Stopped() {
+	st := decodeStatus(ws)
+	if !st.stopped {
 		return nil // WCONTINUED is not requested; be robust anyway
 	}
-	event := int(ws>>16) & 0xff
+	event := st.event
 	if event == unix.PTRACE_EVENT_EXEC {
 		return tr.handleExec(tid)
 	}
@@ -391,40 +392,37 @@ func (tr *Tracer) handle(tid int, ws unix.WaitStatus) error {
 		tr.early[tid] = ws
 		return nil
 	}
-	sig := ws.StopSignal()
+	sig := st.sig
 	restart := t.restart // valid for this stop only
 	t.restart = restartExpect{}
 	switch {
 	case event == unix.PTRACE_EVENT_SECCOMP:
 		return tr.handleSeccomp(t, restart)
-	case sig == unix.SIGTRAP|0x80:
+	case st.syscallStop():
 		return tr.handleSyscallExit(t)
 	case event == unix.PTRACE_EVENT_CLONE || event == unix.PTRACE_EVENT_FORK || event == unix.PTRACE_EVENT_VFORK:
 		return tr.handleClone(t, event)
 	case event == unix.PTRACE_EVENT_EXIT:
 		return tr.handleExitEvent(t)
+	case st.groupStop():
+		t.stop = stopGroup
+		if !t.groupStopped {
+			t.groupStopped = true
+			tr.tool.GroupStop(t, sig)
+		}
+		return tr.resumeUnlessHeld(t)
 	case event == unix.PTRACE_EVENT_STOP:
-		switch sig {
-		case unix.SIGSTOP, unix.SIGTSTP, unix.SIGTTIN, unix.SIGTTOU:
-			t.stop = stopGroup
-			if !t.groupStopped {
-				t.groupStopped = true
-				tr.tool.GroupStop(t, sig)
-			}
+		t.stop = stopEvent
+		if t.groupStopped {
+			// The trap that follows the end of a group-stop.
+			t.groupStopped = false
+			tr.tool.Continued(t)
 			return tr.resumeUnlessHeld(t)
-		default:
-			t.stop = stopEvent
-			if t.groupStopped {
-				// The trap that follows the end of a group-stop.
-				t.groupStopped = false
-				tr.tool.Continued(t)
-				return tr.resumeUnlessHeld(t)
-			}
-			if t.interrupted {
-				// An interrupt of pauseOthers that stayed pending.
-				t.interrupted = false
-				t.expectRestart()
-			}
+		}
+		if t.interrupted {
+			// An interrupt of pauseOthers that stayed pending.
+			t.interrupted = false
+			t.expectRestart()
 		}
 		return t.resume(Continue())
 	case event != 0:
