@@ -28,6 +28,7 @@ import (
 
 	"github.com/schedfuzz/schedfuzz/bench/ctracer"
 	"github.com/schedfuzz/schedfuzz/intercept"
+	"github.com/schedfuzz/schedfuzz/intercept/syscalls"
 )
 
 // Tracer says what the guest runs under.
@@ -380,7 +381,7 @@ func (c *stopCounter) Subscription() intercept.Subscription {
 }
 
 func (c *stopCounter) SyscallEnter(_ *intercept.Thread, s *intercept.Syscall) intercept.Action {
-	if s.Nr == unix.SYS_GETPPID && s.Arch == intercept.ArchX86_64 {
+	if s.Nr == unix.SYS_GETPPID && s.Arch == syscalls.X86_64 {
 		c.stops++
 	} else {
 		c.others++

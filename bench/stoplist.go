@@ -43,7 +43,7 @@ func (l *stopLogger) ThreadStart(t *intercept.Thread, parent *intercept.Thread) 
 
 func (l *stopLogger) SyscallEnter(t *intercept.Thread, c *intercept.Syscall) intercept.Action {
 	name := syscalls.Name(c.Nr)
-	if c.Arch != intercept.ArchX86_64 {
+	if c.Arch != syscalls.X86_64 {
 		name = c.Arch.String() + "_" + strconv.Itoa(c.Nr)
 	}
 	l.add("syscall %s", name)

@@ -25,6 +25,8 @@ import (
 	"strconv"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/schedfuzz/schedfuzz/intercept/syscalls"
 )
 
 // Offsets into struct user_regs_struct for PTRACE_POKEUSER.
@@ -54,13 +56,13 @@ func setSyscallRegs(regs *unix.PtraceRegs, nr int, args [6]uint64) {
 }
 
 // setCallRegs loads a syscall number and its arguments into regs following
-// the ABI the call was made through (see Arch).
-func setCallRegs(regs *unix.PtraceRegs, arch Arch, nr int, args [6]uint64) {
+// the ABI the call was made through (see syscalls.Arch).
+func setCallRegs(regs *unix.PtraceRegs, arch syscalls.Arch, nr int, args [6]uint64) {
 	switch arch {
-	case ArchI386:
+	case syscalls.I386:
 		regs.Orig_rax = uint64(nr)
 		regs.Rax = uint64(nr)
-	case ArchX32:
+	case syscalls.X32:
 		regs.Orig_rax = uint64(nr | x32SyscallBit)
 		regs.Rax = regs.Orig_rax
 	default:
@@ -72,8 +74,8 @@ func setCallRegs(regs *unix.PtraceRegs, arch Arch, nr int, args [6]uint64) {
 
 // setArgRegs loads a call's arguments into regs, leaving the number and
 // the result alone.
-func setArgRegs(regs *unix.PtraceRegs, arch Arch, args [6]uint64) {
-	if arch == ArchI386 {
+func setArgRegs(regs *unix.PtraceRegs, arch syscalls.Arch, args [6]uint64) {
+	if arch == syscalls.I386 {
 		regs.Rbx, regs.Rcx, regs.Rdx = args[0], args[1], args[2]
 		regs.Rsi, regs.Rdi, regs.Rbp = args[3], args[4], args[5]
 		return

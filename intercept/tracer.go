@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/schedfuzz/schedfuzz/intercept/syscalls"
 )
 
 // Command is the guest program to run.
@@ -455,11 +457,11 @@ func (tr *Tracer) handleSeccomp(t *Thread, restart restartExpect) error {
 	}
 	c := &t.call
 	c.Nr, c.Args, c.IP, c.SP = int(info.Nr), info.Args, info.IP, info.SP
-	c.Arch = ArchX86_64
+	c.Arch = syscalls.X86_64
 	if info.Arch == auditArchI386 {
-		c.Arch = ArchI386
+		c.Arch = syscalls.I386
 	} else if c.Nr&x32SyscallBit != 0 {
-		c.Arch = ArchX32
+		c.Arch = syscalls.X32
 		c.Nr &^= x32SyscallBit
 	}
 	c.origNr, c.origArgs, c.scratch = c.Nr, c.Args, 0
@@ -467,7 +469,7 @@ func (tr *Tracer) handleSeccomp(t *Thread, restart restartExpect) error {
 	t.applyKeep(c)
 	t.wantExit = false
 	t.restoreArgs, t.silentExit = false, false
-	if c.Arch == ArchX86_64 && !tr.toolSub.Has(c.Nr) {
+	if c.Arch == syscalls.X86_64 && !tr.toolSub.Has(c.Nr) {
 		return t.resume(Continue()) // stopped for the guard alone
 	}
 	a := tr.tool.SyscallEnter(t, c)

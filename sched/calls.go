@@ -7,16 +7,17 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/schedfuzz/schedfuzz/intercept"
+	"github.com/schedfuzz/schedfuzz/intercept/syscalls"
 )
 
 // syscall applies the deterministic model of the call g is entering: it
 // sets g.resume (how g continues when picked) or blocks g.
 func (s *Scheduler) syscall(g *gthread, c *intercept.Syscall) {
-	if c.Arch == intercept.ArchI386 {
+	if c.Arch == syscalls.I386 {
 		s.syscall386(g, c)
 		return
 	}
-	if c.Arch != intercept.ArchX86_64 {
+	if c.Arch != syscalls.X86_64 {
 		return
 	}
 	if remaps(c.Nr) {

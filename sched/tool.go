@@ -96,7 +96,7 @@ func (s *Scheduler) stray(g *gthread) intercept.Action {
 }
 
 func syscallName(c *intercept.Syscall) string {
-	if c.Arch != intercept.ArchX86_64 {
+	if c.Arch != syscalls.X86_64 {
 		return c.Arch.String() + "_" + strconv.Itoa(c.Nr)
 	}
 	return syscalls.Name(c.Nr)

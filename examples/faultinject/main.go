@@ -46,7 +46,7 @@ func (in *injector) ThreadStart(t *intercept.Thread, parent *intercept.Thread) {
 }
 
 func (in *injector) SyscallEnter(t *intercept.Thread, c *intercept.Syscall) intercept.Action {
-	if c.Arch != intercept.ArchX86_64 || t.State.(*rand.Rand).Float64() >= in.rate {
+	if c.Arch != syscalls.X86_64 || t.State.(*rand.Rand).Float64() >= in.rate {
 		return intercept.Continue()
 	}
 	in.failed++
