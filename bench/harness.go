@@ -200,9 +200,9 @@ func (tl *Tools) CommandLine(cfg Config, n int) string {
 			argv = append(argv, crossGuest...)
 		}
 	case Intercept:
-		opt := "CPU: " + cpu
+		opt := "Pin: true, CPU: " + cpu
 		if cfg.Place == Unpinned {
-			opt = "CPU: intercept.NoCPU"
+			opt = ""
 		}
 		args := g
 		if cfg.Place == Cross {
@@ -408,10 +408,7 @@ func (tl *Tools) runIntercept(ctx context.Context, cfg Config, n int) (stderr st
 		args = append([]string{"taskset", "-c", strconv.Itoa(cfg.CPU2), tl.Guest}, args[1:]...)
 		path = tl.Taskset
 	}
-	opts := intercept.Options{CPU: cfg.CPU}
-	if cfg.Place == Unpinned {
-		opts.CPU = intercept.NoCPU
-	}
+	opts := intercept.Options{Pin: cfg.Place != Unpinned, CPU: cfg.CPU}
 	tool := &stopCounter{}
 	res, err := intercept.Run(ctx, &intercept.Command{Path: path, Args: args, Stderr: f}, tool, opts)
 	b, rerr := os.ReadFile(f.Name())

@@ -7,7 +7,7 @@
 // # Design
 //
 // One tracer, one thread. Run starts a goroutine locked to an OS thread
-// for the whole run (pinned, with the guest, to Options.CPU once the guest
+// for the whole run (pinned, with the guest, to Options.CPU if Options.Pin, once the guest
 // is started, and unpinned if that CPU turns out to be contended, see
 // pin_linux.go; afterwards its affinity is restored and the thread goes
 // back to the runtime). That thread forks the

@@ -132,7 +132,7 @@ func run(t *testing.T, tool intercept.Tool, opts intercept.Options, argv ...stri
 
 func TestEchoWrite(t *testing.T) {
 	r := newRecorder(intercept.SubscribeAll())
-	res, out := run(t, r, intercept.Options{CPU: 0}, "/bin/echo", "hello")
+	res, out := run(t, r, intercept.Options{}, "/bin/echo", "hello")
 	if out != "hello\n" {
 		t.Errorf("stdout = %q", out)
 	}
@@ -169,7 +169,7 @@ func TestCancelDuringThreadCreation(t *testing.T) {
 		done := make(chan error, 1)
 		r := newRecorder(intercept.SubscribeAll())
 		go func() {
-			_, err := intercept.Run(ctx, &intercept.Command{Path: prog, Args: []string{prog}}, r, intercept.Options{CPU: 0})
+			_, err := intercept.Run(ctx, &intercept.Command{Path: prog, Args: []string{prog}}, r, intercept.Options{})
 			done <- err
 		}()
 		select {

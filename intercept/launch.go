@@ -165,7 +165,7 @@ func (tr *Tracer) launch(cmd *Command) (*Thread, error) {
 	if perr != nil {
 		return fail(perr)
 	}
-	if tr.opts.CPU >= 0 {
+	if tr.opts.Pin {
 		if err := tr.pin(pid); err != nil {
 			return fail(fmt.Errorf("pin to CPU %d: %w", tr.opts.CPU, err))
 		}

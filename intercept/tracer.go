@@ -39,9 +39,11 @@ type Command struct {
 
 // Options tune a run.
 type Options struct {
-	// CPU pins the tracer thread and the guest to one CPU when >= 0.
+	// Pin pins the tracer thread and the guest to CPU (see pin_linux.go).
 	// Only one of them runs at a time anyway, and cross-CPU wake-ups
-	// dominate the cost of a stop. Use NoCPU not to pin.
+	// dominate the cost of a stop; but a CPU that others want makes the
+	// run wait for it. The zero Options pin nothing.
+	Pin bool
 	CPU int
 	// DisableASLR runs the guest with ADDR_NO_RANDOMIZE.
 	DisableASLR bool
@@ -93,9 +95,6 @@ type Sandbox interface {
 	Close()
 }
 
-// NoCPU is the Options.CPU value that disables pinning.
-const NoCPU = -1
-
 // Result is the outcome of a run.
 type Result struct {
 	// Status is the wait status of the first process.
@@ -104,7 +103,7 @@ type Result struct {
 	Pid int
 	// Stops counts ptrace-stops handled (all kinds).
 	Stops uint64
-	// Unpinned reports that the run was pinned to Options.CPU and
+	// Unpinned reports that the run was pinned (Options.Pin) and
 	// unpinned because that CPU was contended (see pin_linux.go).
 	Unpinned bool
 }

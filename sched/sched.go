@@ -120,10 +120,10 @@ func (s *Scheduler) startDog() {
 // TracerOptions are the intercept options a scheduled run needs: the
 // guest's time, randomness and address space layout come from the run,
 // not from the machine.
-func (s *Scheduler) TracerOptions(cpu int) intercept.Options {
+func (s *Scheduler) TracerOptions() intercept.Options {
 	var r [16]byte
 	s.rng.Read(r[:])
-	return intercept.Options{CPU: cpu, DisableASLR: true, DisableVDSO: true, TrapRDTSC: true,
+	return intercept.Options{DisableASLR: true, DisableVDSO: true, TrapRDTSC: true,
 		KillOnRootExit: true, AtRandom: &r, CPUTick: tickPeriod(s.cfg.Preempt)}
 }
 

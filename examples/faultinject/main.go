@@ -107,7 +107,7 @@ func main() {
 	in := &injector{seed: *seed, rate: *rate, errno: errno, calls: calls}
 	res, err := intercept.Run(context.Background(), &intercept.Command{
 		Path: path, Args: flag.Args(), Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr,
-	}, in, intercept.Options{CPU: intercept.NoCPU})
+	}, in, intercept.Options{})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "faultinject:", err)
 		os.Exit(125)

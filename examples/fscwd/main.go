@@ -183,7 +183,7 @@ func main() {
 	env := append(os.Environ(), "PWD="+resolve("/", *cwd))
 	res, err := intercept.Run(context.Background(), &intercept.Command{
 		Path: path, Args: flag.Args(), Env: env, Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr,
-	}, &fscwd{cwd: resolve("/", *cwd)}, intercept.Options{CPU: intercept.NoCPU})
+	}, &fscwd{cwd: resolve("/", *cwd)}, intercept.Options{})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "fscwd:", err)
 		os.Exit(125)

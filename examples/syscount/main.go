@@ -136,7 +136,7 @@ func main() {
 	c := &counter{calls: counts{}}
 	res, err := intercept.Run(context.Background(), &intercept.Command{
 		Path: path, Args: flag.Args(), Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr,
-	}, c, intercept.Options{CPU: intercept.NoCPU})
+	}, c, intercept.Options{})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "syscount:", err)
 		os.Exit(125)
