@@ -18,7 +18,8 @@ import (
 
 // Command is the guest program to run.
 type Command struct {
-	// Path is the executable to run, already resolved (os/exec.LookPath).
+	// Path is the executable to run: a path, not a name to look up in
+	// $PATH (resolve one with [os/exec.LookPath] first).
 	Path string
 	// Args holds the argument vector, including argv[0].
 	Args []string
