@@ -11,8 +11,8 @@
 // Options.CPU once the guest is started, and unpinned if that CPU turns
 // out to be contended, see pin_linux.go; afterwards its affinity is
 // restored and the thread goes back to the runtime). That thread forks
-// the guest, is the ptrace tracer of every guest thread, waits with wait4(-1, __WALL|__WNOTHREAD),
-// and calls the tool's handlers inline. Handing stops between goroutines
+// the guest, is the ptrace tracer of every guest thread, waits with
+// wait4(-1, __WALL|__WNOTHREAD), and calls the tool's handlers inline. Handing stops between goroutines
 // costs 4-5x more per stop, so nothing here does. __WNOTHREAD keeps
 // several tracers (parallel runs) and os/exec in one process from stealing
 // each other's children. The only state shared with another goroutine is

@@ -261,7 +261,7 @@ func traceMain(args []string, stdout, stderr io.Writer) int {
 	// it is in the foreground (reads it without SIGTTIN, gets Ctrl-C
 	// with us), and its signals to the group cannot reach us.
 	res, err := intercept.Run(ctx, &intercept.Command{Path: path, Args: fs.Args(),
-		Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, KeepProcessGroup: true}, tool, intercept.Options{CPU: intercept.NoCPU})
+		Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, KeepProcessGroup: true}, tool, intercept.Options{})
 	if *summary {
 		tool.writeSummary(tool.out)
 	}
