@@ -76,7 +76,7 @@ func (tr *Tracer) pauseOthers(t *Thread) ([]*Thread, error) {
 				// Set until its interrupt stop is seen, here or (if it
 				// stays pending) in the main loop.
 				o.interrupted = true
-				wpid, err = wait4(o.Tid, &ws, 0)
+				_, err = wait4(o.Tid, &ws, 0)
 			}
 			if err != nil {
 				return paused, fmt.Errorf("pause thread %d: wait: %w", o.Tid, err)

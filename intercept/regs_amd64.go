@@ -84,11 +84,6 @@ func setArgRegs(regs *unix.PtraceRegs, arch syscalls.Arch, args [6]uint64) {
 	regs.R10, regs.R8, regs.R9 = args[3], args[4], args[5]
 }
 
-// syscallArgs returns the six argument registers.
-func syscallArgs(regs *unix.PtraceRegs) [6]uint64 {
-	return [6]uint64{regs.Rdi, regs.Rsi, regs.Rdx, regs.R10, regs.R8, regs.R9}
-}
-
 // cloneArgs reads the flags and child-tid pointer of the clone that parent
 // is stopped in.
 func cloneArgs(parent *Thread) (flags, clearTID uint64) {

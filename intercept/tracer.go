@@ -8,7 +8,6 @@ import (
 	"runtime"
 	"sort"
 	"sync"
-	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -729,8 +728,3 @@ func (tr *Tracer) threadGone(t *Thread, ws unix.WaitStatus) {
 		}
 	}
 }
-
-// errStartFailed wraps errors that happen before the guest runs any code.
-var errStartFailed = errors.New("start guest")
-
-var _ = syscall.ForkExec
