@@ -47,13 +47,13 @@ func everySchedule(t *testing.T, want string, check func(*explore.Result) error,
 	var steps, decisions int
 	var wg sync.WaitGroup
 	start := time.Now()
-	for cpu := 0; cpu < 2; cpu++ {
+	for range 2 {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for j := range jobs {
 				r, err := explore.Run(context.Background(), tgt, explore.Config{Seed: j.seed, Strategy: j.sp,
-					Timeout: 60 * time.Second, CPU: cpu, Hint: explore.Hint{Steps: 200}})
+					Timeout: 60 * time.Second, Hint: explore.Hint{Steps: 200}})
 				var msg string
 				if err == nil {
 					mu.Lock()
@@ -222,7 +222,7 @@ func TestExternalPoll(t *testing.T) {
 		pw.Close()
 	}()
 	r, err := explore.Run(context.Background(), &explore.Target{Path: path, Args: []string{path}},
-		explore.Config{Seed: 1, Timeout: 20 * time.Second, CPU: 0, Stdin: pr})
+		explore.Config{Seed: 1, Timeout: 20 * time.Second, Stdin: pr})
 	if err != nil {
 		t.Fatal(err)
 	}

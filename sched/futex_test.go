@@ -26,7 +26,7 @@ func TestFutexOps(t *testing.T) {
 	for _, sp := range explore.DefaultPortfolio() {
 		for seed := uint64(1); seed <= 10; seed++ {
 			r, err := explore.Run(context.Background(), &explore.Target{Path: path, Args: []string{path}},
-				explore.Config{Seed: seed, Strategy: sp, Timeout: time.Minute, CPU: -1})
+				explore.Config{Seed: seed, Strategy: sp, Timeout: time.Minute})
 			if err != nil {
 				t.Fatal(err)
 			}

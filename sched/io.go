@@ -6,6 +6,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/schedfuzz/schedfuzz/intercept"
+	"github.com/schedfuzz/schedfuzz/intercept/syscalls"
 )
 
 // Blocking transfers. A blocking call that the kernel may complete only
@@ -637,7 +638,7 @@ func (s *Scheduler) pieceEntry(g *gthread, c *intercept.Syscall) bool {
 	if x == nil || !x.armed {
 		return false
 	}
-	if c.Nr != x.nr || c.Args != x.pargs || c.IP != x.ip || c.Arch != intercept.ArchX86_64 {
+	if c.Nr != x.nr || c.Args != x.pargs || c.IP != x.ip || c.Arch != syscalls.X86_64 {
 		if g.io != nil {
 			g.ioAside, g.io = g.io, nil
 		}

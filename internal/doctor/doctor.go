@@ -287,7 +287,7 @@ func checkIntercept() Result {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	res, err := intercept.Run(ctx, &intercept.Command{Path: sh, Args: []string{"sh", "-c", "echo probe"}, Stdout: w},
-		tool, intercept.Options{CPU: intercept.NoCPU, DisableVDSO: true})
+		tool, intercept.Options{DisableVDSO: true})
 	w.Close()
 	var out bytes.Buffer
 	out.ReadFrom(r)
