@@ -32,7 +32,7 @@ func nativeStdout(t *testing.T, argv ...string) string {
 }
 
 // everySchedule runs argv under each strategy for runsPerStrategy seeds,
-// two runs at a time (one per CPU), and fails on any run that does not
+// two runs at a time, and fails on any run that does not
 // exit 0 with stdout want. check, if set, looks at each result too.
 func everySchedule(t *testing.T, want string, check func(*explore.Result) error, argv ...string) {
 	t.Helper()
