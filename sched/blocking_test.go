@@ -237,3 +237,14 @@ func TestExternalPoll(t *testing.T) {
 		t.Fatalf("run not marked as depending on external input: %v", r.Outcome.Nondeterministic)
 	}
 }
+
+// TestChildWaitsAndSendfile: waitid on a running child (P_PID, and P_ALL
+// with WNOWAIT before a waitpid), sendfile of more than a pipe holds into
+// a pipe another thread drains (each call moves at most what fits, as
+// natively), and tee from an empty pipe another thread fills give their
+// native results in every schedule.
+func TestChildWaitsAndSendfile(t *testing.T) {
+	testenv.RequirePtrace(t)
+	path := build(t, "wait_sendfile")
+	everySchedule(t, nativeStdout(t, path), nil, path)
+}
