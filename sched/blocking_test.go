@@ -32,7 +32,7 @@ func nativeStdout(t *testing.T, argv ...string) string {
 }
 
 // everySchedule runs argv under each strategy for runsPerStrategy seeds,
-// two runs at a time (one per CPU), and fails on any run that does not
+// two runs at a time, and fails on any run that does not
 // exit 0 with stdout want. check, if set, looks at each result too.
 func everySchedule(t *testing.T, want string, check func(*explore.Result) error, argv ...string) {
 	t.Helper()
@@ -236,4 +236,15 @@ func TestExternalPoll(t *testing.T) {
 	if !marked {
 		t.Fatalf("run not marked as depending on external input: %v", r.Outcome.Nondeterministic)
 	}
+}
+
+// TestChildWaitsAndSendfile: waitid on a running child (P_PID, and P_ALL
+// with WNOWAIT before a waitpid), sendfile of more than a pipe holds into
+// a pipe another thread drains (each call moves at most what fits, as
+// natively), and tee from an empty pipe another thread fills give their
+// native results in every schedule.
+func TestChildWaitsAndSendfile(t *testing.T) {
+	testenv.RequirePtrace(t)
+	path := build(t, "wait_sendfile")
+	everySchedule(t, nativeStdout(t, path), nil, path)
 }
