@@ -18,8 +18,13 @@ type Program struct {
 	Path   string   // where it is (ResolveTarget)
 	Args   []string // argv, Args[0] included
 	Env    []string // its environment, recorded in seed files (redacted)
-	Dir    string   // the working directory it is run in and recorded with
+	Dir    string   // the working directory it is run in and recorded with ("": ours, not recorded)
 	SHA256 string   // of the file at Path
+	// RecordEnv, if non-nil, is the environment seed files record
+	// instead of Env: a corpus kept in version control records only
+	// what the program needs (schedtest: its child marker), and its
+	// replays add the replaying environment.
+	RecordEnv []string
 }
 
 // NewProgram resolves name (ResolveTarget: its errors are InputErrors)
@@ -114,7 +119,7 @@ func (h *Hunt) SeedFile(rep *explore.RunReport, r *explore.Result) *replay.SeedF
 	}
 	p := h.Program
 	sf := &replay.SeedFile{Tool: h.Tool, Target: p.Name, SHA256: p.SHA256, Args: p.Args[1:],
-		Dir: p.Dir, Env: replay.RecordEnv(p.Env),
+		Dir: p.Dir, Env: replay.RecordEnv(p.recordEnv()),
 		Seed: rep.Seed, Run: rep.Index, Strategy: rep.Strategy.String(), CPUs: h.CPUs,
 		Faults: h.Faults, MaxSteps: maxSteps, Epoch: h.Epoch, Points: h.Points.Record(r.Points, &r.Outcome), Spins: r.Spins,
 		ExpectExit: h.recordedExpect(), Hermetic: h.hermeticKey(), Net: h.netKey(), Stdin: h.Stdin, StdinSHA256: h.StdinSHA256,
@@ -127,6 +132,13 @@ func (h *Hunt) SeedFile(rep *explore.RunReport, r *explore.Result) *replay.SeedF
 		sf.Ignore = h.Classify.Ignore.String()
 	}
 	return sf
+}
+
+func (p *Program) recordEnv() []string {
+	if p.RecordEnv != nil {
+		return p.RecordEnv
+	}
+	return p.Env
 }
 
 // recordedExpect is the expected exit statuses for the seed file: nil
