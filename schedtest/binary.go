@@ -6,26 +6,39 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 )
 
-// checkDWARF returns an error if the test binary at exe has no DWARF.
-// `go test` links its binary without DWARF (-s -w) unless it is asked
-// for the binary (-c, profiles); Go inlines sync.Mutex's Lock and Unlock
-// into every caller, and schedfuzz finds those inlined copies only
-// through DWARF: without it a lost update between two critical sections
-// has no scheduling point in it, and exploring would pass for nothing.
-func checkDWARF(exe string) error {
+// LinkFlags is the go test flag that keeps what schedfuzz needs in the
+// test binary.
+const LinkFlags = "-ldflags=-s=false -w=false"
+
+// checkSymbols returns an error if the test binary at exe lacks its
+// symbol table or its DWARF. `go test` links its binary with -s -w (no
+// symbol table, no DWARF) unless it is asked for the binary (-c,
+// profiles). schedfuzz finds Go's sync functions through them: the
+// out-of-line ones (all of sync.Mutex under -race) in the symbol table,
+// the copies of Lock and Unlock inlined into every caller in DWARF.
+// Without them a lost update between two critical sections has no
+// scheduling point in it, and exploring would pass for nothing.
+func checkSymbols(exe string) error {
 	f, err := elf.Open(exe)
 	if err != nil {
 		return fmt.Errorf("the test binary: %w", err)
 	}
 	defer f.Close()
-	if f.Section(".debug_info") != nil || f.Section(".zdebug_info") != nil {
+	var missing []string
+	if f.Section(".symtab") == nil {
+		missing = append(missing, "symbol table")
+	}
+	if f.Section(".debug_info") == nil && f.Section(".zdebug_info") == nil {
+		missing = append(missing, "DWARF")
+	}
+	if len(missing) == 0 {
 		return nil
 	}
-	return fmt.Errorf("the test binary %s has no DWARF debug information (go test leaves it out unless -c is given), "+
-		"which schedfuzz needs to find Go's inlined sync.Mutex operations: run go test -ldflags=-w=false "+
-		"(or set GOFLAGS=-ldflags=-w=false)", filepath.Base(exe))
+	return fmt.Errorf("the test binary %s has no %s (go test leaves them out unless -c is given), "+
+		"which schedfuzz needs to find Go's sync.Mutex operations: run go test '%s'", filepath.Base(exe), strings.Join(missing, " and no "), LinkFlags)
 }
 
 // keptBinary is where a copy of the test binary with SHA-256 sum is kept

@@ -154,10 +154,10 @@ func TestModule(t *testing.T) {
 	testenv.RequirePtrace(t)
 	dir := module(t, buggyInc)
 	code, out := goTest(t, dir, "-run", "^TestCounter$", "-schedtest.runs=20", ".")
-	if code != 1 || !strings.Contains(out, "has no DWARF debug information") || !strings.Contains(out, "-ldflags=-w=false") {
+	if code != 1 || !strings.Contains(out, "has no symbol table and no DWARF") || !strings.Contains(out, schedtest.LinkFlags) {
 		t.Fatalf("without DWARF: exit %d, want 1 and how to keep DWARF:\n%s", code, out)
 	}
-	run := []string{"-ldflags=-w=false", "-run", "^TestCounter$", "-schedtest.runs=20", "."}
+	run := []string{schedtest.LinkFlags, "-run", "^TestCounter$", "-schedtest.runs=20", "."}
 
 	code, out = goTest(t, dir, run...)
 	files := seeds(t, dir, "TestCounter")
@@ -195,7 +195,7 @@ func TestModule(t *testing.T) {
 	}
 	t.Logf("(c) exit 0:\n%s", out)
 
-	code, out = goTest(t, dir, "-ldflags=-w=false", "-run", "^TestNotRun$", "-schedtest.runs=2", ".")
+	code, out = goTest(t, dir, schedtest.LinkFlags, "-run", "^TestNotRun$", "-schedtest.runs=2", ".")
 	if code != 1 || !strings.Contains(out, "exited 0 without running TestNotRun") {
 		t.Fatalf("a child that does not run its test: exit %d, want 1 and why:\n%s", code, out)
 	}
@@ -209,7 +209,7 @@ func TestModuleRace(t *testing.T) {
 		t.Skip("-race builds the module's dependencies again (-short)")
 	}
 	dir := module(t, buggyInc)
-	code, out := goTest(t, dir, "-race", "-ldflags=-w=false", "-run", "^TestCounter$", "-schedtest.runs=20", ".")
+	code, out := goTest(t, dir, "-race", schedtest.LinkFlags, "-run", "^TestCounter$", "-schedtest.runs=20", ".")
 	if code != 1 || len(seeds(t, dir, "TestCounter")) == 0 || !strings.Contains(out, "lost update: counter=") {
 		t.Fatalf("-race: exit %d, want 1 with a seed and the lost update:\n%s", code, out)
 	}

@@ -23,6 +23,10 @@
 //     testdata/schedfuzz/<TestName>/, minimized, and fails the test with
 //     its report and the commands that replay it.
 //
+// The test binary must keep its symbol table and DWARF, which `go test`
+// strips unless told otherwise: run go test with LinkFlags
+// ('-ldflags=-s=false -w=false'); Run refuses a stripped binary.
+//
 // A run's output is the child's `go test -test.v` output; the run fails
 // when the child exits other than 0 (a failing test, a panic, a race the
 // race detector reports, a deadlock, a hang, a livelock). A child that
@@ -146,7 +150,7 @@ func newSession(t *testing.T) (*session, error) {
 	if err != nil {
 		return nil, fmt.Errorf("the test binary: %w", err)
 	}
-	if err := checkDWARF(exe); err != nil {
+	if err := checkSymbols(exe); err != nil {
 		return nil, err
 	}
 	name := t.Name()
@@ -220,13 +224,18 @@ func (s *session) replaySeeds(ctx context.Context) (failed bool) {
 			t.Logf("schedtest: %s: note: %s", p, n)
 		}
 		switch {
-		case res.Verdict == hunt.Reproduced:
-			t.Errorf("schedtest: seed %s still fails (replayed: %s):\n%s\n%s", p, res.Run.Describe(), s.report(res.Run, p), s.commands(p))
-			failed = true
-		case res.Run != nil && s.fails(res.Run):
+		case res.Verdict == hunt.Reproduced, res.Run != nil && s.fails(res.Run):
 			// A changed program that fails otherwise on the
 			// recorded schedule still fails.
-			t.Errorf("schedtest: seed %s now fails otherwise (%s; recorded: %s):\n%s\n%s", p, res.Run.Describe(), sf.Outcome, s.report(res.Run, p), s.commands(p))
+			how := "still fails (replayed: " + res.Run.Describe() + ")"
+			if res.Verdict != hunt.Reproduced {
+				how = fmt.Sprintf("now fails otherwise (%s; recorded: %s)", res.Run.Describe(), sf.Outcome)
+			}
+			if failed {
+				t.Errorf("schedtest: seed %s %s", p, how) // one report is enough
+			} else {
+				t.Errorf("schedtest: seed %s %s:\n%s%s", p, how, s.report(res.Run, p), s.commands(p))
+			}
 			failed = true
 		case res.Verdict == hunt.Fixed:
 			if err := s.ranTest(res.Run); err != nil {
@@ -315,7 +324,7 @@ func (s *session) explore(ctx context.Context) {
 		var text strings.Builder
 		found.Text(&text)
 		rep := found.Run
-		t.Errorf("schedtest: %s fails in run %d of %d (session seed %#x, run seed %#016x, strategy %s):\n%s%s",
+		t.Errorf("schedtest: %s fails in run %d (after %d runs; session seed %#x, run seed %#016x, strategy %s):\n%s%s",
 			s.name, rep.Index, sum.Runs, seed, rep.Seed, rep.Strategy, text.String(), s.commands(found.File))
 	default:
 		t.Logf("schedtest: no failure in %d runs (session seed %#x, -points %s)", sum.Runs, seed, points)
@@ -349,9 +358,13 @@ func (s *session) commands(file string) string {
 	if file == "" {
 		return "schedtest: the seed file was not saved"
 	}
-	return fmt.Sprintf("schedtest: to replay: go test -run '%s' -ldflags=-w=false . (replays every seed in %s)\n"+
+	race := ""
+	if raceEnabled {
+		race = "-race "
+	}
+	return fmt.Sprintf("schedtest: to replay: go test %s-run '%s' '"+LinkFlags+"' . (replays every seed in %s)\n"+
 		"schedtest:        or: schedfuzz replay %s (in this directory, with the test binary kept at %s)",
-		RunPattern(s.name), s.corpus, file, s.h.Program.Name)
+		race, RunPattern(s.name), s.corpus, file, s.h.Program.Name)
 }
 
 func tail(b []byte, n int) string {
