@@ -116,8 +116,7 @@ func write(t *testing.T, path, data string) {
 // goTest runs go test in dir, offline.
 func goTest(t *testing.T, dir string, args ...string) (int, string) {
 	t.Helper()
-	gobin := filepath.Join(runtime.GOROOT(), "bin", "go")
-	cmd := exec.Command(gobin, append([]string{"test", "-count=1", "-v"}, args...)...)
+	cmd := exec.Command(goBin(t), append([]string{"test", "-count=1", "-v"}, args...)...)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "GOFLAGS=-mod=mod", "GOPROXY=off", "GOTOOLCHAIN=local", "GOWORK=off")
 	out, err := cmd.CombinedOutput()
@@ -130,6 +129,16 @@ func goTest(t *testing.T, dir string, args ...string) (int, string) {
 		code = ee.ExitCode()
 	}
 	return code, string(out)
+}
+
+// goBin is the go command.
+func goBin(t *testing.T) string {
+	t.Helper()
+	p, err := exec.LookPath("go")
+	if err != nil {
+		t.Fatalf("the go command: %v", err)
+	}
+	return p
 }
 
 // seeds lists the seed files of a test in the module at dir.
@@ -170,7 +179,7 @@ func TestModule(t *testing.T) {
 
 	// The seed replays with schedfuzz replay too (the test binary is kept).
 	sf := filepath.Join(t.TempDir(), "schedfuzz")
-	if b, err := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), "build", "-o", sf, "github.com/schedfuzz/schedfuzz/cmd/schedfuzz").CombinedOutput(); err != nil {
+	if b, err := exec.Command(goBin(t), "build", "-o", sf, "github.com/schedfuzz/schedfuzz/cmd/schedfuzz").CombinedOutput(); err != nil {
 		t.Fatalf("go build schedfuzz: %v\n%s", err, b)
 	}
 	rel, _ := filepath.Rel(dir, files[0])
