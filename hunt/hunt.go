@@ -91,6 +91,18 @@ type Hunt struct {
 	Hooks   Hooks
 }
 
+// SessionEpoch is where the guests' realtime clock starts in the runs of
+// a session begun at now (Hunt.Epoch): midnight (UTC) two days after
+// now. A guest's clock must not be behind the times of the files it
+// sees, those it makes included (the kernel stamps them with the real
+// time: make warns of clock skew and rebuilds what it should not). Whole
+// days keep it the same for the sessions of a day; seed files record it,
+// so that replays start their clocks there too.
+func SessionEpoch(now time.Time) int64 {
+	const day = 24 * 60 * 60
+	return (now.Unix()/day + 2) * day
+}
+
 // Config completes a run's configuration with the hunt's settings.
 func (h *Hunt) Config(cfg explore.Config) explore.Config {
 	cfg.Timeout, cfg.CPUs, cfg.Faults, cfg.MaxSteps, cfg.Symbols = h.Timeout, h.CPUs, h.Faults, h.MaxSteps, h.Symbols

@@ -97,7 +97,6 @@ type session struct {
 
 	ctx    context.Context     // cancelled by SIGINT or SIGTERM
 	base   uint64              // the session seed
-	epoch  int64               // the guests' realtime clock at a run's start (sessionEpoch)
 	seen   map[string]*sigInfo // by signature
 	order  []string            // signatures in order of discovery
 	err    error               // a tool error that stopped the session
@@ -218,18 +217,6 @@ func (s *session) setup() error {
 	return nil
 }
 
-// sessionEpoch is where the guests' realtime clock starts in a session's
-// runs: midnight (UTC) two days after now. A guest's clock must not be
-// behind the times of the files it sees, those it makes included (the
-// kernel stamps them with the real time: make warns of clock skew and
-// rebuilds what it should not). Whole days keep it the same for the
-// sessions of a day; its seed files record it, so that replays start
-// their clocks there too.
-func sessionEpoch(now time.Time) int64 {
-	const day = 24 * 60 * 60
-	return (now.Unix()/day + 2) * day
-}
-
 func (s *session) run() int {
 	f := &s.f
 	var base uint64
@@ -245,8 +232,7 @@ func (s *session) run() int {
 		base = v
 	}
 	s.base = base
-	s.epoch = sessionEpoch(time.Now())
-	s.hunt.Epoch = s.epoch
+	s.hunt.Epoch = hunt.SessionEpoch(time.Now())
 	portfolio, _ := explore.ParsePortfolio(f.strategy)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, unix.SIGTERM)
 	defer stop()
