@@ -39,7 +39,7 @@
 //   - A seed file records everything its replay needs: the program's
 //     hash, arguments, environment (secrets redacted), working
 //     directory, run seed, strategy, CPU count, fault mode, step limit,
-//     points with their addresses, spin sites, classification, world
+//     clock epoch, points with their addresses, spin sites, classification, world
 //     (sandbox, network, stdin) and the decisions. Replay uses only the
 //     file and ReplayOptions: a replay is a function of the seed file.
 //   - Contexts flow through: cancelling the ctx given to Failure or

@@ -68,6 +68,22 @@ func TestCounter(t *testing.T) {
 	})
 }
 
+// TestSub's subtest runs in its child alone (-test.run ^TestSub$/^a_b$).
+func TestSub(t *testing.T) {
+	t.Run("a b", func(t *testing.T) {
+		schedtest.Run(t, func(t *testing.T) {
+			var mu sync.Mutex
+			mu.Lock()
+			mu.Unlock()
+		})
+	})
+	t.Run("other", func(t *testing.T) {
+		if os.Getenv(schedtest.ChildEnv) != "" {
+			t.Fatal("the child ran a subtest it was not asked for")
+		}
+	})
+}
+
 // TestNotRun's child exits 0 without running it (TestMain): schedtest
 // must call that an error, not a pass.
 func TestNotRun(t *testing.T) {
@@ -161,6 +177,7 @@ func seeds(t *testing.T, dir, test string) []string {
 // that does not run its test is an error.
 func TestModule(t *testing.T) {
 	testenv.RequirePtrace(t)
+	t.Parallel() // with TestModuleRace: most of their time is go's
 	dir := module(t, buggyInc)
 	code, out := goTest(t, dir, "-run", "^TestCounter$", "-schedtest.runs=20", ".")
 	if code != 1 || !strings.Contains(out, "has no symbol table and no DWARF") || !strings.Contains(out, schedtest.LinkFlags) {
@@ -204,6 +221,11 @@ func TestModule(t *testing.T) {
 	}
 	t.Logf("(c) exit 0:\n%s", out)
 
+	code, out = goTest(t, dir, schedtest.LinkFlags, "-run", "^TestSub$", "-schedtest.runs=3", ".")
+	if code != 0 || !strings.Contains(out, "schedtest: no failure in 3 runs") || !strings.Contains(out, "--- PASS: TestSub/other") {
+		t.Fatalf("a subtest: exit %d, want 0 with 3 runs of TestSub/a_b alone:\n%s", code, out)
+	}
+
 	code, out = goTest(t, dir, schedtest.LinkFlags, "-run", "^TestNotRun$", "-schedtest.runs=2", ".")
 	if code != 1 || !strings.Contains(out, "exited 0 without running TestNotRun") {
 		t.Fatalf("a child that does not run its test: exit %d, want 1 and why:\n%s", code, out)
@@ -217,6 +239,7 @@ func TestModuleRace(t *testing.T) {
 	if testing.Short() {
 		t.Skip("-race builds the module's dependencies again (-short)")
 	}
+	t.Parallel()
 	dir := module(t, buggyInc)
 	code, out := goTest(t, dir, "-race", schedtest.LinkFlags, "-run", "^TestCounter$", "-schedtest.runs=20", ".")
 	if code != 1 || len(seeds(t, dir, "TestCounter")) == 0 || !strings.Contains(out, "lost update: counter=") {

@@ -109,7 +109,7 @@ const (
 
 var (
 	runsFlag = flag.Int("schedtest.runs", -1, "runs each schedtest.Run explores after replaying its seeds (default 100, 10 with -short; 0: replay only)")
-	timeFlag = flag.Duration("schedtest.time", 0, "time each schedtest.Run explores for instead of a run count (-schedtest.runs then bounds it)")
+	timeFlag = flag.Duration("schedtest.time", 0, "time each schedtest.Run explores for instead of a run count (an explicit -schedtest.runs still bounds it)")
 	seedFlag = flag.String("schedtest.seed", "", "session seed of the exploration (default: a hash of the test's name; random: a new one each time)")
 )
 
@@ -276,11 +276,13 @@ func (s *session) ranTest(r *explore.Result) error {
 func (s *session) explore(ctx context.Context) {
 	t := s.t
 	runs := *runsFlag
-	if runs < 0 {
+	switch {
+	case runs < 0 && *timeFlag > 0:
+		runs = 0 // as many as the time allows
+	case runs < 0 && testing.Short():
+		runs = DefaultShortRuns
+	case runs < 0:
 		runs = DefaultRuns
-		if testing.Short() {
-			runs = DefaultShortRuns
-		}
 	}
 	if runs == 0 && *timeFlag == 0 {
 		return
