@@ -275,15 +275,7 @@ func (s *session) ranTest(r *explore.Result) error {
 // explore explores the test's schedules and reports the first failure.
 func (s *session) explore(ctx context.Context) {
 	t := s.t
-	runs := *runsFlag
-	switch {
-	case runs < 0 && *timeFlag > 0:
-		runs = 0 // as many as the time allows
-	case runs < 0 && testing.Short():
-		runs = DefaultShortRuns
-	case runs < 0:
-		runs = DefaultRuns
-	}
+	runs := runCount()
 	if runs == 0 && *timeFlag == 0 {
 		return
 	}
@@ -313,24 +305,36 @@ func (s *session) explore(ctx context.Context) {
 		}}
 	sum, err := sess.Run(ctx)
 	switch {
-	case ctx.Err() != nil:
-		if found != nil && found.File != "" {
-			t.Fatalf("schedtest: interrupted; a failure was saved: %s", found.File)
-		}
-		t.Fatalf("schedtest: interrupted after %d runs", sum.Runs)
-	case err != nil:
-		t.Fatalf("schedtest: %v", err)
-	case stopErr != nil:
-		t.Fatalf("schedtest: %v", stopErr)
-	case found != nil:
+	case found != nil: // interrupted or not: it is saved, and reported with what was found
 		var text strings.Builder
 		found.Text(&text)
 		rep := found.Run
 		t.Errorf("schedtest: %s fails in run %d (after %d runs; session seed %#x, run seed %#016x, strategy %s):\n%s%s",
 			s.name, rep.Index, sum.Runs, seed, rep.Seed, rep.Strategy, text.String(), s.commands(found.File))
+	case ctx.Err() != nil:
+		t.Fatalf("schedtest: interrupted after %d runs", sum.Runs)
+	case err != nil:
+		t.Fatalf("schedtest: %v", err)
+	case stopErr != nil:
+		t.Fatalf("schedtest: %v", stopErr)
 	default:
 		t.Logf("schedtest: no failure in %d runs (session seed %#x, -points %s)", sum.Runs, seed, points)
 	}
+}
+
+// runCount is how many runs to explore: -schedtest.runs, else the
+// default (fewer with -short), else none with -schedtest.time alone (0:
+// as many as the time allows).
+func runCount() int {
+	switch runs := *runsFlag; {
+	case runs >= 0:
+		return runs
+	case *timeFlag > 0:
+		return 0
+	case testing.Short():
+		return DefaultShortRuns
+	}
+	return DefaultRuns
 }
 
 // sessionSeed is -schedtest.seed, or a hash of the test's name.
