@@ -114,10 +114,10 @@ func (h *Hunt) Config(cfg explore.Config) explore.Config {
 
 // RunConfig is the configuration of a run derived from run rep's result
 // r (r is rep.Result or its minimization): the same seed, strategy, spin
-// sites and points, on the first CPU. Callers add what they derive: a
+// sites and points (unpinned). Callers add what they derive: a
 // Replay trace, a Timeline.
 func (h *Hunt) RunConfig(rep *explore.RunReport, r *explore.Result) explore.Config {
-	cfg := h.Config(explore.Config{Seed: rep.Seed, Strategy: rep.Strategy, CPU: 0, Spins: r.Spins})
+	cfg := h.Config(explore.Config{Seed: rep.Seed, Strategy: rep.Strategy, Spins: r.Spins})
 	h.Points.ApplyRun(&cfg, r)
 	return cfg
 }

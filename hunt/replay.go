@@ -135,7 +135,7 @@ func Replay(ctx context.Context, sf *replay.SeedFile, opt ReplayOptions) (res *R
 	if err != nil {
 		return res, err // LoadSeed has checked it
 	}
-	cfg := explore.Config{Seed: sf.Seed, Timeout: opt.Timeout, CPU: 0, CPUs: sf.CPUs, Replay: decisions,
+	cfg := explore.Config{Seed: sf.Seed, Timeout: opt.Timeout, CPUs: sf.CPUs, Replay: decisions,
 		Strategy: spec, Faults: sf.Faults, MaxSteps: sf.MaxSteps, Epoch: sf.Epoch, Timeline: opt.Timeline, Spins: sf.Spins, Behavior: true}
 	if decider != nil {
 		cfg.Replay, cfg.Decider = nil, decider
