@@ -15,6 +15,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/schedfuzz/schedfuzz/hunt"
 	"github.com/schedfuzz/schedfuzz/intercept"
 	"github.com/schedfuzz/schedfuzz/intercept/syscalls"
 )
@@ -242,7 +243,7 @@ func traceMain(args []string, stdout, stderr io.Writer) int {
 			only[name] = true
 		}
 	}
-	path, err := resolveTarget(fs.Arg(0))
+	path, err := hunt.ResolveTarget(fs.Arg(0))
 	if err != nil {
 		return fail(stderr, err)
 	}
