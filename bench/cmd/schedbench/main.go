@@ -7,6 +7,8 @@
 //	schedbench run    [-cpu N] [-seed S] PROG ARGS...
 //	schedbench cr4    [-cpu N] [-reps 5]
 //	schedbench parallel [-runs 400] [-reps 3] [-prog NAME]
+//	schedbench real   [-reps 3] [-runs 3] [-base SCHEDFUZZ] [-only RE]
+//	schedbench start  [-reps 15] [-n 20] [-base SCHEDFUZZ]
 //
 // corpus: for every program of package corpus, the runs to the first
 // failure under each exploration strategy (one column per entry of
@@ -35,6 +37,14 @@
 // parallel: the throughput of an exploration session (explore.Session,
 // the CLI's engine: the default portfolio and sync points, every failure
 // kept going) with -p 1 and -p 2, in runs per second, interleaved.
+//
+// real: the default point set on real programs (node worker_threads, a
+// C++ thread pool, Go net/http, CPython threads, make -j4) against native
+// wall time per run, through the schedfuzz CLI (-p 1 -runs N); -base adds
+// another schedfuzz binary (an older build) measured side by side.
+//
+// start: what a schedfuzz session spends before its first run, with a warm
+// and a cold on-disk cache; -base as for real.
 //
 // run: one explore.Run of PROG pinned to -cpu (schedfuzz's sessions pin
 // each run to a CPU of its own), for bench/stopcpu.sh; exits with the
@@ -91,13 +101,17 @@ func main() {
 		runMain(args)
 	case "cr4":
 		cr4Main(args)
+	case "real":
+		realMain(args)
+	case "start":
+		startMain(args)
 	default:
 		usage()
 	}
 }
 
 func usage() {
-	fmt.Fprintln(os.Stderr, "usage: schedbench fixed|points|kinds|corpus|parallel [flags]\n       schedbench stops [-cpu N] [PROG ARGS...]")
+	fmt.Fprintln(os.Stderr, "usage: schedbench fixed|points|kinds|corpus|parallel|real|start [flags]\n       schedbench stops [-cpu N] [PROG ARGS...]")
 	os.Exit(2)
 }
 

@@ -1,0 +1,237 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/schedfuzz/schedfuzz/bench"
+)
+
+// cliRun runs `cli -p 1 -runs runs ... argv` with XDG_CACHE_HOME=cache and
+// returns its wall time and whether it reported no failure.
+func cliRun(ctx context.Context, cli, cache, corpus string, runs int, seed int, extra []string, argv []string) (time.Duration, bool, error) {
+	args := append([]string{"-p", "1", "-runs", fmt.Sprint(runs), "-keep-going", "-minimize=false",
+		"-seed", fmt.Sprint(seed), "-corpus", corpus}, extra...)
+	args = append(append(args, "--"), argv...)
+	cmd := exec.CommandContext(ctx, cli, args...)
+	cmd.Env = append(os.Environ(), "XDG_CACHE_HOME="+cache)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	start := time.Now()
+	err := cmd.Run()
+	d := time.Since(start)
+	ok := strings.Contains(out.String(), "no failure in")
+	if !ok {
+		lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+		fmt.Printf("# %s -runs %d %v: %s\n", cli, runs, argv, strings.Join(lines[max(0, len(lines)-3):], " | "))
+	}
+	if err != nil && !ok {
+		if _, exit := err.(*exec.ExitError); !exit {
+			return d, false, fmt.Errorf("%s: %v\n%s", cli, err, out.Bytes())
+		}
+	}
+	return d, ok, nil
+}
+
+// clis returns the schedfuzz binaries to compare: -base (if given, named
+// "before") and the one built from this tree ("after").
+func clis(base, built string) (names, paths []string) {
+	if base != "" {
+		names, paths = append(names, "before"), append(paths, base)
+	}
+	return append(names, "after"), append(paths, built)
+}
+
+// realMain: the default point set on real programs against native wall
+// time per run (issue 15). Each repetition runs each program natively
+// once and under each schedfuzz binary (`-p 1 -runs N`, default points and
+// strategies), in rotating order; a scheduled run's cost is the session's
+// wall time divided by N.
+func realMain(args []string) {
+	fs := flag.NewFlagSet("real", flag.ExitOnError)
+	reps := fs.Int("reps", 3, "repetitions")
+	runs := fs.Int("runs", 3, "runs per schedfuzz session")
+	base := fs.String("base", "", "a schedfuzz binary to compare with (the \"before\" column)")
+	dir := fs.String("dir", "", "build directory")
+	only := fs.String("only", "", "programs whose name matches this regexp")
+	extra := fs.String("flags", "", "extra schedfuzz flags, space-separated")
+	fs.Parse(args)
+	if *dir == "" {
+		// Not under /tmp: schedfuzz's hermetic runs see a fresh /tmp.
+		d, err := os.MkdirTemp(homeTmp(), "schedbench-real-")
+		if err != nil {
+			fatalf("%v", err)
+		}
+		defer os.RemoveAll(d)
+		*dir = d
+	}
+	progs, cli, err := bench.BuildReal(*dir)
+	if err != nil {
+		fatalf("%v", err)
+	}
+	names, paths := clis(*base, cli)
+	header(fmt.Sprintf(", reps=%d, %d runs per session (-p 1), schedfuzz %v", *reps, *runs, paths))
+	re := regexp.MustCompile(*only)
+	cache, corpus := filepath.Join(*dir, "cache"), filepath.Join(*dir, "corpus")
+	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
+	hdr := "program\tnative ms (median)\t"
+	for _, n := range names {
+		hdr += n + " ms/run\t" + n + " x native\t" + n + " bad sessions\t"
+	}
+	fmt.Fprintln(tw, hdr)
+	ctx := context.Background()
+	for _, p := range progs {
+		if !re.MatchString(p.Name) {
+			continue
+		}
+		if p.Skip != "" {
+			fmt.Printf("# %s: skipped (%s)\n", p.Name, p.Skip)
+			continue
+		}
+		load := bench.SampleLoad()
+		var nat []float64
+		per := make([][]float64, len(paths))
+		bad := make([]int, len(paths))
+		for rep := 0; rep < *reps; rep++ {
+			for k := 0; k <= len(paths); k++ {
+				switch i := (k + rep) % (len(paths) + 1); i {
+				case 0:
+					d, err := bench.RunPlain(ctx, p.Argv)
+					if err != nil {
+						fatalf("%s native: %v", p.Name, err)
+					}
+					nat = append(nat, ms(d))
+				default:
+					d, ok, err := cliRun(ctx, paths[i-1], cache, corpus, *runs, rep+1, strings.Fields(*extra), p.Argv)
+					if err != nil {
+						fatalf("%s: %v", p.Name, err)
+					}
+					if !ok {
+						bad[i-1]++
+					}
+					per[i-1] = append(per[i-1], ms(d)/float64(*runs))
+				}
+			}
+		}
+		fmt.Printf("# %s: %s\n", p.Name, load.ForeignString())
+		n := bench.Median(sorted(nat))
+		row := fmt.Sprintf("%s\t%.1f\t", p.Name, n)
+		for i := range paths {
+			m := bench.Median(sorted(per[i]))
+			row += fmt.Sprintf("%.1f\t%.1f\t%d/%d\t", m, m/n, bad[i], *reps)
+		}
+		fmt.Fprintln(tw, row)
+	}
+	fmt.Printf("# loadavg at end: %s\n\n", bench.LoadAvg())
+	tw.Flush()
+}
+
+// homeTmp is a directory for the guests' files outside /tmp and /var/tmp,
+// which schedfuzz's hermetic runs replace with fresh ones.
+func homeTmp() string {
+	d, err := os.UserCacheDir()
+	if err != nil {
+		fatalf("%v", err)
+	}
+	d = filepath.Join(d, "schedbench")
+	if err := os.MkdirAll(d, 0o755); err != nil {
+		fatalf("%v", err)
+	}
+	return d
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1e3 }
+
+// startMain: the time a session spends before its first run (issue 15).
+// For each schedfuzz binary, `-runs 1` and `-runs 1+N` of the tiny dynamic
+// program: start-up = wall(1 run) - (wall(1+N) - wall(1))/N, medians over
+// the repetitions, with a warm on-disk cache (XDG_CACHE_HOME kept) and a
+// cold one (a fresh XDG_CACHE_HOME each time). Interleaved, rotating.
+func startMain(args []string) {
+	fs := flag.NewFlagSet("start", flag.ExitOnError)
+	reps := fs.Int("reps", 15, "repetitions")
+	n := fs.Int("n", 20, "extra runs of the long session")
+	base := fs.String("base", "", "a schedfuzz binary to compare with (the \"before\" rows)")
+	extra := fs.String("flags", "", "extra schedfuzz flags, space-separated")
+	fs.Parse(args)
+	dir, err := os.MkdirTemp(homeTmp(), "schedbench-start-")
+	if err != nil {
+		fatalf("%v", err)
+	}
+	defer os.RemoveAll(dir)
+	st := tools(filepath.Join(dir, "tools"))
+	_, cli, err := bench.BuildReal(filepath.Join(dir, "real"))
+	if err != nil {
+		fatalf("%v", err)
+	}
+	names, paths := clis(*base, cli)
+	header(fmt.Sprintf(", reps=%d, n=%d, schedfuzz %v", *reps, *n, paths))
+	argv := []string{st.TinyDynamic}
+	corpus := filepath.Join(dir, "corpus")
+	type cell struct{ one, long []float64 }
+	cells := map[string]*cell{}
+	type job struct {
+		name, cli string
+		cold      bool
+		runs      int
+	}
+	var jobs []job
+	for i, p := range paths {
+		for _, cold := range []bool{false, true} {
+			jobs = append(jobs, job{names[i], p, cold, 1}, job{names[i], p, cold, 1 + *n})
+		}
+	}
+	var nat []float64
+	load := bench.SampleLoad()
+	ctx := context.Background()
+	for rep := 0; rep < *reps; rep++ {
+		d, err := bench.RunPlain(ctx, argv)
+		if err != nil {
+			fatalf("native: %v", err)
+		}
+		nat = append(nat, ms(d))
+		for k := range jobs {
+			j := jobs[(k+rep)%len(jobs)]
+			cache := filepath.Join(dir, "cache-"+j.name)
+			if j.cold {
+				cache = filepath.Join(dir, fmt.Sprintf("cold-%d-%d", rep, k))
+			}
+			d, ok, err := cliRun(ctx, j.cli, cache, corpus, j.runs, rep+1, strings.Fields(*extra), argv)
+			if err != nil || !ok {
+				fatalf("%s -runs %d: failed (%v)", j.cli, j.runs, err)
+			}
+			key := fmt.Sprintf("%s/%v", j.name, j.cold)
+			if cells[key] == nil {
+				cells[key] = &cell{}
+			}
+			if j.runs == 1 {
+				cells[key].one = append(cells[key].one, ms(d))
+			} else {
+				cells[key].long = append(cells[key].long, ms(d))
+			}
+		}
+	}
+	fmt.Printf("# total: %s\n# loadavg at end: %s\n\n", load.ForeignString(), bench.LoadAvg())
+	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "schedfuzz\tdisk cache\t-runs 1 ms\t-runs 1+N ms\tms per run\tsession start ms\tnative run ms\t")
+	nm := bench.Median(sorted(nat))
+	for _, name := range names {
+		for _, cold := range []bool{false, true} {
+			c := cells[fmt.Sprintf("%s/%v", name, cold)]
+			one, long := bench.Median(sorted(c.one)), bench.Median(sorted(c.long))
+			per := (long - one) / float64(*n)
+			fmt.Fprintf(tw, "%s\t%s\t%.1f\t%.1f\t%.2f\t%.1f\t%.2f\t\n", name, map[bool]string{false: "warm", true: "cold"}[cold],
+				one, long, per, one-per, nm)
+		}
+	}
+	tw.Flush()
+}
