@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"runtime"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -18,6 +19,7 @@ import (
 	"github.com/schedfuzz/schedfuzz/internal/testenv"
 	"github.com/schedfuzz/schedfuzz/internal/testprog"
 	"github.com/schedfuzz/schedfuzz/sched"
+	"github.com/schedfuzz/schedfuzz/sched/points"
 )
 
 func buildExample(t *testing.T, name string) string {
@@ -363,4 +365,62 @@ func TestThreadInfo(t *testing.T) {
 	if l := ts[0].Last; len(l) < 2 || l[len(l)-2] != "exit_group" || l[len(l)-1] != "exit" {
 		t.Fatalf("main's last points %v, want ... exit_group exit", l)
 	}
+}
+
+// TestRDTSCWithoutTrap: with sync points a run answers the guest's rdtsc
+// and rdtscp through breakpoints, not PR_SET_TSC, and the guest reads the
+// same virtual counter values as with every rdtsc trapped, run after run;
+// a guest that runs code it wrote (a JIT) is made again with rdtsc
+// trapped, once per session, with the same values again; and a failing
+// seed's decisions replay in either mode.
+func TestRDTSCWithoutTrap(t *testing.T) {
+	testenv.RequirePtrace(t)
+	path := buildTestdata(t, "rdtsc")
+	for _, jit := range []bool{false, true} {
+		args := []string{path}
+		if jit {
+			args = append(args, "jit")
+		}
+		run := func(trap bool, learned *atomic.Bool) *explore.Result {
+			t.Helper()
+			cfg := explore.Config{Seed: 7, CPU: 0, Timeout: 20 * time.Second, Points: points.Sync, TrapRDTSC: trap, TSCLearned: learned}
+			r, err := explore.Run(context.Background(), &explore.Target{Path: path, Args: args}, cfg)
+			if err != nil {
+				t.Fatalf("jit %v trap %v: %v", jit, trap, err)
+			}
+			if !r.Status.Exited() || r.Status.ExitStatus() != 0 || r.Outcome.Kind != sched.Finished {
+				t.Fatalf("jit %v trap %v: status %v, %v %s\n%s", jit, trap, r.Status, r.Outcome.Kind, r.Outcome.Report, r.Stderr)
+			}
+			return r
+		}
+		trapped := run(true, nil)
+		var learned atomic.Bool
+		lazy := run(false, &learned)
+		again := run(false, &learned)
+		if string(lazy.Stdout) != string(trapped.Stdout) || string(again.Stdout) != string(trapped.Stdout) {
+			t.Errorf("jit %v: counters differ: trapped %q, breakpoints %q, again %q", jit, trapped.Stdout, lazy.Stdout, again.Stdout)
+		}
+		if n := strings.Count(string(trapped.Stdout), "\n"); n != 1+btoi(jit) {
+			t.Errorf("jit %v: output %q", jit, trapped.Stdout)
+		}
+		if jit != (lazy.Reruns == 1) || again.Reruns != 0 || learned.Load() != jit {
+			t.Errorf("jit %v: reruns %d then %d, learned %v", jit, lazy.Reruns, again.Reruns, learned.Load())
+		}
+		if !reflect.DeepEqual(lazy.Decisions, trapped.Decisions) {
+			t.Errorf("jit %v: decisions differ between trapped and breakpoint runs", jit)
+		}
+		// The trapped run's schedule replays without the trap.
+		cfg := explore.Config{Seed: 7, CPU: 0, Timeout: 20 * time.Second, Points: points.Sync, Replay: trapped.Decisions}
+		rp, err := explore.Run(context.Background(), &explore.Target{Path: path, Args: args}, cfg)
+		if err != nil || rp.Outcome.Kind != sched.Finished || string(rp.Stdout) != string(trapped.Stdout) {
+			t.Errorf("jit %v: replay without the trap: %v, %v %s, %q", jit, err, rp.Outcome.Kind, rp.Outcome.Report, rp.Stdout)
+		}
+	}
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }

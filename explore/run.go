@@ -7,6 +7,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -104,6 +105,14 @@ type Config struct {
 	// /tmp, /var/tmp and /dev/shm, a copy-on-write working directory, its
 	// own pids, host name, IPC and network (package intercept/sandbox).
 	Sandbox *sandbox.Pool
+	// TrapRDTSC traps every rdtsc of the guest from the start
+	// (sched.Config.TrapRDTSC). Without it a run whose guest makes code
+	// the scheduler cannot see (a JIT) is made again with it; TSCLearned,
+	// if set, is shared by a session's runs: the first such rerun sets
+	// it and later runs trap from the start. Guided runs (Decider) always
+	// trap. The guest's counter values are the same either way.
+	TrapRDTSC  bool
+	TSCLearned *atomic.Bool
 }
 
 // Result is the outcome of one run.
@@ -222,8 +231,8 @@ func Run(ctx context.Context, tgt *Target, cfg Config) (*Result, error) {
 		cfg.OutputLimit = DefaultOutputLimit
 	}
 	var wall time.Duration
-	for rerun := 0; ; rerun++ {
-		again := cfg.Replay == nil && cfg.Decider == nil && rerun < maxReruns
+	for rerun, spinReruns := 0, 0; ; rerun++ {
+		again := cfg.Replay == nil && cfg.Decider == nil && spinReruns < maxReruns
 		r, err := runOnce(ctx, tgt, cfg, again)
 		if r != nil {
 			wall += r.Wall
@@ -232,8 +241,24 @@ func Run(ctx context.Context, tgt *Target, cfg Config) (*Result, error) {
 		if err != nil || r.Outcome.Kind != sched.Rerun {
 			return r, err
 		}
+		if r.Outcome.TrapRDTSC {
+			if cfg.trapRDTSC() {
+				return r, fmt.Errorf("run asked to trap rdtsc while trapping it: %s", r.Outcome.Report)
+			}
+			cfg.TrapRDTSC = true
+			if cfg.TSCLearned != nil {
+				cfg.TSCLearned.Store(true)
+			}
+			continue
+		}
+		spinReruns++
 		cfg.Spins = r.Outcome.Spins
 	}
+}
+
+// trapRDTSC reports whether the run traps rdtsc from the start.
+func (cfg *Config) trapRDTSC() bool {
+	return cfg.TrapRDTSC || cfg.Decider != nil || cfg.TSCLearned != nil && cfg.TSCLearned.Load()
 }
 
 // maxReruns bounds how many times one run is made again for new spin
@@ -275,7 +300,7 @@ func runOnce(ctx context.Context, tgt *Target, cfg Config, again bool) (*Result,
 		MaxSteps: cfg.MaxSteps, Epoch: cfg.Epoch, Timeline: cfg.Timeline,
 		Points: cfg.Points, YieldAt: cfg.YieldAt, Watch: cfg.Watch, Symbols: cfg.Symbols, Plan: cfg.Plan,
 		Stacks: cfg.Stacks, StackAt: cfg.StackAt, Spins: cfg.Spins, SpinRerun: again,
-		Memory: mem, Observer: observer})
+		Memory: mem, Observer: observer, TrapRDTSC: cfg.trapRDTSC()})
 	stdout, err := newCapture(cfg.OutputLimit)
 	if err != nil {
 		return nil, err

@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -330,6 +331,10 @@ func (s *Session) Run(ctx context.Context) (Summary, error) {
 	}
 	learn := NewLearner(par)
 	window := learn.Window
+	tsc := s.Template.TSCLearned
+	if tsc == nil {
+		tsc = new(atomic.Bool) // what one run learns, the later runs know
+	}
 	cpus := allowedCPUs()
 	free := make([]int, 0, par)
 	for w := par - 1; w >= 0; w-- {
@@ -379,6 +384,7 @@ func (s *Session) Run(ctx context.Context) (Summary, error) {
 			rep := &RunReport{Index: i, Seed: RunSeed(s.Seed, i), Strategy: portfolio[i%len(portfolio)], Hint: learn.Hint(i)}
 			cfg := s.Template
 			cfg.Seed, cfg.Strategy, cfg.Hint, cfg.Pin, cfg.CPU, cfg.Replay = rep.Seed, rep.Strategy, rep.Hint, true, cpu, nil
+			cfg.TSCLearned = tsc
 			cfg.Points = RunPoints(cfg.Points, s.MemoryEvery, i)
 			go func() {
 				rep.Result, rep.Err = Run(rc, s.Target, cfg)

@@ -3,6 +3,7 @@ package hunt
 import (
 	"fmt"
 	"os"
+	"sync/atomic"
 	"time"
 
 	"github.com/schedfuzz/schedfuzz/explore"
@@ -89,6 +90,11 @@ type Hunt struct {
 	// Verbose makes Failure log its progress, not only its problems.
 	Verbose bool
 	Hooks   Hooks
+
+	// tsc is what the hunt's runs learn of the program: set once one had
+	// to be made again with rdtsc trapped (a JIT), later runs trap from
+	// the start (explore.Config.TSCLearned).
+	tsc atomic.Bool
 }
 
 // SessionEpoch is where the guests' realtime clock starts in the runs of
@@ -108,6 +114,7 @@ func (h *Hunt) Config(cfg explore.Config) explore.Config {
 	cfg.Timeout, cfg.CPUs, cfg.Faults, cfg.MaxSteps, cfg.Symbols = h.Timeout, h.CPUs, h.Faults, h.MaxSteps, h.Symbols
 	cfg.Epoch = h.Epoch
 	cfg.Sandbox, cfg.StdinFile, cfg.Behavior = h.Sandbox, h.Stdin, true
+	cfg.TSCLearned = &h.tsc
 	h.Points.Apply(&cfg)
 	return cfg
 }

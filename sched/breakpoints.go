@@ -70,6 +70,9 @@ type pointProc struct {
 	// now (spin.go).
 	spins  map[uint64]int
 	spinOn map[uint64]bool
+	// tsc maps each rdtsc site planted to its instruction's length
+	// (tsc.go).
+	tsc map[uint64]int
 	// mem is the process's memory points (memory.go); nil without.
 	mem *memProc
 }
@@ -178,6 +181,7 @@ func (s *Scheduler) refreshImages(p *intercept.Process) {
 			}
 		}
 		pp.deferred = slices.DeleteFunc(pp.deferred, func(pt points.Point) bool { return pt.Image == im })
+		forgetTSC(p, pp, im)
 		for a := range pp.spins {
 			if im.Contains(a) {
 				p.ClearBreakpoint(a)
@@ -209,6 +213,13 @@ func (s *Scheduler) refreshImages(p *intercept.Process) {
 	}
 	for _, im := range ch.Added {
 		s.plantSpins(p, pp, im)
+	}
+	if !s.trapsRDTSC() {
+		for _, im := range ch.Added {
+			if !s.plantTSC(p, pp, im) {
+				return
+			}
+		}
 	}
 	s.memImages(p, pp, ch)
 }
@@ -288,6 +299,7 @@ func (s *Scheduler) forkPoints(p, parent *intercept.Process) {
 	if pp.spins != nil {
 		c.spins, c.spinOn = maps.Clone(pp.spins), maps.Clone(pp.spinOn)
 	}
+	c.tsc = maps.Clone(pp.tsc)
 	s.memFork(c, pp)
 	s.pts.procs[p.Pid] = c
 }
@@ -318,6 +330,11 @@ func (s *Scheduler) mapsCode(g *gthread, c *intercept.Syscall) bool {
 
 // Breakpoint implements intercept.Tool: a function point.
 func (s *Scheduler) Breakpoint(t *intercept.Thread, addr uint64) intercept.Action {
+	if s.pts != nil {
+		if a, ok := s.tscBreakpoint(t, addr); ok {
+			return a // even once the run has ended: never a real rdtsc
+		}
+	}
 	g := s.g(t)
 	if s.ended || g == nil || s.pts == nil {
 		return intercept.Continue()

@@ -521,6 +521,9 @@ func (s *Scheduler) syscallExit(g *gthread, c *intercept.Syscall, ret int64) int
 		g.mapping = false
 		if ret >= 0 || ret < -4095 {
 			s.refreshImages(g.t.Proc)
+			if lo, n, ok := madeExecutable(c, ret); ok {
+				s.checkCode(g, lo, lo+n)
+			}
 		}
 		return ret
 	}
@@ -611,13 +614,7 @@ func (s *Scheduler) emulateRDTSC(t *intercept.Thread) bool {
 	if !ok {
 		return false
 	}
-	s.tsc += 1000
-	tsc := uint64(s.now-monoBase)*3 + s.tsc // a 3 GHz counter, strictly increasing
-	regs.Rax = tsc & 0xffffffff
-	regs.Rdx = tsc >> 32
-	if n == 3 {
-		regs.Rcx = 0 // rdtscp: processor id
-	}
+	s.virtualTSC(&regs, n)
 	regs.Rip += uint64(n)
 	return t.SetRegs(&regs) == nil
 }

@@ -95,6 +95,14 @@ type Config struct {
 	// Memory configures the memory-level points of points.Memory
 	// (memory.go).
 	Memory MemoryConfig
+	// TrapRDTSC makes every rdtsc and rdtscp of the guest trap
+	// (PR_SET_TSC) from the start. Without it, a run with points other
+	// than syscalls answers the rdtsc instructions of the code it maps
+	// through breakpoints instead (tsc.go), and ends as Rerun with
+	// Outcome.TrapRDTSC set if the guest makes code it cannot see
+	// (anonymous executable memory: a JIT): the run must then be made
+	// again with TrapRDTSC. Both give the guest the same counter values.
+	TrapRDTSC bool
 }
 
 // IdleOption is the pick option that lets virtual time pass to the next

@@ -29,7 +29,9 @@ const (
 	Livelock
 	// Rerun: a thread spun at a loop that is not a spin site yet; the
 	// run must be made again from the start with Outcome.Spins
-	// (Config.SpinRerun).
+	// (Config.SpinRerun). Or, with Outcome.TrapRDTSC, the guest made
+	// code whose rdtsc instructions are not known: the run must be made
+	// again with Config.TrapRDTSC.
 	Rerun
 )
 
@@ -69,6 +71,10 @@ type Outcome struct {
 	// SharedSites are the memory sites the run saw two threads access
 	// (points.Memory), sorted: what later runs sample first.
 	SharedSites []SiteRef
+	// TrapRDTSC, with Kind Rerun: the guest made code whose rdtsc
+	// instructions are not known (tsc.go); run again with
+	// Config.TrapRDTSC.
+	TrapRDTSC bool
 }
 
 // Span is one entry of a timeline: a running stretch of Thread from Start

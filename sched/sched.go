@@ -130,7 +130,7 @@ func (s *Scheduler) startDog() {
 func (s *Scheduler) TracerOptions() intercept.Options {
 	var r [16]byte
 	s.rng.Read(r[:])
-	return intercept.Options{DisableASLR: true, DisableVDSO: true, TrapRDTSC: true,
+	return intercept.Options{DisableASLR: true, DisableVDSO: true, TrapRDTSC: s.trapsRDTSC(),
 		KillOnRootExit: true, AtRandom: &r, CPUTick: tickPeriod(s.cfg.Preempt)}
 }
 

@@ -118,6 +118,10 @@ func (s *Scheduler) plantSpins(p *intercept.Process, pp *pointProc, im *symbols.
 		if _, ok := pp.names[addr]; ok {
 			continue // a function point stops there anyway
 		}
+		if _, ok := pp.tsc[addr]; ok {
+			s.needTSCTrap(fmt.Sprintf("spin site %v is an rdtsc", site))
+			continue
+		}
 		if err := p.SetBreakpoint(addr); err != nil {
 			s.pts.warn(fmt.Sprintf("spin site %v: %v", site, err))
 			continue
