@@ -115,7 +115,7 @@ func (s *Samples) StopRange() (lo, hi, plo, phi int64) {
 func (st *SchedTools) FixedCases() []Case {
 	var cs []Case
 	for _, prog := range []struct{ tag, path string }{{"dynamic", st.TinyDynamic}, {"static", st.TinyStatic}} {
-		for _, k := range []RunKind{RunNative, RunInterceptNothing, RunInterceptAll, RunInterceptAllSchedOpts, RunSched, RunExplore, RunExploreSync, RunExploreSyncSandbox, RunExploreSyncSandboxHostNet, RunExploreSyncBehavior, RunExploreSyncCLI} {
+		for _, k := range []RunKind{RunNative, RunInterceptNothing, RunInterceptAll, RunInterceptAllSchedOpts, RunSched, RunExplore, RunExploreSyncTrap, RunExploreSync, RunExploreSyncSandbox, RunExploreSyncSandboxHostNet, RunExploreSyncBehavior, RunExploreSyncCLI} {
 			cs = append(cs, Case{Name: prog.tag + "/" + k.String(), Kind: k, Argv: []string{prog.path}})
 		}
 	}
@@ -163,12 +163,16 @@ func PointCases() []PointCase {
 		{"1 thread/intercept-getppid", RunInterceptGetppid, 1, false},
 		{"1 thread/intercept-all+schedopts", RunInterceptAllSchedOpts, 1, false},
 		{"1 thread/sched", RunSched, 1, false},
+		{"1 thread/sched-sync-trap", RunSchedSyncTrap, 1, false},
+		{"1 thread/sched-sync", RunSchedSync, 1, false},
 		{"2 threads/native", RunNative, 2, false},
 		{"2 threads/ctracer", RunCTracer, 2, false},
 		{"2 threads/ctracer -t (static guest)", RunCTracerTSC, 2, true},
 		{"2 threads/intercept-getppid", RunInterceptGetppid, 2, false},
 		{"2 threads/sched (random)", RunSched, 2, false},
 		{"2 threads/sched-alternate", RunSchedAlternate, 2, false},
+		{"2 threads/sched-sync-trap (random)", RunSchedSyncTrap, 2, false},
+		{"2 threads/sched-sync (random)", RunSchedSync, 2, false},
 	}
 }
 
@@ -194,7 +198,7 @@ func points(k RunKind, rs RunStats, n, threads int) int64 {
 	switch k {
 	case RunNative:
 		return int64(n * threads)
-	case RunSched, RunSchedAlternate, RunExplore, RunExploreSync, RunExploreSyncSandbox, RunExploreSyncSandboxHostNet, RunExploreSyncBehavior, RunExploreSyncCLI:
+	case RunSched, RunSchedAlternate, RunSchedSync, RunSchedSyncTrap, RunExplore, RunExploreSyncTrap, RunExploreSync, RunExploreSyncSandbox, RunExploreSyncSandboxHostNet, RunExploreSyncBehavior, RunExploreSyncCLI:
 		return rs.Points
 	}
 	return rs.Stops

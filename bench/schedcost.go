@@ -171,6 +171,12 @@ const (
 	// RunSchedAlternate: RunSched with a decider that always picks a
 	// thread other than the one picked last (every decision switches).
 	RunSchedAlternate
+	// RunSchedSync: RunSched with sync points (the CLI's default set):
+	// the guest's rdtsc answered through breakpoints, not trapped.
+	RunSchedSync
+	// RunSchedSyncTrap: RunSchedSync with every rdtsc trapped
+	// (sched.Config.TrapRDTSC, PR_SET_TSC), as all runs did before.
+	RunSchedSyncTrap
 	// RunExplore: explore.Run (random strategy, memfd output capture, a
 	// timeout) with syscall points.
 	RunExplore
@@ -190,6 +196,9 @@ const (
 	// RunExploreSyncCLI: a run as the CLI makes it by default: sync
 	// points, a sandbox, the behaviour recorded.
 	RunExploreSyncCLI
+	// RunExploreSyncTrap: RunExploreSync with every rdtsc trapped
+	// (explore.Config.TrapRDTSC), as all runs did before.
+	RunExploreSyncTrap
 )
 
 func (k RunKind) String() string {
@@ -214,6 +223,10 @@ func (k RunKind) String() string {
 		return "sched"
 	case RunSchedAlternate:
 		return "sched-alternate"
+	case RunSchedSync:
+		return "sched-sync"
+	case RunSchedSyncTrap:
+		return "sched-sync-trap"
 	case RunExplore:
 		return "explore"
 	case RunExploreSync:
@@ -226,6 +239,8 @@ func (k RunKind) String() string {
 		return "explore-sync+behavior"
 	case RunExploreSyncCLI:
 		return "explore-sync+sandbox+behavior"
+	case RunExploreSyncTrap:
+		return "explore-sync-trap"
 	}
 	return "runkind(" + strconv.Itoa(int(k)) + ")"
 }
@@ -256,6 +271,10 @@ func (k RunKind) Describe(argv []string, cpu int) string {
 		return "intercept.Run(" + prog + ", sched.New(random), sched.TracerOptions()+Pin(" + c + "))"
 	case RunSchedAlternate:
 		return "intercept.Run(" + prog + ", sched.New(alternate), sched.TracerOptions()+Pin(" + c + "))"
+	case RunSchedSync:
+		return "intercept.Run(" + prog + ", sched.New(random, Points: sync), sched.TracerOptions()+Pin(" + c + "))"
+	case RunSchedSyncTrap:
+		return "intercept.Run(" + prog + ", sched.New(random, Points: sync, TrapRDTSC), sched.TracerOptions()+Pin(" + c + "))"
 	case RunExplore:
 		return "explore.Run(" + prog + ", Config{Pin: true, CPU: " + c + "})"
 	case RunExploreSync:
@@ -268,6 +287,8 @@ func (k RunKind) Describe(argv []string, cpu int) string {
 		return "explore.Run(" + prog + ", Config{Pin: true, CPU: " + c + ", Points: sync, Behavior: true})"
 	case RunExploreSyncCLI:
 		return "explore.Run(" + prog + ", Config{Pin: true, CPU: " + c + ", Points: sync, Sandbox: pool, Behavior: true})"
+	case RunExploreSyncTrap:
+		return "explore.Run(" + prog + ", Config{Pin: true, CPU: " + c + ", Points: sync, TrapRDTSC: true})"
 	}
 	return k.String()
 }
@@ -320,7 +341,7 @@ func (st *SchedTools) runOnce(ctx context.Context, kind RunKind, argv []string, 
 		rs.Wall, err = st.nativeRun(argv, cpu)
 	case RunCTracer, RunCTracerTSC:
 		rs, err = st.ctracerRun(ctx, argv, cpu, kind == RunCTracerTSC)
-	case RunExplore, RunExploreSync, RunExploreSyncSandbox, RunExploreSyncSandboxHostNet, RunExploreSyncBehavior, RunExploreSyncCLI:
+	case RunExplore, RunExploreSync, RunExploreSyncSandbox, RunExploreSyncSandboxHostNet, RunExploreSyncBehavior, RunExploreSyncCLI, RunExploreSyncTrap:
 		start := time.Now()
 		var r *explore.Result
 		cfg := explore.Config{Seed: seed, Pin: cpu >= 0, CPU: cpu, Timeout: time.Minute}
@@ -328,6 +349,7 @@ func (st *SchedTools) runOnce(ctx context.Context, kind RunKind, argv []string, 
 			cfg.Points, cfg.Symbols, cfg.Plan = schedpoints.Sync, st.symbols(), st.syncPlan
 		}
 		cfg.Behavior = kind == RunExploreSyncBehavior || kind == RunExploreSyncCLI
+		cfg.TrapRDTSC = kind == RunExploreSyncTrap
 		if kind == RunExploreSyncSandbox || kind == RunExploreSyncSandboxHostNet || kind == RunExploreSyncCLI {
 			if cfg.Sandbox, err = st.sandbox(argv[0], kind == RunExploreSyncSandboxHostNet); err != nil {
 				return rs, err
@@ -342,7 +364,11 @@ func (st *SchedTools) runOnce(ctx context.Context, kind RunKind, argv []string, 
 			}
 		}
 	default:
-		rs, err = interceptRun(ctx, kind, argv, cpu, seed, opts)
+		var syms *symbols.Cache
+		if kind == RunSchedSync || kind == RunSchedSyncTrap {
+			syms = st.symbols()
+		}
+		rs, err = interceptRun(ctx, kind, argv, cpu, seed, opts, syms, st.syncPlan)
 	}
 	if err != nil {
 		return rs, fmt.Errorf("%s %v: %w", kind, argv, err)
@@ -518,7 +544,8 @@ func (c *continueTool) Signal(t *intercept.Thread, sig unix.Signal, info *unix.S
 	return 0
 }
 
-func interceptRun(ctx context.Context, kind RunKind, argv []string, cpu int, seed uint64, edit func(*intercept.Options)) (RunStats, error) {
+func interceptRun(ctx context.Context, kind RunKind, argv []string, cpu int, seed uint64, edit func(*intercept.Options),
+	syms *symbols.Cache, plan *schedpoints.Plan) (RunStats, error) {
 	rs := RunStats{Stops: -1, Points: -1}
 	var (
 		tool intercept.Tool
@@ -538,12 +565,17 @@ func interceptRun(ctx context.Context, kind RunKind, argv []string, cpu int, see
 			tool = &continueTool{sub: intercept.SubscribeTo(modelSyscalls...)}
 		}
 		opts = pinned(sched.New(sched.Config{Decider: &sched.Recording{Strategy: explore.Spec{Name: "random"}.New(seed, explore.Hint{})}, Seed: seed}).TracerOptions(), cpu)
-	case RunSched, RunSchedAlternate:
+	case RunSched, RunSchedAlternate, RunSchedSync, RunSchedSyncTrap:
 		var d sched.Decider = &sched.Recording{Strategy: explore.Spec{Name: "random"}.New(seed, explore.Hint{})}
 		if kind == RunSchedAlternate {
 			d = &Alternate{}
 		}
-		s = sched.New(sched.Config{Decider: d, Seed: seed, Done: ctx.Done()})
+		cfg := sched.Config{Decider: d, Seed: seed, Done: ctx.Done()}
+		if kind == RunSchedSync || kind == RunSchedSyncTrap {
+			cfg.Points, cfg.Symbols, cfg.Plan = schedpoints.Sync, syms, plan
+			cfg.TrapRDTSC = kind == RunSchedSyncTrap
+		}
+		s = sched.New(cfg)
 		tool = s
 		opts = pinned(s.TracerOptions(), cpu)
 	default:
