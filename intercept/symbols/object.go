@@ -2,11 +2,13 @@ package symbols
 
 import (
 	"bytes"
+	"cmp"
 	"debug/elf"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -378,19 +380,7 @@ func appendSymbols(dst []Symbol, src []elf.Symbol, dynamic bool) []Symbol {
 // index dedupes the merged symbol list (a function is usually in both
 // .symtab and .dynsym) and builds the lookup tables.
 func (o *Object) index(syms []Symbol) {
-	sort.SliceStable(syms, func(i, j int) bool {
-		a, b := &syms[i], &syms[j]
-		if a.Name != b.Name {
-			return a.Name < b.Name
-		}
-		if a.Value != b.Value {
-			return a.Value < b.Value
-		}
-		if a.Version != b.Version {
-			return a.Version < b.Version
-		}
-		return a.Dynamic && !b.Dynamic // prefer the .dynsym copy (it has the version flag)
-	})
+	syms = sortSymbols(syms)
 	out := syms[:0]
 	for _, s := range syms {
 		if n := len(out); n > 0 {
@@ -412,13 +402,51 @@ func (o *Object) index(syms []Symbol) {
 			o.byAddr = append(o.byAddr, i)
 		}
 	}
-	sort.SliceStable(o.byAddr, func(i, j int) bool {
-		a, b := &o.syms[o.byAddr[i]], &o.syms[o.byAddr[j]]
-		if a.Value != b.Value {
-			return a.Value < b.Value
+	slices.SortFunc(o.byAddr, func(i, j int) int {
+		a, b := &o.syms[i], &o.syms[j]
+		if c := cmp.Compare(a.Value, b.Value); c != 0 {
+			return c
 		}
-		return a.Name < b.Name
+		if c := strings.Compare(a.Name, b.Name); c != 0 {
+			return c
+		}
+		return cmp.Compare(i, j) // stable
 	})
+}
+
+// sortSymbols returns syms sorted by name, address, version, the .dynsym
+// copy first, and otherwise in their order: a stable sort of indices
+// (sort.SliceStable's reflection-based swaps of whole Symbols were most
+// of a session's start-up: libc has 3000 symbols, node 100 000).
+func sortSymbols(syms []Symbol) []Symbol {
+	order := make([]int, len(syms))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortFunc(order, func(i, j int) int {
+		a, b := &syms[i], &syms[j]
+		if c := strings.Compare(a.Name, b.Name); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(a.Value, b.Value); c != 0 {
+			return c
+		}
+		if c := strings.Compare(a.Version, b.Version); c != 0 {
+			return c
+		}
+		if a.Dynamic != b.Dynamic {
+			if a.Dynamic {
+				return -1 // prefer the .dynsym copy (it has the version flag)
+			}
+			return 1
+		}
+		return cmp.Compare(i, j)
+	})
+	out := make([]Symbol, len(syms))
+	for k, i := range order {
+		out[k] = syms[i]
+	}
+	return out
 }
 
 // splitVersion splits "name@VER" / "name@@VER" lookups.
