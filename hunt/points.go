@@ -2,6 +2,8 @@ package hunt
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/schedfuzz/schedfuzz/explore"
@@ -85,6 +87,7 @@ func (p *Points) Parse() error {
 		}
 	}
 	p.plan = points.NewPlan(p.set, p.yield)
+	p.plan.CacheTSC(CacheDir("tsc"))
 	if p.set == points.Memory {
 		p.sites = memsites.NewCache(memsites.DefaultDir())
 	}
@@ -209,4 +212,15 @@ func (p *Points) String() string {
 		s += " -watch " + p.Watch
 	}
 	return s
+}
+
+// CacheDir is where schedfuzz keeps what it learns of binaries by build ID
+// (rdtsc sites, symbol tables): schedfuzz/NAME under the user's cache
+// directory, or "" (nothing kept) if there is none.
+func CacheDir(name string) string {
+	d, err := os.UserCacheDir()
+	if err != nil {
+		return ""
+	}
+	return filepath.Join(d, "schedfuzz", name)
 }

@@ -3,13 +3,11 @@ package points
 import (
 	"errors"
 	"fmt"
-	"os"
 	"sort"
 	"strings"
 	"sync"
 
 	"github.com/schedfuzz/schedfuzz/intercept/symbols"
-	"github.com/schedfuzz/schedfuzz/sched/points/memsites"
 )
 
 // Point is a resolved breakpoint address: one int3.
@@ -45,11 +43,7 @@ type Plan struct {
 	why   []string // per spec: the most specific reason it failed
 	memo  map[memoKey]memoEntry
 	tsc   map[*symbols.Object]tscEntry
-}
-
-type tscEntry struct {
-	sites []memsites.TSCSite
-	sure  bool
+	dir   string // on-disk cache of rdtsc sites ("": none)
 }
 
 type memoKey struct {
@@ -316,29 +310,4 @@ func dedup(a []string) []string {
 		}
 	}
 	return out
-}
-
-// TSC returns the rdtsc and rdtscp instructions of an object (see
-// memsites.TSCSites), memoized: a session's runs share the plan. sure is
-// false if they are not known for certain (the object could not be read,
-// or its code not decoded everywhere either encoding occurs).
-func (p *Plan) TSC(o *symbols.Object) (sites []memsites.TSCSite, sure bool) {
-	p.mu.Lock()
-	e, ok := p.tsc[o]
-	p.mu.Unlock()
-	if ok {
-		return e.sites, e.sure
-	}
-	if f, err := os.Open(o.Path); err == nil {
-		e.sites, e.sure, err = memsites.TSCSites(f)
-		f.Close()
-		e.sure = e.sure && err == nil
-	}
-	p.mu.Lock()
-	if p.tsc == nil {
-		p.tsc = map[*symbols.Object]tscEntry{}
-	}
-	p.tsc[o] = e
-	p.mu.Unlock()
-	return e.sites, e.sure
 }
