@@ -133,7 +133,7 @@ func runMain(args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	s := &session{f: f, stdout: stdout, stderr: stderr, prog: fs.Arg(0), args: fs.Args(), seen: map[string]*sigInfo{},
-		warned: map[string]bool{}, syms: symbols.NewCache(nil), flags: fs}
+		warned: map[string]bool{}, syms: symbols.NewCache(nil).KeepOnDisk(hunt.CacheDir("symbols")), flags: fs}
 	if err := s.setup(); err != nil {
 		return fail(stderr, err)
 	}

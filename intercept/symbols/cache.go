@@ -27,6 +27,7 @@ var DefaultDebugDirs = []string{"/usr/lib/debug"}
 // few dozen distinct files).
 type Cache struct {
 	debugDirs []string
+	disk      *diskCache // nil: symbol tables are not kept on disk
 
 	mu      sync.Mutex
 	entries map[FileKey]*cacheEntry
@@ -48,6 +49,17 @@ func NewCache(debugDirs []string) *Cache {
 	}
 	return &Cache{debugDirs: append([]string(nil), debugDirs...), entries: map[FileKey]*cacheEntry{},
 		mapped: map[fileID]*Object{}}
+}
+
+// KeepOnDisk makes the cache keep the symbol tables of objects with a
+// build ID in dir (created on first use), for later sessions: they read a
+// table instead of parsing and sorting the object's symbols (see
+// diskCache). Call it before the first Open.
+func (c *Cache) KeepOnDisk(dir string) *Cache {
+	if dir != "" {
+		c.disk = &diskCache{dir: dir}
+	}
+	return c
 }
 
 // lookupMapped returns the object already parsed for the file with this
@@ -105,7 +117,7 @@ func (c *Cache) Open(path string) (*Object, error) {
 	c.entries[key] = e
 	c.mu.Unlock()
 
-	e.obj, e.err = parse(path, key, f, c.debugDirs)
+	e.obj, e.err = parse(path, key, f, c.debugDirs, c.disk)
 	if e.err != nil {
 		f.Close()
 	} else {

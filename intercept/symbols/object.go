@@ -156,7 +156,7 @@ func openObject(path string, debugDirs []string) (*Object, error) {
 		return nil, err
 	}
 	key := keyOf(fi)
-	o, err := parse(path, key, f, debugDirs)
+	o, err := parse(path, key, f, debugDirs, nil)
 	if err != nil {
 		f.Close()
 		return nil, err
@@ -167,7 +167,7 @@ func openObject(path string, debugDirs []string) (*Object, error) {
 // ErrNotELF is returned (wrapped) for a file that is not an ELF object.
 var ErrNotELF = errors.New("not an ELF file")
 
-func parse(path string, key FileKey, f *os.File, debugDirs []string) (*Object, error) {
+func parse(path string, key FileKey, f *os.File, debugDirs []string, disk *diskCache) (*Object, error) {
 	var magic [4]byte
 	if n, _ := f.ReadAt(magic[:], 0); n < 4 || !bytes.Equal(magic[:], []byte(elf.ELFMAG)) {
 		return nil, fmt.Errorf("%s: %w", path, ErrNotELF)
@@ -194,64 +194,24 @@ func parse(path string, key FileKey, f *os.File, debugDirs []string) (*Object, e
 	o.BuildID = buildID(ef)
 	o.IsGo = ef.Section(".go.buildinfo") != nil
 
-	var syms []Symbol
-	symtab, err := ef.Symbols()
-	switch {
-	case err == nil:
-		o.HasSymtab = true
-		syms = appendSymbols(syms, symtab, false)
-	case errors.Is(err, elf.ErrNoSymbols):
-	default:
-		return nil, fmt.Errorf("%s: .symtab: %w", path, err)
-	}
-	dynsym, err := ef.DynamicSymbols()
-	switch {
-	case err == nil:
-		syms = appendSymbols(syms, dynsym, true)
-		for _, ds := range dynsym {
-			if ds.Section == elf.SHN_UNDEF && ds.Name != "" {
-				if o.Imports == nil {
-					o.Imports = map[string]bool{}
-				}
-				o.Imports[ds.Name] = true
-			}
+	if !disk.load(o) {
+		if err := o.readSymbols(ef, debugDirs); err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
 		}
-	case errors.Is(err, elf.ErrNoSymbols):
-	default:
-		return nil, fmt.Errorf("%s: .dynsym: %w", path, err)
+		disk.store(o)
 	}
 	if hasDWARF(ef) {
 		o.dw = &dwarfSource{file: ef, path: path}
-	}
-
-	// A stripped object may have a separate debug file (objcopy
-	// --only-keep-debug) installed under <debugdir>/.build-id/xx/rest.debug:
-	// same link-time addresses, full .symtab and DWARF.
-	if (!o.HasSymtab || o.dw == nil) && o.BuildID != "" {
+	} else if o.BuildID != "" {
+		// DWARF from the separate debug file (readSymbols).
 		if dpath, df, dfile := openDebugFile(o.BuildID, debugDirs); df != nil {
-			used := false
-			if !o.HasSymtab {
-				if ds, err := df.Symbols(); err == nil {
-					o.HasSymtab = true
-					syms = appendSymbols(syms, ds, false)
-					used = true
-				}
-			}
-			if o.dw == nil && hasDWARF(df) {
+			if hasDWARF(df) {
 				o.dw = &dwarfSource{file: df, path: dpath, closer: dfile}
-				used = true
-			}
-			if used {
 				o.DebugFile = dpath
-			}
-			if o.dw == nil || o.dw.closer != dfile {
+			} else {
 				dfile.Close()
 			}
 		}
-	}
-	o.index(syms)
-	if !o.IsGo {
-		o.IsGo = len(o.byName["runtime.main"]) > 0 && len(o.byName["runtime.goexit"]) > 0
 	}
 	if o.dw == nil {
 		// Nothing is read lazily: the file is no longer needed.
@@ -665,4 +625,53 @@ func isExecutable(ef *elf.File) bool {
 	}
 	soname, err := ef.DynString(elf.DT_SONAME)
 	return err == nil && len(soname) == 0
+}
+
+// readSymbols reads the object's symbol tables (and a separate debug
+// file's, if it has none of its own) and indexes them.
+func (o *Object) readSymbols(ef *elf.File, debugDirs []string) error {
+	var syms []Symbol
+	symtab, err := ef.Symbols()
+	switch {
+	case err == nil:
+		o.HasSymtab = true
+		syms = appendSymbols(syms, symtab, false)
+	case errors.Is(err, elf.ErrNoSymbols):
+	default:
+		return fmt.Errorf(".symtab: %w", err)
+	}
+	dynsym, err := ef.DynamicSymbols()
+	switch {
+	case err == nil:
+		syms = appendSymbols(syms, dynsym, true)
+		for _, ds := range dynsym {
+			if ds.Section == elf.SHN_UNDEF && ds.Name != "" {
+				if o.Imports == nil {
+					o.Imports = map[string]bool{}
+				}
+				o.Imports[ds.Name] = true
+			}
+		}
+	case errors.Is(err, elf.ErrNoSymbols):
+	default:
+		return fmt.Errorf(".dynsym: %w", err)
+	}
+	// A stripped object may have a separate debug file (objcopy
+	// --only-keep-debug) installed under <debugdir>/.build-id/xx/rest.debug:
+	// same link-time addresses, full .symtab and DWARF.
+	if !o.HasSymtab && o.BuildID != "" {
+		if dpath, df, dfile := openDebugFile(o.BuildID, debugDirs); df != nil {
+			if ds, err := df.Symbols(); err == nil {
+				o.HasSymtab = true
+				syms = appendSymbols(syms, ds, false)
+				o.DebugFile = dpath
+			}
+			dfile.Close()
+		}
+	}
+	o.index(syms)
+	if !o.IsGo {
+		o.IsGo = len(o.byName["runtime.main"]) > 0 && len(o.byName["runtime.goexit"]) > 0
+	}
+	return nil
 }
