@@ -62,6 +62,7 @@ func (d *diskCache) load(o *Object) bool {
 	}
 	o.HasSymtab, o.IsGo, o.DebugFile, o.Imports = t.HasSymtab, t.IsGo, t.DebugFile, t.Imports
 	o.syms, o.byAddr = t.Syms, t.ByAddr
+	o.byName = make(map[string][]int, len(o.syms))
 	for i, s := range o.syms {
 		o.byName[s.Name] = append(o.byName[s.Name], i)
 	}
