@@ -53,13 +53,15 @@ func clis(base, built string) (names, paths []string) {
 
 // realMain: the default point set on real programs against native wall
 // time per run (issue 15). Each repetition runs each program natively
-// once and under each schedfuzz binary (`-p 1 -runs N`, default points and
-// strategies), in rotating order; a scheduled run's cost is the session's
-// wall time divided by N.
+// once and, under each schedfuzz binary (default points and strategies,
+// -p 1), a session of one run and one of 1+N runs, in rotating order; a
+// run's cost is the difference of the two sessions' medians divided by N
+// (the session's start and its first run, which parses the binaries, are
+// paid once: the -runs 1 column).
 func realMain(args []string) {
 	fs := flag.NewFlagSet("real", flag.ExitOnError)
 	reps := fs.Int("reps", 3, "repetitions")
-	runs := fs.Int("runs", 3, "runs per schedfuzz session")
+	runs := fs.Int("runs", 4, "N: runs of the long session (-runs 1+N), whose difference from -runs 1 is the cost of N runs")
 	base := fs.String("base", "", "a schedfuzz binary to compare with (the \"before\" column)")
 	dir := fs.String("dir", "", "build directory")
 	only := fs.String("only", "", "programs whose name matches this regexp")
@@ -79,13 +81,13 @@ func realMain(args []string) {
 		fatalf("%v", err)
 	}
 	names, paths := clis(*base, cli)
-	header(fmt.Sprintf(", reps=%d, %d runs per session (-p 1), schedfuzz %v", *reps, *runs, paths))
+	header(fmt.Sprintf(", reps=%d, sessions of 1 and 1+%d runs (-p 1), schedfuzz %v", *reps, *runs, paths))
 	re := regexp.MustCompile(*only)
 	cache, corpus := filepath.Join(*dir, "cache"), filepath.Join(*dir, "corpus")
 	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
 	hdr := "program\tnative ms (median)\t"
 	for _, n := range names {
-		hdr += n + " ms/run\t" + n + " x native\t" + n + " bad sessions\t"
+		hdr += n + " -runs 1 ms\t" + n + " ms/run\t" + n + " x native\t" + n + " bad sessions\t"
 	}
 	fmt.Fprintln(tw, hdr)
 	ctx := context.Background()
@@ -99,26 +101,36 @@ func realMain(args []string) {
 		}
 		load := bench.SampleLoad()
 		var nat []float64
-		per := make([][]float64, len(paths))
+		one := make([][]float64, len(paths))
+		long := make([][]float64, len(paths))
 		bad := make([]int, len(paths))
+		jobs := 1 + 2*len(paths)
 		for rep := 0; rep < *reps; rep++ {
-			for k := 0; k <= len(paths); k++ {
-				switch i := (k + rep) % (len(paths) + 1); i {
-				case 0:
+			for k := 0; k < jobs; k++ {
+				i := (k + rep) % jobs
+				if i == 0 {
 					d, err := bench.RunPlain(ctx, p.Argv)
 					if err != nil {
 						fatalf("%s native: %v", p.Name, err)
 					}
 					nat = append(nat, ms(d))
-				default:
-					d, ok, err := cliRun(ctx, paths[i-1], cache, corpus, *runs, rep+1, strings.Fields(*extra), p.Argv)
-					if err != nil {
-						fatalf("%s: %v", p.Name, err)
-					}
-					if !ok {
-						bad[i-1]++
-					}
-					per[i-1] = append(per[i-1], ms(d)/float64(*runs))
+					continue
+				}
+				c, n := (i-1)/2, 1
+				if (i-1)%2 == 1 {
+					n += *runs
+				}
+				d, ok, err := cliRun(ctx, paths[c], cache, corpus, n, rep+1, strings.Fields(*extra), p.Argv)
+				if err != nil {
+					fatalf("%s: %v", p.Name, err)
+				}
+				if !ok {
+					bad[c]++
+				}
+				if n == 1 {
+					one[c] = append(one[c], ms(d))
+				} else {
+					long[c] = append(long[c], ms(d))
 				}
 			}
 		}
@@ -126,8 +138,9 @@ func realMain(args []string) {
 		n := bench.Median(sorted(nat))
 		row := fmt.Sprintf("%s\t%.1f\t", p.Name, n)
 		for i := range paths {
-			m := bench.Median(sorted(per[i]))
-			row += fmt.Sprintf("%.1f\t%.1f\t%d/%d\t", m, m/n, bad[i], *reps)
+			o := bench.Median(sorted(one[i]))
+			m := (bench.Median(sorted(long[i])) - o) / float64(*runs)
+			row += fmt.Sprintf("%.1f\t%.1f\t%.1f\t%d/%d\t", o, m, m/n, bad[i], 2**reps)
 		}
 		fmt.Fprintln(tw, row)
 	}
