@@ -20,7 +20,8 @@
 //     (a thread that yields twice with no other thread running in
 //     between is spinning).
 //   - Session runs many: run i under RunSeed(seed, i) and the i-th
-//     strategy of a portfolio, Parallel at a time, each pinned to a CPU;
+//     strategy of a portfolio, Parallel at a time, each pinned to a CPU
+//     (the free one other processes used least lately, internal/cpuload);
 //     results are reported in run order and learning only looks at runs
 //     far enough back that the session waits for them, so a session is
 //     reproducible whatever the timing.

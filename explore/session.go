@@ -12,6 +12,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/schedfuzz/schedfuzz/internal/cpuload"
 	"github.com/schedfuzz/schedfuzz/sched"
 	"github.com/schedfuzz/schedfuzz/sched/points"
 )
@@ -335,11 +336,19 @@ func (s *Session) Run(ctx context.Context) (Summary, error) {
 	if tsc == nil {
 		tsc = new(atomic.Bool) // what one run learns, the later runs know
 	}
+	// Each run is pinned to a CPU of its own while there are enough;
+	// with fewer runs at once than CPUs, to the free CPU other processes
+	// used least lately (internal/cpuload).
 	cpus := allowedCPUs()
-	free := make([]int, 0, par)
-	for w := par - 1; w >= 0; w-- {
-		free = append(free, cpus[w%len(cpus)])
+	free := make([]int, 0, max(par, len(cpus)))
+	if par >= len(cpus) {
+		for w := par - 1; w >= 0; w-- {
+			free = append(free, cpus[w%len(cpus)])
+		}
+	} else {
+		free = append(free, cpus...)
 	}
+	picker := cpuload.New()
 	start := time.Now()
 	var deadline <-chan time.Time
 	if s.Time > 0 {
@@ -370,15 +379,16 @@ func (s *Session) Run(ctx context.Context) (Summary, error) {
 		sigs      = map[string]bool{}
 	)
 	for {
-		for launching && len(free) > 0 && (s.Runs == 0 || next < s.Runs) && next-window < reported {
+		for launching && len(free) > 0 && len(cancels) < par && (s.Runs == 0 || next < s.Runs) && next-window < reported {
 			if ctx.Err() != nil {
 				launching = false
 				break
 			}
 			i := next
 			next++
-			cpu := free[len(free)-1]
-			free = free[:len(free)-1]
+			k := picker.Pick(free)
+			cpu := free[k]
+			free = slices.Delete(free, k, k+1)
 			rc, cancel := context.WithCancel(runCtx)
 			cancels[i] = cancel
 			rep := &RunReport{Index: i, Seed: RunSeed(s.Seed, i), Strategy: portfolio[i%len(portfolio)], Hint: learn.Hint(i)}
@@ -399,6 +409,7 @@ func (s *Session) Run(ctx context.Context) (Summary, error) {
 			cancels[d.i]()
 			delete(cancels, d.i)
 			free = append(free, d.cpu)
+			picker.Release(d.cpu)
 			pending[d.i] = d.rep
 		case <-deadline:
 			launching = false
