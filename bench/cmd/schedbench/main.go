@@ -9,6 +9,7 @@
 //	schedbench parallel [-runs 400] [-reps 3] [-prog NAME]
 //	schedbench real   [-reps 3] [-runs 3] [-base SCHEDFUZZ] [-only RE]
 //	schedbench start  [-reps 15] [-n 20] [-base SCHEDFUZZ]
+//	schedbench busy   [-reps 5] [-runs 40] [-base SCHEDFUZZ]
 //
 // corpus: for every program of package corpus, the runs to the first
 // failure under each exploration strategy (one column per entry of
@@ -45,6 +46,9 @@
 //
 // start: what a schedfuzz session spends before its first run, with a warm
 // and a cold on-disk cache; -base as for real.
+//
+// busy: a session's cost per run (-p 1) idle, with a CPU hog pinned to CPU
+// 0 and with two hogs, each against idle; -base as for real.
 //
 // run: one explore.Run of PROG pinned to -cpu (schedfuzz's sessions pin
 // each run to a CPU of its own), for bench/stopcpu.sh; exits with the
@@ -105,13 +109,15 @@ func main() {
 		realMain(args)
 	case "start":
 		startMain(args)
+	case "busy":
+		busyMain(args)
 	default:
 		usage()
 	}
 }
 
 func usage() {
-	fmt.Fprintln(os.Stderr, "usage: schedbench fixed|points|kinds|corpus|parallel|real|start [flags]\n       schedbench stops [-cpu N] [PROG ARGS...]")
+	fmt.Fprintln(os.Stderr, "usage: schedbench fixed|points|kinds|corpus|parallel|real|start|busy [flags]\n       schedbench stops [-cpu N] [PROG ARGS...]")
 	os.Exit(2)
 }
 

@@ -248,3 +248,77 @@ func startMain(args []string) {
 	}
 	tw.Flush()
 }
+
+// busyMain: what CPU hogs do to a session's cost per run (issue 15): for
+// each schedfuzz binary, `-p 1 -runs N` of the tiny dynamic program on an
+// idle machine, with one hog pinned to CPU 0 (another tracer's tests) and
+// with two unpinned hogs; each cell's ms per run and its ratio to the idle
+// cell of the same binary, interleaved by repetition.
+func busyMain(args []string) {
+	fs := flag.NewFlagSet("busy", flag.ExitOnError)
+	reps := fs.Int("reps", 5, "repetitions")
+	n := fs.Int("runs", 40, "runs per session")
+	base := fs.String("base", "", "a schedfuzz binary to compare with (the \"before\" rows)")
+	extra := fs.String("flags", "", "extra schedfuzz flags, space-separated")
+	fs.Parse(args)
+	dir, err := os.MkdirTemp(homeTmp(), "schedbench-busy-")
+	if err != nil {
+		fatalf("%v", err)
+	}
+	defer os.RemoveAll(dir)
+	st := tools(filepath.Join(dir, "tools"))
+	_, cli, err := bench.BuildReal(filepath.Join(dir, "real"))
+	if err != nil {
+		fatalf("%v", err)
+	}
+	names, paths := clis(*base, cli)
+	header(fmt.Sprintf(", reps=%d, %d runs per session (-p 1), schedfuzz %v", *reps, *n, paths))
+	argv := []string{st.TinyDynamic}
+	conds := []struct {
+		name   string
+		hogs   int
+		pinned bool
+	}{{"idle", 0, false}, {"1 hog on CPU 0", 1, true}, {"2 hogs", 2, false}}
+	per := map[string][]float64{}
+	ctx := context.Background()
+	for rep := 0; rep < *reps; rep++ {
+		for _, c := range conds {
+			var hogs []*exec.Cmd
+			for range c.hogs {
+				h := exec.Command("/bin/sh", "-c", "while :; do :; done")
+				if err := h.Start(); err != nil {
+					fatalf("%v", err)
+				}
+				if c.pinned {
+					exec.Command("taskset", "-p", "-c", "0", fmt.Sprint(h.Process.Pid)).Run()
+				}
+				hogs = append(hogs, h)
+			}
+			time.Sleep(300 * time.Millisecond) // a load window for the picker to see
+			for k := range paths {
+				i := (k + rep) % len(paths)
+				d, ok, err := cliRun(ctx, paths[i], filepath.Join(dir, "cache"), filepath.Join(dir, "corpus"), *n, rep+1, strings.Fields(*extra), argv)
+				if err != nil || !ok {
+					fatalf("%s: failed (%v)", paths[i], err)
+				}
+				key := names[i] + "/" + c.name
+				per[key] = append(per[key], ms(d)/float64(*n))
+			}
+			for _, h := range hogs {
+				h.Process.Kill()
+				h.Wait()
+			}
+		}
+	}
+	fmt.Printf("# loadavg at end: %s\n\n", bench.LoadAvg())
+	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "schedfuzz\tmachine\tms per run (median)\tx idle\truns\t")
+	for _, name := range names {
+		idle := bench.Median(sorted(per[name+"/idle"]))
+		for _, c := range conds {
+			m := bench.Median(sorted(per[name+"/"+c.name]))
+			fmt.Fprintf(tw, "%s\t%s\t%.2f\t%.2f\t%d\t\n", name, c.name, m, m/idle, *n)
+		}
+	}
+	tw.Flush()
+}
