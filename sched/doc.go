@@ -178,7 +178,11 @@
 // # Virtual inputs
 //
 // The vDSO is hidden so clock reads trap and return virtual time; rdtsc
-// traps (PR_SET_TSC) and returns a virtual counter; getrandom and reads of
+// and rdtscp return a virtual counter: with function points, through a
+// breakpoint on each such instruction of every mapped image, a JIT's code
+// making the run start again with them trapping (PR_SET_TSC), which is
+// also how a run with syscall points only gets them (tsc.go); the values
+// are the same either way. getrandom and reads of
 // /dev/urandom come from each thread's stream of the run's seed (separate
 // from the decisions); AT_RANDOM is seeded; ASLR is off; the CPU count
 // (sched_getaffinity) and the CPU a thread runs on (getcpu; rseq is
