@@ -22,7 +22,7 @@ func TestKeepOnDisk(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	files, _ := filepath.Glob(filepath.Join(dir, "*.gob"))
+	files, _ := filepath.Glob(filepath.Join(dir, "*."+diskFormat))
 	if len(files) != len(paths) {
 		t.Fatalf("%d table files for %d objects: %v", len(files), len(paths), files)
 	}
@@ -61,13 +61,13 @@ func TestKeepOnDisk(t *testing.T) {
 	}
 	check("read back")
 	for _, f := range files {
-		if err := os.WriteFile(f, []byte("not a gob"), 0o644); err != nil {
+		if err := os.WriteFile(f, []byte("not a table"), 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
 	check("garbage")
 	for _, f := range files {
-		if b, _ := os.ReadFile(f); string(b) == "not a gob" {
+		if b, _ := os.ReadFile(f); string(b) == "not a table" {
 			t.Errorf("%s was not rewritten", f)
 		}
 	}
