@@ -54,7 +54,12 @@ func (s *Scheduler) virtualTSC(regs *unix.PtraceRegs, n int) {
 // It reports false if the image's sites are not known or one could not be
 // planted: the run must trap rdtsc instead.
 func (s *Scheduler) plantTSC(p *intercept.Process, pp *pointProc, im *symbols.Image) bool {
-	sites, sure := s.pts.plan.TSC(im.Object)
+	alt := ""
+	if len(im.Mappings) > 0 {
+		m := im.Mappings[0]
+		alt = fmt.Sprintf("/proc/%d/map_files/%x-%x", p.Pid, m.Start, m.End)
+	}
+	sites, sure := s.pts.plan.TSC(im.Object, alt)
 	if !sure {
 		s.needTSCTrap(fmt.Sprintf("the rdtsc instructions of %s are not known", im.Path))
 		return false

@@ -5,6 +5,7 @@ import (
 	"encoding/gob"
 	"os"
 	"path/filepath"
+	"syscall"
 
 	"github.com/schedfuzz/schedfuzz/intercept/symbols"
 	"github.com/schedfuzz/schedfuzz/sched/points/memsites"
@@ -25,10 +26,14 @@ type tscEntry struct {
 func (p *Plan) CacheTSC(dir string) { p.dir = dir }
 
 // TSC returns the rdtsc and rdtscp instructions of an object (see
-// memsites.TSCSites), memoized: a session's runs share the plan. sure is
-// false if they are not known for certain (the object could not be read,
-// or its code not decoded everywhere either encoding occurs).
-func (p *Plan) TSC(o *symbols.Object) (sites []memsites.TSCSite, sure bool) {
+// memsites.TSCSites), memoized: a session's runs share the plan. The
+// object's file is opened by its path, else by alt (a live process's
+// /proc/PID/map_files entry: an Object cached from an earlier run may
+// carry the map_files path of a process gone since), either only if it
+// is the same file (FileKey). sure is false if they are not known for
+// certain (the file could not be read, or its code not decoded everywhere
+// either encoding occurs).
+func (p *Plan) TSC(o *symbols.Object, alt string) (sites []memsites.TSCSite, sure bool) {
 	p.mu.Lock()
 	e, ok := p.tsc[o]
 	p.mu.Unlock()
@@ -40,7 +45,8 @@ func (p *Plan) TSC(o *symbols.Object) (sites []memsites.TSCSite, sure bool) {
 		file = filepath.Join(p.dir, o.BuildID+"."+tscFormat+".gob")
 	}
 	if !readTSC(file, &e) {
-		if f, err := os.Open(o.Path); err == nil {
+		if f := openSame(o, o.Path, alt); f != nil {
+			var err error
 			e.Sites, e.Sure, err = memsites.TSCSites(f)
 			f.Close()
 			e.Sure = e.Sure && err == nil
@@ -56,6 +62,26 @@ func (p *Plan) TSC(o *symbols.Object) (sites []memsites.TSCSite, sure bool) {
 	p.tsc[o] = e
 	p.mu.Unlock()
 	return e.Sites, e.Sure
+}
+
+// openSame opens the first of paths that is o's file.
+func openSame(o *symbols.Object, paths ...string) *os.File {
+	for _, path := range paths {
+		if path == "" {
+			continue
+		}
+		f, err := os.Open(path)
+		if err != nil {
+			continue
+		}
+		var st syscall.Stat_t
+		if syscall.Fstat(int(f.Fd()), &st) == nil && uint64(st.Ino) == o.Key.Ino && st.Size == o.Key.Size &&
+			st.Mtim.Nano() == o.Key.Mtime {
+			return f
+		}
+		f.Close()
+	}
+	return nil
 }
 
 func readTSC(file string, e *tscEntry) bool {
