@@ -225,7 +225,10 @@ func (r *Result) Describe() string {
 // is made again from the start with that loop as a spin site (see
 // sched/spin.go), up to maxReruns times; Result.Spins are the sites of the
 // run returned, Result.Reruns how many runs it took before. Replays and
-// guided runs (cfg.Replay, cfg.Decider) are never made again.
+// guided runs (cfg.Replay, cfg.Decider) are never made again for a spin
+// site. A run whose guest makes code of its own (a JIT) without
+// cfg.TrapRDTSC is made again with it, replays included (the guest reads
+// the same rdtsc values either way; guided runs always trap).
 func Run(ctx context.Context, tgt *Target, cfg Config) (*Result, error) {
 	if cfg.OutputLimit <= 0 {
 		cfg.OutputLimit = DefaultOutputLimit
