@@ -1,0 +1,70 @@
+// workers.js: node worker_threads: four workers sum ranges and post the
+// result; a SharedArrayBuffer counter updated with Atomics.add; a worker
+// that waits with Atomics.wait (timing out, then notified); setTimeout
+// ordering by delay. Deterministic output; exit 0, or 1 with "FAIL ...".
+'use strict';
+const { Worker, isMainThread, parentPort, workerData } = require('node:worker_threads');
+
+function fail(what) {
+  console.error('FAIL ' + what);
+  process.exit(1);
+}
+
+if (!isMainThread) {
+  const { kind, lo, hi, sab } = workerData;
+  if (kind === 'sum') {
+    let s = 0;
+    for (let i = lo; i < hi; i++) s += i;
+    const counter = new Int32Array(sab);
+    Atomics.add(counter, 0, 1);
+    parentPort.postMessage(s);
+  } else {
+    const cell = new Int32Array(sab);
+    const first = Atomics.wait(cell, 1, 0, 30); // nobody notifies: timed-out
+    parentPort.postMessage(first);
+    const second = Atomics.wait(cell, 2, 0, 5000); // main notifies
+    parentPort.postMessage(second);
+  }
+  return;
+}
+
+function run(data) {
+  return new Promise((resolve, reject) => {
+    const msgs = [];
+    const w = new Worker(__filename, { workerData: data });
+    w.on('message', (m) => {
+      msgs.push(m);
+      if (data.kind === 'wait' && msgs.length === 1) {
+        const cell = new Int32Array(data.sab);
+        Atomics.store(cell, 2, 1);
+        Atomics.notify(cell, 2);
+      }
+    });
+    w.on('error', reject);
+    w.on('exit', (code) => (code === 0 ? resolve(msgs) : reject(new Error('worker exit ' + code))));
+  });
+}
+
+async function main() {
+  const sab = new SharedArrayBuffer(16);
+  const parts = await Promise.all([0, 1, 2, 3].map((i) => run({ kind: 'sum', lo: i * 250000, hi: (i + 1) * 250000, sab })));
+  const total = parts.reduce((a, m) => a + m[0], 0);
+  if (total !== 499999500000 || new Int32Array(sab)[0] !== 4) fail('sum ' + total);
+  console.log('workers: 4 sums, total=' + total + ', Atomics counter=4');
+
+  const waited = await run({ kind: 'wait', sab });
+  if (waited[0] !== 'timed-out' || waited[1] !== 'ok') fail('Atomics.wait ' + waited);
+  console.log('Atomics.wait: ' + waited.join(', '));
+
+  const order = [];
+  await new Promise((resolve) => {
+    setTimeout(() => order.push(30), 30);
+    setTimeout(() => order.push(10), 10);
+    setTimeout(() => order.push(20), 20);
+    setTimeout(resolve, 60);
+  });
+  if (order.join() !== '10,20,30') fail('setTimeout order ' + order);
+  console.log('setTimeout: fired in order ' + order.join(' '));
+}
+
+main().catch((e) => fail(e.stack));

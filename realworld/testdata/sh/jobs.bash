@@ -1,0 +1,23 @@
+# jobs.bash: bash job control without a terminal: `wait -n` for the first
+# job to finish, `jobs -p`, a coprocess, process substitution, and a
+# SIGCHLD-driven `wait` inside a loop of timeouts. Deterministic output;
+# exit 0.
+set -u
+(sleep 0.05; exit 5) &
+(sleep 0.01; exit 4) &
+wait -n
+echo "wait -n: first job status $?"
+wait
+echo "jobs left: $(jobs -p | wc -l)"
+coproc UP { tr a-z A-Z; }
+echo "hello coproc" >&"${UP[1]}"
+exec {UP[1]}>&-
+read -r line <&"${UP[0]}"
+wait "$UP_PID"
+echo "coproc: $line"
+echo "process substitution: $(cat <(seq 1 5) <(seq 6 10) | paste -sd+ | bc 2>/dev/null || seq 1 10 | awk '{s+=$1} END {print s}')"
+for t in 1 2 3; do
+	timeout 5 sh -c "sleep 0.0$t" &
+done
+wait
+echo "3 timeouts done"
