@@ -30,24 +30,24 @@ const racyReplays = 3
 // racyCase is a buggy program of one of the suite's classes.
 type racyCase struct {
 	name string
-	argv func(t *testing.T) []string
+	argv func(t testing.TB) []string
 	want string         // how the bug ends (explore.Result.Describe)
 	out  *regexp.Regexp // what it prints (stdout and stderr)
 }
 
 var racyCases = []racyCase{
 	{name: "sh_pipe_race", want: "exit 1", out: regexp.MustCompile(`first line: background`),
-		argv: func(t *testing.T) []string { return []string{tool(t, "sh"), src("sh", "pipe_race.sh")} }},
+		argv: func(t testing.TB) []string { return []string{tool(t, "sh"), src("sh", "pipe_race.sh")} }},
 	{name: "c_sigchld_race", want: "exit 1", out: regexp.MustCompile(`reaped \d unknown child`),
-		argv: func(t *testing.T) []string { return []string{cGuest(t, "sigchld_race")} }},
+		argv: func(t testing.TB) []string { return []string{cGuest(t, "sigchld_race")} }},
 	{name: "c_timeout_race", want: "exit 1", out: regexp.MustCompile(`timed out waiting for the worker`),
-		argv: func(t *testing.T) []string { return []string{cGuest(t, "timeout_race")} }},
+		argv: func(t testing.TB) []string { return []string{cGuest(t, "timeout_race")} }},
 	{name: "go_lost_update", want: "exit 1", out: regexp.MustCompile(`lost update: count=1`),
-		argv: func(t *testing.T) []string { return []string{goGuest(t, "race")} }},
+		argv: func(t testing.TB) []string { return []string{goGuest(t, "race")} }},
 	{name: "python_check_then_act", want: "exit 1", out: regexp.MustCompile(`built 2 times`),
-		argv: func(t *testing.T) []string { return []string{python(t), src("py", "check_then_act.py")} }},
+		argv: func(t testing.TB) []string { return []string{python(t), src("py", "check_then_act.py")} }},
 	{name: "make_missing_dep", want: "exit 2", out: regexp.MustCompile(`config\.h: No such file`),
-		argv: func(t *testing.T) []string {
+		argv: func(t testing.TB) []string {
 			tools(t, "make", "grep", "mkdir", "mktemp", "rm")
 			return shc(`o=$(mktemp -d) && make -s -j2 -C ` + src("make", "racy") + ` O="$o"; s=$?; rm -rf "$o"; exit $s`)(t)
 		}},

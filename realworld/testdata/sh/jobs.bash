@@ -10,10 +10,11 @@ echo "wait -n: first job status $?"
 wait
 echo "jobs left: $(jobs -p | wc -l)"
 coproc UP { tr a-z A-Z; }
+up=$UP_PID # bash unsets UP_PID when it reaps the coprocess
 echo "hello coproc" >&"${UP[1]}"
 exec {UP[1]}>&-
 read -r line <&"${UP[0]}"
-wait "$UP_PID"
+wait "$up"
 echo "coproc: $line"
 echo "process substitution: $(cat <(seq 1 5) <(seq 6 10) | paste -sd+ | bc 2>/dev/null || seq 1 10 | awk '{s+=$1} END {print s}')"
 for t in 1 2 3; do
