@@ -11,8 +11,9 @@
 //     with timers and net/http, python3, C++, Rust, node and JVM threads,
 //     sqlite3) runs natively twice (both runs must agree: cases are
 //     written to be deterministic natively), then 20 times under each of
-//     random, pct:3, pos and chaos (5 with -short; fewer for the JVM and
-//     the gcc build); every run must end with the native exit status,
+//     random, pct:3, pos and chaos (the cases issue 9 names, and the cheap
+//     C++ and Rust ones; 5 for the other extras, 2 for node, the JVM and
+//     the gcc build; 3 with -short); every run must end with the native exit status,
 //     stdout and stderr. Sessions use the CLI's defaults (sync points, 4
 //     CPUs, 10 s timeout) and fixed seeds, so the suite makes the same runs
 //     every time; a failure prints the schedfuzz command line that repeats

@@ -213,7 +213,7 @@ func firstLines(s string, n int) string {
 // sessionResult is what one case × strategy session did.
 type sessionResult struct {
 	runs, fails int
-	first       string // the first mismatch, with its run
+	first       string        // the first mismatch, with its run
 	wall        time.Duration // the session's
 	runWall     time.Duration // sum of the runs'
 	native      time.Duration

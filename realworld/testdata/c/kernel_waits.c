@@ -11,7 +11,8 @@
 //  6. a futex wait made through int $0x80 (the i386 ABI), woken by a
 //     thread's FUTEX_WAKE.
 //
-// Deterministic output; exit 0.
+// Arguments name the steps to run (pshared wuntraced cancel timerfd
+// signalfd int80; default: all). Deterministic output; exit 0.
 #define _GNU_SOURCE
 #include <linux/futex.h>
 #include <pthread.h>
@@ -191,14 +192,24 @@ static void futex_i386(void)
 	printf("int $0x80 futex: woken by a thread\n");
 }
 
-int main(void)
+static const struct {
+	const char *name;
+	void (*run)(void);
+} steps[] = {
+	{"pshared", pshared},         {"wuntraced", stopped_child}, {"cancel", cancel_cond_wait},
+	{"timerfd", timerfd_3s},      {"signalfd", signalfd_read},  {"int80", futex_i386},
+};
+
+// With arguments, only the named steps run (for diagnosis).
+int main(int argc, char **argv)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	pshared();
-	stopped_child();
-	cancel_cond_wait();
-	timerfd_3s();
-	signalfd_read();
-	futex_i386();
+	for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
+		int want = argc == 1;
+		for (int a = 1; a < argc; a++)
+			want |= strcmp(argv[a], steps[i].name) == 0;
+		if (want)
+			steps[i].run();
+	}
 	return 0;
 }

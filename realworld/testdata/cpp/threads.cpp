@@ -52,14 +52,14 @@ int main()
 	std::vector<std::thread> ts;
 	for (int i = 0; i < 4; i++)
 		ts.emplace_back([&] {
-			for (int j = 0; j < 1000; j++) {
+			for (int j = 0; j < 250; j++) {
 				std::lock_guard<std::mutex> g(mu);
 				counter++;
 			}
 		});
 	for (auto &t : ts)
 		t.join();
-	check(counter == 4000, "mutex counter");
+	check(counter == 1000, "mutex counter");
 	std::printf("mutex: counter=%ld\n", counter);
 
 	// Two producers, two consumers, a queue of capacity 4; -1 ends a consumer.

@@ -21,7 +21,7 @@ def lock_counter():
 
     def add():
         nonlocal counter
-        for _ in range(2000):
+        for _ in range(500):
             with lock:
                 counter += 1
 
@@ -30,7 +30,7 @@ def lock_counter():
         t.start()
     for t in ts:
         t.join()
-    check(counter == 8000, "lock counter")
+    check(counter == 2000, "lock counter")
     print("lock: counter=%d" % counter)
 
 
