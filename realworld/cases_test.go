@@ -99,7 +99,7 @@ var realCases = []realCase{
 	}},
 	{name: "sqlite3", runs: extraRuns, argv: func(t testing.TB) []string {
 		tools(t, "sqlite3", "mktemp", "rm")
-		return shc(`d=$(mktemp -d) && sqlite3 "$d/t.db" < ` + src("sqlite", "script.sql") + `; s=$?; rm -rf "$d"; exit $s`)(t)
+		return shc(`d=$(mktemp -d -p /dev/shm 2>/dev/null || mktemp -d) && sqlite3 "$d/t.db" < ` + src("sqlite", "script.sql") + `; s=$?; rm -rf "$d"; exit $s`)(t)
 	}},
 }
 

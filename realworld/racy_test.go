@@ -113,9 +113,7 @@ func hunt(t *testing.T, c racyCase, argv []string) (*explore.RunReport, []string
 			hit = rep
 			return true
 		}}
-	if _, err := sess.Run(context.Background()); err != nil {
-		t.Fatalf("session: %v", err)
-	}
+	runSession(t, sess)
 	return hit, wrong
 }
 

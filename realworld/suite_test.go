@@ -282,11 +282,48 @@ func schedule(t *testing.T, name string, argv []string, sp explore.Spec, runs in
 			return !allRuns
 		}}
 	start := time.Now()
-	if _, err := sess.Run(context.Background()); err != nil {
-		t.Fatalf("session: %v", err)
-	}
+	runSession(t, sess)
 	res.wall = time.Since(start)
 	return res
+}
+
+// sessionGrace is how much longer than its runs' timeouts allow a session
+// may take before the suite reports it stuck.
+const sessionGrace = 2 * time.Minute
+
+// runSession runs sess and checks that no guest process outlives it. A
+// session that does not end within its runs' timeouts plus sessionGrace
+// is stuck (the tracer waits for a guest that will never report): the
+// test fails, naming the guests still traced, and kills them so that the
+// suite can go on.
+func runSession(t *testing.T, sess *explore.Session) {
+	t.Helper()
+	done := make(chan error, 1)
+	go func() {
+		_, err := sess.Run(context.Background())
+		done <- err
+	}()
+	limit := time.Duration((sess.Runs+sess.Parallel-1)/max(1, sess.Parallel)+1)*runTimeout + sessionGrace
+	var err error
+	select {
+	case err = <-done:
+	case <-time.After(limit):
+		stuck := tracedByUs()
+		t.Errorf("the session did not end in %v (its runs' timeouts plus %v); guests still traced: %q; killing them",
+			limit, sessionGrace, stuck)
+		killAll(stuck)
+		select {
+		case err = <-done:
+		case <-time.After(time.Minute):
+			t.Fatalf("the session did not end a minute after its guests were killed")
+		}
+	}
+	if err != nil {
+		t.Fatalf("session: %v", err)
+	}
+	if left := leftovers(); len(left) > 0 {
+		t.Errorf("guest processes outlived the session (killed now): %q", left)
+	}
 }
 
 func shellJoin(argv []string) string {
