@@ -22,8 +22,11 @@ if (!isMainThread) {
     const cell = new Int32Array(sab);
     const first = Atomics.wait(cell, 1, 0, 30); // nobody notifies: timed-out
     parentPort.postMessage(first);
-    const second = Atomics.wait(cell, 2, 0, 5000); // main notifies
-    parentPort.postMessage(second);
+    // main stores 1 and notifies when it has the first message: wait
+    // until the store is seen (it may come before this thread waits).
+    let second = 'not-equal';
+    while (Atomics.load(cell, 2) === 0) second = Atomics.wait(cell, 2, 0, 5000);
+    parentPort.postMessage(second === 'timed-out' ? 'timed-out' : 'ok');
   }
   return;
 }
