@@ -1,5 +1,5 @@
 // timeout_race (RACY, timing): a request with a too-tight deadline. A
-// worker thread answers after 5 ms of "work" (a sleep); the caller waits
+// worker thread answers after 5 ms of "work" (ten 0.5 ms steps); the caller waits
 // for the answer in poll with a 50 ms timeout and treats a timeout as a
 // fatal error. Natively the answer always comes first; on a slow or
 // overloaded machine (a starved worker) the timeout fires: "timed out
@@ -17,7 +17,8 @@ static int p[2];
 static void *worker(void *arg)
 {
 	(void)arg;
-	usleep(5 * 1000);
+	for (int i = 0; i < 10; i++)
+		usleep(500);
 	CHECK(write(p[1], "ok", 2) == 2, "write");
 	return NULL;
 }
