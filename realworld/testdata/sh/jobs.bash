@@ -1,12 +1,15 @@
 # jobs.bash: bash job control without a terminal: `wait -n` for the first
-# job to finish, `jobs -p`, a coprocess, process substitution, and a
-# SIGCHLD-driven `wait` inside a loop of timeouts. Deterministic output;
-# exit 0.
+# job to finish (one exits at once, the other would after 5 s and is
+# killed), `jobs -p`, a coprocess, process substitution, and a
+# SIGCHLD-driven `wait` for background `timeout` jobs. Deterministic
+# output; exit 0.
 set -u
-(sleep 0.05; exit 5) &
-(sleep 0.01; exit 4) &
+(sleep 5; exit 5) &
+slow=$!
+(exit 4) &
 wait -n
 echo "wait -n: first job status $?"
+kill $slow
 wait
 echo "jobs left: $(jobs -p | wc -l)"
 coproc UP { tr a-z A-Z; }
