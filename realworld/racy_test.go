@@ -62,19 +62,21 @@ func TestRacyFound(t *testing.T) {
 	for _, c := range racyCases {
 		t.Run(c.name, func(t *testing.T) {
 			testenv.RequirePtrace(t)
+			row := fmt.Sprintf("NOT FOUND in %d runs", maxRacyRuns)
+			defer func() { found.add(c.name, row) }()
 			argv := c.argv(t)
 			rep, wrong := hunt(t, c, argv)
 			for _, w := range wrong {
 				t.Errorf("failed another way than the bug: %s", w)
 			}
 			if rep == nil {
-				found.add(c.name, "NOT FOUND in "+fmt.Sprint(maxRacyRuns)+" runs")
 				t.Fatalf("bug not found in %d runs (want %s matching %q)", maxRacyRuns, c.want, c.out)
 			}
 			t.Logf("found at run %d (%s): %s, %q", rep.Index, rep.Strategy, rep.Result.Describe(),
 				bytes.TrimSpace(rep.Result.Stdout))
+			row = fmt.Sprintf("found at run %d (%s); its seed file failed", rep.Index, rep.Strategy)
 			replays := replaySeed(t, argv, rep)
-			found.add(c.name, fmt.Sprintf("found at run %d (%s), replayed %d/%d", rep.Index, rep.Strategy, replays, racyReplays))
+			row = fmt.Sprintf("found at run %d (%s), replayed %d/%d", rep.Index, rep.Strategy, replays, racyReplays)
 		})
 	}
 }
