@@ -181,9 +181,9 @@ func mismatch(rep *explore.RunReport, want *native, cmpStderr bool) string {
 	r := rep.Result
 	switch {
 	case r.Hang:
-		return "hang (" + explore.Signature(r) + ")"
+		return "hang (" + explore.Signature(r) + ")" + progress(r.Stdout, want.stdout)
 	case r.Outcome.Kind != sched.Finished:
-		return explore.Signature(r) + ": " + firstLines(r.Outcome.Report, 6)
+		return explore.Signature(r) + progress(r.Stdout, want.stdout) + ": " + firstLines(r.Outcome.Report, 6)
 	case r.Status != want.status:
 		return fmt.Sprintf("%s, want %s; stderr %s", r.Describe(), describeStatus(want.status), quote(r.Stderr))
 	case !bytes.Equal(r.Stdout, want.stdout):
@@ -192,6 +192,17 @@ func mismatch(rep *explore.RunReport, want *native, cmpStderr bool) string {
 		return fmt.Sprintf("stderr %s, want %s", quote(r.Stderr), quote(want.stderr))
 	}
 	return ""
+}
+
+// progress says how far a run that did not finish got: the last line it
+// printed (the guests print a line per step), out of how many.
+func progress(got, want []byte) string {
+	n := bytes.Count(got, []byte("\n"))
+	last := ""
+	if lines := bytes.Split(bytes.TrimSuffix(got, []byte("\n")), []byte("\n")); len(got) > 0 {
+		last = ", last: " + quote(lines[len(lines)-1])
+	}
+	return fmt.Sprintf(" after %d of %d output lines%s", n, bytes.Count(want, []byte("\n")), last)
 }
 
 func quote(b []byte) string {

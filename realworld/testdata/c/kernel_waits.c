@@ -3,16 +3,16 @@
 //
 //  1. a process-shared mutex and condvar in MAP_SHARED memory across fork
 //     (futexes keyed by the shared page, not by process);
-//  2. a child that raises SIGSTOP while its parent waits with WUNTRACED,
-//     then is continued with SIGCONT and exits;
-//  3. deferred pthread_cancel of a thread blocked in pthread_cond_wait;
-//  4. a blocking read of a 3 s timerfd;
-//  5. a blocking read of a signalfd, the signal sent by another thread;
-//  6. a futex wait made through int $0x80 (the i386 ABI), woken by a
-//     thread's FUTEX_WAKE.
+//  2. deferred pthread_cancel of a thread blocked in pthread_cond_wait;
+//  3. a blocking read of a 3 s timerfd;
+//  4. a blocking read of a signalfd, the signal sent by another thread;
+//  5. a futex wait made through int $0x80 (the i386 ABI), woken by a
+//     thread's FUTEX_WAKE;
+//  6. a child that raises SIGSTOP while its parent waits with WUNTRACED,
+//     then is continued with SIGCONT and exits.
 //
-// Arguments name the steps to run (pshared wuntraced cancel timerfd
-// signalfd int80; default: all). Deterministic output; exit 0.
+// Arguments name the steps to run (pshared cancel timerfd signalfd int80
+// wuntraced; default: all, in that order). Deterministic output; exit 0.
 #define _GNU_SOURCE
 #include <linux/futex.h>
 #include <pthread.h>
@@ -196,8 +196,8 @@ static const struct {
 	const char *name;
 	void (*run)(void);
 } steps[] = {
-	{"pshared", pshared},         {"wuntraced", stopped_child}, {"cancel", cancel_cond_wait},
-	{"timerfd", timerfd_3s},      {"signalfd", signalfd_read},  {"int80", futex_i386},
+	{"pshared", pshared},     {"cancel", cancel_cond_wait}, {"timerfd", timerfd_3s},
+	{"signalfd", signalfd_read}, {"int80", futex_i386},   {"wuntraced", stopped_child},
 };
 
 // With arguments, only the named steps run (for diagnosis).
