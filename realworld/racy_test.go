@@ -119,8 +119,9 @@ func hunt(t *testing.T, c racyCase, argv []string) (*explore.RunReport, []string
 	return hit, wrong
 }
 
-// replaySeed saves the failing run as a seed file, reads it back and
-// replays it racyReplays times: each replay must follow the trace to its
+// replaySeed saves the failing run as a seed file (with its -max-steps
+// and spin sites, as the CLI writes it), reads it back and replays it
+// racyReplays times: each replay must follow the trace to its
 // end with the identical decisions, outcome, stdout and stderr. It
 // returns the number of faithful replays (the test has failed if fewer).
 func replaySeed(t *testing.T, argv []string, rep *explore.RunReport) int {
@@ -132,8 +133,8 @@ func replaySeed(t *testing.T, argv []string, rep *explore.RunReport) int {
 	}
 	sf := &replay.SeedFile{Tool: "realworld test", Target: argv[0], SHA256: sum, Args: argv[1:],
 		Env: replay.RecordEnv(os.Environ()), Seed: r.Seed, Run: rep.Index, Strategy: rep.Strategy.String(),
-		CPUs: guestCPUs, Points: replay.PointSet{Name: "sync"}, Outcome: r.Describe(), Signature: explore.Signature(r),
-		Digest: replay.Digest(r.Decisions), Decisions: r.Decisions}
+		CPUs: guestCPUs, MaxSteps: explore.DefaultMaxSteps, Points: replay.PointSet{Name: "sync"}, Spins: r.Spins,
+		Outcome: r.Describe(), Signature: explore.Signature(r), Digest: replay.Digest(r.Decisions), Decisions: r.Decisions}
 	data, err := sf.Encode()
 	if err != nil {
 		t.Fatalf("encode the seed file of run %d (%s): %v", rep.Index, rep.Strategy, err)
@@ -149,7 +150,7 @@ func replaySeed(t *testing.T, argv []string, rep *explore.RunReport) int {
 	start := time.Now()
 	for i := range racyReplays {
 		cfg := template()
-		cfg.Seed, cfg.Strategy, cfg.Replay = back.Seed, spec, back.Decisions
+		cfg.Seed, cfg.Strategy, cfg.Replay, cfg.MaxSteps, cfg.Spins = back.Seed, spec, back.Decisions, back.MaxSteps, back.Spins
 		got, err := explore.Run(context.Background(), target(argv), cfg)
 		if err != nil {
 			t.Fatalf("replay %d: %v", i, err)

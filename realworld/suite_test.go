@@ -157,10 +157,10 @@ func target(argv []string) *explore.Target {
 }
 
 // template is the per-run configuration of the CLI's defaults: sync
-// points, 4 CPUs, the run timeout.
+// points, 4 CPUs, -max-steps, the run timeout.
 func template() explore.Config {
-	return explore.Config{Timeout: runTimeout, CPU: intercept.NoCPU, CPUs: guestCPUs, Points: points.Sync,
-		Plan: points.NewPlan(points.Sync, nil), Symbols: symbolCache}
+	return explore.Config{Timeout: runTimeout, CPU: intercept.NoCPU, CPUs: guestCPUs, MaxSteps: explore.DefaultMaxSteps,
+		Points: points.Sync, Plan: points.NewPlan(points.Sync, nil), Symbols: symbolCache}
 }
 
 // caseSeed is the fixed session seed of a case and strategy: the suite
