@@ -203,11 +203,14 @@ type guide struct {
 	events *[]pickEvent
 }
 
-// pickEvent is what the thread chosen at a pick was about to do.
+// pickEvent is what the thread chosen at a pick was about to do, and
+// the object the pick's own thread (the one at k) was about to touch.
 type pickEvent struct {
 	k      key
 	choice int
 	ev     ThreadEvent
+	obj    uint64 // ev's object (Event.Obj; 0: unknown)
+	kObj   uint64 // the object of the event of thread k.thread at the pick
 }
 
 // schedule is a set of items indexed for a guided run: by thread, each
@@ -286,7 +289,11 @@ func (g *guide) Choose(r *sched.Request) (int, error) {
 	}
 	if g.events != nil && r.Kind == sched.KindPick && c != sched.IdleOption {
 		e := r.Event(c)
-		*g.events = append(*g.events, pickEvent{k: k, choice: c, ev: ThreadEvent{Thread: c, Point: e.Count, Name: e.Name}})
+		pe := pickEvent{k: k, choice: c, ev: ThreadEvent{Thread: c, Point: e.Count, Name: e.Name}, obj: e.Obj}
+		if slices.Contains(r.Options, r.Thread) {
+			pe.kObj = r.Event(r.Thread).Obj
+		}
+		*g.events = append(*g.events, pe)
 	}
 	return c, nil
 }
@@ -593,14 +600,28 @@ func eventName(r *Result, k key) string {
 	return "?"
 }
 
-// nextEvent is the pending event of thread v when it was chosen at k.
+// nextEvent is the other side of the critical pair when thread k.thread
+// was preempted at its point k in favour of thread v: the first event
+// that ran before k.thread ran again and touches the same object as
+// k.thread's event (the same variable, lock, futex word or file: the
+// access it races with), or, when no object is known or none matches,
+// the pending event of v when it was chosen.
 func nextEvent(evs []pickEvent, k key, v int) ThreadEvent {
-	for _, e := range evs {
-		if e.k == k && e.choice == v {
-			return e.ev
+	at := slices.IndexFunc(evs, func(e pickEvent) bool { return e.k == k && e.choice == v })
+	if at < 0 {
+		return ThreadEvent{Thread: v, Name: "?"}
+	}
+	if obj := evs[at].kObj; obj != 0 {
+		for _, e := range evs[at:] {
+			if e.choice == int(k.thread) {
+				break // the preempted thread runs again
+			}
+			if e.obj == obj {
+				return e.ev
+			}
 		}
 	}
-	return ThreadEvent{Thread: v, Name: "?"}
+	return evs[at].ev
 }
 
 // cutAt splits "t3:write" into 3 and "write".

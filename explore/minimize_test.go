@@ -5,12 +5,14 @@ import (
 	"context"
 	"fmt"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/schedfuzz/schedfuzz/explore"
 	"github.com/schedfuzz/schedfuzz/internal/testenv"
 	"github.com/schedfuzz/schedfuzz/sched"
+	"github.com/schedfuzz/schedfuzz/sched/points"
 )
 
 // forced counts a trace's forced preemptions: picks at a thread's point
@@ -91,6 +93,42 @@ func TestMinimizeAndRootCause(t *testing.T) {
 				t.Fatalf("passing run %s, failing run %s", cause.Passing.Describe(), cause.Failing.Describe())
 			}
 		})
+	}
+}
+
+// TestRootCauseMemory: with memory points, the critical pair of the lost
+// update is its two racing accesses to the counter: one worker's store
+// (preempted between its load and its store) and the other worker's
+// load of the same variable, not whatever the preempting pick ran first.
+func TestRootCauseMemory(t *testing.T) {
+	testenv.RequirePtrace(t)
+	path := buildExample(t, "lost_update")
+	tgt := &explore.Target{Path: path, Args: []string{path}}
+	var found *explore.Result
+	var cfg explore.Config
+	for i := 0; i < 500 && found == nil; i++ {
+		cfg = explore.Config{Seed: uint64(i), Timeout: 20 * time.Second, Points: points.Memory,
+			Memory: sched.MemoryConfig{Sample: 100}}
+		if r := runWith(t, path, cfg); r.Failed() {
+			found = r
+		}
+	}
+	if found == nil {
+		t.Fatal("no failure in 500 runs")
+	}
+	m := &explore.Minimizer{Target: tgt, Config: cfg}
+	min, err := m.Minimize(context.Background(), found)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cause, err := m.RootCause(context.Background(), min)
+	if err != nil || cause == nil {
+		t.Fatalf("no root cause: %v", err)
+	}
+	t.Logf("critical pair: %s <-> %s", cause.First, cause.Second)
+	if cause.First.Thread == cause.Second.Thread || !strings.HasPrefix(cause.First.Name, "mem@worker") ||
+		!strings.HasPrefix(cause.Second.Name, "mem@worker") {
+		t.Errorf("critical pair %s <-> %s: want the two workers' accesses to the counter", cause.First, cause.Second)
 	}
 }
 

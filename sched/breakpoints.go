@@ -4,6 +4,7 @@ import (
 	"debug/elf"
 	"fmt"
 	"maps"
+	"os"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -73,22 +74,38 @@ type pointProc struct {
 	mem *memProc
 }
 
+// exeID identifies a process's executable: the device and inode its
+// /proc/PID/exe link shows, and the path it names.
 type exeID struct {
 	major, minor uint32
 	ino          uint64
+	path         string
 }
 
 func exeOf(pid int) exeID {
 	var st unix.Stat_t
-	if unix.Stat("/proc/"+strconv.Itoa(pid)+"/exe", &st) != nil {
+	link := "/proc/" + strconv.Itoa(pid) + "/exe"
+	if unix.Stat(link, &st) != nil {
 		return exeID{}
 	}
-	return exeID{unix.Major(st.Dev), unix.Minor(st.Dev), st.Ino}
+	path, _ := os.Readlink(link)
+	return exeID{unix.Major(st.Dev), unix.Minor(st.Dev), st.Ino, path}
+}
+
+// is reports whether im is a mapping of the executable. In a sandbox's
+// copy-on-write view (an overlay) the mapping shows the device of the
+// layer the file lies in and the link the overlay's: there the inode and
+// the path say it.
+func (e exeID) is(im *symbols.Image) bool {
+	if im.Inode != e.ino {
+		return false
+	}
+	return unix.Major(im.Dev) == e.major && unix.Minor(im.Dev) == e.minor || e.path != "" && im.Path == e.path
 }
 
 // library reports whether im is a shared object other than the program.
 func (pp *pointProc) library(im *symbols.Image) bool {
-	return im.Object.Type == elf.ET_DYN && (exeID{unix.Major(im.Dev), unix.Minor(im.Dev), im.Inode}) != pp.exe
+	return im.Object.Type == elf.ET_DYN && !pp.exe.is(im)
 }
 
 // wanted reports whether a point must be planted now.

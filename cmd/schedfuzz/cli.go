@@ -12,7 +12,7 @@ import (
 
 // maxMessage is the longest error message schedfuzz prints, in runes
 // after "schedfuzz: ".
-const maxMessage = 200
+const maxMessage = 240
 
 // oneLine makes s fit one line of a terminal's worth of text: control
 // characters (a newline, an escape sequence from a file name or the

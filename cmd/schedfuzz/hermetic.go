@@ -147,10 +147,11 @@ func behaviorOf(r *explore.Result) replay.Behavior {
 	return *r.Behavior
 }
 
-// explainDivergence puts in front of a replay's divergence where the
-// program first behaved differently from the recorded run, if the seed
-// recorded its behaviour and the replay shows a difference before the
-// divergence.
+// explainDivergence says where the program first behaved differently
+// from the recorded run instead of the decision that diverged (the
+// program's terms, not the scheduler's: the decision only follows from
+// it), if the seed recorded its behaviour and the replay shows a
+// difference before the divergence.
 func explainDivergence(sf *replay.SeedFile, r *explore.Result, why string) string {
 	if r.Behavior == nil {
 		return why
@@ -159,5 +160,5 @@ func explainDivergence(sf *replay.SeedFile, r *explore.Result, why string) strin
 	if d == nil {
 		return why
 	}
-	return d.Describe(r.Calls) + "; then " + why
+	return d.Describe(r.Calls) + "; then replay diverged"
 }

@@ -91,7 +91,16 @@ func newOverlay(lower, upper, work int) (int, error) {
 // cloneTree returns a detached copy (bind) of the mount tree at path
 // under dirfd (path "": dirfd itself).
 func cloneTree(dirfd int, path string, readOnly bool) (int, error) {
-	flags := uint(unix.OPEN_TREE_CLONE | unix.OPEN_TREE_CLOEXEC)
+	return cloneTreeFlags(dirfd, path, readOnly, 0)
+}
+
+// cloneTreeRec is cloneTree with the mounts below path too.
+func cloneTreeRec(dirfd int, path string) (int, error) {
+	return cloneTreeFlags(dirfd, path, false, unix.AT_RECURSIVE)
+}
+
+func cloneTreeFlags(dirfd int, path string, readOnly bool, extra uint) (int, error) {
+	flags := uint(unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC) | extra
 	if path == "" {
 		flags |= unix.AT_EMPTY_PATH
 	}

@@ -212,6 +212,11 @@ func (p *Pool) plan() {
 	dir := p.cfg.Dir
 	if sub, err := hasSubmounts(dir); dir == "/" || err != nil || sub {
 		p.notes = append(p.notes, fmt.Sprintf("the working directory %s holds other mounts: it is not copy-on-write, the guest writes to it directly", dir))
+		if err == nil && sub && underPrivate(dir) != "" {
+			// Bound as it is, with its mounts, over the fresh
+			// private directory.
+			p.views = append(p.views, view{dir: dir, host: -1})
+		}
 	} else {
 		p.views = append(p.views, view{dir: dir, host: -1, cow: true})
 	}

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -82,6 +83,25 @@ func TestPlan(t *testing.T) {
 		if strings.Join(views, ",") != strings.Join(c.views, ",") || p.progBind != c.bind {
 			t.Errorf("plan(%s, %s) = views %v, bind %q; want %v, %q", c.dir, c.prog, views, p.progBind, c.views, c.bind)
 		}
+	}
+}
+
+// TestPlanSubmounts: a working directory in /tmp that holds a mount is
+// shown as it is (bound with its mounts), not hidden by the fresh /tmp.
+func TestPlanSubmounts(t *testing.T) {
+	dir := t.TempDir()
+	sub := filepath.Join(dir, "m")
+	if err := os.Mkdir(sub, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.Mount("tmpfs", sub, "tmpfs", 0, "size=64k"); err != nil {
+		t.Skipf("cannot mount a tmpfs (needs root): %v", err)
+	}
+	defer unix.Unmount(sub, unix.MNT_DETACH)
+	p := &Pool{cfg: Config{Dir: dir, Prog: "/tmp/elsewhere/prog"}}
+	p.plan()
+	if v := p.viewOf(dir); v == nil || v.cow || !slices.Contains(p.binds(), dir) {
+		t.Errorf("plan(%s) = views %+v, binds %v: want %s bound as it is", dir, p.views, p.binds(), dir)
 	}
 }
 

@@ -139,7 +139,11 @@ func (w *world) layout(p *Pool) error {
 		}
 	}()
 	for _, b := range p.binds() {
-		fd, err := cloneTree(unix.AT_FDCWD, b, b == p.progBind)
+		clone := func() (int, error) { return cloneTreeRec(unix.AT_FDCWD, b) }
+		if b == p.progBind {
+			clone = func() (int, error) { return cloneTree(unix.AT_FDCWD, b, true) }
+		}
+		fd, err := clone()
 		if err != nil {
 			return err
 		}
