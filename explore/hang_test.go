@@ -70,8 +70,8 @@ func TestMinimizeHangWithinItsLength(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !orig.Hang || orig.ReplaySteps() != orig.Outcome.Steps {
-		t.Fatalf("original: %s, replay steps %d of %d", orig.Describe(), orig.ReplaySteps(), orig.Outcome.Steps)
+	if !orig.Hang || orig.ReplaySteps() != max(len(orig.Decisions), 1) {
+		t.Fatalf("original: %s, replay steps %d of %d decisions", orig.Describe(), orig.ReplaySteps(), len(orig.Decisions))
 	}
 	m := &explore.Minimizer{Target: tgt, Config: cfg, MaxRuns: 10}
 	min, err := m.Minimize(context.Background(), orig)
@@ -80,8 +80,8 @@ func TestMinimizeHangWithinItsLength(t *testing.T) {
 	}
 	t.Logf("%s (%d steps): %d preemptions -> %d in %d runs; minimized %s in %d steps", explore.Signature(orig), orig.Outcome.Steps,
 		min.Original, min.Items, min.Runs, explore.Signature(min.Result), min.Result.Outcome.Steps)
-	if !min.Result.Hang || min.Result.Outcome.Steps > orig.Outcome.Steps+1 || min.Result.ReplaySteps() > orig.Outcome.Steps {
-		t.Fatalf("minimized: %s in %d steps, replay steps %d; original %d steps", min.Result.Describe(),
-			min.Result.Outcome.Steps, min.Result.ReplaySteps(), orig.Outcome.Steps)
+	if !min.Result.Hang || len(min.Result.Decisions) > len(orig.Decisions) || min.Result.ReplaySteps() > max(len(orig.Decisions), 1) {
+		t.Fatalf("minimized: %s in %d decisions, replay steps %d; original %d decisions", min.Result.Describe(),
+			len(min.Result.Decisions), min.Result.ReplaySteps(), len(orig.Decisions))
 	}
 }

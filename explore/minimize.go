@@ -336,10 +336,11 @@ func (m *Minimizer) limit(orig *Result) {
 	m.timeout = m.Config.Timeout
 	switch {
 	case orig.Hang || orig.Outcome.Kind == sched.Livelock:
-		// Within the original's own length: its steps, its timeout.
-		m.steps = max(orig.Outcome.Steps, 1)
+		// Within the original's own length: its decisions, its
+		// timeout.
+		m.steps = max(len(orig.Decisions), 1)
 	default:
-		m.steps = 2*orig.Outcome.Steps + 1000
+		m.steps = 2*len(orig.Decisions) + 1000
 		if t := max(20*orig.Wall, 2*time.Second); m.timeout == 0 || t < m.timeout {
 			m.timeout = t
 		}
@@ -371,7 +372,7 @@ func (m *Minimizer) try(ctx context.Context, fixed schedule, chosen []item, even
 	if err != nil {
 		return nil, err
 	}
-	if m.hang && r.Outcome.Kind == sched.Livelock && r.Outcome.Steps > m.steps {
+	if m.hang && r.Outcome.Kind == sched.Livelock && len(r.Decisions) >= m.steps {
 		// As long as the hang it came from without ending: that hang.
 		r.Hang, r.Outcome.Kind, r.cut = true, sched.Finished, m.steps
 	}

@@ -45,9 +45,12 @@ type Config struct {
 	Hint     Hint
 	// Faults makes syscall results decisions too (sched.Config.Faults).
 	Faults bool
-	// MaxSteps ends a run after this many scheduling points as a
-	// livelock (0: no limit).
+	// MaxSteps ends a run after this many decisions as a livelock (0: no
+	// limit; sched.Config.MaxSteps).
 	MaxSteps int
+	// Epoch is the guest's realtime clock at the start of the run, in
+	// Unix seconds (0: sched.DefaultEpoch; sched.Config.Epoch).
+	Epoch int64
 	// Replay, if non-nil, replaces the strategy by a recorded trace: the
 	// run must follow it to its end (replay.Follower), else it ends as
 	// Diverged with Result.Divergence saying where. The Strategy and
@@ -266,7 +269,7 @@ func runOnce(ctx context.Context, tgt *Target, cfg Config, again bool) (*Result,
 	s := sched.New(sched.Config{Decider: rec, Seed: cfg.Seed, CPUs: cfg.CPUs, Done: runCtx.Done(),
 		Timeout: cfg.Timeout, OnTimeout: func() { timedOut(errTimeout) },
 		Preempt: replayPreempt(cfg.Replay), IdleChoice: cfg.Strategy.idle(), Faults: cfg.Faults,
-		MaxSteps: cfg.MaxSteps, Timeline: cfg.Timeline,
+		MaxSteps: cfg.MaxSteps, Epoch: cfg.Epoch, Timeline: cfg.Timeline,
 		Points: cfg.Points, YieldAt: cfg.YieldAt, Watch: cfg.Watch, Symbols: cfg.Symbols, Plan: cfg.Plan,
 		Stacks: cfg.Stacks, StackAt: cfg.StackAt, Spins: cfg.Spins, SpinRerun: again,
 		Memory: mem, Observer: observer})
@@ -311,7 +314,7 @@ func runOnce(ctx context.Context, tgt *Target, cfg Config, again bool) (*Result,
 		// the run (a start-up step interrupted, a thread gone while
 		// being restarted, a status of SIGKILL, an error of the
 		// teardown) is its consequence, never a tool failure.
-		r.Hang, r.cut = true, r.Outcome.Steps
+		r.Hang, r.cut = true, len(r.Decisions)
 		err = nil
 		if r.Outcome.Kind == sched.Internal {
 			r.Outcome.Kind, r.Outcome.Report = sched.Finished, ""

@@ -49,6 +49,9 @@ type SeedFile struct {
 	// decisions the scheduler asks for, so replay needs them.
 	Faults   bool
 	MaxSteps int
+	// Epoch is the guest's realtime clock at the start of the run (Unix
+	// seconds; 0: not recorded, sched.DefaultEpoch).
+	Epoch int64
 	// ExpectExit, Failure and Ignore are how the run was judged (see
 	// verdict.go): exit statuses that mean success (nil: just 0), and
 	// regular expressions its output had to match or not match ("":
@@ -143,6 +146,12 @@ func (f *SeedFile) Encode() ([]byte, error) {
 	}
 	if f.MaxSteps > 0 {
 		kv("max-steps", strconv.Itoa(f.MaxSteps))
+	}
+	if f.Epoch < 0 {
+		return nil, fmt.Errorf("encode seed file: bad epoch %d", f.Epoch)
+	}
+	if f.Epoch > 0 {
+		kv("epoch", strconv.FormatInt(f.Epoch, 10))
 	}
 	if err := f.encodeWorld(kv); err != nil {
 		return nil, err
@@ -422,7 +431,7 @@ func isSkipped(l string) bool {
 func known(key string) bool {
 	switch key {
 	case "tool", "target", "sha256", "seed", "run", "strategy", "cpus", "outcome",
-		"signature", "digest", "points", "dir", "decisions", "faults", "max-steps",
+		"signature", "digest", "points", "dir", "decisions", "faults", "max-steps", "epoch",
 		"hermetic", "net", "stdin", "stdin-sha256":
 		return true
 	}
@@ -523,6 +532,10 @@ func (p *parser) field(f *SeedFile, key, val string) error {
 	case "max-steps":
 		if f.MaxSteps, err = strconv.Atoi(val); err != nil || f.MaxSteps < 0 {
 			return p.errf("bad max-steps %q", trunc(val))
+		}
+	case "epoch":
+		if f.Epoch, err = strconv.ParseInt(val, 10, 64); err != nil || f.Epoch < 0 {
+			return p.errf("bad epoch %q", trunc(val))
 		}
 	case "hermetic", "net", "stdin", "stdin-sha256":
 		return p.worldField(f, key, val)

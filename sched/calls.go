@@ -208,7 +208,7 @@ func (s *Scheduler) syscall(g *gthread, c *intercept.Syscall) {
 func (s *Scheduler) clockNow(clock int) int64 {
 	switch clock {
 	case unix.CLOCK_REALTIME, unix.CLOCK_REALTIME_COARSE, unix.CLOCK_TAI:
-		return s.now - monoBase + realBase
+		return s.now - monoBase + s.realBase
 	case unix.CLOCK_PROCESS_CPUTIME_ID, unix.CLOCK_THREAD_CPUTIME_ID:
 		return s.now - monoBase
 	}

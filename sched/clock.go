@@ -9,8 +9,9 @@ import "container/heap"
 const (
 	// monoBase is CLOCK_MONOTONIC at the start of a run.
 	monoBase = 1_000 * 1e9
-	// realBase is CLOCK_REALTIME at the start of a run: 2025-01-01.
-	realBase = 1_735_689_600 * 1e9
+	// DefaultEpoch is CLOCK_REALTIME at the start of a run (Unix
+	// seconds) unless Config.Epoch says otherwise: 2025-01-01.
+	DefaultEpoch = 1_735_689_600
 )
 
 // timer wakes a blocked thread at a virtual deadline (monotonic ns), or

@@ -86,7 +86,7 @@ func (s *Scheduler) futex(g *gthread, fc futexCall) {
 			if cmd == futexWait {
 				deadline = s.now + d // relative
 			} else if op&futexClockRealtime != 0 {
-				deadline = d - realBase + monoBase // absolute realtime
+				deadline = d - s.realBase + monoBase // absolute realtime
 			} else {
 				deadline = d // absolute monotonic
 			}

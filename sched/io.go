@@ -451,7 +451,7 @@ func (s *Scheduler) beginMq(g *gthread, c *intercept.Syscall) bool {
 		if err != nil {
 			return false
 		}
-		deadline = d - realBase + monoBase
+		deadline = d - s.realBase + monoBase
 	}
 	x := s.newTransfer(g, c, xfOnce, fd, events)
 	x.toggle = true

@@ -1,6 +1,7 @@
 package sched
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -58,9 +59,21 @@ type Config struct {
 	// and terminals, EAGAIN on non-blocking ones, spurious futex
 	// wake-ups.
 	Faults bool
-	// MaxSteps ends a run that reaches this many scheduling points as a
-	// livelock (0: no limit).
+	// MaxSteps ends a run that has made this many decisions (the steps
+	// of its schedule, as a seed file records them) as a livelock (0: no
+	// limit). Points where only one thread can run do not count: a long
+	// correct run of a program whose other threads sleep (node makes a
+	// million and more points) is not cut, and the seed file of any run
+	// stays within MaxSteps lines. A run also ends as a livelock at
+	// pointsPerStep times MaxSteps points (one thread going round while
+	// the others wait for it).
 	MaxSteps int
+	// Epoch is CLOCK_REALTIME at the start of the run, in Unix seconds
+	// (0: DefaultEpoch). A run's clock is virtual; only where it starts
+	// is an input, like a file: the CLI starts it after the files the
+	// guest may see (make compares their times with the clock's) and
+	// records it in the seed file.
+	Epoch int64
 	// Timeline records the run's running stretches and wake-ups in
 	// Outcome.Timeline (for -trace).
 	Timeline bool
@@ -355,6 +368,8 @@ type Scheduler struct {
 	stretchAt int64
 	waker     *gthread
 	stk       *stackSet // nil unless Config.Stacks
+	decisions int       // decisions asked of the Decider (Config.MaxSteps)
+	realBase  int64     // CLOCK_REALTIME at the start (ns; Config.Epoch)
 	// stepHook, if set (by tests), runs before each step of a catch.
 	stepHook func(g *gthread)
 }
@@ -383,6 +398,7 @@ func New(cfg Config) *Scheduler {
 		rng:       newGuestRand(cfg.Seed, ^uint64(0)),
 	}
 	s.pending = s.eventOf
+	s.realBase = cmp.Or(cfg.Epoch, DefaultEpoch) * 1e9
 	s.pts = newPointSet(&s.cfg)
 	if cfg.Stacks {
 		s.stk = newStackSet(cfg.Symbols)
@@ -831,8 +847,8 @@ func (s *Scheduler) schedule(from *gthread) {
 	s.waker = from
 	s.epoch++
 	s.out.Steps++
-	if s.cfg.MaxSteps > 0 && s.out.Steps > s.cfg.MaxSteps {
-		s.end(Livelock, fmt.Sprintf("livelock: %d scheduling points without the run ending (-max-steps)", s.cfg.MaxSteps))
+	if s.cfg.MaxSteps > 0 && s.out.Steps > pointsPerStep*s.cfg.MaxSteps {
+		s.end(Livelock, fmt.Sprintf("livelock: %d scheduling points without the run ending (-max-steps %d)", pointsPerStep*s.cfg.MaxSteps, s.cfg.MaxSteps))
 		return
 	}
 	s.now += s.cfg.Quantum
@@ -911,12 +927,20 @@ func (s *Scheduler) anyLive() bool {
 	return false
 }
 
+// pointsPerStep bounds a run's points by its decisions' limit
+// (Config.MaxSteps).
+const pointsPerStep = 64
+
 // decide asks the Decider to choose among options (none asked if there
 // is only one). ok is false if the run ended (a replay diverged, or the
 // choice was not one of the options).
 func (s *Scheduler) decide(kind Kind, options []int, at string) (choice int, ok bool) {
 	if len(options) == 1 {
 		return options[0], true
+	}
+	if s.decisions++; s.cfg.MaxSteps > 0 && s.decisions > s.cfg.MaxSteps {
+		s.end(Livelock, fmt.Sprintf("livelock: %d decisions without the run ending (-max-steps)", s.cfg.MaxSteps))
+		return 0, false
 	}
 	req := &Request{Kind: kind, Options: options, At: at, Thread: -1,
 		Step: s.out.Steps, Now: s.now - monoBase, Pending: s.pending}

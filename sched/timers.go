@@ -234,7 +234,7 @@ func (s *Scheduler) settime(g *gthread, gt *guestTimer, flags, newp, oldp uint64
 func (s *Scheduler) monoOf(clock int, t int64) int64 {
 	switch clock {
 	case unix.CLOCK_REALTIME, unix.CLOCK_REALTIME_ALARM, unix.CLOCK_TAI:
-		return t - realBase + monoBase
+		return t - s.realBase + monoBase
 	case unix.CLOCK_MONOTONIC, unix.CLOCK_BOOTTIME, unix.CLOCK_BOOTTIME_ALARM:
 		return t
 	}

@@ -271,7 +271,7 @@ func replaySeed(ctx context.Context, sf *replay.SeedFile, timeout time.Duration,
 		return res, err // loadSeed has checked it
 	}
 	cfg := explore.Config{Seed: sf.Seed, Timeout: timeout, CPU: 0, CPUs: sf.CPUs, Replay: decisions,
-		Strategy: spec, Faults: sf.Faults, MaxSteps: sf.MaxSteps, Timeline: timeline, Spins: sf.Spins, Behavior: true}
+		Strategy: spec, Faults: sf.Faults, MaxSteps: sf.MaxSteps, Epoch: sf.Epoch, Timeline: timeline, Spins: sf.Spins, Behavior: true}
 	pts.apply(&cfg)
 	if why := recordedStdin(sf, &cfg, res); why != "" {
 		res.verdict = diverged

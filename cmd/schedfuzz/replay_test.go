@@ -240,3 +240,24 @@ func TestReplayEnvironment(t *testing.T) {
 		t.Fatalf("replay without the token: exit %d, stdout %q\n%s", code, out, stderr)
 	}
 }
+
+// TestClockNotBehindFiles: the guest's virtual realtime clock is not
+// behind the files it sees and makes (make warns of clock skew and
+// rebuilds otherwise), and a seed file records where it started.
+func TestClockNotBehindFiles(t *testing.T) {
+	testenv.RequirePtrace(t)
+	dir := t.TempDir()
+	prog := filepath.Join(dir, "clock")
+	buildC(t, filepath.Join("testdata", "clock.c"), prog)
+	if code, stdout, stderr := sf(t, dir, "-runs", "4", "-p", "1", prog); code != 0 {
+		t.Fatalf("exit %d\n%s%s", code, stdout, stderr)
+	}
+	code, _, stderr := sf(t, dir, "-runs", "1", "-expect-exit", "1", prog)
+	if code != 1 {
+		t.Fatalf("-expect-exit 1: exit %d\n%s", code, stderr)
+	}
+	file := replayLine.FindStringSubmatch(stderr)[1]
+	if seed := string(mustRead(t, filepath.Join(dir, file))); !regexp.MustCompile(`(?m)^epoch: \d{10}$`).MatchString(seed) {
+		t.Errorf("the seed file records no epoch:\n%s", seed)
+	}
+}

@@ -71,7 +71,7 @@ func (f *runFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.expect, "expect-exit", "0", "comma-separated exit statuses that mean success")
 	fs.StringVar(&f.failure, "failure", "", "a failing run counts only if its output matches this regexp")
 	fs.StringVar(&f.ignore, "ignore", "", "ignore failing runs whose output matches this regexp")
-	fs.IntVar(&f.maxSteps, "max-steps", explore.DefaultMaxSteps, "end a run after this many scheduling points as a livelock (0: no limit; seed files grow by about 30 bytes a step)")
+	fs.IntVar(&f.maxSteps, "max-steps", explore.DefaultMaxSteps, "end a run after this many decisions as a livelock (0: no limit; seed files grow by about 30 bytes a decision)")
 	fs.BoolVar(&f.minimize, "minimize", true, "minimize the first failure of each signature and find its critical pair")
 	fs.BoolVar(&f.json, "json", false, "print JSON lines (shaped like go test -json) on stdout")
 	fs.StringVar(&f.junit, "junit", "", "write a JUnit XML report to this file")
@@ -99,6 +99,7 @@ type session struct {
 
 	ctx    context.Context     // cancelled by SIGINT or SIGTERM
 	base   uint64              // the session seed
+	epoch  int64               // the guests' realtime clock at a run's start (sessionEpoch)
 	seen   map[string]*sigInfo // by signature
 	order  []string            // signatures in order of discovery
 	err    error               // a tool error that stopped the session
@@ -217,6 +218,18 @@ func (s *session) setup() error {
 	return nil
 }
 
+// sessionEpoch is where the guests' realtime clock starts in a session's
+// runs: midnight (UTC) two days after now. A guest's clock must not be
+// behind the times of the files it sees, those it makes included (the
+// kernel stamps them with the real time: make warns of clock skew and
+// rebuilds what it should not). Whole days keep it the same for the
+// sessions of a day; its seed files record it, so that replays start
+// their clocks there too.
+func sessionEpoch(now time.Time) int64 {
+	const day = 24 * 60 * 60
+	return (now.Unix()/day + 2) * day
+}
+
 func (s *session) run() int {
 	f := &s.f
 	var base uint64
@@ -232,6 +245,7 @@ func (s *session) run() int {
 		base = v
 	}
 	s.base = base
+	s.epoch = sessionEpoch(time.Now())
 	portfolio, _ := explore.ParsePortfolio(f.strategy)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, unix.SIGTERM)
 	defer stop()
@@ -320,6 +334,7 @@ func (s *session) listFailures() {
 // config completes a run's configuration with the session's settings.
 func (s *session) config(cfg explore.Config) explore.Config {
 	cfg.Timeout, cfg.CPUs, cfg.Faults, cfg.MaxSteps, cfg.Symbols = s.f.timeout, s.f.cpus, s.f.faults, s.f.maxSteps, s.syms
+	cfg.Epoch = s.epoch
 	cfg.Sandbox, cfg.StdinFile, cfg.Behavior = s.pool, s.f.world.stdinPath, true
 	s.f.pts.apply(&cfg)
 	return cfg
@@ -389,7 +404,7 @@ func (s *session) seedFile(rep *explore.RunReport, r *explore.Result) *replay.Se
 	return &replay.SeedFile{Tool: version, Target: s.prog, SHA256: s.sum, Args: s.args[1:],
 		Dir: s.cwd, Env: replay.RecordEnv(s.tgt.Env),
 		Seed: rep.Seed, Run: rep.Index, Strategy: rep.Strategy.String(), CPUs: s.f.cpus,
-		Faults: s.f.faults, MaxSteps: maxSteps, Points: s.f.pts.record(r.Points, &r.Outcome), Spins: r.Spins,
+		Faults: s.f.faults, MaxSteps: maxSteps, Epoch: s.epoch, Points: s.f.pts.record(r.Points, &r.Outcome), Spins: r.Spins,
 		ExpectExit: s.recordedExpect(), Failure: s.f.failure, Ignore: s.f.ignore,
 		Hermetic: hermeticKey(s.pool), Net: netKey(s.pool, s.f.world.net), Stdin: s.f.world.stdinPath, StdinSHA256: s.f.world.stdinSum,
 		Behavior: behaviorOf(r), Outside: r.Outside,
