@@ -156,10 +156,14 @@ func target(argv []string) *explore.Target {
 	return &explore.Target{Path: argv[0], Args: argv, Env: os.Environ()}
 }
 
+// epoch starts the guests' realtime clock as the CLI does: after the
+// times of the files they see and make (make compares them).
+var epoch = (time.Now().Unix()/86400 + 2) * 86400
+
 // template is the per-run configuration of the CLI's defaults: sync
 // points, 4 CPUs, -max-steps, the run timeout.
 func template() explore.Config {
-	return explore.Config{Timeout: runTimeout, CPU: intercept.NoCPU, CPUs: guestCPUs, MaxSteps: explore.DefaultMaxSteps,
+	return explore.Config{Timeout: runTimeout, CPU: intercept.NoCPU, CPUs: guestCPUs, MaxSteps: explore.DefaultMaxSteps, Epoch: epoch,
 		Points: points.Sync, Plan: points.NewPlan(points.Sync, nil), Symbols: symbolCache}
 }
 
