@@ -370,6 +370,10 @@ type Scheduler struct {
 	stk       *stackSet // nil unless Config.Stacks
 	decisions int       // decisions asked of the Decider (Config.MaxSteps)
 	realBase  int64     // CLOCK_REALTIME at the start (ns; Config.Epoch)
+	// skipped is the virtual time IdleOption let pass while threads
+	// could run: the strategy's delay, not the program's sleep, so the
+	// per-run timeout does not count it (watchdog's account).
+	skipped int64
 	// stepHook, if set (by tests), runs before each step of a catch.
 	stepHook func(g *gthread)
 }
@@ -419,7 +423,6 @@ func New(cfg Config) *Scheduler {
 func (s *Scheduler) startDog() {
 	if !s.dogOn {
 		s.dogOn = true
-		s.dog.tracerThread()
 		s.dog.arm(s.cfg.Timeout, s.cfg.OnTimeout)
 	}
 }
@@ -910,7 +913,9 @@ func (s *Scheduler) schedule(from *gthread) {
 			return
 		}
 		if choice == IdleOption {
+			before := s.now
 			s.fireTimers()
+			s.skipped += s.now - before
 			continue
 		}
 		s.run(s.threads[choice])
@@ -974,7 +979,7 @@ func (s *Scheduler) run(g *gthread) {
 	s.running = g
 	g.state = stRunning
 	s.armSpins(g)
-	s.dog.running(g.pid, g.t.Tid, s.now-monoBase, g.t.CPUTicking())
+	s.dog.running(g.pid, g.t.Tid, s.now-monoBase-s.skipped, g.t.CPUTicking())
 	a := g.resume
 	g.resume = intercept.Continue()
 	if g.exitGroup {
