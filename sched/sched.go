@@ -269,7 +269,7 @@ type gthread struct {
 	fd     int
 	events int16
 	fdDup  int
-	epoch  uint64 // s.epoch when it blocked (blkRetry)
+	epoch  uint64 // the s.epoch after which it is retried (blkRetry)
 	// atExit: it is held at the exit of a call made non-blocking that
 	// would have blocked; waking it re-issues the call (see retry).
 	atExit bool
@@ -336,7 +336,8 @@ type Scheduler struct {
 	dying    map[int]bool          // pids of processes being torn down
 	pidfds   map[int]int           // per-process pidfd, for readiness checks
 	maps     map[int][]sharedRange // per-process shared mappings (futexkey.go)
-	epoch    uint64                // counts scheduling points, for blkRetry
+	epoch    uint64                // counts scheduling points after which fds may have changed, for blkRetry
+	quiet    bool                  // the thread that stopped changed no fd since its release (no epoch)
 	// procs is the signal and timer state of each process (signals.go,
 	// timers.go); sigDirty says some process's must be read again.
 	procs       map[int]*procSig
@@ -604,16 +605,18 @@ func (s *Scheduler) SyscallEnter(t *intercept.Thread, c *intercept.Syscall) inte
 	if a, ok := s.signalEnter(g, c); ok {
 		return a
 	}
-	s.setPoint(g, PointSyscall, syscallName(c), 0)
 	s.from, s.waker = g, g
 	g.t.Hold()
 	s.running = nil
 	g.state = stRunnable
 	g.resume = intercept.Continue()
+	quiet := g.retrying || releasedInUserCode(g.pk) // a re-issued poll, or user code ran
+	s.setPoint(g, PointSyscall, syscallName(c), 0)
 	s.syscall(g, c)
 	if s.cfg.Observer != nil {
 		s.observe(g, c)
 	}
+	s.quiet = quiet
 	s.schedule(g)
 	return intercept.Hold()
 }
@@ -839,6 +842,8 @@ func (s *Scheduler) ProcessExit(p *intercept.Process, ws unix.WaitStatus) {
 
 // schedule picks the next thread to run, if none is running.
 func (s *Scheduler) schedule(from *gthread) {
+	quiet := s.quiet
+	s.quiet = false
 	if s.running != nil || s.ended {
 		return
 	}
@@ -848,7 +853,14 @@ func (s *Scheduler) schedule(from *gthread) {
 		s.stretch = nil
 	}
 	s.waker = from
-	s.epoch++
+	if !quiet {
+		// Pollers are retried after a point that may have changed an
+		// fd, not after an empty poll or user code: else two pollers
+		// would retry each other forever (starving the threads that
+		// could make them ready), and every mutex point of a worker
+		// would release them again.
+		s.epoch++
+	}
 	s.out.Steps++
 	if s.cfg.MaxSteps > 0 && s.out.Steps > pointsPerStep*s.cfg.MaxSteps {
 		s.end(Livelock, fmt.Sprintf("livelock: %d scheduling points without the run ending (-max-steps %d)", pointsPerStep*s.cfg.MaxSteps, s.cfg.MaxSteps))
@@ -1077,7 +1089,12 @@ func (s *Scheduler) holdAtExit(g *gthread, kind blockKind) {
 	s.block(g, kind)
 	g.atExit = true
 	if kind == blkRetry {
+		// Retried after another thread's point that may have changed
+		// fds: not the point this hold makes, unless it is quiet.
 		g.epoch = s.epoch
+		if !s.quiet {
+			g.epoch++
+		}
 	}
 }
 
