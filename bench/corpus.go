@@ -66,7 +66,7 @@ func AllStrategies(cpu int, timeout time.Duration) []Strategy {
 func AllStrategiesMemory(cpu int, timeout time.Duration, sample, watch int) []Strategy {
 	cache, sites := symbols.NewCache(nil), memsites.NewCache("")
 	config := func(p corpus.Program, set schedpoints.Set, seed uint64, spec explore.Spec, h explore.Hint, plan *schedpoints.Plan) explore.Config {
-		cfg := explore.Config{Seed: seed, CPU: cpu, Timeout: timeout, Strategy: spec, Hint: h, Points: set,
+		cfg := explore.Config{Seed: seed, Pin: cpu >= 0, CPU: cpu, Timeout: timeout, Strategy: spec, Hint: h, Points: set,
 			Watch: p.Watch, Symbols: cache, Plan: plan}
 		if set == schedpoints.Memory {
 			cfg.Memory = sched.MemoryConfig{Sites: sites, Sample: sample, Watch: max(0, min(watch, 4-len(p.Watch)))}

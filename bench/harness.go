@@ -28,6 +28,7 @@ import (
 
 	"github.com/schedfuzz/schedfuzz/bench/ctracer"
 	"github.com/schedfuzz/schedfuzz/intercept"
+	"github.com/schedfuzz/schedfuzz/intercept/syscalls"
 )
 
 // Tracer says what the guest runs under.
@@ -199,9 +200,9 @@ func (tl *Tools) CommandLine(cfg Config, n int) string {
 			argv = append(argv, crossGuest...)
 		}
 	case Intercept:
-		opt := "CPU: " + cpu
+		opt := "Pin: true, CPU: " + cpu
 		if cfg.Place == Unpinned {
-			opt = "CPU: intercept.NoCPU"
+			opt = ""
 		}
 		args := g
 		if cfg.Place == Cross {
@@ -380,7 +381,7 @@ func (c *stopCounter) Subscription() intercept.Subscription {
 }
 
 func (c *stopCounter) SyscallEnter(_ *intercept.Thread, s *intercept.Syscall) intercept.Action {
-	if s.Nr == unix.SYS_GETPPID && s.Arch == intercept.ArchX86_64 {
+	if s.Nr == unix.SYS_GETPPID && s.Arch == syscalls.X86_64 {
 		c.stops++
 	} else {
 		c.others++
@@ -407,10 +408,7 @@ func (tl *Tools) runIntercept(ctx context.Context, cfg Config, n int) (stderr st
 		args = append([]string{"taskset", "-c", strconv.Itoa(cfg.CPU2), tl.Guest}, args[1:]...)
 		path = tl.Taskset
 	}
-	opts := intercept.Options{CPU: cfg.CPU}
-	if cfg.Place == Unpinned {
-		opts.CPU = intercept.NoCPU
-	}
+	opts := intercept.Options{Pin: cfg.Place != Unpinned, CPU: cfg.CPU}
 	tool := &stopCounter{}
 	res, err := intercept.Run(ctx, &intercept.Command{Path: path, Args: args, Stderr: f}, tool, opts)
 	b, rerr := os.ReadFile(f.Name())

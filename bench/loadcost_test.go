@@ -49,7 +49,7 @@ func TestLoadCost(t *testing.T) {
 		start, run time.Duration
 		long       time.Duration
 	}
-	cells := []*cell{{hogs: 0, cpu: 0}, {hogs: 0, cpu: intercept.NoCPU}, {hogs: 2, cpu: 0}, {hogs: 2, cpu: intercept.NoCPU},
+	cells := []*cell{{hogs: 0, cpu: 0}, {hogs: 0, cpu: NoPin}, {hogs: 2, cpu: 0}, {hogs: 2, cpu: NoPin},
 		{hogs: 1, pinnedHog: true, cpu: 0}}
 	for _, c := range cells {
 		var hogs []*exec.Cmd
@@ -70,13 +70,13 @@ func TestLoadCost(t *testing.T) {
 			tool := &startTimer{}
 			t0 := time.Now()
 			if _, err := intercept.Run(context.Background(), &intercept.Command{Path: "/bin/true", Args: []string{"true"}},
-				tool, intercept.Options{CPU: c.cpu}); err != nil {
+				tool, pinned(intercept.Options{}, c.cpu)); err != nil {
 				t.Fatal(err)
 			}
 			starts = append(starts, tool.at.Sub(t0))
 			t0 = time.Now()
 			r, err := explore.Run(context.Background(), &explore.Target{Path: "/bin/true", Args: []string{"true"}},
-				explore.Config{Seed: uint64(i), CPU: c.cpu, Timeout: 10 * time.Second})
+				explore.Config{Seed: uint64(i), Pin: c.cpu >= 0, CPU: c.cpu, Timeout: 10 * time.Second})
 			if err != nil || r.Failed() {
 				t.Fatalf("run: %v %v", err, r)
 			}
@@ -86,7 +86,7 @@ func TestLoadCost(t *testing.T) {
 		for i := range n / 6 {
 			t0 := time.Now()
 			r, err := explore.Run(context.Background(), &explore.Target{Path: "/usr/bin/find", Args: []string{"find", "/usr/lib", "-maxdepth", "2"}},
-				explore.Config{Seed: uint64(i), CPU: c.cpu, Timeout: 60 * time.Second})
+				explore.Config{Seed: uint64(i), Pin: c.cpu >= 0, CPU: c.cpu, Timeout: 60 * time.Second})
 			if err != nil || r.Failed() {
 				t.Fatalf("run: %v %v", err, r.Describe())
 			}

@@ -34,7 +34,7 @@ func BenchmarkPipeWriteSplit(b *testing.B) {
 		argv := []string{guest, strconv.Itoa(size), strconv.Itoa(n)}
 		start := time.Now()
 		r, err := explore.Run(context.Background(), &explore.Target{Path: guest, Args: argv},
-			explore.Config{Seed: 1, Timeout: time.Minute, CPU: 0})
+			explore.Config{Seed: 1, Timeout: time.Minute})
 		if err != nil {
 			b.Fatal(err)
 		}

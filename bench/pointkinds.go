@@ -93,7 +93,7 @@ func KindCost(ctx context.Context, guest string, cases []KindCase, lo, hi, reps,
 			var wall [2]time.Duration
 			var steps [2]int
 			for j, n := range []int{lo, hi} {
-				cfg := explore.Config{Seed: uint64(r + 1), CPU: cpu, Timeout: time.Minute, Points: c.Set,
+				cfg := explore.Config{Seed: uint64(r + 1), Pin: cpu >= 0, CPU: cpu, Timeout: time.Minute, Points: c.Set,
 					Symbols: syms, Plan: plans[c.Set],
 					Memory: sched.MemoryConfig{Sites: sites, Sample: 1000, HitCap: 1 << 30, Watch: c.Watch}}
 				argv := []string{guest, c.Mode, strconv.Itoa(n)}

@@ -196,7 +196,7 @@ func (g *PointsGuest) Run(ctx context.Context, mode PointMode, n, cpu int) (Poin
 	defer f.Close()
 	tool := &pointCounter{g: g, mode: mode}
 	args := []string{"points", strconv.Itoa(n), mode.guestMode()}
-	res, err := intercept.Run(ctx, &intercept.Command{Path: g.Path, Args: args, Stderr: f}, tool, intercept.Options{CPU: cpu})
+	res, err := intercept.Run(ctx, &intercept.Command{Path: g.Path, Args: args, Stderr: f}, tool, pinned(intercept.Options{}, cpu))
 	b, rerr := os.ReadFile(f.Name())
 	switch {
 	case err != nil:

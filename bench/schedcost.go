@@ -243,31 +243,31 @@ func (k RunKind) Describe(argv []string, cpu int) string {
 	case RunCTracerTSC:
 		return "ctracer -t -p " + c + " -- " + prog
 	case RunInterceptNothing:
-		return "intercept.Run(" + prog + ", NopTool{}, Options{CPU: " + c + "})"
+		return "intercept.Run(" + prog + ", NopTool{}, Options{Pin: true, CPU: " + c + "})"
 	case RunInterceptGetppid:
-		return "intercept.Run(" + prog + ", SubscribeTo(getppid)+Continue, Options{CPU: " + c + "})"
+		return "intercept.Run(" + prog + ", SubscribeTo(getppid)+Continue, Options{Pin: true, CPU: " + c + "})"
 	case RunInterceptAll:
-		return "intercept.Run(" + prog + ", SubscribeAll+Continue, Options{CPU: " + c + "})"
+		return "intercept.Run(" + prog + ", SubscribeAll+Continue, Options{Pin: true, CPU: " + c + "})"
 	case RunInterceptAllSchedOpts:
-		return "intercept.Run(" + prog + ", SubscribeAll+Continue, sched.TracerOptions(" + c + "))"
+		return "intercept.Run(" + prog + ", SubscribeAll+Continue, sched.TracerOptions()+Pin(" + c + "))"
 	case RunInterceptModelSchedOpts:
-		return "intercept.Run(" + prog + ", SubscribeTo(sched's emulated calls)+Continue, sched.TracerOptions(" + c + "))"
+		return "intercept.Run(" + prog + ", SubscribeTo(sched's emulated calls)+Continue, sched.TracerOptions()+Pin(" + c + "))"
 	case RunSched:
-		return "intercept.Run(" + prog + ", sched.New(random), sched.TracerOptions(" + c + "))"
+		return "intercept.Run(" + prog + ", sched.New(random), sched.TracerOptions()+Pin(" + c + "))"
 	case RunSchedAlternate:
-		return "intercept.Run(" + prog + ", sched.New(alternate), sched.TracerOptions(" + c + "))"
+		return "intercept.Run(" + prog + ", sched.New(alternate), sched.TracerOptions()+Pin(" + c + "))"
 	case RunExplore:
-		return "explore.Run(" + prog + ", Config{CPU: " + c + "})"
+		return "explore.Run(" + prog + ", Config{Pin: true, CPU: " + c + "})"
 	case RunExploreSync:
-		return "explore.Run(" + prog + ", Config{CPU: " + c + ", Points: sync})"
+		return "explore.Run(" + prog + ", Config{Pin: true, CPU: " + c + ", Points: sync})"
 	case RunExploreSyncSandbox:
-		return "explore.Run(" + prog + ", Config{CPU: " + c + ", Points: sync, Sandbox: pool})"
+		return "explore.Run(" + prog + ", Config{Pin: true, CPU: " + c + ", Points: sync, Sandbox: pool})"
 	case RunExploreSyncSandboxHostNet:
-		return "explore.Run(" + prog + ", Config{CPU: " + c + ", Points: sync, Sandbox: pool(HostNet)})"
+		return "explore.Run(" + prog + ", Config{Pin: true, CPU: " + c + ", Points: sync, Sandbox: pool(HostNet)})"
 	case RunExploreSyncBehavior:
-		return "explore.Run(" + prog + ", Config{CPU: " + c + ", Points: sync, Behavior: true})"
+		return "explore.Run(" + prog + ", Config{Pin: true, CPU: " + c + ", Points: sync, Behavior: true})"
 	case RunExploreSyncCLI:
-		return "explore.Run(" + prog + ", Config{CPU: " + c + ", Points: sync, Sandbox: pool, Behavior: true})"
+		return "explore.Run(" + prog + ", Config{Pin: true, CPU: " + c + ", Points: sync, Sandbox: pool, Behavior: true})"
 	}
 	return k.String()
 }
@@ -323,7 +323,7 @@ func (st *SchedTools) runOnce(ctx context.Context, kind RunKind, argv []string, 
 	case RunExplore, RunExploreSync, RunExploreSyncSandbox, RunExploreSyncSandboxHostNet, RunExploreSyncBehavior, RunExploreSyncCLI:
 		start := time.Now()
 		var r *explore.Result
-		cfg := explore.Config{Seed: seed, CPU: cpu, Timeout: time.Minute}
+		cfg := explore.Config{Seed: seed, Pin: cpu >= 0, CPU: cpu, Timeout: time.Minute}
 		if kind != RunExplore {
 			cfg.Points, cfg.Symbols, cfg.Plan = schedpoints.Sync, st.symbols(), st.syncPlan
 		}
@@ -522,7 +522,7 @@ func interceptRun(ctx context.Context, kind RunKind, argv []string, cpu int, see
 	rs := RunStats{Stops: -1, Points: -1}
 	var (
 		tool intercept.Tool
-		opts = intercept.Options{CPU: cpu}
+		opts = pinned(intercept.Options{}, cpu)
 		s    *sched.Scheduler
 	)
 	switch kind {
@@ -537,7 +537,7 @@ func interceptRun(ctx context.Context, kind RunKind, argv []string, cpu int, see
 		if kind == RunInterceptModelSchedOpts {
 			tool = &continueTool{sub: intercept.SubscribeTo(modelSyscalls...)}
 		}
-		opts = sched.New(sched.Config{Decider: &sched.Recording{Strategy: explore.Spec{Name: "random"}.New(seed, explore.Hint{})}, Seed: seed}).TracerOptions(cpu)
+		opts = pinned(sched.New(sched.Config{Decider: &sched.Recording{Strategy: explore.Spec{Name: "random"}.New(seed, explore.Hint{})}, Seed: seed}).TracerOptions(), cpu)
 	case RunSched, RunSchedAlternate:
 		var d sched.Decider = &sched.Recording{Strategy: explore.Spec{Name: "random"}.New(seed, explore.Hint{})}
 		if kind == RunSchedAlternate {
@@ -545,7 +545,7 @@ func interceptRun(ctx context.Context, kind RunKind, argv []string, cpu int, see
 		}
 		s = sched.New(sched.Config{Decider: d, Seed: seed, Done: ctx.Done()})
 		tool = s
-		opts = s.TracerOptions(cpu)
+		opts = pinned(s.TracerOptions(), cpu)
 	default:
 		return rs, fmt.Errorf("interceptRun: %v", kind)
 	}
@@ -602,4 +602,13 @@ func (st *SchedTools) symbols() *symbols.Cache {
 		st.syncPlan = schedpoints.NewPlan(schedpoints.Sync, nil)
 	})
 	return st.symCache
+}
+
+// NoPin is the cpu argument that runs a measurement unpinned.
+const NoPin = -1
+
+// pinned returns opts pinned to cpu (unpinned for NoPin).
+func pinned(opts intercept.Options, cpu int) intercept.Options {
+	opts.Pin, opts.CPU = cpu >= 0, cpu
+	return opts
 }

@@ -43,7 +43,7 @@ func (l *stopLogger) ThreadStart(t *intercept.Thread, parent *intercept.Thread) 
 
 func (l *stopLogger) SyscallEnter(t *intercept.Thread, c *intercept.Syscall) intercept.Action {
 	name := syscalls.Name(c.Nr)
-	if c.Arch != intercept.ArchX86_64 {
+	if c.Arch != syscalls.X86_64 {
 		name = c.Arch.String() + "_" + strconv.Itoa(c.Nr)
 	}
 	l.add("syscall %s", name)
@@ -115,7 +115,7 @@ func mappingOf(pid int, addr uint64) string {
 func ListStops(ctx context.Context, argv []string, cpu int, seed uint64) (*StopList, error) {
 	s := sched.New(sched.Config{Decider: &sched.Recording{Strategy: explore.Spec{Name: "random"}.New(seed, explore.Hint{})}, Seed: seed, Done: ctx.Done()})
 	l := &stopLogger{Scheduler: s}
-	res, err := intercept.Run(ctx, &intercept.Command{Path: argv[0], Args: argv}, l, s.TracerOptions(cpu))
+	res, err := intercept.Run(ctx, &intercept.Command{Path: argv[0], Args: argv}, l, pinned(s.TracerOptions(), cpu))
 	o := s.Outcome()
 	if err != nil {
 		return nil, err

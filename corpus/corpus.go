@@ -323,13 +323,13 @@ func identify(cmd, arg string) toolID {
 	return toolID{id: path + "\n" + string(out)}
 }
 
-// goCommand is the go command: from PATH, else from this process's GOROOT.
+// goCommand is the go command: from PATH, else from $GOROOT.
 func goCommand() string {
 	if _, err := exec.LookPath("go"); err == nil {
 		return "go"
 	}
-	if g := filepath.Join(runtime.GOROOT(), "bin", "go"); fileExists(g) {
-		return g
+	if root := os.Getenv("GOROOT"); root != "" && fileExists(filepath.Join(root, "bin", "go")) {
+		return filepath.Join(root, "bin", "go")
 	}
 	return "go"
 }

@@ -42,7 +42,7 @@ var (
 
 // pointConfig is the run configuration p's bug needs.
 func pointConfig(p Program, cache *symbols.Cache) explore.Config {
-	cfg := explore.Config{Timeout: 20 * time.Second, CPU: 0, Points: p.Points, Watch: p.Watch, Symbols: cache}
+	cfg := explore.Config{Timeout: 20 * time.Second, Points: p.Points, Watch: p.Watch, Symbols: cache}
 	if p.Points == points.Memory {
 		cfg.Memory = sched.MemoryConfig{Sites: siteCache, Watch: 2}
 	}
@@ -68,7 +68,7 @@ func TestSyscallPointsMissIt(t *testing.T) {
 			tgt := &explore.Target{Path: path, Args: append([]string{path}, p.Args...)}
 			start := time.Now()
 			for seed := uint64(1); seed <= uint64(runs); seed++ {
-				r, err := explore.Run(context.Background(), tgt, explore.Config{Seed: seed, Timeout: 20 * time.Second, CPU: 0})
+				r, err := explore.Run(context.Background(), tgt, explore.Config{Seed: seed, Timeout: 20 * time.Second})
 				if err != nil {
 					t.Fatalf("seed %d: %v", seed, err)
 				}

@@ -93,7 +93,7 @@ func (r *behaviorLog) Syscall(vtid, point int, t *intercept.Thread, c *intercept
 	tr := r.thread(vtid)
 	args := c.OrigArgs()
 	h := mix(tr.hash, uint64(c.Nr)|uint64(c.Arch)<<32)
-	if c.Arch == intercept.ArchX86_64 && c.Nr >= 0 && c.Nr < len(scalarArgs) {
+	if c.Arch == syscalls.X86_64 && c.Nr >= 0 && c.Nr < len(scalarArgs) {
 		for m, i := scalarArgs[c.Nr], 0; m != 0; m, i = m>>1, i+1 {
 			if m&1 != 0 {
 				h = mix(h, args[i])
@@ -106,7 +106,7 @@ func (r *behaviorLog) Syscall(vtid, point int, t *intercept.Thread, c *intercept
 		r.add(replay.BehaviorEvent{Thread: vtid, Point: point, Value: int64(h)})
 	}
 	want := false
-	if c.Arch == intercept.ArchX86_64 {
+	if c.Arch == syscalls.X86_64 {
 		want = worldCalls[c.Nr]
 		if len(r.changes) < maxOutside {
 			if ch := r.change(t, c.Nr, args); ch != nil {
@@ -116,7 +116,7 @@ func (r *behaviorLog) Syscall(vtid, point int, t *intercept.Thread, c *intercept
 	}
 	if r.calls {
 		r.noteOpen(t, c.Nr, args)
-		r.printer.Enter(&tr.event, t.Memory(), syscalls.Arch(c.Arch), c.Nr, args)
+		r.printer.Enter(&tr.event, t.Memory(), c.Arch, c.Nr, args)
 		tr.pending = want
 		if !want {
 			r.log(tr, point, string(tr.event.AppendCall(nil)))
@@ -128,7 +128,7 @@ func (r *behaviorLog) Syscall(vtid, point int, t *intercept.Thread, c *intercept
 // Result implements sched.Observer.
 func (r *behaviorLog) Result(vtid, point int, t *intercept.Thread, c *intercept.Syscall, ret int64) {
 	tr := r.thread(vtid)
-	if c.Arch == intercept.ArchX86_64 && worldCalls[c.Nr] {
+	if c.Arch == syscalls.X86_64 && worldCalls[c.Nr] {
 		r.add(replay.BehaviorEvent{Thread: vtid, Point: point, Call: syscalls.Name(c.Nr), Value: ret})
 	}
 	if ch := tr.change; ch != nil {

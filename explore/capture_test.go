@@ -69,7 +69,7 @@ func TestRunOutputTail(t *testing.T) {
 	}
 	script := `head -c 314572800 /dev/zero; echo the-end`
 	tgt := &Target{Path: sh, Args: []string{"sh", "-c", script}}
-	r, err := Run(context.Background(), tgt, Config{Seed: 1, Timeout: 5 * time.Minute, CPU: -1, CPUs: 2})
+	r, err := Run(context.Background(), tgt, Config{Seed: 1, Timeout: 5 * time.Minute, CPUs: 2})
 	if err != nil {
 		t.Fatal(err)
 	}

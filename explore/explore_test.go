@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/schedfuzz/schedfuzz/explore"
-	"github.com/schedfuzz/schedfuzz/intercept"
 	"github.com/schedfuzz/schedfuzz/internal/testenv"
 	"github.com/schedfuzz/schedfuzz/internal/testprog"
 	"github.com/schedfuzz/schedfuzz/sched"
@@ -35,7 +34,7 @@ func buildExample(t *testing.T, name string) string {
 func run(t *testing.T, path string, seed uint64, replay []sched.Decision, args ...string) *explore.Result {
 	t.Helper()
 	r, err := explore.Run(context.Background(), &explore.Target{Path: path, Args: append([]string{path}, args...)},
-		explore.Config{Seed: seed, Timeout: 20 * time.Second, CPU: 0, Replay: replay})
+		explore.Config{Seed: seed, Timeout: 20 * time.Second, Replay: replay})
 	if err != nil {
 		t.Fatalf("run %s seed %d: %v", path, seed, err)
 	}
@@ -143,8 +142,6 @@ func TestVirtualTime(t *testing.T) {
 	}
 }
 
-var _ = intercept.NoCPU
-
 // TestHang: a run blocked for real in the kernel (open of a FIFO nobody
 // will open for writing) ends as a hang at -timeout, leaving nothing
 // behind.
@@ -154,7 +151,7 @@ func TestHang(t *testing.T) {
 	start := time.Now()
 	r, err := explore.Run(context.Background(), &explore.Target{Path: "/bin/sh",
 		Args: []string{"sh", "-c", "mkfifo " + fifo + " && exec cat " + fifo}},
-		explore.Config{Seed: 1, Timeout: time.Second, CPU: 0})
+		explore.Config{Seed: 1, Timeout: time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -183,7 +180,7 @@ func TestExternalInput(t *testing.T) {
 		pw.Close()
 	}()
 	r, err := explore.Run(context.Background(), &explore.Target{Path: "/bin/cat", Args: []string{"cat"}},
-		explore.Config{Seed: 1, Timeout: 10 * time.Second, CPU: 0, Stdin: pr})
+		explore.Config{Seed: 1, Timeout: 10 * time.Second, Stdin: pr})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -228,7 +225,6 @@ func buildTestdata(t *testing.T, name string) string {
 
 func runWith(t *testing.T, path string, cfg explore.Config) *explore.Result {
 	t.Helper()
-	cfg.CPU = 0
 	if cfg.Timeout == 0 {
 		cfg.Timeout = 20 * time.Second
 	}

@@ -37,6 +37,20 @@ func forced(ds []sched.Decision) int {
 	return n
 }
 
+// firstFailure runs path with cfg at seeds 0, 1, ... until one fails
+// (at most 500), and returns that run and its configuration.
+func firstFailure(t *testing.T, path string, cfg explore.Config) (*explore.Result, explore.Config) {
+	t.Helper()
+	for i := range 500 {
+		cfg.Seed = uint64(i)
+		if r := runWith(t, path, cfg); r.Failed() {
+			return r, cfg
+		}
+	}
+	t.Fatal("no failure in 500 runs")
+	return nil, cfg
+}
+
 // TestMinimizeAndRootCause: a failing random schedule shrinks to a
 // handful of preemptions that still fail the same way and replay exactly,
 // and the root cause names two events of two different threads whose swap
@@ -47,17 +61,7 @@ func TestMinimizeAndRootCause(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			path := buildExample(t, name)
 			tgt := &explore.Target{Path: path, Args: []string{path}}
-			var found *explore.Result
-			var cfg explore.Config
-			for i := 0; i < 500 && found == nil; i++ {
-				cfg = explore.Config{Seed: uint64(i), Timeout: 20 * time.Second}
-				if r := runWith(t, path, cfg); r.Failed() {
-					found = r
-				}
-			}
-			if found == nil {
-				t.Fatal("no failure in 500 runs")
-			}
+			found, cfg := firstFailure(t, path, explore.Config{Timeout: 20 * time.Second})
 			m := &explore.Minimizer{Target: tgt, Config: cfg}
 			min, err := m.Minimize(context.Background(), found)
 			if err != nil {
@@ -104,18 +108,8 @@ func TestRootCauseMemory(t *testing.T) {
 	testenv.RequirePtrace(t)
 	path := buildExample(t, "lost_update")
 	tgt := &explore.Target{Path: path, Args: []string{path}}
-	var found *explore.Result
-	var cfg explore.Config
-	for i := 0; i < 500 && found == nil; i++ {
-		cfg = explore.Config{Seed: uint64(i), Timeout: 20 * time.Second, Points: points.Memory,
-			Memory: sched.MemoryConfig{Sample: 100}}
-		if r := runWith(t, path, cfg); r.Failed() {
-			found = r
-		}
-	}
-	if found == nil {
-		t.Fatal("no failure in 500 runs")
-	}
+	found, cfg := firstFailure(t, path, explore.Config{Timeout: 20 * time.Second, Points: points.Memory,
+		Memory: sched.MemoryConfig{Sample: 100}})
 	m := &explore.Minimizer{Target: tgt, Config: cfg}
 	min, err := m.Minimize(context.Background(), found)
 	if err != nil {

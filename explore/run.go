@@ -37,8 +37,11 @@ type Config struct {
 	// Wall time is a last resort: a run whose time stops growing for
 	// sched.StallFactor times the limit is a hang too.
 	Timeout time.Duration
-	CPU     int // CPU to pin to, or intercept.NoCPU
-	CPUs    int // CPU count the guest sees
+	// Pin pins the run to CPU (intercept.Options.Pin); the zero Config
+	// pins nothing. CPUs is the CPU count the guest sees.
+	Pin  bool
+	CPU  int
+	CPUs int
 	// Strategy chooses the run's schedule (zero value: random); Hint is
 	// what it may learn from earlier runs.
 	Strategy Spec
@@ -292,7 +295,8 @@ func runOnce(ctx context.Context, tgt *Target, cfg Config, again bool) (*Result,
 		defer in.Close()
 		cfg.Stdin = in
 	}
-	opts := s.TracerOptions(cfg.CPU)
+	opts := s.TracerOptions()
+	opts.Pin, opts.CPU = cfg.Pin, cfg.CPU
 	if cfg.Sandbox != nil {
 		opts.Sandbox = cfg.Sandbox.Run()
 	}

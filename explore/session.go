@@ -378,7 +378,7 @@ func (s *Session) Run(ctx context.Context) (Summary, error) {
 			cancels[i] = cancel
 			rep := &RunReport{Index: i, Seed: RunSeed(s.Seed, i), Strategy: portfolio[i%len(portfolio)], Hint: learn.Hint(i)}
 			cfg := s.Template
-			cfg.Seed, cfg.Strategy, cfg.Hint, cfg.CPU, cfg.Replay = rep.Seed, rep.Strategy, rep.Hint, cpu, nil
+			cfg.Seed, cfg.Strategy, cfg.Hint, cfg.Pin, cfg.CPU, cfg.Replay = rep.Seed, rep.Strategy, rep.Hint, true, cpu, nil
 			cfg.Points = RunPoints(cfg.Points, s.MemoryEvery, i)
 			go func() {
 				rep.Result, rep.Err = Run(rc, s.Target, cfg)

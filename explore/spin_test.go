@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/schedfuzz/schedfuzz/explore"
-	"github.com/schedfuzz/schedfuzz/intercept"
 	"github.com/schedfuzz/schedfuzz/internal/testenv"
 	"github.com/schedfuzz/schedfuzz/sched/points"
 )
@@ -57,7 +56,7 @@ func TestSpinWaitsEnd(t *testing.T) {
 					// watchdog preempts after CPU time, not wall time.
 					// A livelock shows as -max-steps, long before it.
 					r, err := explore.Run(context.Background(), &explore.Target{Path: p.argv[0], Args: p.argv},
-						explore.Config{Seed: explore.RunSeed(9, i), Strategy: sp, Timeout: 2 * time.Minute, CPU: intercept.NoCPU,
+						explore.Config{Seed: explore.RunSeed(9, i), Strategy: sp, Timeout: 2 * time.Minute,
 							MaxSteps: 100000, Points: points.Sync})
 					if err != nil {
 						t.Fatal(err)

@@ -37,7 +37,7 @@ func TestReplayStacks(t *testing.T) {
 	}
 	asked := 0
 	r, err := explore.Run(context.Background(), &explore.Target{Path: path, Args: []string{path}},
-		explore.Config{Seed: found.Seed, Timeout: 60 * time.Second, CPU: -1, Replay: found.Decisions,
+		explore.Config{Seed: found.Seed, Timeout: 60 * time.Second, Replay: found.Decisions,
 			Stacks: true, StackAt: func(thread, point int) bool { asked++; return thread == 1 }})
 	if err != nil {
 		t.Fatal(err)

@@ -19,7 +19,7 @@ func TestTimeoutCountsRunTime(t *testing.T) {
 	testenv.CPUHogs(t, 2)
 	for seed := range uint64(5) {
 		r, err := explore.Run(context.Background(), &explore.Target{Path: path, Args: []string{path}},
-			explore.Config{Seed: seed, Timeout: time.Second, CPU: 0})
+			explore.Config{Seed: seed, Timeout: time.Second})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -195,7 +195,7 @@ int main(int argc, char **argv) {
 	}
 	defer outR.Close()
 	res, err := Run(t.Context(), &Command{Path: bin, Args: []string{bin, "again"}, Stdout: outW}, NopTool{},
-		Options{CPU: 0, DisableVDSO: true, AtRandom: &r})
+		Options{DisableVDSO: true, AtRandom: &r})
 	outW.Close()
 	if err != nil {
 		t.Fatal(err)

@@ -164,7 +164,7 @@ func IsOwnStop(sig unix.Signal, si *unix.Siginfo) bool {
 // ownStop reports whether a stop of t is one of the tracer's own
 // SIGSTOPs (a CPU tick, or StopThread's) and what its siginfo is.
 func (t *Thread) ownStop(ws unix.WaitStatus) bool {
-	if !ws.Stopped() || int(ws>>16) != 0 || ws.StopSignal() != unix.SIGSTOP {
+	if !decodeStatus(ws).signalStop(unix.SIGSTOP) {
 		return false
 	}
 	var si unix.Siginfo

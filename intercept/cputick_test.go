@@ -50,7 +50,7 @@ func TestCPUTick(t *testing.T) {
 		t.Fatalf("gcc: %v\n%s", err, b)
 	}
 	k := &ticker{}
-	res, out := run(t, k, intercept.Options{CPU: intercept.NoCPU, CPUTick: 10 * time.Millisecond}, prog)
+	res, out := run(t, k, intercept.Options{CPUTick: 10 * time.Millisecond}, prog)
 	if k.ticking == 0 {
 		t.Skip("perf software events unavailable here (perf_event_paranoid or a sandbox): no CPU ticks")
 	}

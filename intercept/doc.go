@@ -7,13 +7,12 @@
 // # Design
 //
 // One tracer, one thread. Run starts a goroutine locked to an OS thread
-// for the whole run (pinned, with the guest, to Options.CPU once the guest
-// is started, and unpinned if that CPU turns out to be contended, see
-// pin_linux.go; afterwards its affinity is restored and the thread goes
-// back to the runtime). That thread forks the
-// guest, is the ptrace
-// tracer of every guest thread, waits with wait4(-1, __WALL|__WNOTHREAD),
-// and calls the tool's handlers inline. Handing stops between goroutines
+// for the whole run (with Options.Pin, pinned with the guest to
+// Options.CPU once the guest is started, and unpinned if that CPU turns
+// out to be contended, see pin_linux.go; afterwards its affinity is
+// restored and the thread goes back to the runtime). That thread forks
+// the guest, is the ptrace tracer of every guest thread, waits with
+// wait4(-1, __WALL|__WNOTHREAD), and calls the tool's handlers inline. Handing stops between goroutines
 // costs 4-5x more per stop, so nothing here does. __WNOTHREAD keeps
 // several tracers (parallel runs) and os/exec in one process from stealing
 // each other's children. The only state shared with another goroutine is
@@ -179,31 +178,11 @@
 //   - A breakpoint's original byte is in the text only while one thread
 //     executes it and every other thread that shares the text is stopped.
 //
-// # Example
+// # Examples
 //
-// A tool that counts the write(2) calls of every thread and makes every
-// getpid(2) return 42:
-//
-//	type counter struct {
-//		intercept.NopTool
-//		writes map[int]int
-//	}
-//
-//	func (c *counter) Subscription() intercept.Subscription {
-//		return intercept.SubscribeTo(unix.SYS_WRITE, unix.SYS_GETPID)
-//	}
-//
-//	func (c *counter) SyscallEnter(t *intercept.Thread, s *intercept.Syscall) intercept.Action {
-//		switch s.Nr {
-//		case unix.SYS_WRITE:
-//			c.writes[t.Tid]++
-//		case unix.SYS_GETPID:
-//			return intercept.Emulate(42)
-//		}
-//		return intercept.Continue()
-//	}
-//
-//	res, err := intercept.Run(ctx, &intercept.Command{Path: "/bin/echo",
-//		Args: []string{"echo", "hi"}}, &counter{writes: map[int]int{}},
-//		intercept.Options{CPU: 0})
+// ExampleRun is a tool that counts write(2) calls and makes getpid(2)
+// return 42. The examples directory of the module has three whole tools
+// built on this package alone: syscount (per-thread, per-process and
+// global counts), faultinject (fails chosen calls at a seeded rate) and
+// fscwd (rewrites the working directory a guest sees).
 package intercept

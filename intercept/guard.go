@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/schedfuzz/schedfuzz/intercept/syscalls"
 )
 
 // Guarded calls. Whatever the tool decides, a guest may not escape tracing
@@ -112,9 +114,9 @@ func (tr *Tracer) guardCall(t *Thread) (ret int64, refuse bool) {
 	c := &t.call
 	var n *guardNrs
 	switch c.Arch {
-	case ArchX86_64, ArchX32:
+	case syscalls.X86_64, syscalls.X32:
 		n = &guardNative
-	case ArchI386:
+	case syscalls.I386:
 		n = &guardI386
 	default:
 		return 0, false

@@ -57,7 +57,7 @@ func runGuarded(t *testing.T, tool intercept.Tool, keepGroup bool, argv ...strin
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	_, err = intercept.Run(ctx, &intercept.Command{Path: argv[0], Args: argv, Stdout: outW, KeepProcessGroup: keepGroup},
-		tool, intercept.Options{CPU: intercept.NoCPU})
+		tool, intercept.Options{})
 	outW.Close()
 	<-copied
 	outR.Close()

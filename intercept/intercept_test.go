@@ -16,6 +16,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/schedfuzz/schedfuzz/intercept"
+	"github.com/schedfuzz/schedfuzz/intercept/syscalls"
 	"github.com/schedfuzz/schedfuzz/internal/testenv"
 )
 
@@ -57,10 +58,10 @@ func (r *recorder) ThreadStart(t *intercept.Thread, parent *intercept.Thread) {
 
 func (r *recorder) SyscallEnter(t *intercept.Thread, c *intercept.Syscall) intercept.Action {
 	r.add("enter %d %d", t.Tid, c.Nr)
-	if c.Arch != intercept.ArchX86_64 {
+	if c.Arch != syscalls.X86_64 {
 		r.foreign++
 	}
-	if c.Nr == unix.SYS_WRITE && c.Arch == intercept.ArchX86_64 {
+	if c.Nr == unix.SYS_WRITE && c.Arch == syscalls.X86_64 {
 		buf := make([]byte, min(c.Args[2], 256))
 		n, _ := t.Memory().ReadAt(buf, int64(c.Args[1]))
 		r.add("write %d %q", t.Tid, buf[:n])
@@ -131,7 +132,7 @@ func run(t *testing.T, tool intercept.Tool, opts intercept.Options, argv ...stri
 
 func TestEchoWrite(t *testing.T) {
 	r := newRecorder(intercept.SubscribeAll())
-	res, out := run(t, r, intercept.Options{CPU: 0}, "/bin/echo", "hello")
+	res, out := run(t, r, intercept.Options{}, "/bin/echo", "hello")
 	if out != "hello\n" {
 		t.Errorf("stdout = %q", out)
 	}
@@ -168,7 +169,7 @@ func TestCancelDuringThreadCreation(t *testing.T) {
 		done := make(chan error, 1)
 		r := newRecorder(intercept.SubscribeAll())
 		go func() {
-			_, err := intercept.Run(ctx, &intercept.Command{Path: prog, Args: []string{prog}}, r, intercept.Options{CPU: 0})
+			_, err := intercept.Run(ctx, &intercept.Command{Path: prog, Args: []string{prog}}, r, intercept.Options{})
 			done <- err
 		}()
 		select {

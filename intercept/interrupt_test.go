@@ -80,7 +80,7 @@ func TestInterrupt(t *testing.T) {
 		t.Fatalf("gcc: %v\n%s", err, b)
 	}
 	tool := &interrupter{}
-	res, out := run(t, tool, intercept.Options{CPU: 0}, prog)
+	res, out := run(t, tool, intercept.Options{}, prog)
 	want := "read: -1 EINTR, usr1 1\nread: 0, usr2 1\nnanosleep: -1 EINTR, usr2 2\ngetppid: ok\n"
 	if out != want || res.ExitCode() != 0 {
 		t.Errorf("exit %d, output:\n%s\nwant:\n%s", res.ExitCode(), out, want)
@@ -124,7 +124,7 @@ func TestGroupStop(t *testing.T) {
 		t.Fatalf("gcc: %v\n%s", err, b)
 	}
 	w := &stopWatcher{}
-	_, out := run(t, w, intercept.Options{CPU: 0}, prog)
+	_, out := run(t, w, intercept.Options{}, prog)
 	if want := "one thread: stopped 1, exited 1 status 3\ntwo threads: stopped 1, exited 1 status 4\n"; out != want {
 		t.Errorf("output %q, want %q", out, want)
 	}

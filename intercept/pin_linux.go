@@ -10,7 +10,7 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// Pinning. Options.CPU keeps the tracer thread and the guest on one CPU:
+// Pinning. Options.Pin keeps the tracer thread and the guest on one CPU:
 // only one of them runs at a time, and a stop costs several times less
 // when neither has to be woken on another CPU. But a CPU that other
 // processes want too (a CPU hog, another tracer pinned there) makes the

@@ -43,8 +43,9 @@ func TestUnpinContendedCPU(t *testing.T) {
 		hog.Process.Kill()
 		hog.Wait()
 	}()
+	cpu := testenv.QuietCPU(t)
 	var one unix.CPUSet
-	one.Set(0)
+	one.Set(cpu)
 	if err := unix.SchedSetaffinity(hog.Process.Pid, &one); err != nil {
 		t.Fatal(err)
 	}
@@ -55,7 +56,7 @@ func TestUnpinContendedCPU(t *testing.T) {
 	defer null.Close()
 	c := &counter{}
 	res, err := intercept.Run(context.Background(), &intercept.Command{Path: path, Args: []string{path, "20000"}, Stdout: null},
-		c, intercept.Options{CPU: 0})
+		c, intercept.Options{Pin: true, CPU: cpu})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,6 +64,6 @@ func TestUnpinContendedCPU(t *testing.T) {
 		t.Fatalf("exit %d after %d syscalls, want 0 after 20000", res.ExitCode(), c.n)
 	}
 	if !res.Unpinned {
-		t.Fatalf("a run pinned to CPU 0 with a hog pinned there too stayed pinned (%d stops)", res.Stops)
+		t.Fatalf("a run pinned to CPU %d with a hog pinned there too stayed pinned (%d stops)", cpu, res.Stops)
 	}
 }

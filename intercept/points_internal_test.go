@@ -497,7 +497,7 @@ func TestDebugRegsNotInherited(t *testing.T) {
 		// The PIE is loaded at 0x555555554000 with ASLR off.
 		d := &drProbe{t: t, addr: 0x555555554000 + off}
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-		res, err := Run(ctx, &Command{Path: path, Args: []string{path, mode, "3"}, Stdout: null}, d, Options{CPU: 0, DisableASLR: true})
+		res, err := Run(ctx, &Command{Path: path, Args: []string{path, mode, "3"}, Stdout: null}, d, Options{DisableASLR: true})
 		cancel()
 		if err != nil || res.ExitCode() != 0 {
 			t.Fatalf("%s: %v, exit %d", mode, err, res.ExitCode())

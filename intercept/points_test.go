@@ -313,12 +313,14 @@ func plantTargets(t *testing.T, p *intercept.Process, names ...string) map[strin
 // threads is reported exactly 100 times per thread, never for the main
 // thread, with rip at the target; the program's output is unchanged.
 func TestBreakpointThreads(t *testing.T) {
-	t.Run("pinned", func(t *testing.T) { testBreakpointThreads(t, 0) })
+	t.Run("pinned", func(t *testing.T) {
+		testBreakpointThreads(t, intercept.Options{Pin: true, CPU: testenv.QuietCPU(t)})
+	})
 	// Both workers really run in parallel: steps in place pause the other.
-	t.Run("unpinned", func(t *testing.T) { testBreakpointThreads(t, intercept.NoCPU) })
+	t.Run("unpinned", func(t *testing.T) { testBreakpointThreads(t, intercept.Options{}) })
 }
 
-func testBreakpointThreads(t *testing.T, cpu int) {
+func testBreakpointThreads(t *testing.T, opts intercept.Options) {
 	pt := newPointTool(t)
 	var addrs map[string]uint64
 	pt.start = func(p, _ *intercept.Process) {
@@ -333,7 +335,7 @@ func testBreakpointThreads(t *testing.T, cpu int) {
 			t.Errorf("Breakpoints() = %#x, want %d addresses", got, len(targets))
 		}
 	}
-	runPoints(t, pt, intercept.Options{CPU: cpu}, "threads")
+	runPoints(t, pt, opts, "threads")
 	if len(pt.workers) != 2 {
 		t.Fatalf("workers %v, want 2", pt.workers)
 	}
@@ -362,7 +364,7 @@ func TestBreakpointStops(t *testing.T) {
 				plantTargets(t, p, name)
 			}
 		}
-		stops[name] = runPoints(t, pt, intercept.Options{CPU: 0}, "fork").Stops
+		stops[name] = runPoints(t, pt, intercept.Options{}, "fork").Stops
 		if n := len(pt.hits); name != "" && n != 6 {
 			t.Errorf("%s: %d hits, want 6", name, n)
 		}
@@ -406,7 +408,7 @@ func TestBreakpointSetRegs(t *testing.T) {
 		}
 		return intercept.Continue()
 	}
-	runPoints(t, pt, intercept.Options{CPU: 0}, "threads")
+	runPoints(t, pt, intercept.Options{}, "threads")
 	if len(pt.hits) != 200 {
 		t.Errorf("%d hits, want 200", len(pt.hits))
 	}
@@ -452,7 +454,7 @@ func TestBreakpointPingPong(t *testing.T) {
 			}
 		}
 	}
-	runPoints(t, pt, intercept.Options{CPU: 0}, "threads")
+	runPoints(t, pt, intercept.Options{}, "threads")
 	for _, w := range pt.workers {
 		if n := count(pt.hits, func(h hit) bool { return h.tid == w }); n != 100*len(targets) {
 			t.Errorf("thread %d: %d hits, want %d", w, n, 100*len(targets))
@@ -505,7 +507,7 @@ func TestBreakpointHoldUntilSyscall(t *testing.T) {
 		}
 		return intercept.Continue()
 	}
-	runPoints(t, pt, intercept.Options{CPU: 0}, "threads")
+	runPoints(t, pt, intercept.Options{}, "threads")
 	if want := 1 + 100*len(targets); resumedAfter != want {
 		t.Errorf("held thread resumed after %d hits, want %d (its own first and all of the other's)", resumedAfter, want)
 	}
@@ -546,7 +548,7 @@ func TestBreakpointLibc(t *testing.T) {
 		}
 		return intercept.Continue()
 	}
-	runPoints(t, pt, intercept.Options{CPU: 0}, "libc")
+	runPoints(t, pt, intercept.Options{}, "libc")
 	if n := count(pt.hits, func(h hit) bool { return h.addr == mainAddr }); n != 1 {
 		t.Errorf("main: %d hits, want 1", n)
 	}
@@ -591,7 +593,7 @@ func TestBreakpointFork(t *testing.T) {
 			t.Errorf("clear in the fork child: %v", err)
 		}
 	}
-	runPoints(t, pt, intercept.Options{CPU: 0}, "fork")
+	runPoints(t, pt, intercept.Options{}, "fork")
 	for _, c := range []struct {
 		who  string
 		pid  int
@@ -637,7 +639,7 @@ func TestBreakpointExec(t *testing.T) {
 		}
 		second = plantTargets(t, p, "bp_step")
 	}
-	runPoints(t, pt, intercept.Options{CPU: 0, DisableASLR: true}, "exec")
+	runPoints(t, pt, intercept.Options{DisableASLR: true}, "exec")
 	if second == nil {
 		t.Fatal("no exec seen")
 	}
@@ -656,7 +658,7 @@ func TestBreakpointExec(t *testing.T) {
 func TestGuestTraps(t *testing.T) {
 	pt := newPointTool(t)
 	pt.start = func(p, _ *intercept.Process) { plantTargets(t, p, targets...) }
-	runPoints(t, pt, intercept.Options{CPU: 0}, "traps")
+	runPoints(t, pt, intercept.Options{}, "traps")
 	if len(pt.signals) != 2 || pt.signals[0] != unix.SIGTRAP || pt.signals[1] != unix.SIGTRAP {
 		t.Errorf("signals %v, want two SIGTRAPs", pt.signals)
 	}
@@ -681,7 +683,7 @@ func TestBreakpointSyscallInsn(t *testing.T) {
 		}
 		return intercept.Continue()
 	}
-	runPoints(t, pt, intercept.Options{CPU: 0}, "syscall")
+	runPoints(t, pt, intercept.Options{}, "syscall")
 	if len(pt.hits) != 20 || enters != 10 {
 		t.Errorf("%d hits and %d getppid entries from the instruction, want 20 and 10", len(pt.hits), enters)
 	}
@@ -694,7 +696,7 @@ func TestBreakpointBlockingSyscall(t *testing.T) {
 	pt := newPointTool(t)
 	pt.sub = intercept.SubscribeTo(unix.SYS_WRITE, unix.SYS_READ)
 	pt.start = func(p, _ *intercept.Process) { plantTargets(t, p, "bp_sys_insn") }
-	runPoints(t, pt, intercept.Options{CPU: 0}, "sysblock")
+	runPoints(t, pt, intercept.Options{}, "sysblock")
 	if len(pt.hits) != 1 {
 		t.Errorf("%d hits, want 1", len(pt.hits))
 	}
@@ -743,7 +745,7 @@ func TestBreakpointSignalDuringStep(t *testing.T) {
 					t.Error(err)
 				}
 			}
-			runPoints(t, pt, intercept.Options{CPU: 0}, "signal", c.target)
+			runPoints(t, pt, intercept.Options{}, "signal", c.target)
 			if len(pt.hits) != c.hits {
 				t.Errorf("%d hits, want %d", len(pt.hits), c.hits)
 			}
@@ -774,7 +776,7 @@ func TestBreakpointALU(t *testing.T) {
 		symbols.Unlock()
 		plantTargets(t, p, names...)
 	}
-	res := runPoints(t, pt, intercept.Options{CPU: 0}, "alu")
+	res := runPoints(t, pt, intercept.Options{}, "alu")
 	if len(names) != 25 || len(pt.hits) != 4785 {
 		t.Errorf("%d targets, %d hits; want 25 and 4785", len(names), len(pt.hits))
 	}
@@ -845,7 +847,7 @@ func TestPointErrors(t *testing.T) {
 			t.Error("ClearWatchpoint of a free slot succeeded")
 		}
 	}
-	runPoints(t, pt, intercept.Options{CPU: 0}, "threads", "1")
+	runPoints(t, pt, intercept.Options{}, "threads", "1")
 	if len(pt.whits) != 0 {
 		t.Errorf("watch hits after clearing every slot: %v", pt.whits)
 	}
@@ -885,7 +887,7 @@ func TestWatchpoints(t *testing.T) {
 					t.Errorf("Watchpoints() = %+v", w)
 				}
 			}
-			runPoints(t, pt, intercept.Options{CPU: 0}, "watch")
+			runPoints(t, pt, intercept.Options{}, "watch")
 			onCounter := func(h hit) bool { return h.slot == 0 && h.addr == counter }
 			if n := count(pt.whits, onCounter); n != c.want {
 				t.Errorf("%d hits on the counter, want %d", n, c.want)
@@ -933,7 +935,7 @@ func TestWatchStep(t *testing.T) {
 		events = append(events, "w"+strconv.Itoa(slot))
 		return intercept.Continue()
 	}
-	runPoints(t, pt, intercept.Options{CPU: 0}, "store")
+	runPoints(t, pt, intercept.Options{}, "store")
 	if got, want := strings.Join(events, " "), "w0 w1 w0 w1 w0 w1 bp w0"; got != want {
 		t.Errorf("events %q, want %q", got, want)
 	}
@@ -944,21 +946,31 @@ func TestWatchStep(t *testing.T) {
 // thread enters futex (to wait for the mutex, or in join), hits the
 // watchpoint or exits, and resumes it from that callback. Counts and
 // output are as without holding.
+//
+// At least one hold happens whatever the OS does with the threads: the
+// first hit is held while the other worker has not started (it starts,
+// runs into the mutex and releases it), and a worker that starts before
+// any hit is held at its start until the first hit, which is then held
+// and lets it go.
 func TestWatchHold(t *testing.T) {
 	pt := newPointTool(t)
 	pt.sub = intercept.SubscribeTo(unix.SYS_FUTEX)
 	path := testprog.Build(t, "points")
-	var held *intercept.Thread
+	var held, startHeld *intercept.Thread
 	inFutex := map[*intercept.Thread]bool{}
 	workers := map[*intercept.Thread]bool{}
-	holds := 0
+	started, holds := 0, 0
+	hit := false
+	resume := func(th *intercept.Thread) {
+		if err := th.Resume(intercept.Continue()); err != nil {
+			t.Errorf("resume %d: %v", th.Tid, err)
+		}
+	}
 	release := func(by *intercept.Thread) {
 		if held != nil && held != by {
 			h := held
 			held = nil
-			if err := h.Resume(intercept.Continue()); err != nil {
-				t.Errorf("resume %d: %v", h.Tid, err)
-			}
+			resume(h)
 		}
 	}
 	pt.start = func(p, _ *intercept.Process) {
@@ -967,16 +979,32 @@ func TestWatchHold(t *testing.T) {
 		}
 	}
 	pt.thread = func(th, parent *intercept.Thread) {
-		if parent != nil {
-			workers[th] = true
+		if parent == nil {
+			return
+		}
+		workers[th] = true
+		if started++; started == 2 && !hit {
+			startHeld = th
+			th.Hold()
 		}
 	}
 	pt.watch = func(th *intercept.Thread, _ int, _ uint64) intercept.Action {
+		hit = true
 		release(th)
+		switch {
+		case startHeld != nil:
+			held, holds = th, holds+1
+			s := startHeld
+			startHeld = nil
+			resume(s)
+			return intercept.Hold()
+		case started < 2:
+			held, holds = th, holds+1
+			return intercept.Hold()
+		}
 		for o := range workers {
 			if o != th && !inFutex[o] {
-				held = th
-				holds++
+				held, holds = th, holds+1
 				return intercept.Hold()
 			}
 		}
@@ -992,7 +1020,7 @@ func TestWatchHold(t *testing.T) {
 		delete(workers, th)
 		release(th)
 	}
-	runPoints(t, pt, intercept.Options{CPU: 0}, "watch")
+	runPoints(t, pt, intercept.Options{}, "watch")
 	if len(pt.whits) != 100 || holds == 0 {
 		t.Errorf("%d hits (%d held), want 100 (some held)", len(pt.whits), holds)
 	}
@@ -1017,7 +1045,7 @@ func TestWatchExec(t *testing.T) {
 		}
 		return intercept.Continue()
 	}
-	runPoints(t, pt, intercept.Options{CPU: 0}, "threads")
+	runPoints(t, pt, intercept.Options{}, "threads")
 	for _, w := range pt.workers {
 		if n := count(pt.whits, func(h hit) bool { return h.tid == w && h.addr == fn }); n != 100 {
 			t.Errorf("thread %d: %d hits, want 100", w, n)
@@ -1043,7 +1071,7 @@ func TestWatchFork(t *testing.T) {
 				t.Errorf("child %d starts with watchpoints %+v", p.Pid, w)
 			}
 		}
-		runPoints(t, pt, intercept.Options{CPU: 0}, "fork")
+		runPoints(t, pt, intercept.Options{}, "fork")
 		byPid := map[int]int{}
 		for _, h := range pt.whits {
 			byPid[h.pid]++
@@ -1077,7 +1105,7 @@ func TestWatchFork(t *testing.T) {
 				t.Error(err)
 			}
 		}
-		runPoints(t, pt, intercept.Options{CPU: 0, DisableASLR: true}, "exec")
+		runPoints(t, pt, intercept.Options{DisableASLR: true}, "exec")
 		if !sawExec || len(pt.whits) != 4 {
 			t.Errorf("%d hits, want 1 before exec and 3 after", len(pt.whits))
 		}

@@ -131,7 +131,7 @@ func runCase(t *testing.T, tool intercept.Tool, argv []string, stdin string) (*i
 	go func() { io.Copy(&out, outR); close(copied) }()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	res, err := intercept.Run(ctx, &intercept.Command{Path: argv[0], Args: argv, Stdin: inR, Stdout: outW}, tool, intercept.Options{CPU: 0})
+	res, err := intercept.Run(ctx, &intercept.Command{Path: argv[0], Args: argv, Stdin: inR, Stdout: outW}, tool, intercept.Options{})
 	outW.Close()
 	inR.Close()
 	<-copied

@@ -142,7 +142,7 @@ func wait4(pid int, status *unix.WaitStatus, opts int) (int, error) {
 }
 
 // saveAffinity and restoreAffinity keep the tracer thread's CPU mask
-// across a run (launch pins the thread to Options.CPU).
+// across a run (launch pins the thread to Options.CPU, see Options.Pin).
 func saveAffinity() (unix.CPUSet, bool) {
 	var set unix.CPUSet
 	return set, unix.SchedGetaffinity(0, &set) == nil

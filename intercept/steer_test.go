@@ -21,7 +21,7 @@ func TestEmulateGetpid(t *testing.T) {
 	r.enter = func(th *intercept.Thread, c *intercept.Syscall) intercept.Action {
 		return intercept.Emulate(424242)
 	}
-	_, out := run(t, r, intercept.Options{CPU: 0}, "/bin/sh", "-c", "echo $$")
+	_, out := run(t, r, intercept.Options{}, "/bin/sh", "-c", "echo $$")
 	if out != "424242\n" {
 		t.Fatalf("emulated getpid: got %q", out)
 	}
@@ -36,7 +36,7 @@ func TestEmulateErrno(t *testing.T) {
 		}
 		return intercept.Continue()
 	}
-	res, _ := run(t, r, intercept.Options{CPU: 0}, "/bin/cat", "/etc/hostname")
+	res, _ := run(t, r, intercept.Options{}, "/bin/cat", "/etc/hostname")
 	if res.ExitCode() != 1 {
 		t.Fatalf("cat of an emulated EACCES: exit %d, want 1", res.ExitCode())
 	}
@@ -50,7 +50,7 @@ func TestModifyArgs(t *testing.T) {
 		}
 		return intercept.TraceExit()
 	}
-	_, out := run(t, r, intercept.Options{CPU: 0}, "/bin/echo", "hello")
+	_, out := run(t, r, intercept.Options{}, "/bin/echo", "hello")
 	// echo retries short writes: "hello\n" takes three writes of two.
 	if out != "hello\n" {
 		t.Fatalf("output: got %q", out)
@@ -78,7 +78,7 @@ func TestInject(t *testing.T) {
 		pids = append(pids, th.Proc.Pid, th.Tid)
 		return intercept.TraceExit()
 	}
-	_, out := run(t, r, intercept.Options{CPU: 0}, "/bin/echo", "hello")
+	_, out := run(t, r, intercept.Options{}, "/bin/echo", "hello")
 	if out != "hello\n" {
 		t.Fatalf("original write after injection: got %q", out)
 	}
@@ -99,7 +99,7 @@ func TestInjectThenEmulate(t *testing.T) {
 		}
 		return intercept.Emulate(real + 1)
 	}
-	res, out := run(t, r, intercept.Options{CPU: 0}, "/bin/sh", "-c", "echo $$")
+	res, out := run(t, r, intercept.Options{}, "/bin/sh", "-c", "echo $$")
 	got, _ := strconv.Atoi(strings.TrimSpace(out))
 	if got != int(res.Pid)+1 {
 		t.Fatalf("emulated getpid after injection: got %q, want %d", out, res.Pid+1)
@@ -172,7 +172,7 @@ func TestMain(m *testing.M) {
 		// Helper process for TestNoGuestOutlivesTracer: a guest tree
 		// of two processes that would live for a minute.
 		intercept.Run(context.Background(), &intercept.Command{Path: "/bin/sh",
-			Args: []string{"sh", "-c", "sleep 60 & sleep 61; wait"}}, pidReporter{}, intercept.Options{CPU: intercept.NoCPU})
+			Args: []string{"sh", "-c", "sleep 60 & sleep 61; wait"}}, pidReporter{}, intercept.Options{})
 		os.Exit(0)
 	}
 	os.Exit(m.Run())

@@ -237,7 +237,7 @@ func (t *Thread) resumeSyscall(a Action) error {
 		// Skip the call, then give it the code at its exit, where the
 		// kernel still sees it as a syscall (orig_rax >= 0) and applies
 		// its restart rules on the way out.
-		if err := ptracePokeUser(t.Tid, offOrigRAX, ^uint64(0)); err != nil {
+		if err := pokeNoSyscall(t.Tid); err != nil {
 			return err
 		}
 		if err := t.runToExit(); err != nil {
@@ -289,17 +289,18 @@ func (t *Thread) emulateResult(ret int64) error {
 	if t.call.entryArgs == t.call.origArgs {
 		// Skipping a call with nr -1 leaves rax as the tracer set it
 		// (Documentation/userspace-api/seccomp_filter.rst).
-		if err := ptracePokeUser(t.Tid, offOrigRAX, ^uint64(0)); err != nil {
+		if err := pokeNoSyscall(t.Tid); err != nil {
 			return err
 		}
-		return ptracePokeUser(t.Tid, offRAX, uint64(ret))
+		return pokeRet(t.Tid, uint64(ret))
 	}
 	var regs unix.PtraceRegs
 	if err := ptraceGetRegs(t.Tid, &regs); err != nil {
 		return err
 	}
 	setArgRegs(&regs, t.call.Arch, t.call.origArgs)
-	regs.Orig_rax, regs.Rax = ^uint64(0), uint64(ret)
+	setNoSyscall(&regs)
+	setRet(&regs, uint64(ret))
 	return ptraceSetRegs(t.Tid, &regs)
 }
 
@@ -343,7 +344,7 @@ func (t *Thread) Inject(nr int, args ...uint64) (int64, error) {
 	regs := t.saved
 	if t.injected {
 		// Already at a syscall exit: step back onto the instruction.
-		regs.Rip -= syscallInsnLen
+		regs.SetPC(regs.PC() - syscallInsnLen)
 	}
 	setSyscallRegs(&regs, nr, a)
 	if err := ptraceSetRegs(t.Tid, &regs); err != nil {
@@ -356,7 +357,7 @@ func (t *Thread) Inject(nr int, args ...uint64) (int64, error) {
 	if err := ptraceGetRegs(t.Tid, &regs); err != nil {
 		return 0, fmt.Errorf("inject: %w", err)
 	}
-	return int64(regs.Rax), nil
+	return int64(ret(&regs)), nil
 }
 
 // runToExit resumes t with PTRACE_SYSCALL until the exit of the syscall it
@@ -374,14 +375,14 @@ func (t *Thread) runToExit() error {
 			return fmt.Errorf("inject: wait: %w", err)
 		}
 		switch {
-		case ws.Stopped() && ws.StopSignal() == unix.SIGTRAP|0x80:
+		case decodeStatus(ws).syscallStop():
 			if err := ptraceGetSyscallInfo(t.Tid, &info); err != nil {
 				return fmt.Errorf("inject: %w", err)
 			}
 			if info.Op == syscallInfoExit {
 				return nil
 			}
-		case ws.Stopped() && int(ws>>16) == unix.PTRACE_EVENT_SECCOMP:
+		case decodeStatus(ws).eventStop(unix.PTRACE_EVENT_SECCOMP):
 		default:
 			t.tr.deferred = append(t.tr.deferred, waitEvent{tid: t.Tid, ws: ws})
 			t.stop = stopRunning
@@ -419,7 +420,7 @@ func (t *Thread) JoinGroupStop() error {
 		if t.injected {
 			return errors.New("join group-stop: an injected call is in progress")
 		}
-		if err = ptracePokeUser(t.Tid, offOrigRAX, ^uint64(0)); err == nil {
+		if err = pokeNoSyscall(t.Tid); err == nil {
 			if err = t.runToExit(); err == nil {
 				err = t.setInterrupted(-ERestartNoIntr)
 			}
@@ -441,12 +442,9 @@ func (t *Thread) JoinGroupStop() error {
 	if _, err := wait4(t.Tid, &ws, 0); err != nil {
 		return fmt.Errorf("join group-stop: wait: %w", err)
 	}
-	if ws.Stopped() && int(ws>>16) == unix.PTRACE_EVENT_STOP {
-		switch ws.StopSignal() {
-		case unix.SIGSTOP, unix.SIGTSTP, unix.SIGTTIN, unix.SIGTTOU:
-			t.stop, t.groupStopped, t.held = stopGroup, true, true
-			return nil
-		}
+	if decodeStatus(ws).groupStop() {
+		t.stop, t.groupStopped, t.held = stopGroup, true, true
+		return nil
 	}
 	t.deferStop(ws)
 	return fmt.Errorf("join group-stop: thread %d stopped otherwise (status %#x)", t.Tid, uint32(ws))
@@ -460,7 +458,7 @@ func (t *Thread) setInterrupted(ret int64) error {
 		return err
 	}
 	setSyscallRegs(&regs, t.call.origNr, t.call.origArgs)
-	regs.Rax = uint64(ret)
+	setRet(&regs, uint64(ret))
 	return ptraceSetRegs(t.Tid, &regs)
 }
 
@@ -471,21 +469,21 @@ func (t *Thread) resumeAfterInject(a Action) error {
 	case actInterrupt:
 		// t is at the exit of the injected call: make it the original's.
 		setSyscallRegs(&regs, t.call.origNr, t.call.origArgs)
-		regs.Rax = uint64(a.ret)
+		setRet(&regs, uint64(a.ret))
 		if err := ptraceSetRegs(t.Tid, &regs); err != nil {
 			return err
 		}
 		return ptraceCont(t.Tid, 0)
 	case actEmulate:
 		// t is at the exit of the injected call; just set the result.
-		regs.Rax = uint64(a.ret)
+		setRet(&regs, uint64(a.ret))
 		if err := ptraceSetRegs(t.Tid, &regs); err != nil {
 			return err
 		}
 		return t.cont(0)
 	default:
 		// Re-issue the original (possibly modified) call.
-		regs.Rip -= syscallInsnLen
+		regs.SetPC(regs.PC() - syscallInsnLen)
 		setCallRegs(&regs, t.call.Arch, t.call.Nr, t.call.Args)
 		if err := ptraceSetRegs(t.Tid, &regs); err != nil {
 			return err
@@ -563,8 +561,8 @@ func (t *Thread) reissue(nr int, args [6]uint64) error {
 	if err := ptraceGetRegs(t.Tid, &regs); err != nil {
 		return fmt.Errorf("restart: %w", err)
 	}
-	t.keep = &keptCall{nr: nr, ip: regs.Rip, origNr: t.call.origNr, origArgs: t.call.origArgs}
-	regs.Rip -= syscallInsnLen
+	t.keep = &keptCall{nr: nr, ip: regs.PC(), origNr: t.call.origNr, origArgs: t.call.origArgs}
+	regs.SetPC(regs.PC() - syscallInsnLen)
 	setCallRegs(&regs, t.call.Arch, nr, args)
 	if err := ptraceSetRegs(t.Tid, &regs); err != nil {
 		t.keep = nil
@@ -591,22 +589,4 @@ func (t *Thread) applyKeep(c *Syscall) {
 	if k != nil && c.Nr == k.nr && c.IP == k.ip {
 		c.origNr, c.origArgs = k.origNr, k.origArgs
 	}
-}
-
-// RDTSC reports whether t is stopped on a SIGSEGV raised by an rdtsc (2
-// bytes) or rdtscp (3 bytes) instruction trapped by Options.TrapRDTSC, and
-// the instruction's length. A tool emulates it by setting rax:rdx (and rcx
-// for rdtscp) and advancing rip past it, then suppressing the signal.
-func (t *Thread) RDTSC(regs *unix.PtraceRegs) (n int, ok bool) {
-	var insn [3]byte
-	if _, err := t.Proc.Mem.ReadAt(insn[:], int64(regs.Rip)); err != nil {
-		return 0, false
-	}
-	switch {
-	case insn[0] == 0x0f && insn[1] == 0x31:
-		return 2, true
-	case insn[0] == 0x0f && insn[1] == 0x01 && insn[2] == 0xf9:
-		return 3, true
-	}
-	return 0, false
 }

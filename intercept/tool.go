@@ -4,32 +4,9 @@ import (
 	"fmt"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/schedfuzz/schedfuzz/intercept/syscalls"
 )
-
-// Arch is the system call ABI a guest used for one call.
-type Arch uint8
-
-const (
-	// ArchX86_64 is the native 64-bit ABI (the `syscall` instruction).
-	ArchX86_64 Arch = iota
-	// ArchI386 is the 32-bit ABI reached with `int $0x80` from a 64-bit
-	// process. Numbers follow the i386 table.
-	ArchI386
-	// ArchX32 is the x32 ABI: native arch with the x32 bit set in the number.
-	ArchX32
-)
-
-func (a Arch) String() string {
-	switch a {
-	case ArchX86_64:
-		return "x86_64"
-	case ArchI386:
-		return "i386"
-	case ArchX32:
-		return "x32"
-	}
-	return fmt.Sprintf("arch(%d)", uint8(a))
-}
 
 // Syscall is one system call at its entry stop. A handler may change Nr and
 // Args before the call continues; the tracer writes the registers back only
@@ -39,7 +16,7 @@ func (a Arch) String() string {
 type Syscall struct {
 	Nr   int
 	Args [6]uint64
-	Arch Arch
+	Arch syscalls.Arch
 	// IP and SP are the guest's instruction and stack pointers at entry.
 	IP, SP uint64
 

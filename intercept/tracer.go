@@ -8,15 +8,17 @@ import (
 	"runtime"
 	"sort"
 	"sync"
-	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/schedfuzz/schedfuzz/intercept/syscalls"
 )
 
 // Command is the guest program to run.
 type Command struct {
-	// Path is the executable to run, already resolved (os/exec.LookPath).
+	// Path is the executable to run: a path, not a name to look up in
+	// $PATH (resolve one with [os/exec.LookPath] first).
 	Path string
 	// Args holds the argument vector, including argv[0].
 	Args []string
@@ -37,9 +39,11 @@ type Command struct {
 
 // Options tune a run.
 type Options struct {
-	// CPU pins the tracer thread and the guest to one CPU when >= 0.
+	// Pin pins the tracer thread and the guest to CPU (see pin_linux.go).
 	// Only one of them runs at a time anyway, and cross-CPU wake-ups
-	// dominate the cost of a stop. Use NoCPU not to pin.
+	// dominate the cost of a stop; but a CPU that others want makes the
+	// run wait for it. The zero Options pin nothing.
+	Pin bool
 	CPU int
 	// DisableASLR runs the guest with ADDR_NO_RANDOMIZE.
 	DisableASLR bool
@@ -91,9 +95,6 @@ type Sandbox interface {
 	Close()
 }
 
-// NoCPU is the Options.CPU value that disables pinning.
-const NoCPU = -1
-
 // Result is the outcome of a run.
 type Result struct {
 	// Status is the wait status of the first process.
@@ -102,7 +103,7 @@ type Result struct {
 	Pid int
 	// Stops counts ptrace-stops handled (all kinds).
 	Stops uint64
-	// Unpinned reports that the run was pinned to Options.CPU and
+	// Unpinned reports that the run was pinned (Options.Pin) and
 	// unpinned because that CPU was contended (see pin_linux.go).
 	Unpinned bool
 }
@@ -365,10 +366,11 @@ func (tr *Tracer) handle(tid int, ws unix.WaitStatus) error {
 		delete(tr.doomed, tid)
 		return nil
 	}
-	if !ws.Stopped() {
+	st := decodeStatus(ws)
+	if !st.stopped {
 		return nil // WCONTINUED is not requested; be robust anyway
 	}
-	event := int(ws>>16) & 0xff
+	event := st.event
 	if event == unix.PTRACE_EVENT_EXEC {
 		return tr.handleExec(tid)
 	}
@@ -391,40 +393,37 @@ func (tr *Tracer) handle(tid int, ws unix.WaitStatus) error {
 		tr.early[tid] = ws
 		return nil
 	}
-	sig := ws.StopSignal()
+	sig := st.sig
 	restart := t.restart // valid for this stop only
 	t.restart = restartExpect{}
 	switch {
 	case event == unix.PTRACE_EVENT_SECCOMP:
 		return tr.handleSeccomp(t, restart)
-	case sig == unix.SIGTRAP|0x80:
+	case st.syscallStop():
 		return tr.handleSyscallExit(t)
 	case event == unix.PTRACE_EVENT_CLONE || event == unix.PTRACE_EVENT_FORK || event == unix.PTRACE_EVENT_VFORK:
 		return tr.handleClone(t, event)
 	case event == unix.PTRACE_EVENT_EXIT:
 		return tr.handleExitEvent(t)
+	case st.groupStop():
+		t.stop = stopGroup
+		if !t.groupStopped {
+			t.groupStopped = true
+			tr.tool.GroupStop(t, sig)
+		}
+		return tr.resumeUnlessHeld(t)
 	case event == unix.PTRACE_EVENT_STOP:
-		switch sig {
-		case unix.SIGSTOP, unix.SIGTSTP, unix.SIGTTIN, unix.SIGTTOU:
-			t.stop = stopGroup
-			if !t.groupStopped {
-				t.groupStopped = true
-				tr.tool.GroupStop(t, sig)
-			}
+		t.stop = stopEvent
+		if t.groupStopped {
+			// The trap that follows the end of a group-stop.
+			t.groupStopped = false
+			tr.tool.Continued(t)
 			return tr.resumeUnlessHeld(t)
-		default:
-			t.stop = stopEvent
-			if t.groupStopped {
-				// The trap that follows the end of a group-stop.
-				t.groupStopped = false
-				tr.tool.Continued(t)
-				return tr.resumeUnlessHeld(t)
-			}
-			if t.interrupted {
-				// An interrupt of pauseOthers that stayed pending.
-				t.interrupted = false
-				t.expectRestart()
-			}
+		}
+		if t.interrupted {
+			// An interrupt of pauseOthers that stayed pending.
+			t.interrupted = false
+			t.expectRestart()
 		}
 		return t.resume(Continue())
 	case event != 0:
@@ -457,11 +456,11 @@ func (tr *Tracer) handleSeccomp(t *Thread, restart restartExpect) error {
 	}
 	c := &t.call
 	c.Nr, c.Args, c.IP, c.SP = int(info.Nr), info.Args, info.IP, info.SP
-	c.Arch = ArchX86_64
+	c.Arch = syscalls.X86_64
 	if info.Arch == auditArchI386 {
-		c.Arch = ArchI386
+		c.Arch = syscalls.I386
 	} else if c.Nr&x32SyscallBit != 0 {
-		c.Arch = ArchX32
+		c.Arch = syscalls.X32
 		c.Nr &^= x32SyscallBit
 	}
 	c.origNr, c.origArgs, c.scratch = c.Nr, c.Args, 0
@@ -469,7 +468,7 @@ func (tr *Tracer) handleSeccomp(t *Thread, restart restartExpect) error {
 	t.applyKeep(c)
 	t.wantExit = false
 	t.restoreArgs, t.silentExit = false, false
-	if c.Arch == ArchX86_64 && !tr.toolSub.Has(c.Nr) {
+	if c.Arch == syscalls.X86_64 && !tr.toolSub.Has(c.Nr) {
 		return t.resume(Continue()) // stopped for the guard alone
 	}
 	a := tr.tool.SyscallEnter(t, c)
@@ -510,7 +509,7 @@ func (tr *Tracer) handleSyscallExit(t *Thread) error {
 	}
 	ret := int64(info.Nr)
 	if r := tr.tool.SyscallExit(t, &t.call, ret); r != ret {
-		if err := ptracePokeUser(t.Tid, offRAX, uint64(r)); err != nil && err != unix.ESRCH {
+		if err := pokeRet(t.Tid, uint64(r)); err != nil && err != unix.ESRCH {
 			return fmt.Errorf("set return of %d: %w", t.Tid, err)
 		}
 	}
@@ -729,34 +728,3 @@ func (tr *Tracer) threadGone(t *Thread, ws unix.WaitStatus) {
 		}
 	}
 }
-
-// cloneArgs reads the flags and child-tid pointer of the clone that parent
-// is stopped in.
-func cloneArgs(parent *Thread) (flags, clearTID uint64) {
-	var regs unix.PtraceRegs
-	if ptraceGetRegs(parent.Tid, &regs) != nil {
-		return 0, 0
-	}
-	switch regs.Orig_rax {
-	case unix.SYS_CLONE:
-		return regs.Rdi, regs.R10
-	case unix.SYS_CLONE3:
-		// struct clone_args { flags, pidfd, child_tid, ... }
-		f, err := parent.Proc.Mem.ReadUint64(regs.Rdi)
-		if err != nil {
-			return 0, 0
-		}
-		ctid, _ := parent.Proc.Mem.ReadUint64(regs.Rdi + 16)
-		return f, ctid
-	case unix.SYS_FORK:
-		return uint64(unix.SIGCHLD), 0
-	case unix.SYS_VFORK:
-		return unix.CLONE_VM | unix.CLONE_VFORK | uint64(unix.SIGCHLD), 0
-	}
-	return 0, 0
-}
-
-// errStartFailed wraps errors that happen before the guest runs any code.
-var errStartFailed = errors.New("start guest")
-
-var _ = syscall.ForkExec

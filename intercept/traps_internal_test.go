@@ -52,7 +52,7 @@ func TestStepReportNotDelivered(t *testing.T) {
 	defer null.Close()
 	tool := &stepInto{n: 5}
 	res, err := Run(context.Background(), &Command{Path: path, Args: []string{path, "10"}, Stdout: null},
-		tool, Options{CPU: NoCPU})
+		tool, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -110,7 +110,7 @@ func TestLostBreakpointNotDelivered(t *testing.T) {
 	defer null.Close()
 	tool := &loseBreakpoint{n: 4}
 	res, err := Run(context.Background(), &Command{Path: path, Args: []string{path, "10"}, Stdout: null},
-		tool, Options{CPU: NoCPU})
+		tool, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

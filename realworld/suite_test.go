@@ -22,7 +22,6 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/schedfuzz/schedfuzz/explore"
-	"github.com/schedfuzz/schedfuzz/intercept"
 	"github.com/schedfuzz/schedfuzz/intercept/symbols"
 	"github.com/schedfuzz/schedfuzz/internal/testenv"
 	"github.com/schedfuzz/schedfuzz/sched"
@@ -163,7 +162,7 @@ var epoch = (time.Now().Unix()/86400 + 2) * 86400
 // template is the per-run configuration of the CLI's defaults: sync
 // points, 4 CPUs, -max-steps, the run timeout.
 func template() explore.Config {
-	return explore.Config{Timeout: runTimeout, CPU: intercept.NoCPU, CPUs: guestCPUs, MaxSteps: explore.DefaultMaxSteps, Epoch: epoch,
+	return explore.Config{Timeout: runTimeout, CPUs: guestCPUs, MaxSteps: explore.DefaultMaxSteps, Epoch: epoch,
 		Points: points.Sync, Plan: points.NewPlan(points.Sync, nil), Symbols: symbolCache}
 }
 

@@ -435,10 +435,7 @@ func known(key string) bool {
 		"hermetic", "net", "stdin", "stdin-sha256":
 		return true
 	}
-	if verdictKey(key) {
-		return true
-	}
-	return false
+	return verdictKey(key)
 }
 
 // cutKey splits "key: value" (or "key:" with an empty value). Keys are

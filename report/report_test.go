@@ -213,7 +213,7 @@ func TestPerfettoRun(t *testing.T) {
 		t.Fatalf("gcc: %v\n%s", err, b)
 	}
 	r, err := explore.Run(context.Background(), &explore.Target{Path: out, Args: []string{out}},
-		explore.Config{Seed: 3, Timeout: 20 * time.Second, CPU: 0, Timeline: true})
+		explore.Config{Seed: 3, Timeout: 20 * time.Second, Timeline: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -227,7 +227,7 @@ func TestPerfettoRun(t *testing.T) {
 	checkTrace(t, b.Bytes(), 3)
 	// Same seed, same picture: the timeline is virtual.
 	r2, err := explore.Run(context.Background(), &explore.Target{Path: out, Args: []string{out}},
-		explore.Config{Seed: 3, Timeout: 20 * time.Second, CPU: 0, Timeline: true})
+		explore.Config{Seed: 3, Timeout: 20 * time.Second, Timeline: true})
 	if err != nil {
 		t.Fatal(err)
 	}

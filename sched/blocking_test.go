@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/schedfuzz/schedfuzz/explore"
-	"github.com/schedfuzz/schedfuzz/intercept"
 	"github.com/schedfuzz/schedfuzz/internal/testenv"
 )
 
@@ -33,7 +32,7 @@ func nativeStdout(t *testing.T, argv ...string) string {
 }
 
 // everySchedule runs argv under each strategy for runsPerStrategy seeds,
-// two runs at a time (one per CPU), and fails on any run that does not
+// two runs at a time, and fails on any run that does not
 // exit 0 with stdout want. check, if set, looks at each result too.
 func everySchedule(t *testing.T, want string, check func(*explore.Result) error, argv ...string) {
 	t.Helper()
@@ -48,13 +47,13 @@ func everySchedule(t *testing.T, want string, check func(*explore.Result) error,
 	var steps, decisions int
 	var wg sync.WaitGroup
 	start := time.Now()
-	for cpu := 0; cpu < 2; cpu++ {
+	for range 2 {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for j := range jobs {
 				r, err := explore.Run(context.Background(), tgt, explore.Config{Seed: j.seed, Strategy: j.sp,
-					Timeout: 60 * time.Second, CPU: cpu, Hint: explore.Hint{Steps: 200}})
+					Timeout: 60 * time.Second, Hint: explore.Hint{Steps: 200}})
 				var msg string
 				if err == nil {
 					mu.Lock()
@@ -223,7 +222,7 @@ func TestExternalPoll(t *testing.T) {
 		pw.Close()
 	}()
 	r, err := explore.Run(context.Background(), &explore.Target{Path: path, Args: []string{path}},
-		explore.Config{Seed: 1, Timeout: 20 * time.Second, CPU: 0, Stdin: pr})
+		explore.Config{Seed: 1, Timeout: 20 * time.Second, Stdin: pr})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -261,7 +260,7 @@ func TestPollersDoNotRetryEachOther(t *testing.T) {
 		}
 		for seed := uint64(1); seed <= 10; seed++ {
 			r, err := explore.Run(context.Background(), tgt, explore.Config{Seed: seed, Strategy: sp,
-				Timeout: 60 * time.Second, CPU: intercept.NoCPU, MaxSteps: maxSteps})
+				Timeout: 60 * time.Second, MaxSteps: maxSteps})
 			if err != nil {
 				t.Fatalf("%s seed %d: %v", name, seed, err)
 			}
@@ -270,4 +269,15 @@ func TestPollersDoNotRetryEachOther(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestChildWaitsAndSendfile: waitid on a running child (P_PID, and P_ALL
+// with WNOWAIT before a waitpid), sendfile of more than a pipe holds into
+// a pipe another thread drains (each call moves at most what fits, as
+// natively), and tee from an empty pipe another thread fills give their
+// native results in every schedule.
+func TestChildWaitsAndSendfile(t *testing.T) {
+	testenv.RequirePtrace(t)
+	path := build(t, "wait_sendfile")
+	everySchedule(t, nativeStdout(t, path), nil, path)
 }

@@ -121,8 +121,6 @@ func (pp *pointProc) wanted(pt points.Point) bool {
 	return false
 }
 
-func (s *Scheduler) pointsActive() bool { return s.pts != nil }
-
 func newPointSet(cfg *Config) *pointSet {
 	if cfg.Points == points.Syscalls && len(cfg.YieldAt) == 0 && len(cfg.Watch) == 0 && len(cfg.Spins) == 0 {
 		return nil

@@ -7,16 +7,17 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/schedfuzz/schedfuzz/intercept"
+	"github.com/schedfuzz/schedfuzz/intercept/syscalls"
 )
 
 // syscall applies the deterministic model of the call g is entering: it
 // sets g.resume (how g continues when picked) or blocks g.
 func (s *Scheduler) syscall(g *gthread, c *intercept.Syscall) {
-	if c.Arch == intercept.ArchI386 {
+	if c.Arch == syscalls.I386 {
 		s.syscall386(g, c)
 		return
 	}
-	if c.Arch != intercept.ArchX86_64 {
+	if c.Arch != syscalls.X86_64 {
 		return
 	}
 	if remaps(c.Nr) {
@@ -36,14 +37,34 @@ func (s *Scheduler) syscall(g *gthread, c *intercept.Syscall) {
 	if s.signalCall(g, c) {
 		return // signals and timers (signals.go, timers.go)
 	}
-	mem := g.t.Memory()
+	// The first model that knows the call applies it; a call none knows
+	// runs as it is.
+	switch {
+	case s.futexCall(g, c), s.timeCall(g, c), s.inputCall(g, c),
+		s.exitCall(g, c), s.waitCall(g, c), s.refusedCall(g, c):
+	}
+}
+
+// futexCall models the futex family (futex.go): futex(2) is emulated,
+// the newer calls end the run as Unsupported. It reports whether c was
+// one of them.
+func (s *Scheduler) futexCall(g *gthread, c *intercept.Syscall) bool {
 	switch c.Nr {
 	case unix.SYS_FUTEX:
 		s.futex(g, futexCall{args: c.Args})
 	case unix.SYS_FUTEX_WAITV, 454, 455, 456: // futex_waitv, futex_wake/wait/requeue
 		s.end(Unsupported, fmt.Sprintf("unsupported: %s is not emulated", g.at))
+	default:
+		return false
+	}
+	return true
+}
 
-	// Virtual time.
+// timeCall models the calls that read or wait on the clocks: virtual
+// time. It reports whether c was one of them.
+func (s *Scheduler) timeCall(g *gthread, c *intercept.Syscall) bool {
+	mem := g.t.Memory()
+	switch c.Nr {
 	case unix.SYS_CLOCK_GETTIME:
 		if err := writeTimespec(mem, c.Args[1], s.clockNow(int(c.Args[0]))); err != nil {
 			g.resume = intercept.Emulate(intercept.Errno(unix.EFAULT))
@@ -69,22 +90,32 @@ func (s *Scheduler) syscall(g *gthread, c *intercept.Syscall) {
 		d, err := readTimespec(mem, c.Args[0])
 		if err != nil {
 			g.resume = intercept.Emulate(intercept.Errno(unix.EFAULT))
-			return
+			return true
 		}
 		s.sleepUntil(g, s.now+d)
 	case unix.SYS_CLOCK_NANOSLEEP:
 		d, err := readTimespec(mem, c.Args[2])
 		if err != nil {
 			g.resume = intercept.Emulate(intercept.Errno(unix.EFAULT))
-			return
+			return true
 		}
 		if c.Args[1]&1 != 0 { // TIMER_ABSTIME
 			s.sleepUntil(g, d-s.clockNow(int(c.Args[0]))+s.now)
 		} else {
 			s.sleepUntil(g, s.now+d)
 		}
+	default:
+		return false
+	}
+	return true
+}
 
-	// Virtual inputs.
+// inputCall models the calls whose results are inputs from the machine
+// (randomness, CPUs, rseq): virtual inputs. It reports whether c was one
+// of them.
+func (s *Scheduler) inputCall(g *gthread, c *intercept.Syscall) bool {
+	mem := g.t.Memory()
+	switch c.Nr {
 	case unix.SYS_GETRANDOM:
 		n := min(c.Args[1], 1<<20)
 		buf := make([]byte, n)
@@ -98,7 +129,7 @@ func (s *Scheduler) syscall(g *gthread, c *intercept.Syscall) {
 		size := uint64((s.cfg.CPUs + 63) / 64 * 8)
 		if c.Args[1] < size {
 			g.resume = intercept.Emulate(intercept.Errno(unix.EINVAL))
-			return
+			return true
 		}
 		buf := make([]byte, size)
 		for i := 0; i < s.cfg.CPUs; i++ {
@@ -126,13 +157,30 @@ func (s *Scheduler) syscall(g *gthread, c *intercept.Syscall) {
 		g.resume = intercept.Emulate(intercept.Errno(unix.ENOSYS))
 	case unix.SYS_SET_TID_ADDRESS:
 		g.clearTID = c.Args[0]
+	default:
+		return false
+	}
+	return true
+}
 
-	// Process ends: let the others run first; then the process dies.
+// exitCall models process ends: exit_group lets the others run first;
+// then the process dies. It reports whether c was exit_group.
+func (s *Scheduler) exitCall(g *gthread, c *intercept.Syscall) bool {
+	switch c.Nr {
 	case unix.SYS_EXIT_GROUP:
 		g.resume = intercept.Continue()
 		g.exitGroup = true
+	default:
+		return false
+	}
+	return true
+}
 
-	// Blocking waits on other guest threads, made non-blocking.
+// waitCall models the blocking waits on other guest threads, made
+// non-blocking (io.go, fifo.go). It reports whether c was one of them.
+func (s *Scheduler) waitCall(g *gthread, c *intercept.Syscall) bool {
+	mem := g.t.Memory()
+	switch c.Nr {
 	case unix.SYS_WAIT4:
 		if c.Args[2]&unix.WNOHANG == 0 {
 			c.Args[2] |= unix.WNOHANG
@@ -161,7 +209,7 @@ func (s *Scheduler) syscall(g *gthread, c *intercept.Syscall) {
 			} else {
 				g.resume = intercept.Emulate(int64(n))
 			}
-			return
+			return true
 		}
 		if c.Args[2] != 0 { // a read of nothing returns at once
 			s.waitFD(g, int(c.Args[0]), unix.POLLIN)
@@ -195,13 +243,25 @@ func (s *Scheduler) syscall(g *gthread, c *intercept.Syscall) {
 		s.beginSysV(g, c)
 	case unix.SYS_MQ_TIMEDSEND, unix.SYS_MQ_TIMEDRECEIVE:
 		s.beginMq(g, c)
+	default:
+		return false
+	}
+	return true
+}
 
-	// io_uring performs reads, writes and futex waits asynchronously, in
-	// the kernel: nothing the scheduler could serialize. Refused as
-	// sandboxes refuse it; programs fall back to plain syscalls.
+// refusedCall fails the calls the scheduler cannot serialize with ENOSYS.
+// io_uring performs reads, writes and futex waits asynchronously, in the
+// kernel: nothing the scheduler could serialize. Refused as sandboxes
+// refuse it; programs fall back to plain syscalls. It reports whether c
+// was one of them.
+func (s *Scheduler) refusedCall(g *gthread, c *intercept.Syscall) bool {
+	switch c.Nr {
 	case unix.SYS_IO_URING_SETUP, unix.SYS_IO_URING_ENTER, unix.SYS_IO_URING_REGISTER:
 		g.resume = intercept.Emulate(intercept.Errno(unix.ENOSYS))
+	default:
+		return false
 	}
+	return true
 }
 
 // clockNow reads a virtual clock.

@@ -34,6 +34,7 @@ const (
 	futexPrivate       = futexabi.Private
 	futexClockRealtime = futexabi.ClockRealtime
 	futexBitsetAll     = futexabi.BitsetMatchAny
+	futexOpOpargShift  = 8 // FUTEX_OP_OPARG_SHIFT, in the op field of WAKE_OP's val3
 )
 
 // futexCall is a futex(2) call's arguments; ts32 says its timeout is an
@@ -188,18 +189,22 @@ func (s *Scheduler) requeue(from, to futexKey, n int) int {
 	return moved
 }
 
-// wakeOp emulates FUTEX_WAKE_OP: *uaddr2 is updated by an operation encoded
-// in val3, waiters on uaddr are woken, and waiters on uaddr2 too if the old
-// value passes a comparison.
+// wakeOp emulates FUTEX_WAKE_OP as the kernel's futex_wake_op does:
+// *uaddr2 is updated by an operation encoded in val3, waiters on uaddr are
+// woken, and waiters on uaddr2 too if the old value passes a comparison.
+// The 12-bit operation and comparison arguments are signed; with
+// FUTEX_OP_OPARG_SHIFT the operand is 1 << (oparg & 31). A bad operation
+// fails with ENOSYS before *uaddr2 changes, a bad comparison after it,
+// and neither wakes anyone.
 func (s *Scheduler) wakeOp(g *gthread, a [6]uint64, private bool) intercept.Action {
 	mem := g.t.Memory()
 	uaddr2, enc := a[4], uint32(a[5])
 	op := (enc >> 28) & 7
 	cmp := (enc >> 24) & 15
-	oparg := (enc >> 12) & 0xfff
-	cmparg := enc & 0xfff
-	if (enc>>28)&8 != 0 {
-		oparg = 1 << oparg
+	oparg := signExtend12(enc >> 12)
+	cmparg := signExtend12(enc)
+	if enc&(futexOpOpargShift<<28) != 0 {
+		oparg = 1 << (uint32(oparg) & 31)
 	}
 	old, err := readU32(mem, uaddr2)
 	if err != nil {
@@ -208,45 +213,47 @@ func (s *Scheduler) wakeOp(g *gthread, a [6]uint64, private bool) intercept.Acti
 	var nv uint32
 	switch op {
 	case 0:
-		nv = oparg
+		nv = uint32(oparg)
 	case 1:
-		nv = old + oparg
+		nv = old + uint32(oparg)
 	case 2:
-		nv = old | oparg
+		nv = old | uint32(oparg)
 	case 3:
-		nv = old &^ oparg
+		nv = old &^ uint32(oparg)
 	case 4:
-		nv = old ^ oparg
+		nv = old ^ uint32(oparg)
 	default:
 		return intercept.Emulate(intercept.Errno(unix.ENOSYS))
 	}
 	if err := writeU32(mem, uaddr2, nv); err != nil {
 		return intercept.Emulate(intercept.Errno(unix.EFAULT))
 	}
-	n := s.wakeFutex(s.futexKeyOf(g, a[0], private), int(int32(a[2])), futexBitsetAll)
 	var ok bool
-	o, arg := int32(old), int32(cmparg)
-	switch cmp {
+	switch o := int32(old); cmp {
 	case 0:
-		ok = o == arg
+		ok = o == cmparg
 	case 1:
-		ok = o != arg
+		ok = o != cmparg
 	case 2:
-		ok = o < arg
+		ok = o < cmparg
 	case 3:
-		ok = o <= arg
+		ok = o <= cmparg
 	case 4:
-		ok = o > arg
+		ok = o > cmparg
 	case 5:
-		ok = o >= arg
+		ok = o >= cmparg
 	default:
 		return intercept.Emulate(intercept.Errno(unix.ENOSYS))
 	}
+	n := s.wakeFutex(s.futexKeyOf(g, a[0], private), int(int32(a[2])), futexBitsetAll)
 	if ok {
 		n += s.wakeFutex(s.futexKeyOf(g, uaddr2, private), int(int32(a[3])), futexBitsetAll)
 	}
 	return intercept.Emulate(int64(n))
 }
+
+// signExtend12 is the low 12 bits of v as a signed number.
+func signExtend12(v uint32) int32 { return int32(v<<20) >> 20 }
 
 func readU32(mem *intercept.Memory, addr uint64) (uint32, error) {
 	var b [4]byte

@@ -6,6 +6,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/schedfuzz/schedfuzz/intercept"
+	"github.com/schedfuzz/schedfuzz/intercept/syscalls"
 )
 
 // Blocking transfers. A blocking call that the kernel may complete only
@@ -276,13 +277,21 @@ func (s *Scheduler) beginMmsg(g *gthread, c *intercept.Syscall) bool {
 	return true
 }
 
-// beginSendfile models sendfile to a blocking pipe or socket: the whole
-// count is sent unless the input ends or an error comes first.
+// beginSendfile models sendfile to a blocking socket: the whole count is
+// sent unless the input ends or an error comes first. Into a pipe the
+// kernel moves what fits once there is room (splice_file_to_pipe), at
+// most the pipe's capacity: one piece, retried while the pipe is full.
 func (s *Scheduler) beginSendfile(g *gthread, c *intercept.Syscall) bool {
 	out := int(c.Args[0])
 	fi, ok := s.inspectFD(g.pid, out)
 	if !ok || fi.nonblock || !fi.mayBlockOnGuest() || c.Args[3] == 0 {
 		return false
+	}
+	if fi.mode == unix.S_IFIFO {
+		x := s.newTransfer(g, c, xfOnce, out, unix.POLLOUT)
+		x.toggle = true
+		x.first(c, 0)
+		return true
 	}
 	x := s.newTransfer(g, c, xfBytes, out, unix.POLLOUT)
 	x.total = int64(c.Args[3])
@@ -637,7 +646,7 @@ func (s *Scheduler) pieceEntry(g *gthread, c *intercept.Syscall) bool {
 	if x == nil || !x.armed {
 		return false
 	}
-	if c.Nr != x.nr || c.Args != x.pargs || c.IP != x.ip || c.Arch != intercept.ArchX86_64 {
+	if c.Nr != x.nr || c.Args != x.pargs || c.IP != x.ip || c.Arch != syscalls.X86_64 {
 		if g.io != nil {
 			g.ioAside, g.io = g.io, nil
 		}

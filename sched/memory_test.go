@@ -53,7 +53,7 @@ func memRun(t *testing.T, path string, seed uint64, mem sched.MemoryConfig, d sc
 		mem.Sample = 100
 	}
 	r, err := explore.Run(context.Background(), &explore.Target{Path: path, Args: []string{path}},
-		explore.Config{Seed: seed, Timeout: 20 * time.Second, CPU: 0, Points: points.Memory, Memory: mem,
+		explore.Config{Seed: seed, Timeout: 20 * time.Second, Points: points.Memory, Memory: mem,
 			Decider: d, Timeline: true})
 	if err != nil {
 		t.Fatal(err)
@@ -213,7 +213,7 @@ func TestMemoryReplay(t *testing.T) {
 	testenv.RequirePtrace(t)
 	path, lines := buildDebug(t, "memory")
 	cfg := func(seed uint64) explore.Config {
-		return explore.Config{Seed: seed, Timeout: 20 * time.Second, CPU: 0, Points: points.Memory,
+		return explore.Config{Seed: seed, Timeout: 20 * time.Second, Points: points.Memory,
 			Memory: sched.MemoryConfig{Sample: 3, Watch: 2}}
 	}
 	tgt := &explore.Target{Path: path, Args: []string{path}}

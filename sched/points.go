@@ -6,6 +6,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/schedfuzz/schedfuzz/intercept"
+	"github.com/schedfuzz/schedfuzz/intercept/syscalls"
 )
 
 // PointKind is the kind of scheduling point a thread is stopped at.
@@ -116,7 +117,7 @@ func (s *Scheduler) event(g *gthread) Event {
 // matched by number across processes (a pipe shared by a parent and its
 // child usually has the same number in both), paths by their text.
 func (s *Scheduler) syscallObj(g *gthread, c *intercept.Syscall) uint64 {
-	if c.Arch != intercept.ArchX86_64 {
+	if c.Arch != syscalls.X86_64 {
 		return 0
 	}
 	path := func(i int) uint64 {

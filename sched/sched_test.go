@@ -6,7 +6,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"reflect"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -28,13 +27,19 @@ func build(t *testing.T, name string) string {
 
 func run(t *testing.T, path string, seed uint64) *explore.Result {
 	t.Helper()
-	return runOn(t, path, seed, 0)
+	return runCfg(t, path, explore.Config{Seed: seed, Timeout: 20 * time.Second})
 }
 
+// runOn is run pinned to cpu.
 func runOn(t *testing.T, path string, seed uint64, cpu int) *explore.Result {
 	t.Helper()
-	r, err := explore.Run(context.Background(), &explore.Target{Path: path, Args: []string{path}},
-		explore.Config{Seed: seed, Timeout: 20 * time.Second, CPU: cpu})
+	return runCfg(t, path, explore.Config{Seed: seed, Timeout: 20 * time.Second, Pin: true, CPU: cpu})
+}
+
+func runCfg(t *testing.T, path string, cfg explore.Config) *explore.Result {
+	t.Helper()
+	seed := cfg.Seed
+	r, err := explore.Run(context.Background(), &explore.Target{Path: path, Args: []string{path}}, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,13 +85,11 @@ func TestSameSeedSameRun(t *testing.T) {
 // must not show through (getcpu, rseq's cpu_id, sched_getcpu).
 func TestSameRunOnAnyCPU(t *testing.T) {
 	testenv.RequirePtrace(t)
-	if runtime.NumCPU() < 2 {
-		t.Skip("needs 2 CPUs")
-	}
+	cpus := testenv.QuietCPUs(t, 2)
 	path := build(t, "determinism")
-	a, b := runOn(t, path, 5, 0), runOn(t, path, 5, 1)
+	a, b := runOn(t, path, 5, cpus[0]), runOn(t, path, 5, cpus[1])
 	if !reflect.DeepEqual(a.Decisions, b.Decisions) || !bytes.Equal(a.Stdout, b.Stdout) {
-		t.Fatalf("CPU 0 and CPU 1 runs differ:\n%s\nvs\n%s", a.Stdout, b.Stdout)
+		t.Fatalf("CPU %d and CPU %d runs differ:\n%s\nvs\n%s", cpus[0], cpus[1], a.Stdout, b.Stdout)
 	}
 	if !bytes.Contains(a.Stdout, []byte("w1 cpu 1")) && !bytes.Contains(a.Stdout, []byte("w1 cpu 2")) {
 		t.Fatalf("sched_getcpu did not report a virtual CPU:\n%s", a.Stdout)
@@ -102,7 +105,7 @@ func TestSpinnerPreempted(t *testing.T) {
 	testenv.RequirePtrace(t)
 	path := build(t, "spin")
 	for seed := uint64(1); seed <= 4; seed++ {
-		cfg := explore.Config{Seed: seed, Timeout: 20 * time.Second, CPU: 0}
+		cfg := explore.Config{Seed: seed, Timeout: 20 * time.Second}
 		guided := seed == 4
 		if guided {
 			cfg.Decider = switcher{}
@@ -159,7 +162,7 @@ func TestSyncPointsFollowImports(t *testing.T) {
 	}
 	runPoints := func(argv ...string) *explore.Result {
 		r, err := explore.Run(context.Background(), &explore.Target{Path: argv[0], Args: argv},
-			explore.Config{Seed: 1, Timeout: 20 * time.Second, CPU: 0, Points: points.Sync})
+			explore.Config{Seed: 1, Timeout: 20 * time.Second, Points: points.Sync})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -207,7 +210,7 @@ func TestYieldAtFunction(t *testing.T) {
 		t.Fatal(err)
 	}
 	r, err := explore.Run(context.Background(), &explore.Target{Path: prog, Args: []string{prog}},
-		explore.Config{Seed: 1, Timeout: 20 * time.Second, CPU: 0, YieldAt: specs})
+		explore.Config{Seed: 1, Timeout: 20 * time.Second, YieldAt: specs})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -240,7 +243,7 @@ func TestSyncPointsAfterExec(t *testing.T) {
 	}
 	for seed := uint64(1); seed <= 300; seed++ {
 		r, err := explore.Run(context.Background(), &explore.Target{Path: "/bin/sh", Args: []string{"sh", "-c", "exec " + prog}},
-			explore.Config{Seed: seed, Timeout: 20 * time.Second, CPU: 0, Points: points.Sync})
+			explore.Config{Seed: seed, Timeout: 20 * time.Second, Points: points.Sync})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -262,7 +265,7 @@ func TestSyncPointsInForkedChild(t *testing.T) {
 	path := build(t, "fork_locks")
 	for seed := uint64(1); seed <= 300; seed++ {
 		r, err := explore.Run(context.Background(), &explore.Target{Path: path, Args: []string{path}},
-			explore.Config{Seed: seed, Timeout: 20 * time.Second, CPU: 0, Points: points.Sync})
+			explore.Config{Seed: seed, Timeout: 20 * time.Second, Points: points.Sync})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -297,7 +300,7 @@ func TestPointsSurviveUnmap(t *testing.T) {
 		t.Fatal(err)
 	}
 	r, err := explore.Run(context.Background(), &explore.Target{Path: prog, Args: []string{prog, plugin}},
-		explore.Config{Seed: 1, Timeout: 20 * time.Second, CPU: 0, YieldAt: specs, Timeline: true})
+		explore.Config{Seed: 1, Timeout: 20 * time.Second, YieldAt: specs, Timeline: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,6 +8,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/schedfuzz/schedfuzz/intercept"
+	"github.com/schedfuzz/schedfuzz/intercept/syscalls"
 )
 
 // Signals. A ptrace-stopped thread does not wake for a signal: the signal
@@ -198,7 +199,7 @@ func (s *Scheduler) pendingChanged(g *gthread) {
 // signalEnter handles a syscall entry that is not a scheduling point: the
 // re-execution of a call whose own mask lets a pending signal in.
 func (s *Scheduler) signalEnter(g *gthread, c *intercept.Syscall) (intercept.Action, bool) {
-	if c.Nr != unix.SYS_RESTART_SYSCALL || c.Arch != intercept.ArchX86_64 {
+	if c.Nr != unix.SYS_RESTART_SYSCALL || c.Arch != syscalls.X86_64 {
 		g.sig.rblk = nil
 	}
 	if !g.sig.rerun {

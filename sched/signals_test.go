@@ -92,7 +92,7 @@ func sameAsNative(t *testing.T, runs int, argv ...string) {
 					// The run replays: signals and timers come at the
 					// same points.
 					again, err := explore.Run(context.Background(), sess.Target,
-						explore.Config{Seed: rep.Seed, Timeout: 30 * time.Second, CPU: 0, Strategy: sp, Replay: r.Decisions})
+						explore.Config{Seed: rep.Seed, Timeout: 30 * time.Second, Strategy: sp, Replay: r.Decisions})
 					if err != nil || again.Outcome.Kind != sched.Finished || !bytes.Equal(again.Stdout, r.Stdout) {
 						problems = append(problems, fmt.Sprintf("replay of run 0: %v %s %v, stdout %q", err, again.Describe(), again.Divergence, again.Stdout))
 					}
@@ -164,7 +164,7 @@ func TestCancelSpinning(t *testing.T) {
 	path := buildSignals(t, "cancel_spin")
 	for seed := uint64(1); seed <= 3; seed++ {
 		r, err := explore.Run(context.Background(), &explore.Target{Path: path, Args: []string{path}},
-			explore.Config{Seed: seed, Timeout: 60 * time.Second, CPU: 0})
+			explore.Config{Seed: seed, Timeout: 60 * time.Second})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -210,7 +210,7 @@ func TestLostWakeupFound(t *testing.T) {
 	t.Logf("found in run %d (%s): %s", found.Index, found.Strategy, sig)
 	for i := 0; i < 3; i++ {
 		again, err := explore.Run(context.Background(), sess.Target, explore.Config{Seed: found.Seed,
-			Timeout: 30 * time.Second, CPU: 0, Strategy: found.Strategy, Replay: r.Decisions})
+			Timeout: 30 * time.Second, Strategy: found.Strategy, Replay: r.Decisions})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -246,7 +246,7 @@ func TestExternalSignal(t *testing.T) {
 		}
 	}()
 	r, err := explore.Run(context.Background(), &explore.Target{Path: path, Args: []string{path, pidFile}},
-		explore.Config{Seed: 1, Timeout: 30 * time.Second, CPU: 0, Stdin: inR})
+		explore.Config{Seed: 1, Timeout: 30 * time.Second, Stdin: inR})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -262,7 +262,7 @@ func TestPollDeadlock(t *testing.T) {
 	testenv.RequirePtrace(t)
 	path := buildSignals(t, "poll_deadlock")
 	r, err := explore.Run(context.Background(), &explore.Target{Path: path, Args: []string{path}},
-		explore.Config{Seed: 1, Timeout: 20 * time.Second, CPU: 0})
+		explore.Config{Seed: 1, Timeout: 20 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,7 +3,9 @@ package sched
 import (
 	"errors"
 	"fmt"
+	"path/filepath"
 	"slices"
+	"strings"
 
 	"github.com/schedfuzz/schedfuzz/intercept"
 	"github.com/schedfuzz/schedfuzz/intercept/symbols"
@@ -203,6 +205,13 @@ func (s *Scheduler) caught(g *gthread) {
 	if g.spin != nil && g.spin.spinning {
 		return
 	}
+	if s.inLoader(g) {
+		// The dynamic loader computes (relocations, symbol lookups)
+		// but never waits for another thread: a catch there only
+		// says the machine was slow, and a site there would make the
+		// run depend on it. The next tick looks again.
+		return
+	}
 	s.dog.handling(true)
 	site, err := s.spinSite(g)
 	if errors.Is(err, intercept.ErrStepStopped) {
@@ -350,6 +359,20 @@ func (s *Scheduler) siteOf(g *gthread, addr uint64) (SpinSite, error) {
 		return SpinSite{}, fmt.Errorf("the loop at %#x is in no ELF file", addr)
 	}
 	return SpinSite{Path: im.Path, Vaddr: im.Vaddr(addr)}, nil
+}
+
+// inLoader reports whether g was caught in the dynamic loader.
+func (s *Scheduler) inLoader(g *gthread) bool {
+	regs, err := g.t.Regs()
+	if err != nil {
+		return false
+	}
+	site, err := s.siteOf(g, regs.Rip)
+	if err != nil {
+		return false
+	}
+	base := filepath.Base(site.Path)
+	return strings.HasPrefix(base, "ld-linux") || strings.HasPrefix(base, "ld-musl") || base == "ld.so"
 }
 
 // symbols is the run's ELF cache.

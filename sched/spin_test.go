@@ -26,7 +26,7 @@ type spinRun struct {
 func runSpin(t *testing.T, path string, seed uint64, sp explore.Spec) spinRun {
 	t.Helper()
 	r, err := explore.Run(context.Background(), &explore.Target{Path: path, Args: []string{path}},
-		explore.Config{Seed: seed, Strategy: sp, Timeout: 60 * time.Second, CPU: 0})
+		explore.Config{Seed: seed, Strategy: sp, Timeout: 60 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,7 +74,7 @@ func TestSpinDeterministicUnderLoad(t *testing.T) {
 				failing++
 				for i := range 10 {
 					r, err := explore.Run(context.Background(), &explore.Target{Path: path, Args: []string{path}},
-						explore.Config{Seed: a.seed, Strategy: a.strategy, Timeout: 60 * time.Second, CPU: 0,
+						explore.Config{Seed: a.seed, Strategy: a.strategy, Timeout: 60 * time.Second,
 							Replay: a.res.Decisions, Spins: a.res.Spins})
 					if err != nil {
 						t.Fatal(err)

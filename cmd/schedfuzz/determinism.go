@@ -55,9 +55,8 @@ func (s *session) checkDeterminism(rep *explore.RunReport) error {
 	}
 	d.checked++
 	r := rep.Result
-	cfg := s.config(explore.Config{Seed: rep.Seed, Strategy: rep.Strategy, Hint: rep.Hint, CPU: 0,
-		Replay: append([]sched.Decision{}, r.Decisions...), Spins: r.Spins})
-	s.f.pts.applyRun(&cfg, r)
+	cfg := s.hunt.RunConfig(rep, r)
+	cfg.Hint, cfg.Replay = rep.Hint, append([]sched.Decision{}, r.Decisions...)
 	again, err := explore.Run(s.ctx, s.tgt, cfg)
 	if s.ctx.Err() != nil {
 		return nil // interrupted: not a finding

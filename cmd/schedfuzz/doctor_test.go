@@ -16,9 +16,9 @@ import (
 )
 
 // denyPtraceEnv makes the test binary, run as a helper, install a seccomp
-// filter that fails ptrace(2) with EPERM and exec the schedfuzz binary
-// with the given arguments: a machine where ptrace is forbidden (as in a
-// container's default seccomp profile).
+// filter that fails ptrace(2) and perf_event_open(2) with EPERM and exec
+// the schedfuzz binary with the given arguments: a machine where both are
+// forbidden (as in a container's default seccomp profile).
 const denyPtraceEnv = "SCHEDFUZZ_TEST_DENY_PTRACE"
 
 func init() {
@@ -31,7 +31,8 @@ func init() {
 func denyPtraceAndExec(args []string) {
 	runtime.LockOSThread()
 	f := seccomp.Filter{
-		Syscalls:    map[uint32]seccomp.Action{unix.SYS_PTRACE: seccomp.Errno(unix.EPERM)},
+		Syscalls: map[uint32]seccomp.Action{unix.SYS_PTRACE: seccomp.Errno(unix.EPERM),
+			unix.SYS_PERF_EVENT_OPEN: seccomp.Errno(unix.EPERM)},
 		Default:     seccomp.Allow,
 		ForeignArch: seccomp.Allow,
 		X32:         seccomp.Allow,
@@ -53,7 +54,7 @@ func TestDoctor(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("doctor: exit %d on a machine the tests run on, want 0\n%s%s", code, stdout, stderr)
 	}
-	for _, check := range []string{"platform", "proc", "ptrace", "seccomp", "intercept", "namespaces", "cpus"} {
+	for _, check := range []string{"platform", "proc", "ptrace", "seccomp", "intercept", "namespaces", "cpus", "cpu-ticks"} {
 		if !strings.Contains(stdout, check) {
 			t.Errorf("doctor output lacks the %s check:\n%s", check, stdout)
 		}
@@ -81,11 +82,16 @@ func TestDoctorPtraceDenied(t *testing.T) {
 	if code != 1 {
 		t.Fatalf("doctor without ptrace: exit %d, want 1\n%s%s", code, stdout, stderr)
 	}
-	var ptraceLine string
+	var ptraceLine, ticksLine string
 	for _, line := range strings.Split(stdout, "\n") {
 		if f := strings.Fields(line); len(f) > 1 && f[1] == "ptrace" {
 			ptraceLine = line
+		} else if len(f) > 1 && f[1] == "cpu-ticks" {
+			ticksLine = line
 		}
+	}
+	if !strings.HasPrefix(ticksLine, "warn") || !strings.Contains(ticksLine, "operation not permitted") {
+		t.Errorf("doctor's cpu-ticks line = %q, want a warning naming EPERM\n%s", ticksLine, stdout)
 	}
 	if !strings.HasPrefix(ptraceLine, "FAIL") || !strings.Contains(ptraceLine, "operation not permitted") {
 		t.Errorf("doctor's ptrace line = %q, want a FAIL naming EPERM\n%s", ptraceLine, stdout)

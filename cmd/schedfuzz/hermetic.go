@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/schedfuzz/schedfuzz/explore"
 	"github.com/schedfuzz/schedfuzz/intercept/sandbox"
 	"github.com/schedfuzz/schedfuzz/replay"
 )
@@ -86,79 +85,4 @@ func openSandbox(cfg sandbox.Config, stderr io.Writer) (*sandbox.Pool, error) {
 		fmt.Fprintf(stderr, "schedfuzz: note: %s\n", n)
 	}
 	return p, nil
-}
-
-// hermeticKey is a seed file's hermetic value for a run with pool p.
-func hermeticKey(p *sandbox.Pool) string {
-	if p == nil {
-		return "no"
-	}
-	return "yes"
-}
-
-// netKey is a seed file's net value: "host" for a sandboxed run that kept
-// the host's network.
-func netKey(p *sandbox.Pool, net string) string {
-	if p != nil && net == "host" {
-		return "host"
-	}
-	return ""
-}
-
-// recordedStdin gives a replay the recorded standard input. It returns why
-// the seed cannot be replayed ("" if it can); a file that changed since is
-// a note.
-func recordedStdin(sf *replay.SeedFile, cfg *explore.Config, res *replayed) string {
-	if sf.Stdin == "" {
-		return ""
-	}
-	sum, err := replay.FileSHA256(sf.Stdin)
-	if err != nil {
-		return fmt.Sprintf("the recorded standard input %s cannot be read: %v", sf.Stdin, unwrapPathErr(err))
-	}
-	if sf.StdinSHA256 != "" && sum != sf.StdinSHA256 {
-		res.notes = append(res.notes, fmt.Sprintf("the standard input %s changed since the seed was recorded (sha256 %.12s, recorded %.12s)", sf.Stdin, sum, sf.StdinSHA256))
-	}
-	cfg.StdinFile = sf.Stdin
-	return ""
-}
-
-// replaySandbox makes the sandbox a seed recorded in one replays in (nil,
-// with a note, where namespaces are unavailable).
-func replaySandbox(sf *replay.SeedFile, path, dir string, res *replayed) (*sandbox.Pool, error) {
-	p, err := sandbox.New(sandbox.Config{Dir: dir, Prog: path, CPUs: sf.CPUs, HostNet: sf.Net == "host"})
-	var ue *sandbox.UnavailableError
-	if errors.As(err, &ue) {
-		res.notes = append(res.notes, fmt.Sprintf("the run was recorded in a sandbox, but %v: replaying without one", ue))
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	res.notes = append(res.notes, p.Notes()...)
-	return p, nil
-}
-
-// behaviorOf is the behaviour a run recorded (none if it was not).
-func behaviorOf(r *explore.Result) replay.Behavior {
-	if r.Behavior == nil {
-		return replay.Behavior{}
-	}
-	return *r.Behavior
-}
-
-// explainDivergence says where the program first behaved differently
-// from the recorded run instead of the decision that diverged (the
-// program's terms, not the scheduler's: the decision only follows from
-// it), if the seed recorded its behaviour and the replay shows a
-// difference before the divergence.
-func explainDivergence(sf *replay.SeedFile, r *explore.Result, why string) string {
-	if r.Behavior == nil {
-		return why
-	}
-	d := replay.FirstDifference(&sf.Behavior, r.Behavior)
-	if d == nil {
-		return why
-	}
-	return d.Describe(r.Calls) + "; then replay diverged"
 }

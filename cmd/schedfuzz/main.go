@@ -23,6 +23,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+
+	"github.com/schedfuzz/schedfuzz/hunt"
 )
 
 const version = "schedfuzz 0.2"
@@ -31,10 +33,10 @@ const version = "schedfuzz 0.2"
 const (
 	exitOK       = 0
 	exitFound    = 1
-	exitUsage    = 2
+	exitUsage    = hunt.ExitUsage
 	exitTool     = 125
-	exitNoExec   = 126
-	exitNotFound = 127
+	exitNoExec   = hunt.ExitNoExec
+	exitNotFound = hunt.ExitNotFound
 )
 
 func main() {
@@ -64,13 +66,18 @@ type cliError struct {
 func (e *cliError) Error() string { return e.msg }
 
 // fail prints err as one line (oneLine) and returns its exit code: a
-// *cliError's, that of a guest that could not be started
+// *cliError's or *hunt.InputError's, that of a guest that could not be started
 // (startErrorCode), else exitTool.
 func fail(stderr io.Writer, err error) int {
 	var ce *cliError
 	if errors.As(err, &ce) {
 		fmt.Fprintf(stderr, "schedfuzz: %s\n", oneLine(ce.msg))
 		return ce.code
+	}
+	var ie *hunt.InputError
+	if errors.As(err, &ie) {
+		fmt.Fprintf(stderr, "schedfuzz: %s\n", oneLine(ie.Msg))
+		return ie.Code
 	}
 	fmt.Fprintf(stderr, "schedfuzz: %s\n", oneLine(err.Error()))
 	return startErrorCode(err)

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/schedfuzz/schedfuzz/explore"
+	"github.com/schedfuzz/schedfuzz/hunt"
 	"github.com/schedfuzz/schedfuzz/internal/testenv"
 	"github.com/schedfuzz/schedfuzz/replay"
 )
@@ -107,14 +108,14 @@ func TestReplayDir(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pts, err := recordedPoints(rec.Points)
+	pts, err := hunt.RecordedPoints(rec.Points)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var pass *explore.Result
 	for s := uint64(1); s < 50 && pass == nil; s++ {
 		cfg := explore.Config{Seed: s, Timeout: 20 * time.Second, CPU: 0, CPUs: rec.CPUs}
-		pts.apply(&cfg)
+		pts.Apply(&cfg)
 		r, err := explore.Run(context.Background(), &explore.Target{Path: prog, Args: []string{prog}, Env: os.Environ(), Dir: dir}, cfg)
 		if err != nil {
 			t.Fatal(err)

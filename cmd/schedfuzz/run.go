@@ -4,7 +4,6 @@ import (
 	"context"
 	crand "crypto/rand"
 	"encoding/binary"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -19,11 +18,11 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/schedfuzz/schedfuzz/explore"
+	"github.com/schedfuzz/schedfuzz/hunt"
 	"github.com/schedfuzz/schedfuzz/intercept/sandbox"
 	"github.com/schedfuzz/schedfuzz/intercept/symbols"
 	"github.com/schedfuzz/schedfuzz/replay"
 	"github.com/schedfuzz/schedfuzz/report"
-	"github.com/schedfuzz/schedfuzz/sched"
 )
 
 const runUsage = `usage: schedfuzz [flags] [--] PROG [ARGS...]
@@ -52,7 +51,7 @@ type runFlags struct {
 	junit     string
 	trace     string
 	verbose   bool
-	pts       pointFlags
+	pts       hunt.Points
 	world     worldFlags
 	check     checkFlag
 }
@@ -77,7 +76,7 @@ func (f *runFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.junit, "junit", "", "write a JUnit XML report to this file")
 	fs.StringVar(&f.trace, "trace", "", "write a Perfetto/Chrome trace of the first failure to this file")
 	fs.BoolVar(&f.verbose, "v", false, "print every run, and progress lines even when stderr is not a terminal")
-	f.pts.register(fs, defaultPoints)
+	registerPoints(fs, &f.pts, defaultPoints)
 	f.world.register(fs)
 	fs.Var(&f.check, "check-determinism", "replay passing runs with their own decisions and report those that do not follow them (=N: every Nth passing run)")
 }
@@ -89,9 +88,8 @@ type session struct {
 	stderr  io.Writer
 	prog    string // as typed
 	args    []string
+	hunt    *hunt.Hunt // the program, the settings and the failure pipeline
 	tgt     *explore.Target
-	sum     string // target SHA-256
-	cwd     string
 	store   replay.Store
 	classes explore.Classifier
 	json    *report.JSON
@@ -99,7 +97,6 @@ type session struct {
 
 	ctx    context.Context     // cancelled by SIGINT or SIGTERM
 	base   uint64              // the session seed
-	epoch  int64               // the guests' realtime clock at a run's start (sessionEpoch)
 	seen   map[string]*sigInfo // by signature
 	order  []string            // signatures in order of discovery
 	err    error               // a tool error that stopped the session
@@ -146,13 +143,14 @@ func runMain(args []string, stdout, stderr io.Writer) int {
 				return code
 			}
 		}
-		pool, err := openSandbox(sandbox.Config{Dir: s.cwd, Prog: s.tgt.Path, CPUs: f.cpus, HostNet: f.world.net == "host"}, stderr)
+		pool, err := openSandbox(sandbox.Config{Dir: s.hunt.Program.Dir, Prog: s.tgt.Path, CPUs: f.cpus, HostNet: f.world.net == "host"}, stderr)
 		if err != nil {
 			return fail(stderr, err)
 		}
 		if pool != nil {
 			defer pool.Close()
 			s.pool = pool
+			s.hunt.Sandbox = pool
 		}
 	}
 	return s.run()
@@ -171,7 +169,7 @@ func (s *session) setup() error {
 	if _, err := explore.ParsePortfolio(f.strategy); err != nil {
 		return usageErr("-strategy: %v", err)
 	}
-	if err := f.pts.parse(); err != nil {
+	if err := parsePoints(&f.pts); err != nil {
 		return err
 	}
 	if err := f.world.parse(); err != nil {
@@ -199,35 +197,24 @@ func (s *session) setup() error {
 	if err := f.checkOutputs(); err != nil {
 		return err
 	}
-	path, err := resolveTarget(s.prog)
+	// The guest gets our environment and working directory; the seed file
+	// records both (secret-looking values redacted) so a replay is exact.
+	prog, err := hunt.NewProgram(s.prog, s.args, os.Environ(), "")
 	if err != nil {
 		return err
 	}
-	if s.sum, err = replay.FileSHA256(path); err != nil {
-		return err
-	}
-	s.cwd, _ = os.Getwd()
-	// The guest gets our environment and working directory; the seed file
-	// records both (secret-looking values redacted) so a replay is exact.
-	s.tgt = &explore.Target{Path: path, Args: s.args, Env: os.Environ()}
+	s.tgt = prog.Target()
 	s.store = replay.Store{Dir: f.corpus}
 	s.store.CleanTemp() // what sessions killed while saving left
 	if f.json {
 		s.json = report.NewJSON(s.stdout)
 	}
+	s.hunt = &hunt.Hunt{Program: prog, Tool: version, Store: s.store, Classify: s.classes, Points: &f.pts,
+		Timeout: f.timeout, CPUs: f.cpus, Faults: f.faults, MaxSteps: f.maxSteps, Symbols: s.syms,
+		HostNet: f.world.net == "host", Stdin: f.world.stdinPath, StdinSHA256: f.world.stdinSum,
+		Minimize: f.minimize, Verbose: f.verbose || isTerminal(s.stderr),
+		Hooks: hunt.Hooks{Guard: s.gate.saving, Saved: s.saved, Logf: s.logf}}
 	return nil
-}
-
-// sessionEpoch is where the guests' realtime clock starts in a session's
-// runs: midnight (UTC) two days after now. A guest's clock must not be
-// behind the times of the files it sees, those it makes included (the
-// kernel stamps them with the real time: make warns of clock skew and
-// rebuilds what it should not). Whole days keep it the same for the
-// sessions of a day; its seed files record it, so that replays start
-// their clocks there too.
-func sessionEpoch(now time.Time) int64 {
-	const day = 24 * 60 * 60
-	return (now.Unix()/day + 2) * day
 }
 
 func (s *session) run() int {
@@ -245,7 +232,7 @@ func (s *session) run() int {
 		base = v
 	}
 	s.base = base
-	s.epoch = sessionEpoch(time.Now())
+	s.hunt.Epoch = hunt.SessionEpoch(time.Now())
 	portfolio, _ := explore.ParsePortfolio(f.strategy)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, unix.SIGTERM)
 	defer stop()
@@ -266,7 +253,7 @@ func (s *session) run() int {
 	s.start = time.Now()
 	sess := &explore.Session{
 		Target: s.tgt, Seed: base, Runs: f.runs, Time: f.budget, Parallel: f.par, Portfolio: portfolio,
-		Template: s.config(explore.Config{}), MemoryEvery: f.pts.every,
+		Template: s.hunt.Config(explore.Config{}), MemoryEvery: f.pts.MemoryEvery(),
 		Classify: s.classes,
 		Report:   s.onRun,
 	}
@@ -327,23 +314,14 @@ func (s *session) run() int {
 func (s *session) listFailures() {
 	for _, sig := range s.order {
 		in := s.seen[sig]
-		fmt.Fprintf(s.stderr, "  %d× %s: %s\n", in.runs, sig, replayCommand(in.file))
+		fmt.Fprintf(s.stderr, "  %d× %s: %s\n", in.runs, sig, hunt.ReplayCommand(in.file))
 	}
-}
-
-// config completes a run's configuration with the session's settings.
-func (s *session) config(cfg explore.Config) explore.Config {
-	cfg.Timeout, cfg.CPUs, cfg.Faults, cfg.MaxSteps, cfg.Symbols = s.f.timeout, s.f.cpus, s.f.faults, s.f.maxSteps, s.syms
-	cfg.Epoch = s.epoch
-	cfg.Sandbox, cfg.StdinFile, cfg.Behavior = s.pool, s.f.world.stdinPath, true
-	s.f.pts.apply(&cfg)
-	return cfg
 }
 
 // onRun is the session's Report: it sees every run in order.
 func (s *session) onRun(rep *explore.RunReport) bool {
 	if rep.Err != nil {
-		s.err = fmt.Errorf("run %d: %w", rep.Index, rep.Err)
+		s.err = hunt.RunError(rep)
 		return true
 	}
 	s.gate.mu.Lock()
@@ -356,13 +334,10 @@ func (s *session) onRun(rep *explore.RunReport) bool {
 			fmt.Fprintf(s.stderr, "schedfuzz: %s\n", oneLine(w))
 		}
 	}
-	switch r.Outcome.Kind {
-	case sched.Unsupported:
-		// A property of the program: said, not a failure of ours.
-		s.err = &cliError{exitUsage, fmt.Sprintf("run %d: %s", rep.Index, r.Outcome.Report)}
-		return true
-	case sched.Internal:
-		s.err = fmt.Errorf("run %d: %s", rep.Index, r.Outcome.Report)
+	// Unsupported guest behaviour (a property of the program: said, not
+	// a failure of ours) or schedfuzz's own failure ends the session.
+	if err := hunt.RunError(rep); err != nil {
+		s.err = err
 		return true
 	}
 	if s.f.verbose {
@@ -394,70 +369,36 @@ func (s *session) onRun(rep *explore.RunReport) bool {
 	return !s.f.keepGoing
 }
 
-// seedFile records a run. A hang's seed records the steps it was cut
-// at as its max-steps: its replay stops there too.
-func (s *session) seedFile(rep *explore.RunReport, r *explore.Result) *replay.SeedFile {
-	maxSteps := s.f.maxSteps
-	if n := r.ReplaySteps(); n > 0 {
-		maxSteps = n
-	}
-	return &replay.SeedFile{Tool: version, Target: s.prog, SHA256: s.sum, Args: s.args[1:],
-		Dir: s.cwd, Env: replay.RecordEnv(s.tgt.Env),
-		Seed: rep.Seed, Run: rep.Index, Strategy: rep.Strategy.String(), CPUs: s.f.cpus,
-		Faults: s.f.faults, MaxSteps: maxSteps, Epoch: s.epoch, Points: s.f.pts.record(r.Points, &r.Outcome), Spins: r.Spins,
-		ExpectExit: s.recordedExpect(), Failure: s.f.failure, Ignore: s.f.ignore,
-		Hermetic: hermeticKey(s.pool), Net: netKey(s.pool, s.f.world.net), Stdin: s.f.world.stdinPath, StdinSHA256: s.f.world.stdinSum,
-		Behavior: behaviorOf(r), Outside: r.Outside,
-		Outcome: r.Describe(), Signature: explore.Signature(r), Digest: replay.Digest(r.Decisions), Decisions: r.Decisions}
-}
-
-// failure handles the first run of a new signature: save it, minimize it,
-// find its critical pair, report it. An interrupt (s.ctx) cuts
-// minimization short: the failure is reported with what was found.
+// failure handles the first run of a new signature through the hunt's
+// pipeline (save, minimize, find its critical pair), then reports it. An
+// interrupt (s.ctx) cuts minimization short: the failure is reported
+// with what was found.
 func (s *session) failure(rep *explore.RunReport, sig string) error {
 	r := rep.Result
-	var file string
-	var known bool
 	s.unsaved = nil
-	s.gate.saving(func() {
-		var err error
-		file, known, err = s.store.Save(s.seedFile(rep, r))
-		switch {
-		case errors.Is(err, replay.ErrTooLarge):
-			// Only with -max-steps 0 or a very large one: the
-			// session seed still reproduces the run.
-			fmt.Fprintf(s.stderr, "schedfuzz: run %d is too long for a seed file (%d decisions); -seed %#016x reproduces it (a smaller -max-steps would have ended it as a livelock)\n",
-				rep.Index, len(r.Decisions), s.base)
-			file = ""
-		case err != nil:
-			// A seed that cannot be saved is not lost: the report
-			// is printed in full, with the run's seed and how to
-			// run it again (reportUnsaved).
-			s.unsaved = err
-		default:
-			s.gate.found = append(s.gate.found, "replay: "+replayCommand(file))
-		}
-	})
-	fr := &report.Failure{Target: s.prog, Run: rep.Index, Result: r, Known: known, Seed: file}
-	if s.f.minimize && s.ctx.Err() == nil && file != "" {
-		if err := s.minimize(rep, sig, fr); err != nil {
-			return err
-		}
+	fd, err := s.hunt.Failure(s.ctx, rep)
+	if err != nil {
+		return err
+	}
+	fr := fd.Report
+	if fd.Minimized {
+		n := fr.Minimized
+		s.emit(report.Event{Action: "minimized", Test: "run/" + strconv.Itoa(rep.Index), File: fr.MinSeed, Preempts: &n, Signature: sig})
 	}
 	var text strings.Builder
-	fr.Text(&text)
+	fd.Text(&text)
 	// The session's lines first: the report ends with the replay command.
 	fmt.Fprintf(s.stderr, "schedfuzz: failure in run %d (seed %#016x, strategy %s) after %v\n",
 		rep.Index, rep.Seed, rep.Strategy, time.Since(s.start).Round(time.Millisecond))
-	fmt.Fprintf(s.stderr, "signature: %s (%s in %s)\n", sig, novelty(known), s.f.corpus)
+	fmt.Fprintf(s.stderr, "signature: %s (%s in %s)\n", sig, novelty(fd.Known), s.f.corpus)
 	fmt.Fprint(s.stderr, text.String())
 	if s.unsaved != nil {
 		s.reportUnsaved(rep)
 	}
-	isNew := !known
+	isNew := !fd.Known
 	s.emit(report.Event{Action: "fail", Test: "run/" + strconv.Itoa(rep.Index), Seed: fmt.Sprintf("%#016x", rep.Seed),
-		Strategy: rep.Strategy.String(), Outcome: r.Describe(), Signature: sig, New: &isNew, File: file, Output: text.String()})
-	s.seen[sig] = &sigInfo{runs: 1, first: rep.Index, file: file, message: r.Describe(), details: text.String()}
+		Strategy: rep.Strategy.String(), Outcome: r.Describe(), Signature: sig, New: &isNew, File: fd.File, Output: text.String()})
+	s.seen[sig] = &sigInfo{runs: 1, first: rep.Index, file: fd.File, message: r.Describe(), details: text.String()}
 	s.order = append(s.order, sig)
 	if s.f.trace != "" && !s.traced && s.ctx.Err() == nil {
 		s.traced = true
@@ -469,50 +410,28 @@ func (s *session) failure(rep *explore.RunReport, sig string) error {
 	return nil
 }
 
-// minimize shrinks the failure of rep and finds its critical pair, within
-// the minimizer's budget or until the session is interrupted; the
-// minimized seed (if smaller) is saved and recorded in fr.
-func (s *session) minimize(rep *explore.RunReport, sig string, fr *report.Failure) error {
-	cfg := s.config(explore.Config{Seed: rep.Seed, Strategy: rep.Strategy, CPU: 0, Spins: rep.Result.Spins})
-	s.f.pts.applyRun(&cfg, rep.Result)
-	m := &explore.Minimizer{Target: s.tgt, Config: cfg, Classify: s.classes}
-	verbose := s.f.verbose || isTerminal(s.stderr)
-	if verbose {
-		fmt.Fprintf(s.stderr, "schedfuzz: minimizing the failure of run %d (%d decisions; at most %v, Ctrl-C ends it)\n",
-			rep.Index, len(rep.Result.Decisions), explore.DefaultMinimizeTime)
+// saved is the hunt's Saved hook: it runs inside the exit gate, so an
+// interrupted session lists exactly the seeds on disk.
+func (s *session) saved(rep *explore.RunReport, file string, known bool, err error) {
+	switch {
+	case hunt.TooLarge(err):
+		// Only with -max-steps 0 or a very large one: the session
+		// seed still reproduces the run.
+		fmt.Fprintf(s.stderr, "schedfuzz: run %d is too long for a seed file (%d decisions); -seed %#016x reproduces it (a smaller -max-steps would have ended it as a livelock)\n",
+			rep.Index, len(rep.Result.Decisions), s.base)
+	case err != nil:
+		// A seed that cannot be saved is not lost: the report is
+		// printed in full, with the run's seed and how to run it
+		// again (reportUnsaved).
+		s.unsaved = err
+	default:
+		s.gate.found = append(s.gate.found, "replay: "+hunt.ReplayCommand(file))
 	}
-	start := time.Now()
-	min, err := m.Minimize(s.ctx, rep.Result)
-	if verbose && min != nil {
-		fmt.Fprintf(s.stderr, "schedfuzz: minimized in %v: %d of %d preemptions or faults left after %d runs%s\n",
-			time.Since(start).Round(time.Millisecond), min.Items, min.Original, min.Runs, map[bool]string{true: " (budget used up)"}[min.Exhausted])
-	}
-	if min == nil || (err != nil && s.ctx.Err() == nil) {
-		fmt.Fprintf(s.stderr, "schedfuzz: %s\n", oneLine("minimize: "+err.Error()))
-		return nil
-	}
-	fr.Minimized, fr.Original = min.Items, min.Original
-	if min.Items < min.Original {
-		msf := s.seedFile(rep, min.Result)
-		msf.Strategy += "+minimized"
-		var mfile string
-		s.gate.saving(func() { mfile, _, err = s.store.Save(msf) })
-		if err != nil {
-			fmt.Fprintf(s.stderr, "schedfuzz: %s\n", oneLine("the minimized seed was not saved: "+err.Error()))
-		}
-		fr.MinSeed = mfile
-	}
-	if s.ctx.Err() == nil {
-		if cause, err := m.RootCause(s.ctx, min); err == nil {
-			fr.Cause = cause
-		}
-		if verbose {
-			fmt.Fprintf(s.stderr, "schedfuzz: minimization and root cause took %v\n", time.Since(start).Round(time.Millisecond))
-		}
-	}
-	n := min.Items
-	s.emit(report.Event{Action: "minimized", Test: "run/" + strconv.Itoa(rep.Index), File: fr.MinSeed, Preempts: &n, Signature: sig})
-	return nil
+}
+
+// logf is the hunt's Logf hook.
+func (s *session) logf(format string, a ...any) {
+	fmt.Fprintf(s.stderr, "schedfuzz: %s\n", oneLine(fmt.Sprintf(format, a...)))
 }
 
 func novelty(known bool) string {
@@ -525,8 +444,8 @@ func novelty(known bool) string {
 // writeTrace replays a failing run with its timeline recorded and writes
 // it as a Perfetto trace.
 func (s *session) writeTrace(rep *explore.RunReport, r *explore.Result) error {
-	cfg := s.config(explore.Config{Seed: rep.Seed, Strategy: rep.Strategy, CPU: 0, Replay: r.Decisions, Timeline: true, Spins: r.Spins})
-	s.f.pts.applyRun(&cfg, r)
+	cfg := s.hunt.RunConfig(rep, r)
+	cfg.Replay, cfg.Timeline = r.Decisions, true
 	tr, err := explore.Run(s.ctx, s.tgt, cfg)
 	if err != nil {
 		return err

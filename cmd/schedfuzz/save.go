@@ -8,15 +8,6 @@ import (
 	"github.com/schedfuzz/schedfuzz/explore"
 )
 
-// recordedExpect is -expect-exit for the seed file: nil for the default
-// (success is exit 0), which seed files leave out.
-func (s *session) recordedExpect() []int {
-	if len(s.classes.ExpectExit) == 1 && s.classes.ExpectExit[0] == 0 {
-		return nil
-	}
-	return s.classes.ExpectExit
-}
-
 // reportUnsaved ends the report of a failure whose seed file could not be
 // written (the corpus filled up or became read-only during the session):
 // why, the run's seed, and the command that makes the same runs again.
@@ -49,14 +40,6 @@ func (s *session) rerunCommand(n int) string {
 		args[i] = shellQuote(a)
 	}
 	return strings.Join(args, " ")
-}
-
-// replayCommand is how to replay a saved seed ("" if it was not saved).
-func replayCommand(file string) string {
-	if file == "" {
-		return "(seed file not saved)"
-	}
-	return "schedfuzz replay " + file
 }
 
 // shellQuote quotes s for a POSIX shell when it needs it.

@@ -15,6 +15,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/schedfuzz/schedfuzz/hunt"
 	"github.com/schedfuzz/schedfuzz/intercept"
 	"github.com/schedfuzz/schedfuzz/intercept/syscalls"
 )
@@ -57,16 +58,6 @@ type callStats struct {
 
 func (tr *tracer) Subscription() intercept.Subscription { return tr.sub }
 
-func archOf(a intercept.Arch) syscalls.Arch {
-	switch a {
-	case intercept.ArchI386:
-		return syscalls.I386
-	case intercept.ArchX32:
-		return syscalls.X32
-	}
-	return syscalls.X86_64
-}
-
 func (tr *tracer) state(t *intercept.Thread) *callState {
 	st, _ := t.State.(*callState)
 	if st == nil {
@@ -77,7 +68,7 @@ func (tr *tracer) state(t *intercept.Thread) *callState {
 }
 
 func (tr *tracer) SyscallEnter(t *intercept.Thread, c *intercept.Syscall) intercept.Action {
-	arch := archOf(c.Arch)
+	arch := c.Arch
 	if tr.only != nil && arch != syscalls.X86_64 && !tr.only[arch.Name(c.Nr)] {
 		return intercept.Continue() // foreign ABIs always stop; -e still applies
 	}
@@ -252,7 +243,7 @@ func traceMain(args []string, stdout, stderr io.Writer) int {
 			only[name] = true
 		}
 	}
-	path, err := resolveTarget(fs.Arg(0))
+	path, err := hunt.ResolveTarget(fs.Arg(0))
 	if err != nil {
 		return fail(stderr, err)
 	}
@@ -271,7 +262,7 @@ func traceMain(args []string, stdout, stderr io.Writer) int {
 	// it is in the foreground (reads it without SIGTTIN, gets Ctrl-C
 	// with us), and its signals to the group cannot reach us.
 	res, err := intercept.Run(ctx, &intercept.Command{Path: path, Args: fs.Args(),
-		Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, KeepProcessGroup: true}, tool, intercept.Options{CPU: intercept.NoCPU})
+		Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, KeepProcessGroup: true}, tool, intercept.Options{})
 	if *summary {
 		tool.writeSummary(tool.out)
 	}

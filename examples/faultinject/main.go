@@ -46,7 +46,7 @@ func (in *injector) ThreadStart(t *intercept.Thread, parent *intercept.Thread) {
 }
 
 func (in *injector) SyscallEnter(t *intercept.Thread, c *intercept.Syscall) intercept.Action {
-	if c.Arch != intercept.ArchX86_64 || t.State.(*rand.Rand).Float64() >= in.rate {
+	if c.Arch != syscalls.X86_64 || t.State.(*rand.Rand).Float64() >= in.rate {
 		return intercept.Continue()
 	}
 	in.failed++
@@ -107,7 +107,7 @@ func main() {
 	in := &injector{seed: *seed, rate: *rate, errno: errno, calls: calls}
 	res, err := intercept.Run(context.Background(), &intercept.Command{
 		Path: path, Args: flag.Args(), Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr,
-	}, in, intercept.Options{CPU: intercept.NoCPU})
+	}, in, intercept.Options{})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "faultinject:", err)
 		os.Exit(125)

@@ -32,6 +32,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/schedfuzz/schedfuzz/intercept"
+	"github.com/schedfuzz/schedfuzz/intercept/syscalls"
 )
 
 // pathArgs says which argument of a call is a path resolved against the
@@ -92,7 +93,7 @@ func (f *fscwd) ProcessStart(p *intercept.Process, parent *intercept.Process) {
 }
 
 func (f *fscwd) SyscallEnter(t *intercept.Thread, c *intercept.Syscall) intercept.Action {
-	if c.Arch != intercept.ArchX86_64 {
+	if c.Arch != syscalls.X86_64 {
 		return intercept.Continue()
 	}
 	proc := t.Proc.State.(*process)
@@ -182,7 +183,7 @@ func main() {
 	env := append(os.Environ(), "PWD="+resolve("/", *cwd))
 	res, err := intercept.Run(context.Background(), &intercept.Command{
 		Path: path, Args: flag.Args(), Env: env, Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr,
-	}, &fscwd{cwd: resolve("/", *cwd)}, intercept.Options{CPU: intercept.NoCPU})
+	}, &fscwd{cwd: resolve("/", *cwd)}, intercept.Options{})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "fscwd:", err)
 		os.Exit(125)

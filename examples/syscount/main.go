@@ -85,7 +85,7 @@ func (c *counter) ThreadStart(t *intercept.Thread, parent *intercept.Thread) {
 
 func (c *counter) SyscallEnter(t *intercept.Thread, call *intercept.Syscall) intercept.Action {
 	name := syscalls.Name(call.Nr)
-	if call.Arch != intercept.ArchX86_64 {
+	if call.Arch != syscalls.X86_64 {
 		name = call.Arch.String() + ":" + strconv.Itoa(call.Nr)
 	}
 	t.State.(*thread).calls[name]++
@@ -136,7 +136,7 @@ func main() {
 	c := &counter{calls: counts{}}
 	res, err := intercept.Run(context.Background(), &intercept.Command{
 		Path: path, Args: flag.Args(), Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr,
-	}, c, intercept.Options{CPU: intercept.NoCPU})
+	}, c, intercept.Options{})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "syscount:", err)
 		os.Exit(125)

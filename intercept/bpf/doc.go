@@ -48,15 +48,6 @@
 //
 // # Example
 //
-//	b := bpf.NewProgramBuilder()
-//	b.AddStmt(bpf.Ld|bpf.W|bpf.Abs, 0)              // A = seccomp_data.nr
-//	b.AddJump(bpf.Jmp|bpf.Jeq|bpf.K, 39, bpf.Label("deny"), bpf.Skip(0))
-//	b.AddReturn(0x7fff0000)                          // SECCOMP_RET_ALLOW
-//	b.SetLabel("deny")
-//	b.AddReturn(0x00050001)                          // SECCOMP_RET_ERRNO|EPERM
-//	prog, err := b.Build()
-//	// handle err
-//	if err := bpf.Validate(prog); err != nil { ... }
-//	fmt.Print(bpf.Disassemble(prog))
-//	ret, err := bpf.Exec(prog, seccompDataBytes)
+// ExampleProgramBuilder builds a program with a label, validates it,
+// disassembles it and runs it on two inputs.
 package bpf

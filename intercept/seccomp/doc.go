@@ -52,23 +52,7 @@
 //
 // # Example
 //
-// Stop at futex(2) and clone(2) for the tracer, let every other native
-// call run, and stop, tagged, at int $0x80 and x32 calls:
-//
-//	f := seccomp.Filter{
-//		Syscalls: map[uint32]seccomp.Action{
-//			unix.SYS_FUTEX: seccomp.Trace(0),
-//			unix.SYS_CLONE: seccomp.Trace(0),
-//		},
-//		Default:     seccomp.Allow,
-//		ForeignArch: seccomp.Trace(1),
-//		X32:         seccomp.Trace(2),
-//	}
-//	prog, err := f.Build()
-//	if err != nil { ... }
-//	fmt.Print(seccomp.Disassemble(prog))
-//	a, _ := seccomp.Evaluate(prog, seccomp.Native(unix.SYS_FUTEX)) // trace(0)
-//
-//	runtime.LockOSThread() // in a process that should be filtered itself
-//	err = seccomp.Install(prog)
+// ExampleFilter builds a filter that stops at futex(2) and clone(2) for
+// the tracer, lets every other native call run, and stops, tagged, at
+// int $0x80 and x32 calls, and evaluates it as the kernel would.
 package seccomp

@@ -71,7 +71,7 @@ func unwindAtWrite(t *testing.T, bin string) []Frame {
 	defer tool.cache.Close()
 	devnull, _ := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
 	defer devnull.Close()
-	if _, err := intercept.Run(context.Background(), &intercept.Command{Path: bin, Args: []string{bin}, Stdout: devnull}, tool, intercept.Options{CPU: intercept.NoCPU}); err != nil {
+	if _, err := intercept.Run(context.Background(), &intercept.Command{Path: bin, Args: []string{bin}, Stdout: devnull}, tool, intercept.Options{}); err != nil {
 		t.Fatal(err)
 	}
 	if tool.err != nil || tool.frames == nil {

@@ -640,20 +640,22 @@ func (e *Event) appendSigaction(addr, sigsetsize uint64) {
 	e.buf = append(b, '}')
 }
 
+// appendWaitStatus shows a wait status the guest reads, as strace does.
 func appendWaitStatus(b []byte, s uint32) []byte {
+	ws := unix.WaitStatus(s)
 	b = append(b, "[{"...)
 	switch {
-	case s&0x7f == 0:
+	case ws.Exited():
 		b = append(b, "WIFEXITED(s) && WEXITSTATUS(s) == "...)
-		b = appendUint(b, uint64(s>>8&0xff))
-	case s&0xff == 0x7f:
+		b = appendUint(b, uint64(ws.ExitStatus()))
+	case ws.Stopped():
 		b = append(b, "WIFSTOPPED(s) && WSTOPSIG(s) == "...)
-		b = appendSignal(b, uint64(s>>8&0xff))
-		if s>>16 != 0 {
+		b = appendSignal(b, uint64(ws.StopSignal()))
+		if ev := s >> 16; ev != 0 { // a PTRACE_EVENT_* stop
 			b = append(b, " && s>>16 == "...)
-			b = appendUint(b, uint64(s>>16))
+			b = appendUint(b, uint64(ev))
 		}
-	case s == 0xffff:
+	case ws.Continued():
 		b = append(b, "WIFCONTINUED(s)"...)
 	default:
 		b = append(b, "WIFSIGNALED(s) && WTERMSIG(s) == "...)

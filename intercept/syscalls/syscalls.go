@@ -5,13 +5,16 @@ import (
 	"strings"
 )
 
-// Arch is a system call ABI. The values are those of intercept.Arch.
+// Arch is the system call ABI a guest used for one call (intercept's
+// Syscall.Arch). On x86-64 a 64-bit process reaches three: the native one,
+// i386's through `int $0x80`, and x32's.
 type Arch uint8
 
 const (
 	// X86_64 is the native 64-bit ABI (the `syscall` instruction).
 	X86_64 Arch = iota
-	// I386 is the 32-bit ABI reached with `int $0x80`.
+	// I386 is the 32-bit ABI reached with `int $0x80` from a 64-bit
+	// process. Numbers follow the i386 table.
 	I386
 	// X32 is the x32 ABI (native instruction, x32 bit set in the number;
 	// numbers here have the bit cleared).

@@ -67,6 +67,7 @@ func Checks() []Check {
 		{"intercept", checkIntercept},
 		{"namespaces", checkNamespaces},
 		{"cpus", checkCPUs},
+		{"cpu-ticks", checkCPUTicks},
 	}
 }
 
@@ -287,7 +288,7 @@ func checkIntercept() Result {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	res, err := intercept.Run(ctx, &intercept.Command{Path: sh, Args: []string{"sh", "-c", "echo probe"}, Stdout: w},
-		tool, intercept.Options{CPU: intercept.NoCPU, DisableVDSO: true})
+		tool, intercept.Options{DisableVDSO: true})
 	w.Close()
 	var out bytes.Buffer
 	out.ReadFrom(r)
@@ -363,4 +364,23 @@ func checkCPUs() Result {
 		return bad(Warn, "give schedfuzz more CPUs for parallel runs (-p)", "%d CPU usable: runs go one at a time", n)
 	}
 	return ok("%d CPUs usable: -p %d runs at once", n, n)
+}
+
+// checkCPUTicks opens the perf software event the scheduler's watchdog
+// uses to catch a thread that spins without a scheduling point after a
+// quantum of its own CPU time (intercept.Options.CPUTick): a software
+// task clock, user mode only, which needs no hardware counters.
+func checkCPUTicks() Result {
+	attr := unix.PerfEventAttr{Type: unix.PERF_TYPE_SOFTWARE, Config: unix.PERF_COUNT_SW_TASK_CLOCK,
+		Sample: uint64(5 * time.Millisecond), Bits: unix.PerfBitExcludeKernel | unix.PerfBitExcludeHv | unix.PerfBitDisabled}
+	attr.Size = uint32(unsafe.Sizeof(attr))
+	fd, err := unix.PerfEventOpen(&attr, 0, -1, -1, unix.PERF_FLAG_FD_CLOEXEC)
+	if err != nil {
+		paranoid, _ := os.ReadFile("/proc/sys/kernel/perf_event_paranoid")
+		return bad(Warn, "allow unprivileged user-mode perf events: sysctl kernel.perf_event_paranoid=2 (or run with CAP_PERFMON)",
+			"perf software events unavailable (%v; perf_event_paranoid %s): a spinning thread is caught by a timer instead, whose catches depend on the machine's load",
+			err, strings.TrimSpace(string(paranoid)))
+	}
+	unix.Close(fd)
+	return ok("perf software task clock available: spin loops are caught after a quantum of their own CPU time, whatever the load")
 }

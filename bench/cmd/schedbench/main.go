@@ -36,8 +36,9 @@
 // the CLI's engine: the default portfolio and sync points, every failure
 // kept going) with -p 1 and -p 2, in runs per second, interleaved.
 //
-// run: one explore.Run of PROG pinned to -cpu (schedfuzz itself always
-// pins to CPU 0), for bench/stopcpu.sh; exits with the guest's status.
+// run: one explore.Run of PROG pinned to -cpu (schedfuzz's sessions pin
+// each run to a CPU of its own), for bench/stopcpu.sh; exits with the
+// guest's status.
 //
 // Every configuration is pinned to -cpu (default 0) and the
 // configurations are interleaved: each repetition runs each once, starting
@@ -268,7 +269,7 @@ func kindsMain(args []string) {
 	base := bench.Median(res[0].UsPerPoint)
 	for _, r := range res {
 		m := bench.Median(r.UsPerPoint)
-		eq := fmt.Sprintf("explore.Run(kinds %s N, Config{CPU: %d, Points: %s", r.Case.Mode, *cpu, r.Case.Set)
+		eq := fmt.Sprintf("explore.Run(kinds %s N, Config{Pin: true, CPU: %d, Points: %s", r.Case.Mode, *cpu, r.Case.Set)
 		if r.Case.Set == schedpoints.Memory {
 			eq += fmt.Sprintf(", Memory: {Watch: %d}", r.Case.Watch)
 		}
@@ -458,7 +459,7 @@ func runMain(args []string) {
 	if fs.NArg() == 0 {
 		usage()
 	}
-	r, err := explore.Run(context.Background(), &explore.Target{Path: fs.Arg(0), Args: fs.Args()}, explore.Config{Seed: *seed, CPU: *cpu})
+	r, err := explore.Run(context.Background(), &explore.Target{Path: fs.Arg(0), Args: fs.Args()}, explore.Config{Seed: *seed, Pin: true, CPU: *cpu})
 	if err != nil {
 		fatalf("%v", err)
 	}

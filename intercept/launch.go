@@ -165,7 +165,7 @@ func (tr *Tracer) launch(cmd *Command) (*Thread, error) {
 	if perr != nil {
 		return fail(perr)
 	}
-	if tr.opts.CPU >= 0 {
+	if tr.opts.Pin {
 		if err := tr.pin(pid); err != nil {
 			return fail(fmt.Errorf("pin to CPU %d: %w", tr.opts.CPU, err))
 		}
@@ -174,7 +174,7 @@ func (tr *Tracer) launch(cmd *Command) (*Thread, error) {
 	if _, err := wait4(pid, &ws, 0); err != nil {
 		return fail(err)
 	}
-	if !ws.Stopped() || ws.StopSignal() != unix.SIGTRAP {
+	if st := decodeStatus(ws); !st.stopped || st.sig != unix.SIGTRAP {
 		return fail(fmt.Errorf("unexpected first status %#x", ws))
 	}
 	mem := newMemory(pid)
@@ -196,7 +196,7 @@ func (tr *Tracer) launch(cmd *Command) (*Thread, error) {
 	}
 	// Read the auxv even without options to edit, for the vDSO's address
 	// (see syscallGadget); only an edit that fails is an error.
-	vdso, err := editAuxv(mem, regs.Rsp, tr.opts.DisableVDSO, tr.opts.AtRandom)
+	vdso, err := editAuxv(mem, sp(&regs), tr.opts.DisableVDSO, tr.opts.AtRandom)
 	if err != nil && (tr.opts.DisableVDSO || tr.opts.AtRandom != nil) {
 		mem.Close()
 		return fail(err)
@@ -207,7 +207,7 @@ func (tr *Tracer) launch(cmd *Command) (*Thread, error) {
 	if tr.opts.TrapRDTSC {
 		calls = append(calls, injection{nr: unix.SYS_PRCTL, args: [6]uint64{unix.PR_SET_TSC, unix.PR_TSC_SIGSEGV}})
 	}
-	filter, err := stageFilter(mem, regs.Rsp, prog)
+	filter, err := stageFilter(mem, sp(&regs), prog)
 	if err != nil {
 		mem.Close()
 		return fail(err)
@@ -312,13 +312,13 @@ func injectAtStop(tid int, mem *Memory, saved *unix.PtraceRegs, calls []injectio
 	at := *saved
 	var orig [syscallInsnLen]byte
 	if gadget != 0 {
-		at.Rip = gadget
+		at.SetPC(gadget)
 	} else {
-		if _, err := mem.ReadAt(orig[:], int64(saved.Rip)); err != nil {
+		if _, err := mem.ReadAt(orig[:], int64(saved.PC())); err != nil {
 			return fmt.Errorf("read text: %w", err)
 		}
 		insn := syscallInsn
-		if _, err := mem.writeForce(insn[:], int64(saved.Rip)); err != nil {
+		if _, err := mem.writeForce(insn[:], int64(saved.PC())); err != nil {
 			return fmt.Errorf("patch text: %w", err)
 		}
 	}
@@ -334,7 +334,7 @@ func injectAtStop(tid int, mem *Memory, saved *unix.PtraceRegs, calls []injectio
 		}
 	}
 	if gadget == 0 {
-		if _, werr := mem.writeForce(orig[:], int64(saved.Rip)); werr != nil && err == nil {
+		if _, werr := mem.writeForce(orig[:], int64(saved.PC())); werr != nil && err == nil {
 			err = fmt.Errorf("restore text: %w", werr)
 		}
 	}
@@ -344,12 +344,12 @@ func injectAtStop(tid int, mem *Memory, saved *unix.PtraceRegs, calls []injectio
 	return err
 }
 
-// stepSyscall executes c at saved.Rip (a `syscall` instruction) by
+// stepSyscall executes c at saved.PC() (a `syscall` instruction) by
 // single-stepping, and returns its result.
 func stepSyscall(tid int, saved *unix.PtraceRegs, c injection) (int64, error) {
 	regs := *saved
 	setSyscallRegs(&regs, c.nr, c.args)
-	regs.Orig_rax = ^uint64(0) // not in a syscall
+	setNoSyscall(&regs) // not in a syscall
 	if err := ptraceSetRegs(tid, &regs); err != nil {
 		return 0, err
 	}
@@ -364,17 +364,17 @@ func stepSyscall(tid int, saved *unix.PtraceRegs, c injection) (int64, error) {
 		// A SIGSTOP the guest cannot have sent (it has not run yet), say
 		// a late one of this process's watchdogs for a former owner of
 		// the pid, stops it before the instruction: suppress it.
-		if !ws.Stopped() || ws.StopSignal() != unix.SIGSTOP || int(ws>>16) != 0 {
+		if !decodeStatus(ws).signalStop(unix.SIGSTOP) {
 			break
 		}
 	}
-	if !ws.Stopped() || ws.StopSignal() != unix.SIGTRAP || int(ws>>16) != 0 {
+	if !decodeStatus(ws).signalStop(unix.SIGTRAP) {
 		return 0, fmt.Errorf("unexpected status %#x while injecting", ws)
 	}
 	if err := ptraceGetRegs(tid, &regs); err != nil {
 		return 0, err
 	}
-	return int64(regs.Rax), nil
+	return int64(ret(&regs)), nil
 }
 
 // reseize turns a PTRACE_TRACEME attachment of a stopped process into a
@@ -406,7 +406,7 @@ func reseize(pid int) error {
 		if !ws.Stopped() {
 			return fmt.Errorf("guest gone while starting: status %#x", ws)
 		}
-		if int(ws>>16) == 0 && ws.StopSignal() == unix.SIGCONT {
+		if decodeStatus(ws).signalStop(unix.SIGCONT) {
 			return nil
 		}
 		if err := ptraceCont(pid, 0); err != nil {
@@ -437,7 +437,7 @@ func (tr *Tracer) fixAuxv(tid int, mem *Memory) error {
 	if err := check64(tid, &regs); err != nil {
 		return err
 	}
-	_, err := editAuxv(mem, regs.Rsp, tr.opts.DisableVDSO, tr.opts.AtRandom)
+	_, err := editAuxv(mem, sp(&regs), tr.opts.DisableVDSO, tr.opts.AtRandom)
 	return err
 }
 

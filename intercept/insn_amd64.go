@@ -1,3 +1,5 @@
+//go:build linux && amd64
+
 package intercept
 
 import (
@@ -7,9 +9,9 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// The amd64 parts of breakpoints and watchpoints: the int3 encoding, the
-// few instructions a breakpoint can be stepped over by emulation, and the
-// layout of the debug registers.
+// The amd64 instruction set as breakpoints need it: the int3 encoding,
+// and the decoding and emulation of the few instructions a breakpoint can
+// be stepped over by emulation.
 
 // int3 is the one-byte breakpoint instruction. Executing it raises SIGTRAP
 // with si_code SI_KERNEL and rip just past it.
@@ -23,59 +25,6 @@ const maxInsnLen = 15
 
 // offRIP is the offset of rip in struct user_regs_struct.
 const offRIP = 16 * 8
-
-// Debug registers in struct user: offsetof(struct user, u_debugreg) on
-// x86-64 is 848 (regs 216, u_fpvalid and padding 8, i387 512, sizes 24,
-// start_code/start_stack 16, signal 8, reserved and padding 8, u_ar0 8,
-// u_fpstate 8, magic 8, u_comm 32). TestDebugRegOffset checks it against
-// the C compiler's offsetof.
-const (
-	offDebugReg = 848
-	offDR6      = offDebugReg + 6*8
-	offDR7      = offDebugReg + 7*8
-)
-
-func offDR(slot int) uintptr { return uintptr(offDebugReg + 8*slot) }
-
-// NumWatchSlots is the number of hardware watchpoints a process can have
-// (DR0-DR3).
-const NumWatchSlots = 4
-
-// dr6Hits extracts the B0-B3 bits of DR6 (ptrace presents DR6 with its
-// reserved bits set, as the hardware does; B0-B3 are not among them).
-func dr6Hits(dr6 uint64) uint8 { return uint8(dr6 & 0xf) }
-
-// dr7Bits returns the DR7 bits that enable w in slot: the local enable
-// bit L<slot> and the R/W and LEN fields.
-func dr7Bits(slot int, w Watchpoint) uint64 {
-	var rw, ln uint64
-	switch w.Kind {
-	case WatchExec:
-		rw = 0b00
-	case WatchWrite:
-		rw = 0b01
-	case WatchReadWrite:
-		rw = 0b11
-	}
-	switch w.Len {
-	case 1:
-		ln = 0b00
-	case 2:
-		ln = 0b01
-	case 4:
-		ln = 0b11
-	case 8:
-		ln = 0b10
-	}
-	return 1<<(2*slot) | rw<<(16+4*slot) | ln<<(18+4*slot)
-}
-
-// dr7Slot is the mask of every DR7 bit belonging to slot.
-func dr7Slot(slot int) uint64 { return 3<<(2*slot) | 0xf<<(16+4*slot) }
-
-// maxUserAddr bounds watched addresses: the top of the user address space
-// with 4-level page tables (TASK_SIZE_MAX).
-const maxUserAddr = 1<<47 - 4096
 
 // insnKind is how a breakpoint's original instruction is stepped over.
 type insnKind uint8
@@ -507,4 +456,22 @@ func alu(op aluOp, a, b uint64, wide bool) (uint64, uint64) {
 		f |= flagPF
 	}
 	return r, f
+}
+
+// RDTSC reports whether t is stopped on a SIGSEGV raised by an rdtsc (2
+// bytes) or rdtscp (3 bytes) instruction trapped by Options.TrapRDTSC, and
+// the instruction's length. A tool emulates it by setting rax:rdx (and rcx
+// for rdtscp) and advancing rip past it, then suppressing the signal.
+func (t *Thread) RDTSC(regs *unix.PtraceRegs) (n int, ok bool) {
+	var insn [3]byte
+	if _, err := t.Proc.Mem.ReadAt(insn[:], int64(regs.Rip)); err != nil {
+		return 0, false
+	}
+	switch {
+	case insn[0] == 0x0f && insn[1] == 0x31:
+		return 2, true
+	case insn[0] == 0x0f && insn[1] == 0x01 && insn[2] == 0xf9:
+		return 3, true
+	}
+	return 0, false
 }
