@@ -277,6 +277,7 @@ func (s *Scheduler) ThreadReaped(t *intercept.Thread, ws unix.WaitStatus) {
 // retry, and a dead running process lets the others run.
 func (s *Scheduler) ProcessExit(p *intercept.Process, ws unix.WaitStatus) {
 	s.dog.process(p.Pid, true)
+	s.epoch++ // its fds closed (a pipe's last writer: POLLHUP): pollers retry
 	if s.pts != nil {
 		delete(s.pts.procs, p.Pid)
 	}
