@@ -1,7 +1,7 @@
 // workers.js: node worker_threads: four workers sum ranges and post the
 // result; a SharedArrayBuffer counter updated with Atomics.add; a worker
 // that waits with Atomics.wait (timing out, then notified); setTimeout
-// ordering by delay. Deterministic output; exit 0, or 1 with "FAIL ...".
+// ordering by delay (90 ms apart). Deterministic output; exit 0, or 1 with "FAIL ...".
 'use strict';
 const { Worker, isMainThread, parentPort, workerData } = require('node:worker_threads');
 
@@ -61,12 +61,14 @@ async function main() {
 
   const order = [];
   await new Promise((resolve) => {
-    setTimeout(() => order.push(30), 30);
+    // 90 ms apart: natively, a main thread held off the CPU for 10 ms
+    // between two calls (a loaded machine) fired 30 before 20.
+    setTimeout(() => order.push(200), 200);
     setTimeout(() => order.push(10), 10);
-    setTimeout(() => order.push(20), 20);
-    setTimeout(resolve, 60);
+    setTimeout(() => order.push(100), 100);
+    setTimeout(resolve, 260);
   });
-  if (order.join() !== '10,20,30') fail('setTimeout order ' + order);
+  if (order.join() !== '10,100,200') fail('setTimeout order ' + order);
   console.log('setTimeout: fired in order ' + order.join(' '));
 }
 
