@@ -143,10 +143,11 @@ func TestSessionKeepGoing(t *testing.T) {
 			t.Fatalf("signature %q: want a deadlock on futexes", sig)
 		}
 	}
-	start := time.Now()
+	// A session without a run count ends at its time (a -time that did
+	// not would hang the test).
 	_, sum = runSession(t, &explore.Session{Target: tgt, Seed: 5, Time: 300 * time.Millisecond,
 		Template: explore.Config{Timeout: 20 * time.Second}}, false)
-	if sum.Runs == 0 || time.Since(start) > 10*time.Second {
-		t.Fatalf("-time 300ms: %d runs in %v", sum.Runs, time.Since(start))
+	if sum.Runs == 0 {
+		t.Fatalf("-time 300ms: no run")
 	}
 }

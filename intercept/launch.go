@@ -3,6 +3,7 @@ package intercept
 import (
 	"bytes"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -72,10 +73,37 @@ func (tr *Tracer) launch(cmd *Command) (*Thread, error) {
 	if err != nil {
 		return nil, fmt.Errorf("build seccomp filter: %w", err)
 	}
-	// The personality is only needed for the fork, and no_new_privs
-	// (permanent on a thread) is injected into the guest instead, so that
-	// the thread can serve later runs. The run is pinned to its CPU once
-	// the guest is started (pin_linux.go).
+	pid, err := tr.forkGuest(cmd)
+	if err != nil {
+		return nil, err
+	}
+	mem, err := tr.prepareGuest(pid, prog)
+	if err != nil {
+		unix.Kill(pid, unix.SIGKILL)
+		reap(pid)
+		tr.live.remove(pid)
+		if ue := (*UnsupportedError)(nil); errors.As(err, &ue) {
+			return nil, err
+		}
+		return nil, fmt.Errorf("start %s: %w", cmd.Path, err)
+	}
+	p := &Process{Pid: pid, Mem: mem, bps: newBreakpoints()}
+	// stepped: the injection single-stepped it (its last step report
+	// is the stop it is in).
+	t := &Thread{Tid: pid, Proc: p, tr: tr, stop: stopSignal, stepped: true}
+	tr.root = p
+	tr.result.Pid = pid
+	tr.procs[pid] = p
+	tr.addThread(t)
+	return t, nil
+}
+
+// forkGuest forks and execs cmd's program under PTRACE_TRACEME, with its
+// files, environment, directory and sandbox, and returns its pid, in the
+// live set. The personality (ASLR off) is only needed for the fork, and
+// no_new_privs (permanent on a thread) is injected into the guest instead
+// (prepareGuest), so that the thread can serve later runs.
+func (tr *Tracer) forkGuest(cmd *Command) (int, error) {
 	oldPersonality := ^uintptr(0)
 	if tr.opts.DisableASLR {
 		old, _, e := unix.RawSyscall(unix.SYS_PERSONALITY, 0xffffffff, 0, 0)
@@ -83,16 +111,43 @@ func (tr *Tracer) launch(cmd *Command) (*Thread, error) {
 			_, _, e = unix.RawSyscall(unix.SYS_PERSONALITY, old|addrNoRandomize, 0, 0)
 		}
 		if e != 0 {
-			return nil, fmt.Errorf("personality: %w", e)
+			return 0, fmt.Errorf("personality: %w", e)
 		}
 		oldPersonality = old
 	}
+	pid, err := tr.forkExec(cmd)
+	var perr error
+	if oldPersonality != ^uintptr(0) {
+		if _, _, e := unix.RawSyscall(unix.SYS_PERSONALITY, oldPersonality, 0, 0); e != 0 {
+			perr = fmt.Errorf("restore personality: %w", e)
+		}
+	}
+	if err != nil {
+		return 0, err
+	}
+	tr.live.add(pid)
+	if perr == nil && tr.opts.Pin {
+		// Pinned once the guest is started (pin_linux.go).
+		if err := tr.pin(pid); err != nil {
+			perr = fmt.Errorf("pin to CPU %d: %w", tr.opts.CPU, err)
+		}
+	}
+	if perr != nil {
+		unix.Kill(pid, unix.SIGKILL)
+		reap(pid)
+		tr.live.remove(pid)
+		return 0, fmt.Errorf("start %s: %w", cmd.Path, perr)
+	}
+	return pid, nil
+}
 
+// forkExec is forkGuest's fork and exec, inside the sandbox if any.
+func (tr *Tracer) forkExec(cmd *Command) (int, error) {
 	files := []uintptr{0, 1, 2}
 	if cmd.Stdin == nil {
 		null, err := os.Open(os.DevNull)
 		if err != nil {
-			return nil, err
+			return 0, err
 		}
 		defer null.Close()
 		files[0] = null.Fd()
@@ -123,7 +178,7 @@ func (tr *Tracer) launch(cmd *Command) (*Thread, error) {
 			tr.live.add(keeper)
 		}
 		if err != nil {
-			return nil, fmt.Errorf("start %s: sandbox: %w", cmd.Path, err)
+			return 0, fmt.Errorf("start %s: sandbox: %w", cmd.Path, err)
 		}
 		dir = d
 	}
@@ -143,62 +198,46 @@ func (tr *Tracer) launch(cmd *Command) (*Thread, error) {
 			unix.Kill(pid, unix.SIGKILL)
 			reap(pid)
 			tr.live.remove(pid)
-			return nil, fmt.Errorf("start %s: sandbox: %w", cmd.Path, lerr)
-		}
-	}
-	var perr error
-	if oldPersonality != ^uintptr(0) {
-		if _, _, e := unix.RawSyscall(unix.SYS_PERSONALITY, oldPersonality, 0, 0); e != 0 {
-			perr = fmt.Errorf("restore personality: %w", e)
+			return 0, fmt.Errorf("start %s: sandbox: %w", cmd.Path, lerr)
 		}
 	}
 	if err != nil {
-		return nil, &StartError{Path: cmd.Path, Err: err}
+		return 0, &StartError{Path: cmd.Path, Err: err}
 	}
-	tr.live.add(pid)
-	fail := func(err error) (*Thread, error) {
-		unix.Kill(pid, unix.SIGKILL)
-		reap(pid)
-		tr.live.remove(pid)
-		return nil, fmt.Errorf("start %s: %w", cmd.Path, err)
-	}
-	if perr != nil {
-		return fail(perr)
-	}
-	if tr.opts.Pin {
-		if err := tr.pin(pid); err != nil {
-			return fail(fmt.Errorf("pin to CPU %d: %w", tr.opts.CPU, err))
-		}
-	}
+	return pid, nil
+}
+
+// prepareGuest takes the guest pid from its exec stop to its entry point
+// seized (reseize), its auxv edited, and no_new_privs, the rdtsc trap and
+// the filter prog injected. It returns the guest's memory; on an error
+// the caller kills the guest.
+func (tr *Tracer) prepareGuest(pid int, prog []bpf.Instruction) (*Memory, error) {
 	var ws unix.WaitStatus
 	if _, err := wait4(pid, &ws, 0); err != nil {
-		return fail(err)
+		return nil, err
 	}
 	if st := decodeStatus(ws); !st.stopped || st.sig != unix.SIGTRAP {
-		return fail(fmt.Errorf("unexpected first status %#x", ws))
+		return nil, fmt.Errorf("unexpected first status %#x", ws)
 	}
 	mem := newMemory(pid)
-	if err := reseize(pid); err != nil {
+	fail := func(err error) (*Memory, error) {
 		mem.Close()
+		return nil, err
+	}
+	if err := reseize(pid); err != nil {
 		return fail(err)
 	}
 	var regs unix.PtraceRegs
 	if err := ptraceGetRegs(pid, &regs); err != nil {
-		mem.Close()
 		return fail(fmt.Errorf("get regs: %w", err))
 	}
 	if err := check64(pid, &regs); err != nil {
-		mem.Close()
-		unix.Kill(pid, unix.SIGKILL)
-		reap(pid)
-		tr.live.remove(pid)
-		return nil, err
+		return fail(err)
 	}
 	// Read the auxv even without options to edit, for the vDSO's address
 	// (see syscallGadget); only an edit that fails is an error.
 	vdso, err := editAuxv(mem, sp(&regs), tr.opts.DisableVDSO, tr.opts.AtRandom)
 	if err != nil && (tr.opts.DisableVDSO || tr.opts.AtRandom != nil) {
-		mem.Close()
 		return fail(err)
 	}
 	// no_new_privs lets the guest install a filter without
@@ -209,23 +248,13 @@ func (tr *Tracer) launch(cmd *Command) (*Thread, error) {
 	}
 	filter, err := stageFilter(mem, sp(&regs), prog)
 	if err != nil {
-		mem.Close()
 		return fail(err)
 	}
 	calls = append(calls, filter)
 	if err := injectAtStop(pid, mem, &regs, calls, syscallGadget(mem, vdso)); err != nil {
-		mem.Close()
 		return fail(err)
 	}
-	p := &Process{Pid: pid, Mem: mem, bps: newBreakpoints()}
-	// stepped: the injection single-stepped it (its last step report
-	// is the stop it is in).
-	t := &Thread{Tid: pid, Proc: p, tr: tr, stop: stopSignal, stepped: true}
-	tr.root = p
-	tr.result.Pid = pid
-	tr.procs[pid] = p
-	tr.addThread(t)
-	return t, nil
+	return mem, nil
 }
 
 // reap waits until a killed tracee is gone. SIGKILL does not end its exit

@@ -22,26 +22,31 @@
 //	run: 17                        the run's index in its session
 //	strategy: random               how decisions were made ("random", "pct:3")
 //	cpus: 4                        the CPU count the guest saw
+//	faults: on                     syscall results were decisions (-faults)
+//	max-steps: 3000                the run's -max-steps (absent: none)
+//	epoch: 1767744000              the guest's realtime clock at the start
+//	                               (Unix seconds; absent: sched.DefaultEpoch)
+//	hermetic: yes                  the run had a sandbox (no: none; absent: none)
+//	net: host                      ... that kept the host's network
+//	stdin: "/src/in.txt"           the guest's standard input (absent: /dev/null)
+//	stdin-sha256: 9f86d0...        its SHA-256
 //	expect-exit: 0,3               statuses that meant success (if not just 0)
 //	failure: "assert"              -failure: output the failure had to match
 //	ignore: "ECONNRESET"           -ignore: output that made a failure not count
 //	outcome: exit 1                how the run ended
 //	signature: exit 1 @t1:write    the failure's signature (explore.Signature)
 //	digest: 3f0a...                Digest of the decision trace
-//	points: libc-sync              the scheduling-point set, if any (reserved)
+//	points: sync                   the scheduling-point set (-points), if any
 //	point: pthread_mutex_lock 0x7ffff7e0a0f0   one per point: spec, then
 //	                               its resolved addresses or "unresolved"
-//	hermetic: yes                  the run had a sandbox (no: none; absent: none)
-//	net: host                      ... that kept the host's network
-//	stdin: "/src/in.txt"           the guest's standard input (absent: /dev/null)
-//	stdin-sha256: 9f86d0...        its SHA-256
+//	spin: "/tmp/prog" 0x401136     a spin site (file, link-time address)
+//	dir: "/src/app"                the working directory, if recorded
+//	env: "HOME=/root"              the environment, one variable a line
+//	env-redacted: GITHUB_TOKEN     a variable whose value was not recorded
 //	outside: written "/home/x"     a file the run changed outside its sandbox
 //	behavior: truncated            more behaviour than a seed keeps (rare)
 //	syscalls: t1 48 9f3a12bc...    thread 1's call hash at its point 48 (Behavior)
 //	result: t0 81 openat 3         a world call's result (Behavior)
-//	dir: "/src/app"                the working directory, if recorded
-//	env: "HOME=/root"              the environment, one variable a line
-//	env-redacted: GITHUB_TOKEN     a variable whose value was not recorded
 //	decisions: 24                  then 24 decision lines, then "end"
 //	pick 0 of 0,1 @t0:clone3
 //	wake 1 of 0,1 @futex:2
@@ -74,8 +79,8 @@
 //   - Within v1 writers may add keys: readers ignore keys they do not know,
 //     so an older schedfuzz replays a newer seed file as far as it
 //     understands it. Keys may come in any order, also after "end".
-//   - A key that is not repeated (all but arg, env, env-redacted, point)
-//     may appear once. target, sha256, seed and decisions are required.
+//   - A key that is not repeated (all but arg, env, env-redacted, point,
+//     spin, outside, syscalls, result) may appear once. target, sha256, seed and decisions are required.
 //   - A decision kind unknown to the reading schedfuzz is an error: it
 //     cannot follow a choice it does not make.
 //   - Lines may end in CRLF. Values are printable text: control characters
@@ -115,8 +120,9 @@
 //
 // # Point sets
 //
-// Issue 4's configurable scheduling points (breakpoints at functions) are
-// part of a run's identity: the points and points keys record the set and
-// what each point resolved to, and CheckPoints reports a replay with a
-// different set as a divergence that says what differs.
+// Scheduling points at functions, source lines and memory accesses
+// (-points, -yield-at, -watch) are part of a run's identity: the points
+// and point keys record the set and what each point resolved to, and
+// CheckPoints reports a replay with a different set as a divergence that
+// says what differs.
 package replay

@@ -26,7 +26,8 @@ type Config struct {
 	// scheduling point before the watchdog preempts it (default 20ms).
 	Preempt time.Duration
 	// Timeout, if positive, is the run's time limit: OnTimeout is called
-	// (once, from another goroutine) when the run's time reaches it, or
+	// (once, from the watchdog's goroutine, which holds its lock: it must
+	// not call the Scheduler) when the run's time reaches it, or
 	// when it has not grown for StallFactor times the limit. The run's
 	// time is the CPU time of the guest (not the tracer's), the time the
 	// guest was blocked for real, and the virtual time; time spent

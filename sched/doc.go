@@ -160,6 +160,24 @@
 // A run with no runnable thread, no pending timer and no deliverable
 // signal is a deadlock: the outcome reports what each thread waits on.
 //
+// # Concurrency and lock order
+//
+// The Scheduler's own state has no lock: only intercept callbacks touch
+// it, on the tracer thread. What runs elsewhere, and what it shares:
+//   - the watchdog's timer (watchdog.go), on a runtime thread, shares
+//     atomics with the tracer thread (the release generation, the running
+//     thread's ids, its CPU-time base and limit, the virtual clock) and,
+//     under watchdog.mu, the run's time account and the set of guest
+//     processes. It calls Config.OnTimeout with watchdog.mu held, so
+//     OnTimeout must not call back into the Scheduler (explore's cancels
+//     the run's context);
+//   - parallel runs may share a symbols.Cache, a points.Plan and a
+//     memsites.Cache, each under its own mutex; what they hand out is
+//     immutable.
+//
+// Lock order: watchdog.mu, then whatever OnTimeout takes. The caches'
+// mutexes are leaves, taken on the tracer thread while it holds no other.
+//
 // # Virtual inputs
 //
 // The vDSO is hidden so clock reads trap and return virtual time; rdtsc
@@ -205,12 +223,6 @@
 //     sees it); a thread interrupted by one is resumed only by a pick,
 //     when the signal is still pending for it. Signals from outside the
 //     guest are noticed when no thread can run, and noted.
-//   - Everything runs on the tracer thread. The watchdog runs on a timer
-//     and shares atomics with it, and the set of guest processes under
-//     watchdog.mu, a leaf lock.
-//   - The memsites.Cache a run's memory points read site tables from may
-//     be shared by parallel runs: it has its own lock, and tables are
-//     immutable.
 //   - Memory points depend only on the seed, the configuration and the
 //     order of events: the sample is drawn when an image is mapped, a
 //     watch is armed at a thread's first hit of a point if a register is
