@@ -157,8 +157,14 @@ func IsOwnStop(sig unix.Signal, si *unix.Siginfo) bool {
 		return false
 	}
 	// siginfo_t._sifields._kill.si_pid follows signo, errno, code, pad.
+	// The kernel gives si_pid in the receiver's pid namespace: 0 for a
+	// sender outside it, as the tracer is of a guest run with -hermetic
+	// (a guest's own tgkill shows its pid there, never 0). Taking such a
+	// stop for the guest's made every thread of a JVM "stopped (job
+	// control)": a false deadlock under load, where the watchdog's timer
+	// sends its SIGSTOP.
 	pid := *(*int32)(unsafe.Add(unsafe.Pointer(si), 16))
-	return int(pid) == os.Getpid()
+	return pid == 0 || int(pid) == os.Getpid()
 }
 
 // ownStop reports whether a stop of t is one of the tracer's own

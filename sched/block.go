@@ -67,7 +67,12 @@ func (s *Scheduler) holdAtExit(g *gthread, kind blockKind) {
 	s.block(g, kind)
 	g.atExit = true
 	if kind == blkRetry {
+		// Retried after another thread's point that may have changed
+		// fds: not the point this hold makes, unless it is quiet.
 		g.epoch = s.epoch
+		if !s.quiet {
+			g.epoch++
+		}
 	}
 }
 

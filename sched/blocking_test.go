@@ -238,6 +238,39 @@ func TestExternalPoll(t *testing.T) {
 	}
 }
 
+// TestPollersDoNotRetryEachOther: two threads waiting without a timeout
+// in poll and epoll_wait for a third thread that makes 2000 system calls
+// before it writes their pipes. A poll that found nothing is retried only
+// after a point at which an fd may have changed, not after the other
+// poller's empty poll: otherwise two pollers that PCT ranks above the
+// writer retry each other forever (a false livelock at -max-steps; so
+// were python's http.server under pct:3 and node's epoll threads).
+func TestPollersDoNotRetryEachOther(t *testing.T) {
+	testenv.RequirePtrace(t)
+	path := build(t, "poll_pingpong")
+	want := nativeStdout(t, path)
+	tgt := &explore.Target{Path: path, Args: []string{path}}
+	// The writer's 2000 points, each of which may release both pollers
+	// once: about 3 decisions a point, far below this bound.
+	const maxSteps = 20_000
+	for _, name := range strategiesUnderTest {
+		sp, err := explore.ParseSpec(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for seed := uint64(1); seed <= 10; seed++ {
+			r, err := explore.Run(context.Background(), tgt, explore.Config{Seed: seed, Strategy: sp,
+				Timeout: 60 * time.Second, MaxSteps: maxSteps})
+			if err != nil {
+				t.Fatalf("%s seed %d: %v", name, seed, err)
+			}
+			if r.Failed() || string(r.Stdout) != want {
+				t.Fatalf("%s seed %d: %s, stdout:\n%s\n%s", name, seed, r.Describe(), r.Stdout, r.Outcome.Report)
+			}
+		}
+	}
+}
+
 // TestChildWaitsAndSendfile: waitid on a running child (P_PID, and P_ALL
 // with WNOWAIT before a waitpid), sendfile of more than a pipe holds into
 // a pipe another thread drains (each call moves at most what fits, as

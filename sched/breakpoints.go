@@ -380,8 +380,10 @@ func (s *Scheduler) userPoint(g *gthread, kind PointKind, name string, obj uint6
 		g.hits = map[string]int{}
 	}
 	g.hits[name]++
+	quiet := releasedInUserCode(g.pk)
 	s.setPoint(g, kind, name+"#"+strconv.Itoa(g.hits[name]), obj)
 	s.from, s.waker = g, g
+	s.quiet = quiet
 	s.yield(g)
 	return intercept.Hold()
 }

@@ -481,7 +481,7 @@ func (s *Scheduler) pollFDs() {
 			}
 		case g.block == blkRetry:
 			// A thread a signal is about to interrupt is not retried.
-			if s.epoch > g.epoch+1 && !g.sig.ready {
+			if s.epoch > g.epoch && !g.sig.ready {
 				if g.io != nil || g.fifo != nil {
 					s.retry(g)
 				} else {
@@ -562,6 +562,9 @@ func (s *Scheduler) syscallExit(g *gthread, c *intercept.Syscall, ret int64) int
 	if c.Nr == unix.SYS_WAIT4 || c.Nr == unix.SYS_WAITID {
 		s.holdAtExit(g, blkChild)
 	} else {
+		// Since its release the thread only ran this call, which
+		// found nothing ready and changed no fd (see schedule).
+		s.quiet = true
 		s.holdAtExit(g, blkRetry)
 		if g.expiry >= 0 {
 			s.addTimer(g, g.expiry)

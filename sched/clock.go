@@ -77,6 +77,7 @@ func (s *Scheduler) expireTimers() {
 		t := heap.Pop(&s.timers).(*timer)
 		if t.gt != nil {
 			s.fireGuest(t.gt, t.when)
+			s.epoch++ // a timerfd may be readable: pollers retry
 			continue
 		}
 		t.g.timer = nil

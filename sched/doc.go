@@ -93,7 +93,10 @@
 //     as an hrtimer does on an idle machine: never early;
 //   - wait4/waitid and poll/ppoll/select/pselect6/epoll_wait/epoll_pwait/
 //     epoll_pwait2 run with a zero timeout (select's fd sets restored for
-//     each try) and are retried at points once another thread has run; a
+//     each try) and are retried at points once another thread has run a
+//     syscall (a poll that found nothing, and user code, change no fd:
+//     two pollers must not retry each other forever, and a worker's
+//     mutex points must not release them again); a
 //     timed one returns at its virtual deadline, once, with what is ready
 //     then, and select, pselect6 and ppoll write back the time left;
 //   - reads, readv, recvs and accepts wait for readiness, checked on a

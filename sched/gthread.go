@@ -63,7 +63,7 @@ type gthread struct {
 	fd     int
 	events int16
 	fdDup  int
-	epoch  uint64 // s.epoch when it blocked (blkRetry)
+	epoch  uint64 // the s.epoch after which it is retried (blkRetry)
 	// atExit: it is held at the exit of a call made non-blocking that
 	// would have blocked; waking it re-issues the call (see retry).
 	atExit bool

@@ -66,6 +66,14 @@ func (s *Scheduler) setPoint(g *gthread, kind PointKind, name string, obj uint64
 	}
 }
 
+// releasedInUserCode reports whether a thread released from a point of
+// kind k, now at its next point, has run only user code since: no fd can
+// have changed, since every syscall is a point (Subscription: all). Such
+// a point is quiet: it does not make pollers retry (see schedule).
+func releasedInUserCode(k PointKind) bool {
+	return k == PointStart || k >= PointPreempt
+}
+
 // yield is the common path of a scheduling point reached by the running
 // thread g: it is held where it stopped, becomes runnable, and the
 // strategy picks who runs next.

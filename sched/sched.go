@@ -33,7 +33,8 @@ type Scheduler struct {
 	dying    map[int]bool          // pids of processes being torn down
 	pidfds   map[int]int           // per-process pidfd, for readiness checks
 	maps     map[int][]sharedRange // per-process shared mappings (futexkey.go)
-	epoch    uint64                // counts scheduling points, for blkRetry
+	epoch    uint64                // counts scheduling points after which fds may have changed, for blkRetry
+	quiet    bool                  // the thread that stopped changed no fd since its release (no epoch)
 	// procs is the signal and timer state of each process (signals.go,
 	// timers.go); sigDirty says some process's must be read again.
 	procs       map[int]*procSig
@@ -167,6 +168,8 @@ func (s *Scheduler) cancelled() bool {
 
 // schedule picks the next thread to run, if none is running.
 func (s *Scheduler) schedule(from *gthread) {
+	quiet := s.quiet
+	s.quiet = false
 	if s.running != nil || s.ended {
 		return
 	}
@@ -176,7 +179,14 @@ func (s *Scheduler) schedule(from *gthread) {
 		s.stretch = nil
 	}
 	s.waker = from
-	s.epoch++
+	if !quiet {
+		// Pollers are retried after a point that may have changed an
+		// fd, not after an empty poll or user code: else two pollers
+		// would retry each other forever (starving the threads that
+		// could make them ready), and every mutex point of a worker
+		// would release them again.
+		s.epoch++
+	}
 	s.out.Steps++
 	if s.cfg.MaxSteps > 0 && s.out.Steps > pointsPerStep*s.cfg.MaxSteps {
 		s.end(Livelock, fmt.Sprintf("livelock: %d scheduling points without the run ending (-max-steps %d)", pointsPerStep*s.cfg.MaxSteps, s.cfg.MaxSteps))

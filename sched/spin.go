@@ -179,9 +179,11 @@ func (s *Scheduler) spinHit(g *gthread, k int) intercept.Action {
 	}
 	st.streak[k]++
 	st.total[k]++
+	quiet := releasedInUserCode(g.pk)
 	s.setPoint(g, PointSpin, "spin", 0)
 	st.spinning = !st.armed(k)
 	s.from, s.waker = g, g
+	s.quiet = quiet
 	s.yield(g)
 	return intercept.Hold()
 }
@@ -243,7 +245,9 @@ func (s *Scheduler) caught(g *gthread) {
 	if known {
 		g.spinAt(len(s.cfg.Spins)).spinning = true
 	}
+	quiet := releasedInUserCode(g.pk)
 	s.setPoint(g, PointPreempt, "preempt", 0)
+	s.quiet = quiet
 	s.yield(g)
 }
 

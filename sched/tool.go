@@ -71,16 +71,18 @@ func (s *Scheduler) SyscallEnter(t *intercept.Thread, c *intercept.Syscall) inte
 	if a, ok := s.signalEnter(g, c); ok {
 		return a
 	}
-	s.setPoint(g, PointSyscall, syscallName(c), 0)
 	s.from, s.waker = g, g
 	g.t.Hold()
 	s.running = nil
 	g.state = stRunnable
 	g.resume = intercept.Continue()
+	quiet := g.retrying || releasedInUserCode(g.pk) // a re-issued poll, or user code ran
+	s.setPoint(g, PointSyscall, syscallName(c), 0)
 	s.syscall(g, c)
 	if s.cfg.Observer != nil {
 		s.observe(g, c)
 	}
+	s.quiet = quiet
 	s.schedule(g)
 	return intercept.Hold()
 }
@@ -275,6 +277,7 @@ func (s *Scheduler) ThreadReaped(t *intercept.Thread, ws unix.WaitStatus) {
 // retry, and a dead running process lets the others run.
 func (s *Scheduler) ProcessExit(p *intercept.Process, ws unix.WaitStatus) {
 	s.dog.process(p.Pid, true)
+	s.epoch++ // its fds closed (a pipe's last writer: POLLHUP): pollers retry
 	if s.pts != nil {
 		delete(s.pts.procs, p.Pid)
 	}
