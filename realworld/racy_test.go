@@ -3,6 +3,7 @@ package realworld
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"reflect"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/schedfuzz/schedfuzz/explore"
+	"github.com/schedfuzz/schedfuzz/intercept/sandbox"
 	"github.com/schedfuzz/schedfuzz/internal/testenv"
 	"github.com/schedfuzz/schedfuzz/replay"
 	"github.com/schedfuzz/schedfuzz/sched"
@@ -65,7 +67,8 @@ func TestRacyFound(t *testing.T) {
 			row := fmt.Sprintf("NOT FOUND in %d runs", maxRacyRuns)
 			defer func() { found.add(c.name, row) }()
 			argv := c.argv(t)
-			rep, wrong := hunt(t, c, argv)
+			pool := worldOf(t, argv)
+			rep, wrong := hunt(t, c, argv, pool)
 			for _, w := range wrong {
 				t.Errorf("failed another way than the bug: %s", w)
 			}
@@ -75,20 +78,44 @@ func TestRacyFound(t *testing.T) {
 			t.Logf("found at run %d (%s): %s, %q", rep.Index, rep.Strategy, rep.Result.Describe(),
 				bytes.TrimSpace(rep.Result.Stdout))
 			row = fmt.Sprintf("found at run %d (%s); its seed file failed", rep.Index, rep.Strategy)
-			replays := replaySeed(t, argv, rep)
+			replays := replaySeed(t, argv, rep, pool)
 			row = fmt.Sprintf("found at run %d (%s), replayed %d/%d", rep.Index, rep.Strategy, replays, racyReplays)
 		})
 	}
 }
 
+// worldOf gives a racy case's runs and replays a world of their own, as
+// the CLI does (a fresh /tmp: make's mktemp names are seeded, and a
+// concurrent run's file made a replay pick another), or nil where
+// namespaces are unavailable (said in the log).
+func worldOf(t *testing.T, argv []string) *sandbox.Pool {
+	wd, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool, err := sandbox.New(sandbox.Config{Dir: wd, Prog: argv[0], CPUs: guestCPUs})
+	var ue *sandbox.UnavailableError
+	if errors.As(err, &ue) {
+		t.Logf("runs not hermetic: %v", err)
+		return nil
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	return pool
+}
+
 // hunt runs the default portfolio until the bug shows; it returns the
 // first run that shows it (nil if none did) and how other runs failed.
-func hunt(t *testing.T, c racyCase, argv []string) (*explore.RunReport, []string) {
+func hunt(t *testing.T, c racyCase, argv []string, pool *sandbox.Pool) (*explore.RunReport, []string) {
 	seed := caseSeed(c.name)
 	var hit *explore.RunReport
 	var wrong []string
+	tmpl := template()
+	tmpl.Sandbox = pool
 	sess := &explore.Session{Target: target(argv), Seed: seed, Runs: maxRacyRuns, Parallel: parallel,
-		Template: template(), Report: func(rep *explore.RunReport) bool {
+		Template: tmpl, Report: func(rep *explore.RunReport) bool {
 			r := rep.Result
 			switch {
 			case rep.Err != nil:
@@ -124,7 +151,7 @@ func hunt(t *testing.T, c racyCase, argv []string) (*explore.RunReport, []string
 // racyReplays times: each replay must follow the trace to its
 // end with the identical decisions, outcome, stdout and stderr. It
 // returns the number of faithful replays (the test has failed if fewer).
-func replaySeed(t *testing.T, argv []string, rep *explore.RunReport) int {
+func replaySeed(t *testing.T, argv []string, rep *explore.RunReport, pool *sandbox.Pool) int {
 	t.Helper()
 	r := rep.Result
 	sum, err := replay.FileSHA256(argv[0])
@@ -150,6 +177,7 @@ func replaySeed(t *testing.T, argv []string, rep *explore.RunReport) int {
 	start := time.Now()
 	for i := range racyReplays {
 		cfg := template()
+		cfg.Sandbox = pool
 		cfg.Seed, cfg.Strategy, cfg.Replay, cfg.MaxSteps, cfg.Spins = back.Seed, spec, back.Decisions, back.MaxSteps, back.Spins
 		got, err := explore.Run(context.Background(), target(argv), cfg)
 		if err != nil {
