@@ -54,13 +54,15 @@ type runFlags struct {
 	pts       hunt.Points
 	world     worldFlags
 	check     checkFlag
+	shard     shardFlag
 }
 
 func (f *runFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&f.runs, "runs", 100, "number of runs (with -time: at most this many; 0: no limit)")
 	fs.DurationVar(&f.budget, "time", 0, "time budget instead of a run count (e.g. 10m)")
 	fs.IntVar(&f.par, "p", runtime.NumCPU(), "runs at once, each pinned to its own CPU")
-	fs.StringVar(&f.seed, "seed", "", "session seed (default: random; always printed)")
+	fs.StringVar(&f.seed, "seed", "", "session seed (default: random, or $GITHUB_RUN_ID with -shard; always printed)")
+	fs.Var(&f.shard, "shard", "make only shard `I/N` of the session's runs, the runs i with i mod N = I-1 (-runs counts the whole session's; a failure's run index is the session's); shards of one -seed never repeat each other's runs")
 	fs.DurationVar(&f.timeout, "timeout", 10*time.Second, "limit on a run's own time (its CPU time, real blocking and virtual time; not time waiting for a CPU); a run past it is a hang")
 	fs.StringVar(&f.corpus, "corpus", "testdata/schedfuzz", "directory for seed files of failing runs")
 	fs.IntVar(&f.cpus, "cpus", 4, "CPU count the guest sees")
@@ -248,13 +250,14 @@ func (s *session) run() int {
 	for i, sp := range portfolio {
 		names[i] = sp.String()
 	}
+	what += f.shardNote()
 	fmt.Fprintf(s.stderr, "schedfuzz: seed %#016x, %s of %s, strategy %s, %s, -p %d\n", base, what, s.prog, strings.Join(names, ","), &f.pts, f.par)
 	s.emit(report.Event{Action: "start", Target: s.prog, Seed: fmt.Sprintf("%#016x", base), Strategy: strings.Join(names, ","), Total: f.runs})
 	s.start = time.Now()
 	sess := &explore.Session{
 		Target: s.tgt, Seed: base, Runs: f.runs, Time: f.budget, Parallel: f.par, Portfolio: portfolio,
 		Template: s.hunt.Config(explore.Config{}), MemoryEvery: f.pts.MemoryEvery(),
-		Classify: s.classes,
+		Classify: s.classes, Shard: f.shard.sh,
 		Report:   s.onRun,
 	}
 	if f.verbose || isTerminal(s.stderr) || s.json != nil {
