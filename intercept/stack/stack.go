@@ -6,11 +6,13 @@
 //
 // Each frame is unwound with the call frame information of the object
 // its pc is in: .eh_frame, which C, C++ and Rust compilers emit for every
-// function on x86-64 (stripped libraries keep it), parsed and evaluated
-// with Delve's pkg/dwarf/frame (the CFA rule and the return address's and
-// rbp's rules at that pc). Where an object has no CFI for the pc (Go
-// binaries: Go emits none on amd64, but keeps frame pointers; hand-written
-// assembly), the frame pointer chain is followed instead: the return
+// function on x86-64 (stripped libraries keep it), or else .debug_frame,
+// which Go's linker writes for every function, assembly included, unless
+// DWARF is stripped (-ldflags=-w); parsed and evaluated with Delve's
+// pkg/dwarf/frame (the CFA rule and the return address's and rbp's rules
+// at that pc). Where an object has no CFI for the pc (Go binaries without
+// DWARF keep frame pointers; hand-written assembly), the frame pointer
+// chain is followed instead: the return
 // address at [rbp+8], the caller's rbp at [rbp], or, at a function's
 // first instruction, the return address at [rsp]. Unwinding stops at pc 0,
 // at an address no image covers, when the stack pointer does not grow, or
@@ -103,23 +105,27 @@ func (u *Unwinder) cfiOf(o *symbols.Object) frame.FrameDescriptionEntries {
 	return c.fdes
 }
 
-// readCFI parses the .eh_frame of the ELF file at path (nil if it has
-// none or it does not parse).
+// readCFI parses the .eh_frame of the ELF file at path or, if it has
+// none, its .debug_frame (a Go binary's, which describes every function,
+// assembly leaves included; debug/elf decompresses it); nil if it has
+// neither or it does not parse.
 func readCFI(path string) frame.FrameDescriptionEntries {
 	ef, err := elf.Open(path)
 	if err != nil {
 		return nil
 	}
 	defer ef.Close()
-	s := ef.Section(".eh_frame")
-	if s == nil {
+	s, ehAddr := ef.Section(".eh_frame"), uint64(0)
+	if s != nil {
+		ehAddr = s.Addr
+	} else if s = ef.Section(".debug_frame"); s == nil {
 		return nil
 	}
 	data, err := s.Data()
 	if err != nil {
 		return nil
 	}
-	fdes, err := frame.Parse(data, binary.LittleEndian, 0, 8, s.Addr)
+	fdes, err := frame.Parse(data, binary.LittleEndian, 0, 8, ehAddr)
 	if err != nil {
 		return nil
 	}
