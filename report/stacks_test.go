@@ -105,7 +105,9 @@ func TestReportLocations(t *testing.T) {
 		// thread's event.
 		both bool
 	}{
-		{"c-g-pie", func(t *testing.T, out string) { build(t, "gcc", "-O1", "-g", "-pie", "-fPIE", "-pthread", "-o", out, lostC) },
+		{"c-g-pie", func(t *testing.T, out string) {
+			build(t, "gcc", "-O1", "-g", "-pie", "-fPIE", "-pthread", "-o", out, lostC)
+		},
 			lostC, "write(STDOUT_FILENO", "worker", true},
 		{"c-nog-pie", func(t *testing.T, out string) { build(t, "gcc", "-O1", "-pie", "-fPIE", "-pthread", "-o", out, lostC) },
 			"", "", "worker", true},
