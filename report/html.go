@@ -67,6 +67,7 @@ type pairEvent struct {
 	N             int
 	Thread, Point int
 	Name          string
+	At            string // the program's frame (Location.At)
 	Frames        []htmlFrame
 }
 
@@ -90,7 +91,9 @@ type htmlThread struct {
 
 func (f *Failure) pairEvent(n int, e explore.ThreadEvent) pairEvent {
 	pe := pairEvent{N: n, Thread: e.Thread, Point: e.Point, Name: e.Name}
-	if frames := f.stackAt(e.Thread, e.Point); frames != nil {
+	frames := f.stackAt(e.Thread, e.Point)
+	pe.At = location(e.Thread, e.Point, e.Name, frames).At()
+	if frames != nil {
 		for i, fr := range frames {
 			hf := htmlFrame{Text: fr.String()}
 			if i < 3 {
@@ -244,7 +247,7 @@ pre { background: #f5f5f7; padding: 10px; overflow-x: auto; font: 12.5px/1.4 ui-
 <div class="meta">signature <code>{{.Signature}}</code> · {{.Steps}} scheduling points, {{.Decisions}} decisions, virtual time {{.Virtual}}{{if .Run}} · {{.Run}}{{end}}</div>
 {{if .Replay}}<h2>Replay</h2><pre class="replay">{{.Replay}}</pre>{{end}}
 {{if .Pair}}<h2>Critical pair</h2><p>{{.PairText}}</p>
-{{range .Pair}}<div class="pair" id="pair{{.N}}"><h3>{{.N}}. thread {{.Thread}}: {{.Name}} (its scheduling point {{.Point}})</h3>
+{{range .Pair}}<div class="pair" id="pair{{.N}}"><h3>{{.N}}. thread {{.Thread}}: {{.Name}} (its scheduling point {{.Point}}){{if .At}} at <code>{{.At}}</code>{{end}}</h3>
 {{range .Frames}}<div class="frame">{{.Text}}</div>{{if .Source}}<pre class="src">{{range .Source}}<span{{if .Hot}} class="hot"{{end}}>{{printf "%5d" .N}}  {{.Text}}</span>
 {{end}}</pre>{{end}}{{else}}<div class="frame">(no stack: replay with -html to get one)</div>{{end}}
 </div>{{end}}{{end}}
