@@ -102,11 +102,13 @@ func (f *Failure) Text(w io.Writer) {
 			}
 		}
 		fmt.Fprintf(w, "Thread %d (pid %d, %s), last scheduling points:\n", t.Vtid, t.Pid, state)
+		stacked := false // the latest point with a stack has it written
 		for i := len(t.Last) - 1; i >= 0; i-- {
 			n := t.Points - (len(t.Last) - 1 - i)
 			fmt.Fprintf(w, "  #%d %s\n", n, t.Last[i])
-			if i == len(t.Last)-1 {
-				writeFrames(w, f.stackAt(t.Vtid, n), "      ")
+			if frames := f.stackAt(t.Vtid, n); frames != nil && !stacked {
+				writeFrames(w, frames, "      ")
+				stacked = true
 			}
 		}
 		if t.Parent >= 0 {
