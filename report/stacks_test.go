@@ -53,10 +53,12 @@ func failureOf(t *testing.T, path string) *report.Failure {
 	if err != nil || cause == nil {
 		t.Fatalf("no critical pair: %v", err)
 	}
+	start := time.Now()
 	r, err := explore.ReplayStacks(ctx, tgt, cfg, min.Result, cause)
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Logf("failure in run %d, minimized in %d runs, replayed with stacks in %v", found.Index, min.Runs, time.Since(start).Round(time.Millisecond))
 	return &report.Failure{Target: path, Run: found.Index, Result: r, Cause: cause, Stacks: r.Outcome.Stacks,
 		Minimized: min.Items, Original: min.Original, Seed: "x.seed"}
 }
@@ -94,6 +96,7 @@ func TestReportLocations(t *testing.T) {
 	lostC, _ := filepath.Abs("../corpus/examples/lost_update.c")
 	accountCC, _ := filepath.Abs("testdata/account.cc")
 	goMain, _ := filepath.Abs("testdata/golost/main.go")
+	goCorpus, _ := filepath.Abs("../corpus/programs/go/lost_update/main.go")
 	cases := []struct {
 		name  string
 		build func(t *testing.T, out string)
@@ -124,6 +127,10 @@ func TestReportLocations(t *testing.T) {
 				t.Fatalf("go build: %v\n%s", err, b)
 			}
 		}, goMain, "// the window", "main.worker", false},
+		// syscall.Getpid is inlined into worker: the line is the call's
+		// (the DWARF inline tree), not Getpid's body's.
+		{"go-inlined", func(t *testing.T, out string) { build(t, "go", "build", "-o", out, goCorpus) },
+			goCorpus, "syscall.Getpid() //", "main.worker", false},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
