@@ -41,7 +41,7 @@ func failureOf(t *testing.T, path string) *report.Failure {
 	if found == nil {
 		t.Fatalf("%s: no failure in 1000 runs", path)
 	}
-	cfg := explore.Config{Seed: found.Seed, Strategy: found.Strategy, Timeout: 20 * time.Second, CPU: -1,
+	cfg := explore.Config{Seed: found.Seed, Strategy: found.Strategy, Timeout: 20 * time.Second,
 		Points: found.Result.Points, Spins: found.Result.Spins}
 	m := &explore.Minimizer{Target: tgt, Config: cfg}
 	ctx := context.Background()
