@@ -258,7 +258,7 @@ func (s *session) run() int {
 		Target: s.tgt, Seed: base, Runs: f.runs, Time: f.budget, Parallel: f.par, Portfolio: portfolio,
 		Template: s.hunt.Config(explore.Config{}), MemoryEvery: f.pts.MemoryEvery(),
 		Classify: s.classes, Shard: f.shard.sh,
-		Report:   s.onRun,
+		Report: s.onRun,
 	}
 	if f.verbose || isTerminal(s.stderr) || s.json != nil {
 		sess.Progress = s.progress
