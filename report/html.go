@@ -48,7 +48,7 @@ func (f *Failure) HTML(w io.Writer) error {
 	}
 	page.Timeline = template.HTML(timelineSVG(r.Outcome, f.Cause))
 	for _, t := range r.Outcome.Threads {
-		page.Threads = append(page.Threads, threadSection(t))
+		page.Threads = append(page.Threads, f.threadSection(t))
 	}
 	return htmlTemplate.Execute(w, page)
 }
@@ -86,7 +86,13 @@ type htmlThread struct {
 	Vtid, Pid int
 	State     string
 	Born      string
-	Last      []string
+	Last      []htmlPoint
+}
+
+// htmlPoint is one of a thread's last points: "#12 write", and where it
+// was (Location.At) when its stack was captured, its frames as a title.
+type htmlPoint struct {
+	Text, At, Stack string
 }
 
 func (f *Failure) pairEvent(n int, e explore.ThreadEvent) pairEvent {
@@ -122,7 +128,7 @@ func sourceAround(file string, line, ctx int) []sourceLine {
 	return out
 }
 
-func threadSection(t sched.ThreadInfo) htmlThread {
+func (f *Failure) threadSection(t sched.ThreadInfo) htmlThread {
 	ht := htmlThread{Vtid: t.Vtid, Pid: t.Pid, State: "exited"}
 	if !t.Exited {
 		ht.State = "live"
@@ -136,7 +142,13 @@ func threadSection(t sched.ThreadInfo) htmlThread {
 		ht.Born = "the program's first thread"
 	}
 	for i := len(t.Last) - 1; i >= 0; i-- {
-		ht.Last = append(ht.Last, fmt.Sprintf("#%d %s", t.Points-(len(t.Last)-1-i), t.Last[i]))
+		n := t.Points - (len(t.Last) - 1 - i)
+		p := htmlPoint{Text: fmt.Sprintf("#%d %s", n, t.Last[i])}
+		if frames := f.stackAt(t.Vtid, n); frames != nil {
+			l := location(t.Vtid, n, t.Last[i], frames)
+			p.At, p.Stack = l.At(), strings.Join(l.Stack, "\n")
+		}
+		ht.Last = append(ht.Last, p)
 	}
 	return ht
 }
@@ -241,6 +253,7 @@ pre { background: #f5f5f7; padding: 10px; overflow-x: auto; font: 12.5px/1.4 ui-
 .timeline .pairnum { font-size: 11px; fill: #fff; font-weight: 700; pointer-events: none; }
 .threads { display: flex; flex-wrap: wrap; gap: 12px; }
 .thread { border: 1px solid #ddd; border-radius: 6px; padding: 6px 12px; min-width: 220px; }
+.thread .at { color: #555; font-size: 11.5px; }
 .thread ol { margin: 4px 0; padding-left: 0; list-style: none; font-family: ui-monospace, monospace; font-size: 12.5px; }
 </style></head><body>
 <h1>{{.Outcome}} <span class="{{if eq .State "New"}}new{{else}}known{{end}}">({{.State}} failure)</span></h1>
@@ -254,7 +267,7 @@ pre { background: #f5f5f7; padding: 10px; overflow-x: auto; font: 12.5px/1.4 ui-
 <h2>Timeline (virtual time)</h2>
 {{.Timeline}}
 <h2>Threads</h2><div class="threads">{{range .Threads}}<div class="thread"><b>thread {{.Vtid}}</b> (pid {{.Pid}}, {{.State}})<br><small>{{.Born}}</small>
-<ol>{{range .Last}}<li>{{.}}</li>{{end}}</ol></div>{{end}}</div>
+<ol>{{range .Last}}<li{{if .Stack}} title="{{.Stack}}"{{end}}>{{.Text}}{{if .At}}<br><span class="at">{{.At}}</span>{{end}}</li>{{end}}</ol></div>{{end}}</div>
 <h2>Report</h2><pre>{{.Text}}</pre>
 {{if .Stdout}}<h2>Guest stdout</h2><pre>{{.Stdout}}</pre>{{end}}
 {{if .Stderr}}<h2>Guest stderr</h2><pre>{{.Stderr}}</pre>{{end}}

@@ -171,7 +171,7 @@ func TestTextStacks(t *testing.T) {
 	out := b.String()
 	src := f.Stacks[0].Frames[1].File
 	for _, want := range []string{
-		"  thread 1: write (its scheduling point 2)\n      write()\n          /lib/libc.so.6 +0x0\n      worker()\n          " + src + ":20\n",
+		"  thread 1: write (its scheduling point 2)\n      write()\n          /lib/libc.so.6 (pc 0x0)\n      worker()\n          " + src + ":20\n",
 		"  thread 2: write (its scheduling point 2)\n      worker()\n          " + src + ":22\n",
 	} {
 		if !strings.Contains(out, want) {

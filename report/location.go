@@ -69,16 +69,13 @@ func location(thread, point int, name string, frames []stack.Frame) Location {
 // source line; else (no line information) the first such named frame;
 // else the first named frame; else 0.
 func Where(frames []stack.Frame, point string) int {
-	own := func(fr stack.Frame) bool {
-		return !sharedObject(fr.Object) && !ownFunction(fr.Func, point) && !reserved(fr.Func) && !goStd(fr)
-	}
 	for i, fr := range frames {
-		if fr.File != "" && fr.Line > 0 && own(fr) {
+		if fr.File != "" && fr.Line > 0 && own(fr, point) {
 			return i
 		}
 	}
 	for i, fr := range frames {
-		if fr.Func != "" && own(fr) {
+		if fr.Func != "" && own(fr, point) {
 			return i
 		}
 	}
@@ -88,6 +85,11 @@ func Where(frames []stack.Frame, point string) int {
 		}
 	}
 	return 0
+}
+
+// own reports a frame of the program's own code at point (Where).
+func own(fr stack.Frame, point string) bool {
+	return fr.Func != "" && !sharedObject(fr.Object) && !ownFunction(fr.Func, point) && !reserved(fr.Func) && !goStd(fr)
 }
 
 // goStd reports a frame in Go's runtime or standard library: a function

@@ -54,7 +54,7 @@ func (f *runFlags) checkOutputs() error {
 	if err := probeDir(f.corpus); err != nil {
 		return usageErr("-corpus %s: %v", f.corpus, err)
 	}
-	for _, o := range []struct{ flag, path string }{{"-junit", f.junit}, {"-trace", f.trace}} {
+	for _, o := range []struct{ flag, path string }{{"-junit", f.junit}, {"-trace", f.trace}, {"-html", f.html}} {
 		if o.path == "" {
 			continue
 		}

@@ -50,6 +50,7 @@ type runFlags struct {
 	json      bool
 	junit     string
 	trace     string
+	html      string
 	verbose   bool
 	pts       hunt.Points
 	world     worldFlags
@@ -77,6 +78,7 @@ func (f *runFlags) register(fs *flag.FlagSet) {
 	fs.BoolVar(&f.json, "json", false, "print JSON lines (shaped like go test -json) on stdout")
 	fs.StringVar(&f.junit, "junit", "", "write a JUnit XML report to this file")
 	fs.StringVar(&f.trace, "trace", "", "write a Perfetto/Chrome trace of the first failure to this file")
+	fs.StringVar(&f.html, "html", "", "write the first failure's report as a self-contained HTML page to this file (timeline, critical pair with its source lines)")
 	fs.BoolVar(&f.verbose, "v", false, "print every run, and progress lines even when stderr is not a terminal")
 	registerPoints(fs, &f.pts, defaultPoints)
 	f.world.register(fs)
@@ -399,16 +401,15 @@ func (s *session) failure(rep *explore.RunReport, sig string) error {
 		s.reportUnsaved(rep)
 	}
 	isNew := !fd.Known
+	pair, last := fr.Locations()
 	s.emit(report.Event{Action: "fail", Test: "run/" + strconv.Itoa(rep.Index), Seed: fmt.Sprintf("%#016x", rep.Seed),
-		Strategy: rep.Strategy.String(), Outcome: r.Describe(), Signature: sig, New: &isNew, File: fd.File, Output: text.String()})
-	s.seen[sig] = &sigInfo{runs: 1, first: rep.Index, file: fd.File, message: r.Describe(), details: text.String()}
+		Strategy: rep.Strategy.String(), Outcome: r.Describe(), Signature: sig, New: &isNew, File: fd.File, Output: text.String(),
+		Pair: pair, Last: last})
+	s.seen[sig] = &sigInfo{runs: 1, first: rep.Index, file: fd.File, message: fr.Summary(), details: text.String()}
 	s.order = append(s.order, sig)
-	if s.f.trace != "" && !s.traced && s.ctx.Err() == nil {
+	if !s.traced && s.ctx.Err() == nil {
 		s.traced = true
-		if err := s.writeTrace(rep, r); err != nil {
-			// The failure is reported and saved: say it, go on.
-			fmt.Fprintf(s.stderr, "schedfuzz: %s\n", oneLine("-trace: "+err.Error()))
-		}
+		s.firstFailureFiles(rep, fr)
 	}
 	return nil
 }
