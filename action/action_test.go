@@ -19,7 +19,11 @@ func runAction(t *testing.T, dir string, e env) (code int, out string) {
 	t.Helper()
 	cmd := exec.Command("bash", filepath.Join(mustAbs(t, "."), "run.sh"))
 	cmd.Dir = dir
-	cmd.Env = os.Environ()
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "GITHUB_") { // the test's own CI's
+			cmd.Env = append(cmd.Env, kv)
+		}
+	}
 	for k, v := range e {
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}
@@ -82,7 +86,7 @@ func TestAction(t *testing.T) {
 	if s := read(t, e["GITHUB_STEP_SUMMARY"]); !strings.Contains(s, "a failure was found") {
 		t.Errorf("summary: %q", s)
 	}
-	if o := read(t, e["GITHUB_OUTPUT"]); o != "failed=true\n" {
+	if o := read(t, e["GITHUB_OUTPUT"]); o != "artifact=schedfuzz-seeds\nfailed=true\n" {
 		t.Errorf("output: %q", o)
 	}
 
@@ -99,7 +103,7 @@ func TestAction(t *testing.T) {
 	if code, out := runAction(t, clean, e); code != 0 {
 		t.Errorf("action on /bin/true: exit %d\n%s", code, out)
 	}
-	if o := read(t, e["GITHUB_OUTPUT"]); o != "failed=false\n" {
+	if o := read(t, e["GITHUB_OUTPUT"]); o != "artifact=schedfuzz-seeds\nfailed=false\n" {
 		t.Errorf("output: %q", o)
 	}
 }
@@ -126,5 +130,41 @@ func TestActionYAML(t *testing.T) {
 	}
 	if !strings.Contains(yml, `run: bash "${{ github.action_path }}/action/run.sh"`) {
 		t.Error("action.yml does not run action/run.sh")
+	}
+}
+
+// TestActionShard: with shard 2/2 the action explores the session's odd
+// runs under the workflow run's id as the session seed, names its seed
+// artifact after the shard, and without any seed fails with schedfuzz's
+// usage error.
+func TestActionShard(t *testing.T) {
+	testenv.RequirePtrace(t)
+	dir := t.TempDir()
+	sf := filepath.Join(dir, "schedfuzz")
+	if b, err := exec.Command("go", "build", "-o", sf, "../cmd/schedfuzz").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, b)
+	}
+	prog := filepath.Join(dir, "lost_update")
+	if b, err := exec.Command("gcc", "-O1", "-pthread", "-o", prog, mustAbs(t, "../corpus/examples/lost_update.c")).CombinedOutput(); err != nil {
+		t.Fatalf("gcc: %v\n%s", err, b)
+	}
+	e := env{"SF_BIN": sf, "SF_PROGRAM": prog, "SF_RUNS": "1000", "SF_SHARD": "2/2", "SF_FLAGS": "-p 1 -minimize=false",
+		"GITHUB_RUN_ID": "5", "GITHUB_OUTPUT": filepath.Join(dir, "output")}
+	code, out := runAction(t, dir, e)
+	if code != 1 || !strings.Contains(out, "schedfuzz: seed 0x0000000000000005, 1000 runs (shard 2/2: 500 of them)") {
+		t.Fatalf("sharded action on a racy program: exit %d, want 1 with shard 2/2 of seed 5\n%s", code, out)
+	}
+	m := regexp.MustCompile(`failure in run (\d+) `).FindStringSubmatch(out)
+	if m == nil || (m[1][len(m[1])-1]-'0')%2 != 1 {
+		t.Errorf("shard 2/2 reported a failure in run %v, want an odd run", m)
+	}
+	if o := read(t, e["GITHUB_OUTPUT"]); o != "artifact=schedfuzz-seeds-2-of-2\nfailed=true\n" {
+		t.Errorf("output: %q", o)
+	}
+	delete(e, "GITHUB_RUN_ID")
+	clean := t.TempDir()
+	e["GITHUB_OUTPUT"] = filepath.Join(clean, "output")
+	if code, out := runAction(t, clean, e); code != 2 || !strings.Contains(out, "-shard 2/2 needs the session seed") {
+		t.Errorf("shard without a seed: exit %d, want 2\n%s", code, out)
 	}
 }

@@ -6,7 +6,8 @@
 #   SF_BIN      the schedfuzz binary (default: schedfuzz on PATH)
 #   SF_PROGRAM  the program to explore (required); SF_ARGS its arguments
 #   SF_RUNS     runs to explore (default 200); SF_TIME a time budget instead
-#   SF_SHARD    I/N: explore shard I of N
+#   SF_SHARD    I/N: explore shard I of N (schedfuzz -shard: the session seed
+#               is -seed from SF_FLAGS, else $GITHUB_RUN_ID, the same in every job)
 #   SF_CORPUS   seed directory (default testdata/schedfuzz)
 #   SF_JUNIT    JUnit XML path (default schedfuzz-junit.xml)
 #   SF_FLAGS    more schedfuzz flags
@@ -22,6 +23,11 @@ junit=${SF_JUNIT:-schedfuzz-junit.xml}
 
 summary() { [ -n "${GITHUB_STEP_SUMMARY:-}" ] && printf '%s\n' "$@" >>"$GITHUB_STEP_SUMMARY"; return 0; }
 output() { [ -n "${GITHUB_OUTPUT:-}" ] && printf '%s\n' "$1" >>"$GITHUB_OUTPUT"; return 0; }
+
+# The seed artifact's name: one per shard ("/" is not allowed in a name).
+artifact=schedfuzz-seeds
+[ -n "${SF_SHARD:-}" ] && artifact="schedfuzz-seeds-${SF_SHARD//\//-of-}"
+output "artifact=$artifact"
 
 failed=0
 status=0

@@ -24,7 +24,9 @@
 //     (the free one other processes used least lately, internal/cpuload);
 //     results are reported in run order and learning only looks at runs
 //     far enough back that the session waits for them, so a session is
-//     reproducible whatever the timing.
+//     reproducible whatever the timing. A Shard (I/N) makes the runs i
+//     with i%N == I-1 of that sequence, under their global indices: the
+//     shards of one seed never repeat each other's runs.
 //   - Classifier and Signature decide what is a failure (-expect-exit,
 //     -failure, -ignore) and which failures are the same (for hangs and
 //     livelocks: where each live thread waits, or the loop it spins in).

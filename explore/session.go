@@ -166,6 +166,7 @@ func memoryPoint(name string) bool {
 // starts run i; results are reported in run order. So a session with the
 // same seed, runs and parallelism makes the same runs and reports the same
 // first failure, however the runs' timings interleave.
+// A Shard makes the runs of its part of that sequence (shard.go).
 type Session struct {
 	Target    *Target
 	Seed      uint64
@@ -180,6 +181,10 @@ type Session struct {
 	// 1: every run.
 	MemoryEvery int
 	Classify    Classifier
+	// Shard, if set, makes only this shard's part of the session's runs
+	// (of the first Runs, if Runs > 0); RunReport.Index stays the run's
+	// index in the whole session.
+	Shard Shard
 	// Report receives every run, in run order, on the caller's
 	// goroutine; returning true stops the session (runs after it are
 	// cancelled and not reported).
@@ -204,7 +209,7 @@ type RunReport struct {
 type Progress struct {
 	Elapsed  time.Duration
 	Done     int
-	Total    int // 0 if the session is bounded by time
+	Total    int // 0 if the session is bounded by time (a shard: its own runs)
 	Failures int
 	Distinct int
 }
@@ -318,14 +323,21 @@ type Summary struct {
 }
 
 type runDone struct {
-	i   int
+	k   int // the run's place in this session's (or shard's) sequence
 	rep *RunReport
 	cpu int
 }
 
-// Run runs the session until its runs or time are used up, Report asks
-// to stop, or ctx is cancelled (then it returns ctx.Err()).
+// Run runs the session (or its Shard) until its runs or time are used
+// up, Report asks to stop, or ctx is cancelled (then it returns
+// ctx.Err()). Below, k counts the runs this session makes and i =
+// Shard.Run(k) is a run's index in the whole session: seeds, strategies
+// and point sets follow i, learning and reporting order follow k.
 func (s *Session) Run(ctx context.Context) (Summary, error) {
+	runs := s.Shard.Runs(s.Runs)
+	if s.Runs > 0 && runs == 0 {
+		return Summary{}, ctx.Err() // a shard past the session's runs
+	}
 	par := max(1, s.Parallel)
 	portfolio := s.Portfolio
 	if len(portfolio) == 0 {
@@ -373,33 +385,34 @@ func (s *Session) Run(ctx context.Context) (Summary, error) {
 	done := make(chan runDone)
 	var (
 		sum       Summary
-		next      int // next run to start
-		reported  int // runs reported (a prefix)
+		next      int // next run to start (its k)
+		reported  int // runs reported (a prefix of the k)
 		pending   = map[int]*RunReport{}
 		launching = true
 		sigs      = map[string]bool{}
 	)
 	for {
-		for launching && len(free) > 0 && len(cancels) < par && (s.Runs == 0 || next < s.Runs) && next-window < reported {
+		for launching && len(free) > 0 && len(cancels) < par && (runs == 0 || next < runs) && next-window < reported {
 			if ctx.Err() != nil {
 				launching = false
 				break
 			}
-			i := next
+			k := next
 			next++
-			k := picker.Pick(free)
-			cpu := free[k]
-			free = slices.Delete(free, k, k+1)
+			i := s.Shard.Run(k)
+			c := picker.Pick(free)
+			cpu := free[c]
+			free = slices.Delete(free, c, c+1)
 			rc, cancel := context.WithCancel(runCtx)
-			cancels[i] = cancel
-			rep := &RunReport{Index: i, Seed: RunSeed(s.Seed, i), Strategy: portfolio[i%len(portfolio)], Hint: learn.Hint(i)}
+			cancels[k] = cancel
+			rep := &RunReport{Index: i, Seed: RunSeed(s.Seed, i), Strategy: portfolio[i%len(portfolio)], Hint: learn.Hint(k)}
 			cfg := s.Template
 			cfg.Seed, cfg.Strategy, cfg.Hint, cfg.Pin, cfg.CPU, cfg.Replay = rep.Seed, rep.Strategy, rep.Hint, true, cpu, nil
 			cfg.TSCLearned = tsc
 			cfg.Points = RunPoints(cfg.Points, s.MemoryEvery, i)
 			go func() {
 				rep.Result, rep.Err = Run(rc, s.Target, cfg)
-				done <- runDone{i, rep, cpu}
+				done <- runDone{k, rep, cpu}
 			}()
 		}
 		if len(cancels) == 0 {
@@ -407,21 +420,22 @@ func (s *Session) Run(ctx context.Context) (Summary, error) {
 		}
 		select {
 		case d := <-done:
-			cancels[d.i]()
-			delete(cancels, d.i)
+			cancels[d.k]()
+			delete(cancels, d.k)
 			free = append(free, d.cpu)
 			picker.Release(d.cpu)
-			pending[d.i] = d.rep
+			pending[d.k] = d.rep
 		case <-deadline:
 			launching = false
 			deadline = nil
 			continue
 		case <-tick:
-			s.Progress(Progress{Elapsed: time.Since(start), Done: reported, Total: s.Runs, Failures: sum.Failures, Distinct: len(sigs)})
+			s.Progress(Progress{Elapsed: time.Since(start), Done: reported, Total: runs, Failures: sum.Failures, Distinct: len(sigs)})
 			continue
 		}
 		for rep := pending[reported]; rep != nil; rep = pending[reported] {
 			delete(pending, reported)
+			k := reported
 			reported++
 			if ctx.Err() != nil {
 				continue // cancelled runs are not results
@@ -445,7 +459,7 @@ func (s *Session) Run(ctx context.Context) (Summary, error) {
 				sum.Stopped = true
 				launching = false
 				for j, c := range cancels {
-					if j > rep.Index {
+					if j > k {
 						c()
 					}
 				}

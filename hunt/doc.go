@@ -54,9 +54,11 @@
 // # Extending the report step
 //
 // Failure returns a Found whose Report is a *report.Failure; writing it
-// (Text, HTML) is the caller's, so that formats and destinations (an
-// HTML file, stacks recovered by replaying the run with
-// explore.Config.Stacks: RunConfig gives the configuration) are added
-// by the front ends or as further steps taking Found, without changing
-// the save and minimize steps.
+// (Text, HTML, Perfetto, the -json event's Locations) is the caller's, so
+// that formats and destinations are added by the front ends without
+// changing the save and minimize steps. Its last step (stacks.go)
+// replays the failure once more with call stacks and a timeline
+// (explore.ReplayStacks), so every format can name the functions and
+// source lines of the critical pair and of each thread's last points;
+// exploration itself never unwinds a stack.
 package hunt

@@ -38,14 +38,18 @@ type Found struct {
 	// Minimized and Original count its preemptions, MinSeed its file.
 	Minimized bool
 	// Report is the failure's report: its outcome, the minimized seed
-	// and the critical pair when they were found. Write it with
-	// Report.Text (or report's other formats).
+	// and the critical pair when they were found, and the threads'
+	// stacks (Report.Stacks) with the run they were captured in as
+	// Report.Result (the minimized run when there is a critical pair;
+	// it has a timeline) unless that replay failed. Write it with
+	// Report.Text (or report's other formats: HTML, Perfetto).
 	Report *report.Failure
 }
 
 // Failure is the pipeline of a failing run, in order: save its seed
 // (the failure is on disk before anything else happens), minimize it and
-// save the minimized seed, find its critical pair, and build its report.
+// save the minimized seed, find its critical pair, replay it once more
+// with call stacks (stacks.go), and build its report.
 // Cancelling ctx cuts minimization and root-causing short: the failure is
 // reported with what was found. The seed's save is never cut short.
 // Failure's errors are the caller's (none today); a problem of a step is
@@ -65,6 +69,9 @@ func (h *Hunt) Failure(ctx context.Context, rep *explore.RunReport) (*Found, err
 	fd.Report = &report.Failure{Target: h.Program.Name, Run: rep.Index, Result: r, Known: fd.Known, Seed: fd.File}
 	if h.Minimize && ctx.Err() == nil && fd.File != "" {
 		fd.Minimized = h.minimize(ctx, rep, fd.Report)
+	}
+	if ctx.Err() == nil {
+		h.stacks(ctx, fd)
 	}
 	return fd, nil
 }

@@ -49,8 +49,10 @@ type ReplayOptions struct {
 	// Points, if set (parsed), are the points the caller asks for: a
 	// seed recorded with others diverges before its first decision.
 	Points *Points
-	// Timeline records the run's timeline (for a trace).
-	Timeline bool
+	// Timeline records the run's timeline (for a trace); Stacks
+	// captures the threads' call stacks at their last points (for a
+	// report: explore.Config.Stacks).
+	Timeline, Stacks bool
 	// Path, if set, is the program to run instead of the recorded
 	// target (a test binary rebuilt at another path). It must hash to
 	// the recorded SHA-256 for a strict replay.
@@ -136,7 +138,7 @@ func Replay(ctx context.Context, sf *replay.SeedFile, opt ReplayOptions) (res *R
 		return res, err // LoadSeed has checked it
 	}
 	cfg := explore.Config{Seed: sf.Seed, Timeout: opt.Timeout, CPUs: sf.CPUs, Replay: decisions,
-		Strategy: spec, Faults: sf.Faults, MaxSteps: sf.MaxSteps, Epoch: sf.Epoch, Timeline: opt.Timeline, Spins: sf.Spins, Behavior: true}
+		Strategy: spec, Faults: sf.Faults, MaxSteps: sf.MaxSteps, Epoch: sf.Epoch, Timeline: opt.Timeline, Stacks: opt.Stacks, Spins: sf.Spins, Behavior: true}
 	if decider != nil {
 		cfg.Replay, cfg.Decider = nil, decider
 	}

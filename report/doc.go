@@ -7,6 +7,17 @@
 // slice per running stretch, its scheduling points as instant events and
 // wake-ups as flow arrows).
 //
+// Where threads were: a Failure's Stacks (captured by replaying the run
+// once more with explore.ReplayStacks) give the text report each
+// critical-pair event's stack and each thread's latest point's, in the
+// race detector's layout; Locations reduces a stack to the frame that
+// places the point in the program's own code (Where: outside shared
+// libraries, Go's standard library and the point's own wrapper, with a
+// source line when there is one, else by function name) and a short
+// stack, which the -json fail event (Pair, Last), JUnit's failure message
+// (Summary) and the trace (Failure.Perfetto: the points' arguments and
+// the "critical" category) carry.
+//
 // Everything here is a pure function of its inputs (results carry virtual
 // time, not wall time, except where a format asks for a date), so the
 // outputs are testable without running a guest.

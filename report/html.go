@@ -48,7 +48,7 @@ func (f *Failure) HTML(w io.Writer) error {
 	}
 	page.Timeline = template.HTML(timelineSVG(r.Outcome, f.Cause))
 	for _, t := range r.Outcome.Threads {
-		page.Threads = append(page.Threads, threadSection(t))
+		page.Threads = append(page.Threads, f.threadSection(t))
 	}
 	return htmlTemplate.Execute(w, page)
 }
@@ -67,6 +67,7 @@ type pairEvent struct {
 	N             int
 	Thread, Point int
 	Name          string
+	At            string // the program's frame (Location.At)
 	Frames        []htmlFrame
 }
 
@@ -85,12 +86,20 @@ type htmlThread struct {
 	Vtid, Pid int
 	State     string
 	Born      string
-	Last      []string
+	Last      []htmlPoint
+}
+
+// htmlPoint is one of a thread's last points: "#12 write", and where it
+// was (Location.At) when its stack was captured, its frames as a title.
+type htmlPoint struct {
+	Text, At, Stack string
 }
 
 func (f *Failure) pairEvent(n int, e explore.ThreadEvent) pairEvent {
 	pe := pairEvent{N: n, Thread: e.Thread, Point: e.Point, Name: e.Name}
-	if frames := f.stackAt(e.Thread, e.Point); frames != nil {
+	frames := f.stackAt(e.Thread, e.Point)
+	pe.At = location(e.Thread, e.Point, e.Name, frames).At()
+	if frames != nil {
 		for i, fr := range frames {
 			hf := htmlFrame{Text: fr.String()}
 			if i < 3 {
@@ -119,7 +128,7 @@ func sourceAround(file string, line, ctx int) []sourceLine {
 	return out
 }
 
-func threadSection(t sched.ThreadInfo) htmlThread {
+func (f *Failure) threadSection(t sched.ThreadInfo) htmlThread {
 	ht := htmlThread{Vtid: t.Vtid, Pid: t.Pid, State: "exited"}
 	if !t.Exited {
 		ht.State = "live"
@@ -133,7 +142,13 @@ func threadSection(t sched.ThreadInfo) htmlThread {
 		ht.Born = "the program's first thread"
 	}
 	for i := len(t.Last) - 1; i >= 0; i-- {
-		ht.Last = append(ht.Last, fmt.Sprintf("#%d %s", t.Points-(len(t.Last)-1-i), t.Last[i]))
+		n := t.Points - (len(t.Last) - 1 - i)
+		p := htmlPoint{Text: fmt.Sprintf("#%d %s", n, t.Last[i])}
+		if frames := f.stackAt(t.Vtid, n); frames != nil {
+			l := location(t.Vtid, n, t.Last[i], frames)
+			p.At, p.Stack = l.At(), strings.Join(l.Stack, "\n")
+		}
+		ht.Last = append(ht.Last, p)
 	}
 	return ht
 }
@@ -238,20 +253,21 @@ pre { background: #f5f5f7; padding: 10px; overflow-x: auto; font: 12.5px/1.4 ui-
 .timeline .pairnum { font-size: 11px; fill: #fff; font-weight: 700; pointer-events: none; }
 .threads { display: flex; flex-wrap: wrap; gap: 12px; }
 .thread { border: 1px solid #ddd; border-radius: 6px; padding: 6px 12px; min-width: 220px; }
+.thread .at { color: #555; font-size: 11.5px; }
 .thread ol { margin: 4px 0; padding-left: 0; list-style: none; font-family: ui-monospace, monospace; font-size: 12.5px; }
 </style></head><body>
 <h1>{{.Outcome}} <span class="{{if eq .State "New"}}new{{else}}known{{end}}">({{.State}} failure)</span></h1>
 <div class="meta">signature <code>{{.Signature}}</code> · {{.Steps}} scheduling points, {{.Decisions}} decisions, virtual time {{.Virtual}}{{if .Run}} · {{.Run}}{{end}}</div>
 {{if .Replay}}<h2>Replay</h2><pre class="replay">{{.Replay}}</pre>{{end}}
 {{if .Pair}}<h2>Critical pair</h2><p>{{.PairText}}</p>
-{{range .Pair}}<div class="pair" id="pair{{.N}}"><h3>{{.N}}. thread {{.Thread}}: {{.Name}} (its scheduling point {{.Point}})</h3>
+{{range .Pair}}<div class="pair" id="pair{{.N}}"><h3>{{.N}}. thread {{.Thread}}: {{.Name}} (its scheduling point {{.Point}}){{if .At}} at <code>{{.At}}</code>{{end}}</h3>
 {{range .Frames}}<div class="frame">{{.Text}}</div>{{if .Source}}<pre class="src">{{range .Source}}<span{{if .Hot}} class="hot"{{end}}>{{printf "%5d" .N}}  {{.Text}}</span>
 {{end}}</pre>{{end}}{{else}}<div class="frame">(no stack: replay with -html to get one)</div>{{end}}
 </div>{{end}}{{end}}
 <h2>Timeline (virtual time)</h2>
 {{.Timeline}}
 <h2>Threads</h2><div class="threads">{{range .Threads}}<div class="thread"><b>thread {{.Vtid}}</b> (pid {{.Pid}}, {{.State}})<br><small>{{.Born}}</small>
-<ol>{{range .Last}}<li>{{.}}</li>{{end}}</ol></div>{{end}}</div>
+<ol>{{range .Last}}<li{{if .Stack}} title="{{.Stack}}"{{end}}>{{.Text}}{{if .At}}<br><span class="at">{{.At}}</span>{{end}}</li>{{end}}</ol></div>{{end}}</div>
 <h2>Report</h2><pre>{{.Text}}</pre>
 {{if .Stdout}}<h2>Guest stdout</h2><pre>{{.Stdout}}</pre>{{end}}
 {{if .Stderr}}<h2>Guest stderr</h2><pre>{{.Stderr}}</pre>{{end}}

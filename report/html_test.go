@@ -2,6 +2,7 @@ package report_test
 
 import (
 	"bytes"
+	"fmt"
 	"image"
 	"image/png"
 	"os"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/schedfuzz/schedfuzz/explore"
 	"github.com/schedfuzz/schedfuzz/intercept/stack"
+	"github.com/schedfuzz/schedfuzz/internal/testenv"
 	"github.com/schedfuzz/schedfuzz/report"
 	"github.com/schedfuzz/schedfuzz/sched"
 )
@@ -63,9 +65,12 @@ func TestHTML(t *testing.T) {
 	}
 }
 
-// TestHTMLInBrowser: headless Chromium renders the page; the screenshot
-// is not blank and shows the critical pair's colour, and the rendered DOM
-// has the pair and the timeline.
+// TestHTMLInBrowser: headless Chromium renders the page of a real
+// failure (lost_update.c built with -g, found, minimized, root-caused and
+// replayed with stacks); the screenshot is not blank and shows the
+// critical pair's colour, and the rendered DOM has the pair, its source
+// line and the timeline. With SCHEDFUZZ_SCREENSHOT_OUT set, the
+// screenshot is copied there.
 func TestHTMLInBrowser(t *testing.T) {
 	browser := ""
 	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
@@ -77,13 +82,19 @@ func TestHTMLInBrowser(t *testing.T) {
 	if browser == "" {
 		t.Skip("no Chromium installed (.ci/run installs Debian's chromium)")
 	}
+	testenv.RequirePtrace(t)
 	dir := t.TempDir()
+	src, _ := filepath.Abs("../corpus/examples/lost_update.c")
+	prog := filepath.Join(dir, "lost_update")
+	build(t, "gcc", "-O1", "-g", "-pthread", "-o", prog, src)
+	fail := failureOf(t, prog)
+	pairAt := fmt.Sprintf("lost_update.c:%d", lineOf(t, src, "write(STDOUT_FILENO"))
 	page := filepath.Join(dir, "report.html")
 	f, err := os.Create(page)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := htmlFailure(t).HTML(f); err != nil {
+	if err := fail.HTML(f); err != nil {
 		t.Fatal(err)
 	}
 	f.Close()
@@ -120,13 +131,15 @@ func TestHTMLInBrowser(t *testing.T) {
 		t.Errorf("screenshot %s: %d pixels of the critical pair's colour, want the pair shown", shot, pair)
 	}
 	dom := string(run("--dump-dom", "file://"+page))
-	for _, want := range []string{"Critical pair", "thread 1: write (its scheduling point 2)", "pairmark", "lost_update.c:20"} {
+	c := fail.Cause
+	for _, want := range []string{"Critical pair", fmt.Sprintf("thread %d: write (its scheduling point %d)", c.First.Thread, c.First.Point),
+		fmt.Sprintf("thread %d: write (its scheduling point %d)", c.Second.Thread, c.Second.Point), "pairmark", "worker() ", pairAt, `class="hot"`} {
 		if !strings.Contains(dom, want) {
 			t.Errorf("rendered DOM lacks %q", want)
 		}
 	}
 	t.Logf("screenshot: %s (%dx%d, %d colours, %d critical-pair pixels sampled)", shot, bnd.Dx(), bnd.Dy(), len(colours), pair)
-	if keep := os.Getenv("SCHEDFUZZ_KEEP_SCREENSHOT"); keep != "" {
+	if keep := os.Getenv("SCHEDFUZZ_SCREENSHOT_OUT"); keep != "" {
 		if b, err := os.ReadFile(shot); err == nil {
 			os.WriteFile(keep, b, 0o644)
 		}
@@ -158,7 +171,7 @@ func TestTextStacks(t *testing.T) {
 	out := b.String()
 	src := f.Stacks[0].Frames[1].File
 	for _, want := range []string{
-		"  thread 1: write (its scheduling point 2)\n      write()\n          /lib/libc.so.6 +0x0\n      worker()\n          " + src + ":20\n",
+		"  thread 1: write (its scheduling point 2)\n      write()\n          /lib/libc.so.6 (pc 0x0)\n      worker()\n          " + src + ":20\n",
 		"  thread 2: write (its scheduling point 2)\n      worker()\n          " + src + ":22\n",
 	} {
 		if !strings.Contains(out, want) {

@@ -31,6 +31,11 @@ type Event struct {
 	// Digest is a run's decision digest (replay.Digest): equal digests,
 	// equal schedules.
 	Digest string `json:"Digest,omitempty"`
+	// Pair and Last, on a fail event, are where the critical pair's
+	// events and each thread's last points were (Failure.Locations):
+	// function, file:line and a short stack, when they were captured.
+	Pair []Location `json:"Pair,omitempty"`
+	Last []Location `json:"Last,omitempty"`
 }
 
 // JSON writes events as JSON lines.

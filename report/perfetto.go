@@ -31,6 +31,53 @@ type traceEvent struct {
 // stretch the woken thread runs next. Times are virtual: a run's picture
 // is the same every time it replays.
 func Perfetto(w io.Writer, r *explore.Result, title string) error {
+	return perfetto(w, r, title, nil, nil)
+}
+
+// Perfetto writes the failure's run (its Result, replayed with a
+// timeline) as Perfetto does, with where the threads were: each point
+// with a captured stack gets its function, file:line and short stack as
+// arguments (Location), the critical pair's two points are marked
+// (category "critical", argument "critical pair": 1 or 2), and the
+// trace's metadata lists the pair's locations ("criticalPair").
+func (f *Failure) Perfetto(w io.Writer, title string) error {
+	pair, last := f.Locations()
+	at := map[[2]int]Location{}
+	for _, l := range last {
+		at[[2]int{l.Thread, l.Point}] = l
+	}
+	crit := map[[2]int]int{}
+	for i, l := range pair {
+		at[[2]int{l.Thread, l.Point}] = l
+		crit[[2]int{l.Thread, l.Point}] = i + 1
+	}
+	annotate := func(e *traceEvent, thread, point int) {
+		k := [2]int{thread, point}
+		l, ok := at[k]
+		if !ok {
+			return
+		}
+		e.Args = map[string]any{"point": point}
+		if l.Func != "" {
+			e.Args["func"] = l.Func
+		}
+		if l.File != "" {
+			e.Args["file"] = fmt.Sprintf("%s:%d", l.File, l.Line)
+		}
+		if len(l.Stack) > 0 {
+			e.Args["stack"] = l.Stack
+		}
+		if n := crit[k]; n > 0 {
+			e.Cat = "point,critical"
+			e.Args["critical pair"] = n
+		}
+	}
+	return perfetto(w, f.Result, title, annotate, pair)
+}
+
+// perfetto writes r's trace; annotate, if set, completes the instant
+// event of thread's point-th point, and pair goes in the metadata.
+func perfetto(w io.Writer, r *explore.Result, title string, annotate func(e *traceEvent, thread, point int), pair []Location) error {
 	var evs []traceEvent
 	// Processes are numbered in order of appearance (real pids differ
 	// from run to run); threads by vtid.
@@ -62,6 +109,7 @@ func Perfetto(w io.Writer, r *explore.Result, title string) error {
 	// pendingFlows[v] are flow ids waiting for thread v's next stretch.
 	pendingFlows := map[int][]int{}
 	flow := 0
+	stretches := map[int]int{} // by vtid: its stretch k ends at its point k+1
 	for _, sp := range r.Outcome.Timeline {
 		if sp.Woke >= 0 {
 			flow++
@@ -86,13 +134,21 @@ func Perfetto(w io.Writer, r *explore.Result, title string) error {
 			evs = append(evs, traceEvent{Name: "wake", Cat: "wake", Ph: "f", Ts: us(sp.Start), Pid: pidOf(sp.Thread), Tid: tid(sp.Thread), ID: id, BP: "e"})
 		}
 		delete(pendingFlows, sp.Thread)
-		evs = append(evs, traceEvent{Name: name, Cat: "point", Ph: "i", S: "t", Ts: us(sp.End), Pid: pidOf(sp.Thread), Tid: tid(sp.Thread)})
+		stretches[sp.Thread]++
+		pt := traceEvent{Name: name, Cat: "point", Ph: "i", S: "t", Ts: us(sp.End), Pid: pidOf(sp.Thread), Tid: tid(sp.Thread)}
+		if annotate != nil {
+			annotate(&pt, sp.Thread, stretches[sp.Thread]+1)
+		}
+		evs = append(evs, pt)
 	}
 	out := struct {
 		TraceEvents     []traceEvent   `json:"traceEvents"`
 		DisplayTimeUnit string         `json:"displayTimeUnit"`
 		OtherData       map[string]any `json:"otherData"`
 	}{evs, "ns", map[string]any{"outcome": r.Describe(), "seed": fmt.Sprintf("%#016x", r.Seed), "clock": "virtual"}}
+	if len(pair) > 0 {
+		out.OtherData["criticalPair"] = pair
+	}
 	enc := json.NewEncoder(w)
 	return enc.Encode(out)
 }

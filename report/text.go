@@ -53,9 +53,31 @@ func writeFrames(w io.Writer, frames []stack.Frame, pre string) {
 		case fr.File != "":
 			fmt.Fprintf(w, "%s    %s:%d\n", pre, fr.File, fr.Line)
 		case fr.Object != "":
-			fmt.Fprintf(w, "%s    %s +%#x\n", pre, fr.Object, fr.PC)
+			fmt.Fprintf(w, "%s    %s (pc %#x)\n", pre, fr.Object, fr.PC)
 		}
 	}
+}
+
+// shownStack is the point of thread t whose stack the text report
+// writes: its latest point whose stack reaches the program's own code
+// (an exited thread's exit syscall is in start_thread's), else its
+// latest point with a stack; 0 for none.
+func (f *Failure) shownStack(t sched.ThreadInfo) int {
+	latest := 0
+	for i := len(t.Last) - 1; i >= 0; i-- {
+		n := t.Points - (len(t.Last) - 1 - i)
+		frames := f.stackAt(t.Vtid, n)
+		if frames == nil {
+			continue
+		}
+		if latest == 0 {
+			latest = n
+		}
+		if own(frames[Where(frames, t.Last[i])], t.Last[i]) {
+			return n
+		}
+	}
+	return latest
 }
 
 // Text writes the failure report.
@@ -102,10 +124,11 @@ func (f *Failure) Text(w io.Writer) {
 			}
 		}
 		fmt.Fprintf(w, "Thread %d (pid %d, %s), last scheduling points:\n", t.Vtid, t.Pid, state)
+		shown := f.shownStack(t)
 		for i := len(t.Last) - 1; i >= 0; i-- {
 			n := t.Points - (len(t.Last) - 1 - i)
 			fmt.Fprintf(w, "  #%d %s\n", n, t.Last[i])
-			if i == len(t.Last)-1 {
+			if n == shown {
 				writeFrames(w, f.stackAt(t.Vtid, n), "      ")
 			}
 		}

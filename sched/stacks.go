@@ -62,7 +62,7 @@ func (s *Scheduler) captureStack(g *gthread) {
 		objs.Refresh() // code mapped since: look again
 		pcs = st.u.Unwind(r, g.t.Memory(), objs, maxFrames)
 	}
-	ps := PointStack{Thread: g.vtid, Point: g.points, Name: g.pname, Frames: stack.Name(pcs, objs)}
+	ps := PointStack{Thread: g.vtid, Point: g.points, Name: g.pname, Frames: st.u.Name(pcs, objs)}
 	if s.cfg.StackAt != nil && s.cfg.StackAt(g.vtid, g.points) {
 		st.kept = append(st.kept, ps)
 	}

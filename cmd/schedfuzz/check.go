@@ -36,6 +36,9 @@ func (f *runFlags) validate() error {
 	case f.maxSteps < 0 || f.maxSteps > replay.MaxDecisions:
 		return usageErr("-max-steps %d: want 0 (no limit) to %d", f.maxSteps, replay.MaxDecisions)
 	}
+	if err := f.shardSeed(); err != nil {
+		return err
+	}
 	if f.seed != "" {
 		if _, err := parseUint(f.seed); err != nil {
 			return usageErr("-seed %q: want an unsigned 64-bit number (decimal or 0x...)", f.seed)
@@ -51,7 +54,7 @@ func (f *runFlags) checkOutputs() error {
 	if err := probeDir(f.corpus); err != nil {
 		return usageErr("-corpus %s: %v", f.corpus, err)
 	}
-	for _, o := range []struct{ flag, path string }{{"-junit", f.junit}, {"-trace", f.trace}} {
+	for _, o := range []struct{ flag, path string }{{"-junit", f.junit}, {"-trace", f.trace}, {"-html", f.html}} {
 		if o.path == "" {
 			continue
 		}

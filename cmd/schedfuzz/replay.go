@@ -22,9 +22,10 @@ func replayMain(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("schedfuzz replay", flag.ContinueOnError)
 	timeout := fs.Duration("timeout", 10*time.Second, "limit on the replay's own time (as schedfuzz -timeout); a run past it is a hang")
 	trace := fs.String("trace", "", "write a Perfetto/Chrome trace of the replayed run to this file (FILE only)")
+	html := fs.String("html", "", "write the replayed failure's report as a self-contained HTML page to this file (FILE only)")
 	var override hunt.Points
 	registerPoints(fs, &override, "")
-	const usage = "usage: schedfuzz replay [-timeout D] [-trace FILE] [-points P -yield-at L -watch L] FILE|DIR"
+	const usage = "usage: schedfuzz replay [-timeout D] [-trace FILE] [-html FILE] [-points P -yield-at L -watch L] FILE|DIR"
 	if code, ok := parseFlags(fs, args, stderr, func(w io.Writer) {
 		fmt.Fprintln(w, usage)
 		printDefaults(fs, w)
@@ -38,9 +39,11 @@ func replayMain(args []string, stdout, stderr io.Writer) int {
 	if *timeout < minTimeout {
 		return fail(stderr, usageErr("-timeout %v: want at least %v", *timeout, minTimeout))
 	}
-	if *trace != "" {
-		if err := probeFile(*trace); err != nil {
-			return fail(stderr, usageErr("-trace %s: %v", *trace, err))
+	for _, o := range []struct{ flag, path string }{{"-trace", *trace}, {"-html", *html}} {
+		if o.path != "" {
+			if err := probeFile(o.path); err != nil {
+				return fail(stderr, usageErr("%s %s: %v", o.flag, o.path, err))
+			}
 		}
 	}
 	var want *hunt.Points
@@ -67,6 +70,9 @@ func replayMain(args []string, stdout, stderr io.Writer) int {
 		if *trace != "" {
 			return fail(stderr, usageErr("-trace takes a seed file, not a directory"))
 		}
+		if *html != "" {
+			return fail(stderr, usageErr("-html takes a seed file, not a directory"))
+		}
 		return replayDir(ctx, arg, *timeout, want, stdout, stderr)
 	}
 	sf, err := hunt.LoadSeed(arg)
@@ -78,7 +84,8 @@ func replayMain(args []string, stdout, stderr io.Writer) int {
 			return code
 		}
 	}
-	res, err := hunt.Replay(ctx, sf, hunt.ReplayOptions{Timeout: *timeout, Points: want, Timeline: *trace != ""})
+	// One seed's replay prints a report: with the threads' stacks.
+	res, err := hunt.Replay(ctx, sf, hunt.ReplayOptions{Timeout: *timeout, Points: want, Timeline: *trace != "" || *html != "", Stacks: true})
 	if res != nil {
 		for _, n := range res.Notes {
 			fmt.Fprintf(stderr, "schedfuzz: note: %s\n", oneLine(n))
@@ -90,8 +97,12 @@ func replayMain(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return fail(stderr, err)
 	}
-	if *trace != "" && res.Run != nil {
-		if err := writePerfetto(*trace, res.Run, sf.Target); err != nil {
+	var fr *report.Failure
+	if res.Run != nil {
+		fr = &report.Failure{Target: sf.Target, Run: -1, Result: res.Run, Stacks: res.Run.Outcome.Stacks}
+	}
+	if *trace != "" && fr != nil {
+		if err := writeFile(*trace, func(w io.Writer) error { return fr.Perfetto(w, sf.Target) }); err != nil {
 			return fail(stderr, fmt.Errorf("-trace: %w", err))
 		}
 	}
@@ -106,7 +117,12 @@ func replayMain(args []string, stdout, stderr io.Writer) int {
 	case hunt.Reproduced:
 		stdout.Write(res.Run.Stdout)
 		stderr.Write(res.Run.Stderr)
-		(&report.Failure{Target: sf.Target, Run: -1, Result: res.Run}).Text(stderr)
+		fr.Text(stderr)
+		if *html != "" {
+			if err := writeReplayHTML(*html, fr, arg); err != nil {
+				fmt.Fprintf(stderr, "schedfuzz: %s\n", oneLine("-html: "+err.Error()))
+			}
+		}
 		noteDropped(stderr, res.Run)
 		fmt.Fprintf(stderr, "schedfuzz: reproduced: %s (recorded: %s)\n", res.Run.Describe(), sf.Outcome)
 		return exitFound
@@ -114,6 +130,9 @@ func replayMain(args []string, stdout, stderr io.Writer) int {
 		stdout.Write(res.Run.Stdout)
 		stderr.Write(res.Run.Stderr)
 		noteDropped(stderr, res.Run)
+		if *html != "" {
+			fmt.Fprintf(stderr, "schedfuzz: -html: the run passed: no failure to report, %s not written\n", *html)
+		}
 		fmt.Fprintf(stderr, "schedfuzz: the run now passes (recorded: %s)\n", sf.Outcome)
 		return exitOK
 	}

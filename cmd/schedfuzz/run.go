@@ -50,17 +50,20 @@ type runFlags struct {
 	json      bool
 	junit     string
 	trace     string
+	html      string
 	verbose   bool
 	pts       hunt.Points
 	world     worldFlags
 	check     checkFlag
+	shard     shardFlag
 }
 
 func (f *runFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&f.runs, "runs", 100, "number of runs (with -time: at most this many; 0: no limit)")
 	fs.DurationVar(&f.budget, "time", 0, "time budget instead of a run count (e.g. 10m)")
 	fs.IntVar(&f.par, "p", runtime.NumCPU(), "runs at once, each pinned to its own CPU")
-	fs.StringVar(&f.seed, "seed", "", "session seed (default: random; always printed)")
+	fs.StringVar(&f.seed, "seed", "", "session seed (default: random, or $GITHUB_RUN_ID with -shard; always printed)")
+	fs.Var(&f.shard, "shard", "make only shard `I/N` of the session's runs, the runs i with i mod N = I-1 (-runs counts the whole session's; a failure's run index is the session's); shards of one -seed never repeat each other's runs")
 	fs.DurationVar(&f.timeout, "timeout", 10*time.Second, "limit on a run's own time (its CPU time, real blocking and virtual time; not time waiting for a CPU); a run past it is a hang")
 	fs.StringVar(&f.corpus, "corpus", "testdata/schedfuzz", "directory for seed files of failing runs")
 	fs.IntVar(&f.cpus, "cpus", 4, "CPU count the guest sees")
@@ -75,6 +78,7 @@ func (f *runFlags) register(fs *flag.FlagSet) {
 	fs.BoolVar(&f.json, "json", false, "print JSON lines (shaped like go test -json) on stdout")
 	fs.StringVar(&f.junit, "junit", "", "write a JUnit XML report to this file")
 	fs.StringVar(&f.trace, "trace", "", "write a Perfetto/Chrome trace of the first failure to this file")
+	fs.StringVar(&f.html, "html", "", "write the first failure's report as a self-contained HTML page to this file (timeline, critical pair with its source lines)")
 	fs.BoolVar(&f.verbose, "v", false, "print every run, and progress lines even when stderr is not a terminal")
 	registerPoints(fs, &f.pts, defaultPoints)
 	f.world.register(fs)
@@ -248,14 +252,15 @@ func (s *session) run() int {
 	for i, sp := range portfolio {
 		names[i] = sp.String()
 	}
+	what += f.shardNote()
 	fmt.Fprintf(s.stderr, "schedfuzz: seed %#016x, %s of %s, strategy %s, %s, -p %d\n", base, what, s.prog, strings.Join(names, ","), &f.pts, f.par)
 	s.emit(report.Event{Action: "start", Target: s.prog, Seed: fmt.Sprintf("%#016x", base), Strategy: strings.Join(names, ","), Total: f.runs})
 	s.start = time.Now()
 	sess := &explore.Session{
 		Target: s.tgt, Seed: base, Runs: f.runs, Time: f.budget, Parallel: f.par, Portfolio: portfolio,
 		Template: s.hunt.Config(explore.Config{}), MemoryEvery: f.pts.MemoryEvery(),
-		Classify: s.classes,
-		Report:   s.onRun,
+		Classify: s.classes, Shard: f.shard.sh,
+		Report: s.onRun,
 	}
 	if f.verbose || isTerminal(s.stderr) || s.json != nil {
 		sess.Progress = s.progress
@@ -396,16 +401,15 @@ func (s *session) failure(rep *explore.RunReport, sig string) error {
 		s.reportUnsaved(rep)
 	}
 	isNew := !fd.Known
+	pair, last := fr.Locations()
 	s.emit(report.Event{Action: "fail", Test: "run/" + strconv.Itoa(rep.Index), Seed: fmt.Sprintf("%#016x", rep.Seed),
-		Strategy: rep.Strategy.String(), Outcome: r.Describe(), Signature: sig, New: &isNew, File: fd.File, Output: text.String()})
-	s.seen[sig] = &sigInfo{runs: 1, first: rep.Index, file: fd.File, message: r.Describe(), details: text.String()}
+		Strategy: rep.Strategy.String(), Outcome: r.Describe(), Signature: sig, New: &isNew, File: fd.File, Output: text.String(),
+		Pair: pair, Last: last})
+	s.seen[sig] = &sigInfo{runs: 1, first: rep.Index, file: fd.File, message: fr.Summary(), details: text.String()}
 	s.order = append(s.order, sig)
-	if s.f.trace != "" && !s.traced && s.ctx.Err() == nil {
+	if !s.traced && s.ctx.Err() == nil {
 		s.traced = true
-		if err := s.writeTrace(rep, r); err != nil {
-			// The failure is reported and saved: say it, go on.
-			fmt.Fprintf(s.stderr, "schedfuzz: %s\n", oneLine("-trace: "+err.Error()))
-		}
+		s.firstFailureFiles(rep, fr)
 	}
 	return nil
 }

@@ -6,11 +6,13 @@
 //
 // Each frame is unwound with the call frame information of the object
 // its pc is in: .eh_frame, which C, C++ and Rust compilers emit for every
-// function on x86-64 (stripped libraries keep it), parsed and evaluated
-// with Delve's pkg/dwarf/frame (the CFA rule and the return address's and
-// rbp's rules at that pc). Where an object has no CFI for the pc (Go
-// binaries: Go emits none on amd64, but keeps frame pointers; hand-written
-// assembly), the frame pointer chain is followed instead: the return
+// function on x86-64 (stripped libraries keep it), or else .debug_frame,
+// which Go's linker writes for every function, assembly included, unless
+// DWARF is stripped (-ldflags=-w); parsed and evaluated with Delve's
+// pkg/dwarf/frame (the CFA rule and the return address's and rbp's rules
+// at that pc). Where an object has no CFI for the pc (Go binaries without
+// DWARF keep frame pointers; hand-written assembly), the frame pointer
+// chain is followed instead: the return
 // address at [rbp+8], the caller's rbp at [rbp], or, at a function's
 // first instruction, the return address at [rsp]. Unwinding stops at pc 0,
 // at an address no image covers, when the stack pointer does not grow, or
@@ -21,10 +23,15 @@
 // Frames are named with package symbols: the function from the symbol
 // table (demangled for C++ and Rust), the line from DWARF or, for Go
 // binaries without DWARF, the pclntab. A return address is looked up at
-// pc-1, inside the call instruction, so the line is the call's.
+// pc-1, inside the call instruction, so the line is the call's. Code the
+// compiler inlined (DWARF's inlined subroutines, symbols.InlinedAt) is a
+// frame per inlined call, all at the same pc: the inlined function at the
+// pc's line, each caller at the line of its call (else a Go function
+// would be shown at a line of syscall.Getpid's body).
 //
-// An Unwinder caches each object's CFI and is safe for concurrent use;
-// nothing is read until a stack is asked for, so exploration never pays.
+// An Unwinder caches each object's CFI and the frames of each address it
+// has named (Unwinder.Name), and is safe for concurrent use; nothing is
+// read until a stack is asked for, so exploration never pays.
 package stack
 
 import (
@@ -76,14 +83,55 @@ func (f Frame) String() string {
 	return fmt.Sprintf("%s() at %#x", fn, f.PC)
 }
 
-// Unwinder unwinds and names stacks, caching each object's CFI.
+// Unwinder unwinds and names stacks, caching each object's CFI and the
+// frames it has named.
 type Unwinder struct {
-	mu  sync.Mutex
-	cfi map[*symbols.Object]*cfi
+	mu    sync.Mutex
+	cfi   map[*symbols.Object]*cfi
+	names map[nameKey][]Frame // by object and link-time address
+}
+
+// nameKey is a named address: its object, its link-time address (a
+// return address's minus one) and whether it was a return address.
+type nameKey struct {
+	obj      *symbols.Object
+	vaddr    uint64
+	isReturn bool
 }
 
 // NewUnwinder returns an empty Unwinder.
-func NewUnwinder() *Unwinder { return &Unwinder{cfi: map[*symbols.Object]*cfi{}} }
+func NewUnwinder() *Unwinder {
+	return &Unwinder{cfi: map[*symbols.Object]*cfi{}, names: map[nameKey][]Frame{}}
+}
+
+// Name is Name with the frames of each address named once: a program
+// reaches its scheduling points from the same few call sites, and a line
+// lookup reads a unit's line table.
+func (u *Unwinder) Name(pcs []uint64, ims Images) []Frame {
+	out := make([]Frame, 0, len(pcs))
+	for i, pc := range pcs {
+		im := ims.ImageAt(pc)
+		if im == nil {
+			out = append(out, Frame{PC: pc})
+			continue
+		}
+		k := nameKey{im.Object, im.Vaddr(pc), i > 0}
+		u.mu.Lock()
+		fs, ok := u.names[k]
+		u.mu.Unlock()
+		if !ok {
+			fs = name(pc, i > 0, ims)
+			u.mu.Lock()
+			u.names[k] = fs
+			u.mu.Unlock()
+		}
+		for _, f := range fs {
+			f.PC = pc // the same code mapped elsewhere (another process)
+			out = append(out, f)
+		}
+	}
+	return out
+}
 
 // cfi is an object's call frame information (nil fdes: none).
 type cfi struct {
@@ -103,23 +151,27 @@ func (u *Unwinder) cfiOf(o *symbols.Object) frame.FrameDescriptionEntries {
 	return c.fdes
 }
 
-// readCFI parses the .eh_frame of the ELF file at path (nil if it has
-// none or it does not parse).
+// readCFI parses the .eh_frame of the ELF file at path or, if it has
+// none, its .debug_frame (a Go binary's, which describes every function,
+// assembly leaves included; debug/elf decompresses it); nil if it has
+// neither or it does not parse.
 func readCFI(path string) frame.FrameDescriptionEntries {
 	ef, err := elf.Open(path)
 	if err != nil {
 		return nil
 	}
 	defer ef.Close()
-	s := ef.Section(".eh_frame")
-	if s == nil {
+	s, ehAddr := ef.Section(".eh_frame"), uint64(0)
+	if s != nil {
+		ehAddr = s.Addr
+	} else if s = ef.Section(".debug_frame"); s == nil {
 		return nil
 	}
 	data, err := s.Data()
 	if err != nil {
 		return nil
 	}
-	fdes, err := frame.Parse(data, binary.LittleEndian, 0, 8, s.Addr)
+	fdes, err := frame.Parse(data, binary.LittleEndian, 0, 8, ehAddr)
 	if err != nil {
 		return nil
 	}
@@ -228,20 +280,24 @@ func word(mem io.ReaderAt, addr uint64) (uint64, error) {
 	return binary.LittleEndian.Uint64(b[:]), nil
 }
 
-// Name names the frames of pcs, as Unwind returned them.
+// Name names the frames of pcs, as Unwind returned them. A pc inside
+// code the compiler inlined (DWARF's inlined subroutines) gives a frame
+// per inlined call, innermost first, all with that pc, as a race
+// detector's report does: the inlined function at the pc's line, then
+// each caller at the line of its call.
 func Name(pcs []uint64, ims Images) []Frame {
-	out := make([]Frame, len(pcs))
+	out := make([]Frame, 0, len(pcs))
 	for i, pc := range pcs {
-		out[i] = name(pc, i > 0, ims)
+		out = append(out, name(pc, i > 0, ims)...)
 	}
 	return out
 }
 
-func name(pc uint64, isReturn bool, ims Images) Frame {
+func name(pc uint64, isReturn bool, ims Images) []Frame {
 	f := Frame{PC: pc}
 	im := ims.ImageAt(pc)
 	if im == nil {
-		return f
+		return []Frame{f}
 	}
 	f.Object = im.Object.Path
 	vaddr := im.Vaddr(pc)
@@ -254,5 +310,16 @@ func name(pc uint64, isReturn bool, ims Images) Frame {
 	if l, ok := im.Object.LineAt(vaddr); ok {
 		f.File, f.Line = l.File, l.Line
 	}
-	return f
+	inl := im.Object.InlinedAt(vaddr)
+	if len(inl) == 0 || inl[len(inl)-1].CallFile == "" {
+		return []Frame{f}
+	}
+	out := make([]Frame, 0, len(inl)+1)
+	file, line := f.File, f.Line
+	for _, c := range inl {
+		out = append(out, Frame{PC: pc, Func: symbols.Demangle(c.Func), File: file, Line: line, Object: f.Object})
+		file, line = c.CallFile, c.CallLine
+	}
+	f.File, f.Line = file, line
+	return append(out, f)
 }

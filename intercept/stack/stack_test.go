@@ -3,9 +3,11 @@ package stack
 import (
 	"bufio"
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -44,6 +46,12 @@ func (a *atWrite) SyscallEnter(t *intercept.Thread, c *intercept.Syscall) interc
 	}
 	pcs := a.u.Unwind(Regs{PC: regs.Rip, SP: regs.Rsp, BP: regs.Rbp}, t.Memory(), objs, 32)
 	a.frames = Name(pcs, objs)
+	// The Unwinder's naming, cold then cached, names the same frames.
+	for range 2 {
+		if got := a.u.Name(pcs, objs); !reflect.DeepEqual(got, a.frames) {
+			a.err = fmt.Errorf("Unwinder.Name: %v, Name: %v", got, a.frames)
+		}
+	}
 	return intercept.Continue()
 }
 
@@ -167,5 +175,25 @@ func TestUnwindGo(t *testing.T) {
 		bin := filepath.Join(dir, v.name)
 		build(t, srcDir, "go", "build", "-ldflags="+v.ldflags, "-o", bin, ".")
 		check(t, v.name, unwindAtWrite(t, bin), src, ws)
+	}
+}
+
+// TestUnwindInlined: a call the compiler inlined is a frame of its own
+// (DWARF's inlined subroutines), at the inlined body's line, and its
+// caller's frame is at the line of the call, not of the body; the
+// Unwinder's cached naming names the same frames.
+func TestUnwindInlined(t *testing.T) {
+	testenv.RequirePtrace(t)
+	dir := t.TempDir()
+	src, _ := filepath.Abs("testdata/inline.c")
+	bin := filepath.Join(dir, "inline")
+	build(t, dir, "gcc", "-g", "-O2", "-o", bin, src)
+	frames := unwindAtWrite(t, bin)
+	check(t, "inline", frames, src, []want{{"write", -1},
+		{"put", lineOf(t, src, "put")}, {"step", lineOf(t, src, "step")}, {"main", lineOf(t, src, "main")}})
+	for i, f := range frames {
+		if f.Func == "put" && (i+1 >= len(frames) || frames[i+1].Func != "step" || frames[i+1].PC != f.PC) {
+			t.Errorf("the inlined put is not followed by its caller step at the same pc: %v", frames)
+		}
 	}
 }

@@ -52,6 +52,10 @@ type inlineSite struct {
 	name   string
 	entry  uint64
 	ranges [][2]uint64
+	// callFile and callLine are where the copy was called from
+	// (DW_AT_call_file:DW_AT_call_line; "" if not given).
+	callFile string
+	callLine int
 }
 
 // ErrNoSourceFile is returned (wrapped) by Lines when no line table of
@@ -199,10 +203,11 @@ func (idx *dwarfIndex) buildInlines(file string) error {
 	// caller at the call's line (DW_AT_call_file:DW_AT_call_line). So
 	// the entry is the first range that the line table shows preceded
 	// by a row of the call line; failing that, the lowest address.
+	// Each copy's call file is named from its unit's line table too.
 	byCU := map[int][]int{}
 	var cuOrder []int
 	for i := range sites {
-		if p := &sites[i]; !p.exact && p.callFile >= 0 && p.cu >= 0 && p.cu < len(idx.cus) {
+		if p := &sites[i]; p.callFile >= 0 && p.cu >= 0 && p.cu < len(idx.cus) {
 			if _, ok := byCU[p.cu]; !ok {
 				cuOrder = append(cuOrder, p.cu)
 			}
@@ -221,19 +226,27 @@ func (idx *dwarfIndex) buildInlines(file string) error {
 			line int
 		}
 		var rows []row
-		var le dwarf.LineEntry
-		for lr.Next(&le) == nil {
-			if !le.EndSequence {
-				rows = append(rows, row{le.Address, le.File, le.Line})
-			}
-		}
-		sort.SliceStable(rows, func(i, j int) bool { return rows[i].addr < rows[j].addr })
+		read := false // the rows, read for the first copy without an entry_pc
 		for _, i := range byCU[c] {
 			p := &sites[i]
 			if p.callFile >= int64(len(files)) || files[p.callFile] == nil {
 				continue
 			}
 			want := files[p.callFile]
+			p.site.callFile, p.site.callLine = want.Name, int(p.callLine)
+			if p.exact {
+				continue
+			}
+			if !read {
+				read = true
+				var le dwarf.LineEntry
+				for lr.Next(&le) == nil {
+					if !le.EndSequence {
+						rows = append(rows, row{le.Address, le.File, le.Line})
+					}
+				}
+				sort.SliceStable(rows, func(i, j int) bool { return rows[i].addr < rows[j].addr })
+			}
 			for _, rg := range p.site.ranges {
 				k := sort.Search(len(rows), func(k int) bool { return rows[k].addr >= rg[0] }) - 1
 				if k >= 0 && rows[k].file == want && int64(rows[k].line) == p.callLine {
@@ -323,6 +336,52 @@ func (o *Object) Inlined(name string) ([]uint64, error) {
 		out[i] = c.Entry
 	}
 	return dedupSorted(out), nil
+}
+
+// InlineFrame is one inlined call whose code holds an address: the
+// inlined function and where it was called from.
+type InlineFrame struct {
+	Func     string // the inlined function (DW_AT_name of its origin)
+	CallFile string // "" if DWARF does not say
+	CallLine int
+}
+
+// InlinedAt returns the inlined calls whose code holds the link-time
+// address vaddr, innermost first: the address is in InlinedAt[0].Func,
+// called at its CallFile:CallLine from InlinedAt[1].Func (or, for the
+// last, from the function the symbol table names). nil when the address
+// is in no inlined copy or the object has no DWARF.
+func (o *Object) InlinedAt(vaddr uint64) []InlineFrame {
+	idx, err := o.inlines()
+	if err != nil {
+		return nil
+	}
+	type hit struct {
+		i    int
+		size uint64
+	}
+	var hits []hit
+	for i := range idx.inl {
+		s := &idx.inl[i]
+		for _, r := range s.ranges {
+			if vaddr >= r[0] && vaddr < r[1] {
+				size := uint64(0)
+				for _, r := range s.ranges {
+					size += r[1] - r[0]
+				}
+				hits = append(hits, hit{i, size})
+				break
+			}
+		}
+	}
+	// Copies nest: the smaller is the inner.
+	sort.SliceStable(hits, func(a, b int) bool { return hits[a].size < hits[b].size })
+	out := make([]InlineFrame, len(hits))
+	for k, h := range hits {
+		s := &idx.inl[h.i]
+		out[k] = InlineFrame{Func: s.name, CallFile: s.callFile, CallLine: s.callLine}
+	}
+	return out
 }
 
 // inlineAt returns the index of the innermost inlined copy whose ranges
