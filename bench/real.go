@@ -9,16 +9,66 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"time"
 )
 
 // realSources are the real-program guests of issue 15 ("the default point
-// set on real programs"): a node program with worker_threads, a C++ thread
-// pool, CPython threads and a make -j4 build of four C files. The Go
-// net/http guest is the package realsrc/httpd, built with the go command.
+// set on real programs") that only the benchmarks run: a C++ thread pool.
+// The Go net/http guest is the package realsrc/httpd, built with the go
+// command. The node program with worker_threads, the CPython threads and
+// the make -j4 build of four C files are the real-programs suite's
+// (realworld/testdata, sharedSources), read from the module's tree.
 //
-//go:embed realsrc/workers.js realsrc/threads.py realsrc/pool.cpp realsrc/make
+//go:embed realsrc/pool.cpp
 var realSources embed.FS
+
+// sharedSources maps files of the real-programs suite, relative to the
+// module's root, to where BuildReal puts them under realsrc.
+var sharedSources = map[string]string{
+	"realworld/testdata/node/workers.js": "workers.js",
+	"realworld/testdata/py/threads.py":   "threads.py",
+	"realworld/testdata/make/cc":         "make",
+}
+
+// copyShared copies sharedSources from the module at root into src.
+func copyShared(root, src string) error {
+	for from, to := range sharedSources {
+		from = filepath.Join(root, from)
+		err := filepath.WalkDir(from, func(p string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			rel, err := filepath.Rel(from, p)
+			if err != nil {
+				return err
+			}
+			out := filepath.Join(src, to, rel)
+			if d.IsDir() {
+				return os.MkdirAll(out, 0o755)
+			}
+			b, err := os.ReadFile(p)
+			if err != nil {
+				return err
+			}
+			return os.WriteFile(out, b, 0o644)
+		})
+		if err != nil {
+			return fmt.Errorf("copy %s: %w", from, err)
+		}
+	}
+	return nil
+}
+
+// moduleRoot is the directory of the go.mod the go command finds here.
+func moduleRoot() (string, error) {
+	out, err := exec.Command("go", "env", "GOMOD").Output()
+	mod := strings.TrimSpace(string(out))
+	if err != nil || mod == "" || mod == os.DevNull {
+		return "", fmt.Errorf("not inside the schedfuzz module (go env GOMOD: %q, %v)", mod, err)
+	}
+	return filepath.Dir(mod), nil
+}
 
 // RealProg is one real program: how to run it natively (Argv, from Dir)
 // and what it needs that may be missing.
@@ -55,6 +105,13 @@ func BuildReal(dir string) (progs []RealProg, cli string, err error) {
 		return nil, "", fmt.Errorf("write real programs: %w", err)
 	}
 	src := filepath.Join(dir, "realsrc")
+	root, err := moduleRoot()
+	if err != nil {
+		return nil, "", err
+	}
+	if err := copyShared(root, src); err != nil {
+		return nil, "", err
+	}
 	cli = filepath.Join(dir, "schedfuzz")
 	for _, b := range []struct{ pkg, out string }{
 		{"github.com/schedfuzz/schedfuzz/cmd/schedfuzz", cli},
