@@ -46,9 +46,6 @@ func (sh Shard) String() string {
 	return fmt.Sprintf("%d/%d", sh.Index+1, sh.Count)
 }
 
-// count is the shard's number of shards (1 for the whole session).
-func (sh Shard) count() int { return max(1, sh.Count) }
-
 // Run is the session run index of the shard's k-th run.
 func (sh Shard) Run(k int) int {
 	if sh.Count <= 1 {

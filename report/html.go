@@ -99,14 +99,12 @@ func (f *Failure) pairEvent(n int, e explore.ThreadEvent) pairEvent {
 	pe := pairEvent{N: n, Thread: e.Thread, Point: e.Point, Name: e.Name}
 	frames := f.stackAt(e.Thread, e.Point)
 	pe.At = location(e.Thread, e.Point, e.Name, frames).At()
-	if frames != nil {
-		for i, fr := range frames {
-			hf := htmlFrame{Text: fr.String()}
-			if i < 3 {
-				hf.Source = sourceAround(fr.File, fr.Line, 3)
-			}
-			pe.Frames = append(pe.Frames, hf)
+	for i, fr := range frames {
+		hf := htmlFrame{Text: fr.String()}
+		if i < 3 {
+			hf.Source = sourceAround(fr.File, fr.Line, 3)
 		}
+		pe.Frames = append(pe.Frames, hf)
 	}
 	return pe
 }
