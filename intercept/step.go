@@ -39,7 +39,7 @@ func (t *Thread) Step() (uint64, error) {
 	}
 	from := regs.PC()
 	for {
-		t.stepped = true
+		t.stepped, t.tr.stepped = true, true
 		if err := ptraceSingleStep(t.Tid); err != nil {
 			return 0, fmt.Errorf("step: %w", err)
 		}
@@ -123,7 +123,7 @@ func (t *Thread) stepOverAlone(addr uint64, bp *breakpoint) error {
 		if bp.insn.kind == insnSyscall {
 			err = ptraceSyscall(t.Tid, 0)
 		} else {
-			t.stepped = true
+			t.stepped, t.tr.stepped = true, true
 			err = ptraceSingleStep(t.Tid)
 		}
 		if err != nil {

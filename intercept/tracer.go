@@ -134,6 +134,9 @@ type Tracer struct {
 	root     *Process
 	result   Result
 	rootGone bool
+	// stepped: the tracer has single-stepped some thread in this run
+	// (see handleTrap's stray traps).
+	stepped bool
 
 	early map[int]unix.WaitStatus // first stops of threads not yet announced
 	// doomed are threads that died before they were announced (their
