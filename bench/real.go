@@ -112,14 +112,11 @@ func BuildReal(dir string) (progs []RealProg, cli string, err error) {
 	if err := copyShared(root, src); err != nil {
 		return nil, "", err
 	}
-	cli = filepath.Join(dir, "schedfuzz")
-	for _, b := range []struct{ pkg, out string }{
-		{"github.com/schedfuzz/schedfuzz/cmd/schedfuzz", cli},
-		{"github.com/schedfuzz/schedfuzz/bench/realsrc/httpd", filepath.Join(dir, "httpd")},
-	} {
-		if out, err := exec.Command("go", "build", "-o", b.out, b.pkg).CombinedOutput(); err != nil {
-			return nil, "", fmt.Errorf("go build %s: %v\n%s", b.pkg, err, out)
-		}
+	if cli, err = BuildCLI(dir); err != nil {
+		return nil, "", err
+	}
+	if err := goBuild("github.com/schedfuzz/schedfuzz/bench/realsrc/httpd", filepath.Join(dir, "httpd")); err != nil {
+		return nil, "", err
 	}
 	lookup := func(name string) (string, string) {
 		p, err := exec.LookPath(name)
@@ -149,6 +146,20 @@ func BuildReal(dir string) (progs []RealProg, cli string, err error) {
 		{Name: "make -j4", Argv: []string{sh, "-c", makeScript}, Skip: noMake},
 	}
 	return progs, cli, nil
+}
+
+// BuildCLI builds schedfuzz into dir and returns its path; like
+// BuildReal, it must be run from inside the module.
+func BuildCLI(dir string) (string, error) {
+	cli := filepath.Join(dir, "schedfuzz")
+	return cli, goBuild("github.com/schedfuzz/schedfuzz/cmd/schedfuzz", cli)
+}
+
+func goBuild(pkg, out string) error {
+	if b, err := exec.Command("go", "build", "-o", out, pkg).CombinedOutput(); err != nil {
+		return fmt.Errorf("go build %s: %v\n%s", pkg, err, b)
+	}
+	return nil
 }
 
 // RunPlain runs argv to completion and returns its wall time; a non-zero

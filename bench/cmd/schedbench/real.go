@@ -164,6 +164,21 @@ func homeTmp() string {
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1e3 }
 
+// cliSetup makes a work directory (removed by the caller), the tiny
+// guests in it and a schedfuzz binary.
+func cliSetup(prefix string) (dir string, st *bench.SchedTools, cli string) {
+	dir, err := os.MkdirTemp(homeTmp(), prefix)
+	if err != nil {
+		fatalf("%v", err)
+	}
+	st = tools(filepath.Join(dir, "tools"))
+	if cli, err = bench.BuildCLI(dir); err != nil {
+		os.RemoveAll(dir)
+		fatalf("%v", err)
+	}
+	return dir, st, cli
+}
+
 // startMain: the time a session spends before its first run (issue 15).
 // For each schedfuzz binary, `-runs 1` and `-runs 1+N` of the tiny dynamic
 // program: start-up = wall(1 run) - (wall(1+N) - wall(1))/N, medians over
@@ -176,16 +191,8 @@ func startMain(args []string) {
 	base := fs.String("base", "", "a schedfuzz binary to compare with (the \"before\" rows)")
 	extra := fs.String("flags", "", "extra schedfuzz flags, space-separated")
 	fs.Parse(args)
-	dir, err := os.MkdirTemp(homeTmp(), "schedbench-start-")
-	if err != nil {
-		fatalf("%v", err)
-	}
+	dir, st, cli := cliSetup("schedbench-start-")
 	defer os.RemoveAll(dir)
-	st := tools(filepath.Join(dir, "tools"))
-	_, cli, err := bench.BuildReal(filepath.Join(dir, "real"))
-	if err != nil {
-		fatalf("%v", err)
-	}
 	names, paths := clis(*base, cli)
 	header(fmt.Sprintf(", reps=%d, n=%d, schedfuzz %v", *reps, *n, paths))
 	argv := []string{st.TinyDynamic}
@@ -261,16 +268,8 @@ func busyMain(args []string) {
 	base := fs.String("base", "", "a schedfuzz binary to compare with (the \"before\" rows)")
 	extra := fs.String("flags", "", "extra schedfuzz flags, space-separated")
 	fs.Parse(args)
-	dir, err := os.MkdirTemp(homeTmp(), "schedbench-busy-")
-	if err != nil {
-		fatalf("%v", err)
-	}
+	dir, st, cli := cliSetup("schedbench-busy-")
 	defer os.RemoveAll(dir)
-	st := tools(filepath.Join(dir, "tools"))
-	_, cli, err := bench.BuildReal(filepath.Join(dir, "real"))
-	if err != nil {
-		fatalf("%v", err)
-	}
 	names, paths := clis(*base, cli)
 	header(fmt.Sprintf(", reps=%d, %d runs per session (-p 1), schedfuzz %v", *reps, *n, paths))
 	argv := []string{st.TinyDynamic}
