@@ -68,7 +68,7 @@ func TestRacyFound(t *testing.T) {
 			defer func() { found.add(c.name, row) }()
 			argv := c.argv(t)
 			pool := worldOf(t, argv)
-			rep, wrong := hunt(t, c, argv, pool)
+			rep, wrong := huntBug(t, c, argv, pool)
 			for _, w := range wrong {
 				t.Errorf("failed another way than the bug: %s", w)
 			}
@@ -106,9 +106,9 @@ func worldOf(t *testing.T, argv []string) *sandbox.Pool {
 	return pool
 }
 
-// hunt runs the default portfolio until the bug shows; it returns the
+// huntBug runs the default portfolio until the bug shows; it returns the
 // first run that shows it (nil if none did) and how other runs failed.
-func hunt(t *testing.T, c racyCase, argv []string, pool *sandbox.Pool) (*explore.RunReport, []string) {
+func huntBug(t *testing.T, c racyCase, argv []string, pool *sandbox.Pool) (*explore.RunReport, []string) {
 	seed := caseSeed(c.name)
 	var hit *explore.RunReport
 	var wrong []string

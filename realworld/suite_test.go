@@ -22,6 +22,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/schedfuzz/schedfuzz/explore"
+	"github.com/schedfuzz/schedfuzz/hunt"
 	"github.com/schedfuzz/schedfuzz/intercept/symbols"
 	"github.com/schedfuzz/schedfuzz/internal/testenv"
 	"github.com/schedfuzz/schedfuzz/sched"
@@ -157,7 +158,7 @@ func target(argv []string) *explore.Target {
 
 // epoch starts the guests' realtime clock as the CLI does: after the
 // times of the files they see and make (make compares them).
-var epoch = (time.Now().Unix()/86400 + 2) * 86400
+var epoch = hunt.SessionEpoch(time.Now())
 
 // template is the per-run configuration of the CLI's defaults: sync
 // points, 4 CPUs, -max-steps, the run timeout.
