@@ -22,6 +22,10 @@ type breakpoints struct {
 	// at one of them is ours all the same (see handleTrap): a thread
 	// that executed the int3 before the removal may report it afterwards.
 	gone map[uint64]byte
+	// off holds the disabled breakpoints (DisableBreakpoint): their
+	// original byte is back in memory, and their address is in gone too
+	// (a trap reported late is rewound like a removed breakpoint's).
+	off map[uint64]*breakpoint
 }
 
 type breakpoint struct {
@@ -30,7 +34,7 @@ type breakpoint struct {
 }
 
 func newBreakpoints() *breakpoints {
-	return &breakpoints{m: map[uint64]*breakpoint{}, gone: map[uint64]byte{}}
+	return &breakpoints{m: map[uint64]*breakpoint{}, gone: map[uint64]byte{}, off: map[uint64]*breakpoint{}}
 }
 
 // copy is the set a fork child starts with: its text is a copy-on-write
@@ -42,6 +46,9 @@ func (b *breakpoints) copy() *breakpoints {
 	}
 	for a, o := range b.gone {
 		c.gone[a] = o
+	}
+	for a, bp := range b.off {
+		c.off[a] = &breakpoint{orig: bp.orig, insn: bp.insn}
 	}
 	return c
 }
@@ -84,6 +91,9 @@ func (p *Process) SetBreakpoint(addr uint64) error {
 	if p.bps.m[addr] != nil {
 		return nil
 	}
+	if p.bps.off[addr] != nil {
+		return p.EnableBreakpoint(addr)
+	}
 	var text [maxInsnLen]byte
 	n, err := p.Mem.ReadAt(text[:], int64(addr))
 	if n == 0 {
@@ -118,6 +128,10 @@ func (p *Process) ClearBreakpoint(addr uint64) error {
 	if p.bps == nil {
 		return ErrProcessGone
 	}
+	if bp := p.bps.off[addr]; bp != nil {
+		delete(p.bps.off, addr) // its byte is in memory, its address in gone
+		return nil
+	}
 	bp := p.bps.m[addr]
 	if bp == nil {
 		return fmt.Errorf("clear breakpoint at %#x: %w", addr, ErrNoBreakpoint)
@@ -128,6 +142,62 @@ func (p *Process) ClearBreakpoint(addr uint64) error {
 	delete(p.bps.m, addr)
 	p.bps.gone[addr] = bp.orig
 	return nil
+}
+
+// DisableBreakpoint takes the int3 of the breakpoint at addr out of memory
+// and keeps the breakpoint, decoded, for EnableBreakpoint to put back:
+// until then no thread stops there, and a thread held at it resumes by
+// executing the original instruction. Disabling a disabled breakpoint
+// does nothing. It costs one write of the guest's memory, as enabling
+// does: a tool that needs a breakpoint only some of the time (sched while
+// a single thread can run) toggles it instead of clearing and planting
+// it again.
+func (p *Process) DisableBreakpoint(addr uint64) error {
+	if p.bps == nil {
+		return ErrProcessGone
+	}
+	if p.bps.off[addr] != nil {
+		return nil
+	}
+	bp := p.bps.m[addr]
+	if bp == nil {
+		return fmt.Errorf("disable breakpoint at %#x: %w", addr, ErrNoBreakpoint)
+	}
+	if err := p.Mem.pokeText(addr, bp.orig); err != nil {
+		return fmt.Errorf("disable breakpoint at %#x: %w", addr, err)
+	}
+	delete(p.bps.m, addr)
+	p.bps.off[addr] = bp
+	p.bps.gone[addr] = bp.orig
+	return nil
+}
+
+// EnableBreakpoint puts back the int3 of a breakpoint DisableBreakpoint
+// took out. Enabling an enabled breakpoint does nothing.
+func (p *Process) EnableBreakpoint(addr uint64) error {
+	if p.bps == nil {
+		return ErrProcessGone
+	}
+	if p.bps.m[addr] != nil {
+		return nil
+	}
+	bp := p.bps.off[addr]
+	if bp == nil {
+		return fmt.Errorf("enable breakpoint at %#x: %w", addr, ErrNoBreakpoint)
+	}
+	if err := p.Mem.pokeText(addr, int3); err != nil {
+		return fmt.Errorf("enable breakpoint at %#x: %w", addr, err)
+	}
+	delete(p.bps.off, addr)
+	delete(p.bps.gone, addr)
+	p.bps.m[addr] = bp
+	return nil
+}
+
+// SharesBreakpoints reports whether p shares its address space, and so
+// its breakpoints, with another process (a vfork child and its parent).
+func (p *Process) SharesBreakpoints() bool {
+	return p.bps != nil && p.bps.shared
 }
 
 // Breakpoints returns the addresses of p's breakpoints in increasing order.

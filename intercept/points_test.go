@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -602,6 +603,90 @@ func TestBreakpointFork(t *testing.T) {
 		{"parent", root, map[string]int{"bp_step": 2, "bp_push": 2, "bp_endbr": 2, "bp_mov": 2, "bp_lea": 2, "bp_rip": 2, "bp_load": 2}},
 		{"fork child", forkChild, map[string]int{"bp_step": 3, "bp_push": 3, "bp_endbr": 3, "bp_mov": 0, "bp_lea": 3, "bp_rip": 3, "bp_load": 3}},
 		{"vfork child", vforkChild, map[string]int{"bp_step": 1, "bp_push": 1, "bp_endbr": 1, "bp_mov": 1, "bp_lea": 1, "bp_rip": 1, "bp_load": 1}},
+	} {
+		for name, want := range c.want {
+			if n := count(pt.hits, func(h hit) bool { return h.pid == c.pid && h.addr == addrs[name] }); n != want {
+				t.Errorf("%s %d: %s hit %d times, want %d", c.who, c.pid, name, n, want)
+			}
+		}
+	}
+}
+
+// TestBreakpointDisable: a disabled breakpoint stops nobody and is listed
+// no more, in the process that disabled it, its fork child (whose text is
+// a copy) and its vfork child (whose text it is) alike, until enabled; a
+// thread held at a breakpoint disabled meanwhile runs the original
+// instruction; disabling twice, clearing a disabled one and enabling
+// what was never planted behave as documented.
+func TestBreakpointDisable(t *testing.T) {
+	pt := newPointTool(t)
+	var addrs map[string]uint64
+	var root int
+	forkChild, vforkChild := 0, 0
+	pt.start = func(p, parent *intercept.Process) {
+		if parent != nil {
+			// bp_push went at the parent's first hit, before its forks.
+			if got, want := p.Breakpoints(), parent.Breakpoints(); len(want) != len(targets)-3 || !slices.Equal(got, want) {
+				t.Errorf("child %d starts with enabled breakpoints %#x, want its parent's %#x (%d)", p.Pid, got, want, len(targets)-3)
+			}
+			return
+		}
+		root = p.Pid
+		addrs = plantTargets(t, p, targets...)
+		for _, n := range []string{"bp_step", "bp_mov", "bp_mov"} {
+			if err := p.DisableBreakpoint(addrs[n]); err != nil {
+				t.Errorf("DisableBreakpoint(%s): %v", n, err)
+			}
+		}
+		if p.SharesBreakpoints() {
+			t.Errorf("the root shares its breakpoints before any vfork")
+		}
+		if got := p.Breakpoints(); len(got) != len(targets)-2 {
+			t.Errorf("Breakpoints() = %#x after disabling two, want %d", got, len(targets)-2)
+		}
+		if err := p.EnableBreakpoint(addrs["bp_rip"] + 1); !errors.Is(err, intercept.ErrNoBreakpoint) {
+			t.Errorf("EnableBreakpoint where none was planted: %v, want ErrNoBreakpoint", err)
+		}
+	}
+	pt.thread = func(th, parent *intercept.Thread) {
+		if parent == nil || parent.Proc == th.Proc {
+			return
+		}
+		if th.CloneFlags&unix.CLONE_VM != 0 {
+			vforkChild = th.Proc.Pid
+			if !th.Proc.SharesBreakpoints() {
+				t.Errorf("the vfork child does not share its parent's breakpoints")
+			}
+			return
+		}
+		forkChild = th.Proc.Pid
+		// Only the child's copy gets it back; the child clears the
+		// other disabled one.
+		if err := th.Proc.EnableBreakpoint(addrs["bp_mov"]); err != nil {
+			t.Errorf("enable in the fork child: %v", err)
+		}
+		if err := th.Proc.ClearBreakpoint(addrs["bp_step"]); err != nil {
+			t.Errorf("clear a disabled breakpoint in the fork child: %v", err)
+		}
+	}
+	// The parent's first hit of bp_push disables it under the held thread.
+	pt.bp = func(th *intercept.Thread, addr uint64) intercept.Action {
+		if th.Proc.Pid == root && addr == addrs["bp_push"] {
+			if err := th.Proc.DisableBreakpoint(addr); err != nil {
+				t.Errorf("disable at the hit: %v", err)
+			}
+		}
+		return intercept.Continue()
+	}
+	runPoints(t, pt, intercept.Options{}, "fork")
+	for _, c := range []struct {
+		who  string
+		pid  int
+		want map[string]int
+	}{
+		{"parent", root, map[string]int{"bp_step": 0, "bp_push": 1, "bp_endbr": 2, "bp_mov": 0, "bp_lea": 2, "bp_rip": 2, "bp_load": 2}},
+		{"fork child", forkChild, map[string]int{"bp_step": 0, "bp_push": 0, "bp_endbr": 3, "bp_mov": 3, "bp_lea": 3, "bp_rip": 3, "bp_load": 3}},
+		{"vfork child", vforkChild, map[string]int{"bp_step": 0, "bp_push": 0, "bp_endbr": 1, "bp_mov": 0, "bp_lea": 1, "bp_rip": 1, "bp_load": 1}},
 	} {
 		for name, want := range c.want {
 			if n := count(pt.hits, func(h hit) bool { return h.pid == c.pid && h.addr == addrs[name] }); n != want {
