@@ -55,6 +55,9 @@ type Config struct {
 	// Epoch is the guest's realtime clock at the start of the run, in
 	// Unix seconds (0: sched.DefaultEpoch; sched.Config.Epoch).
 	Epoch int64
+	// LoneAfter lets a thread alone pass its function points
+	// (sched.Config.LoneAfter; 0: every point stops).
+	LoneAfter int
 	// Replay, if non-nil, replaces the strategy by a recorded trace: the
 	// run must follow it to its end (replay.Follower), else it ends as
 	// Diverged with Result.Divergence saying where. The Strategy and
@@ -299,7 +302,7 @@ func runOnce(ctx context.Context, tgt *Target, cfg Config, again bool) (*Result,
 	s := sched.New(sched.Config{Decider: rec, Seed: cfg.Seed, CPUs: cfg.CPUs, Done: runCtx.Done(),
 		Timeout: cfg.Timeout, OnTimeout: func() { timedOut(errTimeout) },
 		Preempt: replayPreempt(cfg.Replay), IdleChoice: cfg.Strategy.idle(), Faults: cfg.Faults,
-		MaxSteps: cfg.MaxSteps, Epoch: cfg.Epoch, Timeline: cfg.Timeline,
+		MaxSteps: cfg.MaxSteps, Epoch: cfg.Epoch, LoneAfter: cfg.LoneAfter, Timeline: cfg.Timeline,
 		Points: cfg.Points, YieldAt: cfg.YieldAt, Watch: cfg.Watch, Symbols: cfg.Symbols, Plan: cfg.Plan,
 		Stacks: cfg.Stacks, StackAt: cfg.StackAt, Spins: cfg.Spins, SpinRerun: again,
 		Memory: mem, Observer: observer, TrapRDTSC: cfg.trapRDTSC()})

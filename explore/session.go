@@ -151,6 +151,13 @@ func loopPoints(last []string) string {
 // pct:3, as many as 150,000 was a false livelock.
 const DefaultMaxSteps = 500_000
 
+// DefaultLoneAfter is the sched.Config.LoneAfter of a session unless told
+// otherwise: after this many points in a row where one thread alone can
+// run, its function points stop nothing until another can. Each toggle
+// writes a byte per planted function point (node plants a few hundred),
+// so a stretch must be long enough to pay for it.
+const DefaultLoneAfter = 64
+
 // memoryPoint reports a memory point's name in a trace ("mem@x.c:4#2",
 // "watch:mem@x.c:4#1").
 func memoryPoint(name string) bool {
@@ -496,6 +503,6 @@ func (r *RunReport) String() string {
 	if r.Err != nil {
 		return fmt.Sprintf("run %d seed %#016x (%s): error: %v", r.Index, r.Seed, r.Strategy, r.Err)
 	}
-	return fmt.Sprintf("run %d seed %#016x (%s): %s, %d decisions, %v", r.Index, r.Seed, r.Strategy,
-		r.Result.Describe(), len(r.Result.Decisions), r.Result.Wall.Round(time.Microsecond))
+	return fmt.Sprintf("run %d seed %#016x (%s): %s, %d points, %d decisions, %v", r.Index, r.Seed, r.Strategy,
+		r.Result.Describe(), r.Result.Outcome.Steps, len(r.Result.Decisions), r.Result.Wall.Round(time.Microsecond))
 }

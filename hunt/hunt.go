@@ -74,7 +74,10 @@ type Hunt struct {
 	Faults   bool          // fuzz syscall results too
 	MaxSteps int           // end a run as a livelock after this many decisions (0: no limit)
 	Epoch    int64         // the guest's realtime clock at a run's start, Unix seconds (0: sched.DefaultEpoch)
-	Symbols  *symbols.Cache
+	// LoneAfter lets a thread alone this many points pass its function
+	// points (explore.Config.LoneAfter; 0: every point stops).
+	LoneAfter int
+	Symbols   *symbols.Cache
 
 	// Sandbox, if set, runs each run in namespaces of its own; HostNet
 	// says it kept the host's network. Stdin is the guest's standard
@@ -112,7 +115,7 @@ func SessionEpoch(now time.Time) int64 {
 // Config completes a run's configuration with the hunt's settings.
 func (h *Hunt) Config(cfg explore.Config) explore.Config {
 	cfg.Timeout, cfg.CPUs, cfg.Faults, cfg.MaxSteps, cfg.Symbols = h.Timeout, h.CPUs, h.Faults, h.MaxSteps, h.Symbols
-	cfg.Epoch = h.Epoch
+	cfg.Epoch, cfg.LoneAfter = h.Epoch, h.LoneAfter
 	cfg.Sandbox, cfg.StdinFile, cfg.Behavior = h.Sandbox, h.Stdin, true
 	cfg.TSCLearned = &h.tsc
 	h.Points.Apply(&cfg)
@@ -140,7 +143,7 @@ func (h *Hunt) SeedFile(rep *explore.RunReport, r *explore.Result) *replay.SeedF
 	sf := &replay.SeedFile{Tool: h.Tool, Target: p.Name, SHA256: p.SHA256, Args: p.Args[1:],
 		Dir: p.Dir, Env: replay.RecordEnv(p.recordEnv()),
 		Seed: rep.Seed, Run: rep.Index, Strategy: rep.Strategy.String(), CPUs: h.CPUs,
-		Faults: h.Faults, MaxSteps: maxSteps, Epoch: h.Epoch, Points: h.Points.Record(r.Points, &r.Outcome), Spins: r.Spins,
+		Faults: h.Faults, MaxSteps: maxSteps, Epoch: h.Epoch, LoneAfter: h.LoneAfter, Points: h.Points.Record(r.Points, &r.Outcome), Spins: r.Spins,
 		ExpectExit: h.recordedExpect(), Hermetic: h.hermeticKey(), Net: h.netKey(), Stdin: h.Stdin, StdinSHA256: h.StdinSHA256,
 		Behavior: behaviorOf(r), Outside: r.Outside,
 		Outcome: r.Describe(), Signature: explore.Signature(r), Digest: replay.Digest(r.Decisions), Decisions: r.Decisions}

@@ -138,7 +138,7 @@ func Replay(ctx context.Context, sf *replay.SeedFile, opt ReplayOptions) (res *R
 		return res, err // LoadSeed has checked it
 	}
 	cfg := explore.Config{Seed: sf.Seed, Timeout: opt.Timeout, CPUs: sf.CPUs, Replay: decisions,
-		Strategy: spec, Faults: sf.Faults, MaxSteps: sf.MaxSteps, Epoch: sf.Epoch, Timeline: opt.Timeline, Stacks: opt.Stacks, Spins: sf.Spins, Behavior: true}
+		Strategy: spec, Faults: sf.Faults, MaxSteps: sf.MaxSteps, Epoch: sf.Epoch, LoneAfter: sf.LoneAfter, Timeline: opt.Timeline, Stacks: opt.Stacks, Spins: sf.Spins, Behavior: true}
 	if decider != nil {
 		cfg.Replay, cfg.Decider = nil, decider
 	}

@@ -160,7 +160,7 @@ func replaySeed(t *testing.T, argv []string, rep *explore.RunReport, pool *sandb
 	}
 	sf := &replay.SeedFile{Tool: "realworld test", Target: argv[0], SHA256: sum, Args: argv[1:],
 		Env: replay.RecordEnv(os.Environ()), Seed: r.Seed, Run: rep.Index, Strategy: rep.Strategy.String(),
-		CPUs: guestCPUs, MaxSteps: explore.DefaultMaxSteps, Points: replay.PointSet{Name: "sync"}, Spins: r.Spins,
+		CPUs: guestCPUs, MaxSteps: explore.DefaultMaxSteps, LoneAfter: explore.DefaultLoneAfter, Points: replay.PointSet{Name: "sync"}, Spins: r.Spins,
 		Outcome: r.Describe(), Signature: explore.Signature(r), Digest: replay.Digest(r.Decisions), Decisions: r.Decisions}
 	data, err := sf.Encode()
 	if err != nil {
@@ -179,6 +179,7 @@ func replaySeed(t *testing.T, argv []string, rep *explore.RunReport, pool *sandb
 		cfg := template()
 		cfg.Sandbox = pool
 		cfg.Seed, cfg.Strategy, cfg.Replay, cfg.MaxSteps, cfg.Spins = back.Seed, spec, back.Decisions, back.MaxSteps, back.Spins
+		cfg.LoneAfter = back.LoneAfter
 		got, err := explore.Run(context.Background(), target(argv), cfg)
 		if err != nil {
 			t.Fatalf("replay %d: %v", i, err)

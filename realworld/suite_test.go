@@ -161,9 +161,9 @@ func target(argv []string) *explore.Target {
 var epoch = hunt.SessionEpoch(time.Now())
 
 // template is the per-run configuration of the CLI's defaults: sync
-// points, 4 CPUs, -max-steps, the run timeout.
+// points, 4 CPUs, -max-steps, -lone-after, the run timeout.
 func template() explore.Config {
-	return explore.Config{Timeout: runTimeout, CPUs: guestCPUs, MaxSteps: explore.DefaultMaxSteps, Epoch: epoch,
+	return explore.Config{Timeout: runTimeout, CPUs: guestCPUs, MaxSteps: explore.DefaultMaxSteps, LoneAfter: explore.DefaultLoneAfter, Epoch: epoch,
 		Points: points.Sync, Plan: points.NewPlan(points.Sync, nil), Symbols: symbolCache}
 }
 

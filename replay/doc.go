@@ -26,6 +26,8 @@
 //	max-steps: 3000                the run's -max-steps (absent: none)
 //	epoch: 1767744000              the guest's realtime clock at the start
 //	                               (Unix seconds; absent: sched.DefaultEpoch)
+//	lone-after: 64                 function points stop no thread alone this
+//	                               long (sched.Config.LoneAfter; absent: 0)
 //	hermetic: yes                  the run had a sandbox (no: none; absent: none)
 //	net: host                      ... that kept the host's network
 //	stdin: "/src/in.txt"           the guest's standard input (absent: /dev/null)

@@ -52,6 +52,10 @@ type SeedFile struct {
 	// Epoch is the guest's realtime clock at the start of the run (Unix
 	// seconds; 0: not recorded, sched.DefaultEpoch).
 	Epoch int64
+	// LoneAfter is the run's sched.Config.LoneAfter (0: not recorded,
+	// every point stopped): it decides which points stop, so replay
+	// needs it.
+	LoneAfter int
 	// ExpectExit, Failure and Ignore are how the run was judged (see
 	// verdict.go): exit statuses that mean success (nil: just 0), and
 	// regular expressions its output had to match or not match ("":
@@ -152,6 +156,12 @@ func (f *SeedFile) Encode() ([]byte, error) {
 	}
 	if f.Epoch > 0 {
 		kv("epoch", strconv.FormatInt(f.Epoch, 10))
+	}
+	if f.LoneAfter < 0 {
+		return nil, fmt.Errorf("encode seed file: bad lone-after %d", f.LoneAfter)
+	}
+	if f.LoneAfter > 0 {
+		kv("lone-after", strconv.Itoa(f.LoneAfter))
 	}
 	if err := f.encodeWorld(kv); err != nil {
 		return nil, err
@@ -431,7 +441,7 @@ func isSkipped(l string) bool {
 func known(key string) bool {
 	switch key {
 	case "tool", "target", "sha256", "seed", "run", "strategy", "cpus", "outcome",
-		"signature", "digest", "points", "dir", "decisions", "faults", "max-steps", "epoch",
+		"signature", "digest", "points", "dir", "decisions", "faults", "max-steps", "epoch", "lone-after",
 		"hermetic", "net", "stdin", "stdin-sha256":
 		return true
 	}
@@ -533,6 +543,10 @@ func (p *parser) field(f *SeedFile, key, val string) error {
 	case "epoch":
 		if f.Epoch, err = strconv.ParseInt(val, 10, 64); err != nil || f.Epoch < 0 {
 			return p.errf("bad epoch %q", trunc(val))
+		}
+	case "lone-after":
+		if f.LoneAfter, err = strconv.Atoi(val); err != nil || f.LoneAfter < 0 {
+			return p.errf("bad lone-after %q", trunc(val))
 		}
 	case "hermetic", "net", "stdin", "stdin-sha256":
 		return p.worldField(f, key, val)

@@ -75,6 +75,10 @@ type pointProc struct {
 	tsc map[uint64]int
 	// mem is the process's memory points (memory.go); nil without.
 	mem *memProc
+	// off is whether its function points (names) are disabled during a
+	// lone stretch, through proc (lone.go).
+	off  bool
+	proc *intercept.Process
 }
 
 // exeID identifies a process's executable: the device and inode its

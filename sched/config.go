@@ -103,6 +103,11 @@ type Config struct {
 	// (anonymous executable memory: a JIT): the run must then be made
 	// again with TrapRDTSC. Both give the guest the same counter values.
 	TrapRDTSC bool
+	// LoneAfter, if positive, disables the function points of a thread's
+	// process once this many points in a row have each left it the only
+	// thread that can run, until more than one can (lone.go); 0: every
+	// point stops.
+	LoneAfter int
 }
 
 // IdleOption is the pick option that lets virtual time pass to the next

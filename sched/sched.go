@@ -66,6 +66,7 @@ type Scheduler struct {
 	stretchAt int64
 	waker     *gthread
 	stk       *stackSet // nil unless Config.Stacks
+	lone      loneState // the current lone stretch (lone.go)
 	decisions int       // decisions asked of the Decider (Config.MaxSteps)
 	realBase  int64     // CLOCK_REALTIME at the start (ns; Config.Epoch)
 	// skipped is the virtual time IdleOption let pass while threads
@@ -210,6 +211,7 @@ func (s *Scheduler) schedule(from *gthread) {
 			s.fireTimers()
 			continue
 		}
+		n := len(runnable)
 		runnable = s.spinOptions(runnable)
 		if len(runnable) == 0 {
 			// Periodic timers whose signals wake no thread would fire
@@ -246,6 +248,7 @@ func (s *Scheduler) schedule(from *gthread) {
 			opts = append(opts, runnable...)
 			s.idleScratch = opts
 		}
+		s.loneChoice(n, opts)
 		choice, ok := s.decide(KindPick, opts, from.at)
 		if !ok {
 			return

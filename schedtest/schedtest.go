@@ -176,7 +176,7 @@ func newSession(t *testing.T) (*session, error) {
 	corpus := filepath.Join(corpusDir, filepath.FromSlash(name))
 	h := &hunt.Hunt{Program: prog, Tool: "schedfuzz schedtest", Store: replay.Store{Dir: corpus},
 		Classify: explore.Classifier{ExpectExit: []int{0}}, Points: pts,
-		Timeout: runTimeout, CPUs: cpus, MaxSteps: explore.DefaultMaxSteps, Epoch: hunt.SessionEpoch(time.Now()), Symbols: symbols.NewCache(nil),
+		Timeout: runTimeout, CPUs: cpus, MaxSteps: explore.DefaultMaxSteps, LoneAfter: explore.DefaultLoneAfter, Epoch: hunt.SessionEpoch(time.Now()), Symbols: symbols.NewCache(nil),
 		Minimize: true, Verbose: testing.Verbose()}
 	h.Hooks.Logf = func(format string, a ...any) { t.Logf("schedtest: "+format, a...) }
 	h.Hooks.Saved = func(_ *explore.RunReport, file string, _ bool, err error) {

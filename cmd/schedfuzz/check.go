@@ -35,6 +35,8 @@ func (f *runFlags) validate() error {
 		return usageErr("-p %d: want 1..%d", f.par, maxParallel)
 	case f.maxSteps < 0 || f.maxSteps > replay.MaxDecisions:
 		return usageErr("-max-steps %d: want 0 (no limit) to %d", f.maxSteps, replay.MaxDecisions)
+	case f.loneAfter < 0:
+		return usageErr("-lone-after %d: want 0 (every point stops) or more", f.loneAfter)
 	}
 	if err := f.shardSeed(); err != nil {
 		return err

@@ -46,6 +46,7 @@ type runFlags struct {
 	failure   string
 	ignore    string
 	maxSteps  int
+	loneAfter int
 	minimize  bool
 	json      bool
 	junit     string
@@ -73,6 +74,7 @@ func (f *runFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.expect, "expect-exit", "0", "comma-separated exit statuses that mean success")
 	fs.StringVar(&f.failure, "failure", "", "a failing run counts only if its output matches this regexp")
 	fs.StringVar(&f.ignore, "ignore", "", "ignore failing runs whose output matches this regexp")
+	fs.IntVar(&f.loneAfter, "lone-after", explore.DefaultLoneAfter, "after this many points in a row where one thread alone can run, its function points stop nothing until another can (0: every point stops)")
 	fs.IntVar(&f.maxSteps, "max-steps", explore.DefaultMaxSteps, "end a run after this many decisions as a livelock (0: no limit; seed files grow by about 30 bytes a decision)")
 	fs.BoolVar(&f.minimize, "minimize", true, "minimize the first failure of each signature and find its critical pair")
 	fs.BoolVar(&f.json, "json", false, "print JSON lines (shaped like go test -json) on stdout")
@@ -214,7 +216,7 @@ func (s *session) setup() error {
 		s.json = report.NewJSON(s.stdout)
 	}
 	s.hunt = &hunt.Hunt{Program: prog, Tool: version, Store: s.store, Classify: s.classes, Points: &f.pts,
-		Timeout: f.timeout, CPUs: f.cpus, Faults: f.faults, MaxSteps: f.maxSteps, Symbols: s.syms,
+		Timeout: f.timeout, CPUs: f.cpus, Faults: f.faults, MaxSteps: f.maxSteps, LoneAfter: f.loneAfter, Symbols: s.syms,
 		HostNet: f.world.net == "host", Stdin: f.world.stdinPath, StdinSHA256: f.world.stdinSum,
 		Minimize: f.minimize, Verbose: f.verbose || isTerminal(s.stderr),
 		Hooks: hunt.Hooks{Guard: s.gate.saving, Saved: s.saved, Logf: s.logf}}
