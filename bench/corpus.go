@@ -55,7 +55,8 @@ const MemoryEvery = explore.DefaultMemoryEvery
 // AllStrategies are Strategies, then the same four strategies with memory
 // points, then the CLI's portfolio (run i takes the i-th strategy) with
 // sync points, memory points in every run, and memory points in every
-// MemoryEvery-th run. Memory points use the CLI's defaults (16 sites, 2
+// MemoryEvery-th run, without and with the CLI's -lone-after (the CLI's
+// defaults are the last column). Memory points use the CLI's defaults (16 sites, 2
 // watch registers).
 func AllStrategies(cpu int, timeout time.Duration) []Strategy {
 	return AllStrategiesMemory(cpu, timeout, sched.DefaultMemorySample, 2)
@@ -80,12 +81,14 @@ func AllStrategiesMemory(cpu int, timeout time.Duration, sample, watch int) []St
 				return explore.Run(ctx, tgt, config(p, set, seed, spec, h, plan))
 			}}
 	}
-	portfolio := func(name string, set schedpoints.Set, every int) Strategy {
+	portfolio := func(name string, set schedpoints.Set, every, lone int) Strategy {
 		plan := schedpoints.NewPlan(set, nil)
 		specs := explore.DefaultPortfolio()
 		return Strategy{Name: name,
 			Run: func(ctx context.Context, p corpus.Program, tgt *explore.Target, i int, seed uint64, h explore.Hint) (*explore.Result, error) {
-				return explore.Run(ctx, tgt, config(p, explore.RunPoints(set, every, i), seed, specs[i%len(specs)], h, plan))
+				cfg := config(p, explore.RunPoints(set, every, i), seed, specs[i%len(specs)], h, plan)
+				cfg.LoneAfter = lone
+				return explore.Run(ctx, tgt, cfg)
 			}}
 	}
 	return []Strategy{
@@ -98,9 +101,10 @@ func AllStrategiesMemory(cpu int, timeout time.Duration, sample, watch int) []St
 		col(explore.Spec{Name: "pct", Depth: 3}, schedpoints.Memory),
 		col(explore.Spec{Name: "pos"}, schedpoints.Memory),
 		col(explore.Spec{Name: "chaos"}, schedpoints.Memory),
-		portfolio("portfolio/sync", schedpoints.Sync, 0),
-		portfolio("portfolio/memory", schedpoints.Memory, 0),
-		portfolio(fmt.Sprintf("portfolio/memory-every-%d", MemoryEvery), schedpoints.Memory, MemoryEvery),
+		portfolio("portfolio/sync", schedpoints.Sync, 0, 0),
+		portfolio("portfolio/memory", schedpoints.Memory, 0, 0),
+		portfolio(fmt.Sprintf("portfolio/memory-every-%d", MemoryEvery), schedpoints.Memory, MemoryEvery, 0),
+		portfolio(fmt.Sprintf("portfolio/memory-every-%d/lone-after-%d", MemoryEvery, explore.DefaultLoneAfter), schedpoints.Memory, MemoryEvery, explore.DefaultLoneAfter),
 	}
 }
 

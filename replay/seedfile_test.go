@@ -29,6 +29,7 @@ cpus: 2
 faults: on
 max-steps: 50000
 epoch: 1765238400
+lone-after: 64
 outcome: exit 1
 signature: exit 1 @t1:write
 digest: 0eaa0f32e3c01cf8b18b70753668d704747926a7b3396714b987fc668ec55602
@@ -51,7 +52,7 @@ var fullWant = &SeedFile{
 	Tool: "schedfuzz 0.2", Target: "./lost update", SHA256: sha, Args: []string{"-n", "two words\n"},
 	Dir:  "/src/app",
 	Env:  []EnvVar{{Name: "HOME", Value: "/root"}, {Name: "EQ", Value: "a=b"}, {Name: "GITHUB_TOKEN", Redacted: true}},
-	Seed: 0xbeeb8da1658eec67, Run: 17, Strategy: "pct:3", CPUs: 2, Faults: true, MaxSteps: 50000, Epoch: 1765238400,
+	Seed: 0xbeeb8da1658eec67, Run: 17, Strategy: "pct:3", CPUs: 2, Faults: true, MaxSteps: 50000, Epoch: 1765238400, LoneAfter: 64,
 	Points: PointSet{Name: "libc-sync", Points: []Point{
 		{Spec: "pthread_mutex_lock", Addrs: []uint64{0x7ffff7e0a0f0, 0x401136}},
 		{Spec: "weird spec"},
@@ -149,6 +150,7 @@ func TestParseErrors(t *testing.T) {
 		{"huge cpus", head + "cpus: 99999999999\n" + tail, 5, "bad cpus"},
 		{"bad faults", head + "faults: maybe\n" + tail, 5, "bad faults"},
 		{"negative max-steps", head + "max-steps: -3\n" + tail, 5, "bad max-steps"},
+		{"negative lone-after", head + "lone-after: -1\n" + tail, 5, "bad lone-after"},
 		{"unquoted target", "schedfuzz seed v1\ntarget: /bin/x\n", 2, "want a Go-quoted string"},
 		{"backquoted target", "schedfuzz seed v1\ntarget: `/bin/x`\n", 2, "want a Go-quoted string"},
 		{"empty target", "schedfuzz seed v1\ntarget: \"\"\n", 2, "empty target"},
