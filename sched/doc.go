@@ -23,7 +23,10 @@
 // an access by another thread to an address such a hit armed a
 // watchpoint on (memory.go). The point's name goes into the decision
 // trace ("t1:futex", "t2:pthread_mutex_lock#3", "t1:mem@lf_stack.c:42#2"),
-// and replay checks it.
+// and replay checks it. With Config.LoneAfter, a thread that has been
+// alone (the only one able to run) for that many points passes its
+// function points until another thread can run or it makes a syscall that
+// might wake one (lone.go): the same decisions at a fraction of the stops.
 //
 // # Spinning threads
 //
