@@ -42,6 +42,10 @@ import (
 // waits for run within two of its yields, so no strategy livelocks a
 // correct program that spins with sched_yield or without any syscall.
 //
+// PCT's top thread is also preempted as if it yielded after pctSlice
+// decisions in a row while another thread could run (a time slice): a
+// loop that polls the clock yields nowhere.
+//
 // Chaos's starvation intervals are bounded by the progress of the
 // others: a starved thread becomes eligible again as soon as every thread
 // that may run is at a yield (they are all waiting, likely for it), and
@@ -225,9 +229,18 @@ type pct struct {
 	changes []int           // decision numbers (1-based) of the change points
 	n       int             // decisions so far
 	last    int             // the thread picked last
+	streak  int             // decisions in a row it was picked while another could run
 	d       int
 	low     float64 // the priority of the latest yield (0, -1, ...)
 }
+
+// pctSlice is how many decisions in a row PCT lets its top thread take
+// while another thread could run before it treats it as yielding: a time
+// slice (about 4 ms of virtual time at 1 µs a point). A thread that polls
+// the clock in a loop makes a syscall point each time, none of them a
+// yield: without a slice it would keep the CPU from the thread it waits
+// for until -max-steps (a Go test binary's runtime did).
+const pctSlice = 4096
 
 func newPCT(rng *rand.Rand, d, k int) *pct {
 	if k <= 0 {
@@ -264,13 +277,29 @@ func (p *pct) Choose(r *sched.Request) int {
 		p.low--
 		p.prio[r.Thread] = p.low
 	}
+	best := p.top(ts)
+	if len(ts) > 1 && best == p.last {
+		if p.streak++; p.streak >= pctSlice {
+			p.low--
+			p.prio[best] = p.low
+			best = p.top(ts)
+		}
+	}
+	if best != p.last {
+		p.streak = 0
+	}
+	p.last = best
+	return best
+}
+
+// top returns the thread of ts with the highest priority.
+func (p *pct) top(ts []int) int {
 	best, bestP := -1, math.Inf(-1)
 	for _, v := range ts {
 		if pr := p.priority(v); pr > bestP {
 			best, bestP = v, pr
 		}
 	}
-	p.last = best
 	return best
 }
 

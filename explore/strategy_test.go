@@ -107,6 +107,29 @@ func TestPCTChangePoints(t *testing.T) {
 	}
 }
 
+// TestPCTSlice: PCT's top thread keeps the CPU for at most pctSlice
+// decisions in a row while another could run (a thread polling the clock
+// yields nowhere), then another thread gets it; with depth 1 (no change
+// points) the only switches are the slices'.
+func TestPCTSlice(t *testing.T) {
+	for seed := uint64(0); seed < 5; seed++ {
+		st := Spec{Name: "pct", Depth: 1}.New(seed, Hint{})
+		got := drive(st, 3*pctSlice, []int{0, 1}, nil)
+		run, longest := 1, 1
+		for i := 1; i < len(got); i++ {
+			if got[i] == got[i-1] {
+				run++
+			} else {
+				run = 1
+			}
+			longest = max(longest, run)
+		}
+		if longest > pctSlice || switches(got) < 2 {
+			t.Errorf("seed %d: %d switches, longest stretch %d decisions, want at least 2 and at most %d", seed, switches(got), longest, pctSlice)
+		}
+	}
+}
+
 // POS re-draws the priorities of events that conflict with the one that
 // just ran: with every event on one object, the schedule keeps changing;
 // with no conflicts, the winner keeps winning until it leaves.
