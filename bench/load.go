@@ -156,3 +156,37 @@ func Median(sorted []float64) float64 {
 	}
 	return (sorted[n/2-1] + sorted[n/2]) / 2
 }
+
+// Usage is a snapshot of this process's CPU time and its reaped
+// children's (the guests of its runs), user and system apart.
+type Usage struct {
+	wall       time.Time
+	self, kids unix.Rusage
+}
+
+// SampleUsage takes a snapshot.
+func SampleUsage() Usage {
+	u := Usage{wall: time.Now()}
+	unix.Getrusage(unix.RUSAGE_SELF, &u.self)
+	unix.Getrusage(unix.RUSAGE_CHILDREN, &u.kids)
+	return u
+}
+
+// PerRun describes the CPU time used since u per run: this process's
+// (tracers and everything else, user+system) and its children's (the
+// guests), and how many CPUs the two kept busy on average.
+func (u Usage) PerRun(runs int) string {
+	now := SampleUsage()
+	ns := func(r unix.Rusage) (user, sys int64) {
+		return unix.TimevalToNsec(r.Utime), unix.TimevalToNsec(r.Stime)
+	}
+	su0, ss0 := ns(u.self)
+	su1, ss1 := ns(now.self)
+	ku0, ks0 := ns(u.kids)
+	ku1, ks1 := ns(now.kids)
+	per := func(d int64) float64 { return float64(d) / 1e6 / float64(max(runs, 1)) }
+	wall := now.wall.Sub(u.wall)
+	busy := float64(su1-su0+ss1-ss0+ku1-ku0+ks1-ks0) / float64(wall)
+	return fmt.Sprintf("CPU ms/run: tracer process %.2f user + %.2f sys, guests %.2f user + %.2f sys (%.2f CPUs busy)",
+		per(su1-su0), per(ss1-ss0), per(ku1-ku0), per(ks1-ks0), busy)
+}

@@ -369,6 +369,7 @@ func (s *Session) Run(ctx context.Context) (Summary, error) {
 		free = append(free, cpus...)
 	}
 	picker := cpuload.New()
+	plans := sessionPlans{}
 	start := time.Now()
 	var deadline <-chan time.Time
 	if s.Time > 0 {
@@ -417,6 +418,9 @@ func (s *Session) Run(ctx context.Context) (Summary, error) {
 			cfg.Seed, cfg.Strategy, cfg.Hint, cfg.Pin, cfg.CPU, cfg.Replay = rep.Seed, rep.Strategy, rep.Hint, true, cpu, nil
 			cfg.TSCLearned = tsc
 			cfg.Points = RunPoints(cfg.Points, s.MemoryEvery, i)
+			if cfg.Plan == nil {
+				cfg.Plan = plans.get(cfg.Points, cfg.YieldAt)
+			}
 			go func() {
 				rep.Result, rep.Err = Run(rc, s.Target, cfg)
 				done <- runDone{k, rep, cpu}
@@ -479,6 +483,21 @@ func (s *Session) Run(ctx context.Context) (Summary, error) {
 		return sum, err
 	}
 	return sum, nil
+}
+
+// sessionPlans are the points.Plans a session's runs share when its
+// Template has none, one per point set: a plan memoizes each object's
+// points and rdtsc sites, which a run would otherwise resolve and decode
+// again (libc's rdtsc sites cost several ms of CPU a run).
+type sessionPlans map[points.Set]*points.Plan
+
+func (m sessionPlans) get(set points.Set, yield []points.Spec) *points.Plan {
+	p := m[set]
+	if p == nil {
+		p = points.NewPlan(set, yield)
+		m[set] = p
+	}
+	return p
 }
 
 // allowedCPUs lists the CPUs this process may run on.

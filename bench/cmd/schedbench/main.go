@@ -72,6 +72,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"text/tabwriter"
 	"time"
@@ -399,6 +400,7 @@ func parallelMain(args []string) {
 	runs := fs.Int("runs", 400, "runs per session")
 	reps := fs.Int("reps", 3, "repetitions of each configuration")
 	prog := fs.String("prog", "atomicity_violation", "corpus program")
+	profile := fs.String("cpuprofile", "", "write a CPU profile of the sessions (this process: the tracers, the session's goroutines) to this file")
 	fs.Parse(args)
 	p, ok := corpus.Lookup(*prog)
 	if !ok {
@@ -411,6 +413,16 @@ func parallelMain(args []string) {
 	header(fmt.Sprintf(", %s, %d runs per session", p.Name, *runs))
 	tgt := &explore.Target{Path: path, Args: append([]string{path}, p.Args...)}
 	cache := symbols.NewCache(nil)
+	if *profile != "" {
+		f, err := os.Create(*profile)
+		if err != nil {
+			fatalf("%v", err)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fatalf("%v", err)
+		}
+		defer pprof.StopCPUProfile()
+	}
 	rates := map[int][]float64{}
 	for rep := 0; rep < *reps; rep++ {
 		for k, par := range []int{1, 2} {
@@ -418,6 +430,7 @@ func parallelMain(args []string) {
 				par = []int{2, 1}[k]
 			}
 			load := bench.SampleLoad()
+			use := bench.SampleUsage()
 			sess := &explore.Session{Target: tgt, Seed: uint64(rep + 1), Runs: *runs, Parallel: par,
 				Template: explore.Config{Timeout: 20 * time.Second, Points: schedpoints.Sync, Watch: p.Watch, Symbols: cache},
 				Report:   func(*explore.RunReport) bool { return false }}
@@ -427,8 +440,8 @@ func parallelMain(args []string) {
 			}
 			r := float64(sum.Runs) / sum.Elapsed.Seconds()
 			rates[par] = append(rates[par], r)
-			fmt.Printf("# rep %d -p %d: %d runs in %v = %.1f runs/s, %d failures; %s\n", rep+1, par, sum.Runs,
-				sum.Elapsed.Round(time.Millisecond), r, sum.Failures, load.ForeignString())
+			fmt.Printf("# rep %d -p %d: %d runs in %v = %.1f runs/s, %d failures; %s; %s\n", rep+1, par, sum.Runs,
+				sum.Elapsed.Round(time.Millisecond), r, sum.Failures, use.PerRun(sum.Runs), load.ForeignString())
 		}
 	}
 	m1, m2 := bench.Median(sorted(rates[1])), bench.Median(sorted(rates[2]))
