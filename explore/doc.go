@@ -21,7 +21,10 @@
 //     between is spinning).
 //   - Session runs many: run i under RunSeed(seed, i) and the i-th
 //     strategy of a portfolio, Parallel at a time, each pinned to a CPU
-//     (the free one other processes used least lately, internal/cpuload);
+//     (the free one where the session's runs waited least for their CPU
+//     lately, else the one other processes used least, internal/cpuload;
+//     Result.CPUWait); a run's points.Plan is the template's or one the
+//     session's runs share;
 //     results are reported in run order and learning only looks at runs
 //     far enough back that the session waits for them, so a session is
 //     reproducible whatever the timing. A Shard (I/N) makes the runs i

@@ -141,6 +141,10 @@ type Result struct {
 	Wall   time.Duration
 	Reruns int
 	Spins  []sched.SpinSite
+	// CPUWait is how long the tracer of the run (and of its Reruns)
+	// waited for its CPU, if pinned (intercept.Result.CPUWait): timing,
+	// for the session's choice of CPUs.
+	CPUWait time.Duration
 	// keys[i] is where Decisions[i] was made (for the minimizer).
 	keys []decisionKey
 	// cut, for a hang, is the steps it had completed when it was cut.
@@ -236,13 +240,13 @@ func Run(ctx context.Context, tgt *Target, cfg Config) (*Result, error) {
 	if cfg.OutputLimit <= 0 {
 		cfg.OutputLimit = DefaultOutputLimit
 	}
-	var wall time.Duration
+	var wall, waited time.Duration
 	for rerun, spinReruns := 0, 0; ; rerun++ {
 		again := cfg.Replay == nil && cfg.Decider == nil && spinReruns < maxReruns
 		r, err := runOnce(ctx, tgt, cfg, again)
 		if r != nil {
-			wall += r.Wall
-			r.Wall, r.Reruns, r.Spins = wall, rerun, cfg.Spins
+			wall, waited = wall+r.Wall, waited+r.CPUWait
+			r.Wall, r.CPUWait, r.Reruns, r.Spins = wall, waited, rerun, cfg.Spins
 		}
 		if err != nil || r.Outcome.Kind != sched.Rerun {
 			return r, err
@@ -364,7 +368,7 @@ func runOnce(ctx context.Context, tgt *Target, cfg Config, again bool) (*Result,
 		return r, err
 	}
 	if res != nil {
-		r.Status = res.Status
+		r.Status, r.CPUWait = res.Status, res.CPUWait
 	}
 	if follow != nil {
 		r.divergence(follow)

@@ -434,7 +434,11 @@ func (s *Session) Run(ctx context.Context) (Summary, error) {
 			cancels[d.k]()
 			delete(cancels, d.k)
 			free = append(free, d.cpu)
-			picker.Release(d.cpu)
+			if r := d.rep.Result; r != nil {
+				picker.Done(d.cpu, r.CPUWait, r.Wall)
+			} else {
+				picker.Done(d.cpu, 0, 0)
+			}
 			pending[d.k] = d.rep
 		case <-deadline:
 			launching = false

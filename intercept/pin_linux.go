@@ -2,6 +2,7 @@ package intercept
 
 import (
 	"bytes"
+	"maps"
 	"os"
 	"strconv"
 	"sync"
@@ -21,7 +22,10 @@ import (
 // (the tracer thread and every guest thread get the tracer's former mask
 // back) and stays so until it ends. Which CPU the run ends up on never
 // changes what the guest sees (the scheduler virtualizes the CPU number
-// and count).
+// and count). Result.CPUWait reports what the run waited for its CPU
+// from the pinning on: the tracer thread's wait, and each guest thread's
+// as last read (at a tick, or at its exit stop, the last moment it can
+// be read), so that a session can pick its next run's CPU by it.
 
 // Pinner thresholds: a run is unpinned when its threads waited for a CPU
 // for at least contendedShare of the wall time of pinStrikes consecutive
@@ -49,6 +53,10 @@ type pinner struct {
 	wall     time.Time
 	delay    time.Duration // run-queue wait of the watched threads at wall
 	watched  map[int]time.Duration
+	// At the pinning: the tracer thread's run-queue wait, and the
+	// watched threads' (those of the guest already there).
+	tracerBase time.Duration
+	base       map[int]time.Duration
 }
 
 // pin moves the tracer thread and the guest's first process (pid) to cpu
@@ -68,9 +76,11 @@ func (tr *Tracer) pin(pid int) error {
 		return err
 	}
 	p := &pinner{cpu: cpu, wide: wide, tracer: unix.Gettid(), live: tr.live, watched: map[int]time.Duration{}}
+	p.tracerBase, _ = runDelay(os.Getpid(), p.tracer)
 	p.mu.Lock()
 	p.wall = time.Now()
 	p.delay = p.sample()
+	p.base = maps.Clone(p.watched)
 	p.timer = time.AfterFunc(pinPeriod, p.tick)
 	p.mu.Unlock()
 	tr.pinner = p
@@ -143,15 +153,34 @@ func (p *pinner) unpin() {
 	}
 }
 
-// stop ends the watch; it reports whether the run was unpinned.
-func (p *pinner) stop() bool {
+// exiting samples a guest thread at its exit stop, the last moment its
+// wait can be read (stop sums them).
+func (p *pinner) exiting(pid, tid int) {
+	if d, ok := runDelay(pid, tid); ok {
+		p.mu.Lock()
+		p.watched[tid] = d
+		p.mu.Unlock()
+	}
+}
+
+// stop ends the watch; it reports whether the run was unpinned and how
+// long the tracer thread and the guest's threads waited for a CPU since
+// the pinning (a thread as last sampled: at a tick or at its exit). It
+// runs on the tracer thread.
+func (p *pinner) stop() (unpinned bool, waited time.Duration) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.stopped = true
 	if p.timer != nil {
 		p.timer.Stop()
 	}
-	return p.unpinned
+	if d, ok := runDelay(os.Getpid(), p.tracer); ok {
+		waited = max(d-p.tracerBase, 0)
+	}
+	for tid, d := range p.watched {
+		waited += max(d-p.base[tid], 0)
+	}
+	return p.unpinned, waited
 }
 
 // runDelay reads the time thread tid of process pid has spent waiting on

@@ -28,7 +28,8 @@ func (c *counter) SyscallEnter(*intercept.Thread, *intercept.Syscall) intercept.
 }
 
 // TestUnpinContendedCPU: a run pinned to a CPU that a CPU hog is pinned
-// to as well is unpinned, and runs to its end as it would on a free CPU.
+// to as well is unpinned, runs to its end as it would on a free CPU, and
+// reports that it waited for its CPU.
 func TestUnpinContendedCPU(t *testing.T) {
 	testenv.RequirePtrace(t)
 	if runtime.NumCPU() < 2 {
@@ -65,5 +66,8 @@ func TestUnpinContendedCPU(t *testing.T) {
 	}
 	if !res.Unpinned {
 		t.Fatalf("a run pinned to CPU %d with a hog pinned there too stayed pinned (%d stops)", cpu, res.Stops)
+	}
+	if res.CPUWait <= 0 {
+		t.Fatalf("a run unpinned for waiting for its CPU reports CPUWait %v", res.CPUWait)
 	}
 }

@@ -106,6 +106,10 @@ type Result struct {
 	// Unpinned reports that the run was pinned (Options.Pin) and
 	// unpinned because that CPU was contended (see pin_linux.go).
 	Unpinned bool
+	// CPUWait is how long the tracer thread of a pinned run waited for
+	// a CPU (on a run queue) from the pinning on: how contended the CPU
+	// was. Timing, not part of what the guest did.
+	CPUWait time.Duration
 }
 
 // ExitCode maps Status the way a shell does: the exit status, or 128+N
@@ -236,8 +240,11 @@ func Run(ctx context.Context, cmd *Command, tool Tool, opts Options) (*Result, e
 		runtime.LockOSThread()
 		saved, ok := saveAffinity()
 		res, err := tr.run(cmd)
-		if tr.pinner != nil && tr.pinner.stop() && res != nil {
-			res.Unpinned = true
+		if tr.pinner != nil {
+			unpinned, waited := tr.pinner.stop()
+			if res != nil {
+				res.Unpinned, res.CPUWait = unpinned, waited
+			}
 		}
 		restored := ok && restoreAffinity(&saved)
 		if err == nil && restored && !tr.sandboxed {
@@ -629,6 +636,9 @@ func (tr *Tracer) handleExitEvent(t *Thread) error {
 	}
 	if !t.exiting {
 		t.exiting = true
+		if tr.pinner != nil {
+			tr.pinner.exiting(t.Proc.Pid, t.Tid)
+		}
 		tr.tool.ThreadExit(t, int(status))
 	}
 	return tr.resumeUnlessHeld(t)

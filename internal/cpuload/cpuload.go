@@ -3,30 +3,54 @@
 // (intercept.Options.CPU) does not queue behind another engineer's tests
 // pinned to CPU 0 while CPU 1 idles.
 //
-// Load is each CPU's busy time from /proc/stat (user, nice, system, irq,
-// softirq; in 10 ms ticks, so a window is at least minWindow long and
-// differences under a tenth of it count as ties). What this process and
-// its reaped children ran (getrusage) is taken off the CPUs its runs were
-// pinned to in the window, split evenly, so a session's own runs do not
-// chase it from CPU to CPU. Until the first window closes, and on a tie,
-// the CPU used last is kept (then the lowest). Which CPU a run is on never
-// changes what its guest sees: only how long it waits for a CPU.
+// Two signals, the fresher first. What the session's own runs met: each
+// run reports how long its tracer thread waited for its CPU (Done), and a
+// CPU whose runs waited for a good part of their time is avoided while
+// the memory lasts (it halves every waitHalfLife). This is known after one
+// run, and a short session (runs of a tiny program: a few ms each) has
+// nothing else. Then load: each CPU's busy time from /proc/stat (user,
+// nice, system, irq, softirq; in 10 ms ticks, so a window is at least
+// minWindow long and differences under a tenth of it count as ties). What
+// this process and its reaped children ran (getrusage) is taken off the
+// CPUs its runs were pinned to in the window, split evenly, so a
+// session's own runs do not chase it from CPU to CPU. On a tie the CPU
+// used last is kept, else the one the picking thread is on (where the
+// kernel's own placement put it), else the lowest. Which CPU a run is on
+// never changes what its guest sees: only how long it waits for a CPU.
 package cpuload
 
 import (
 	"bufio"
 	"bytes"
+	"math"
 	"os"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
 
 // minWindow is the shortest stretch load is compared over.
 const minWindow = 200 * time.Millisecond
+
+// A run's wait share is the part of its wall time its tracer waited for
+// its CPU. Shares differing by less than waitNoise are ties (a run on an
+// idle CPU waits a few µs per ms: wake-ups); a CPU's remembered share
+// halves every waitHalfLife, so that a CPU left for a contended one is
+// tried again once the contention may be gone.
+const (
+	waitNoise    = 0.1
+	waitHalfLife = time.Second
+)
+
+// waitRec is what the session's runs met on a CPU.
+type waitRec struct {
+	share float64
+	at    time.Time
+}
 
 // Picker chooses CPUs; its methods are safe for concurrent use.
 type Picker struct {
@@ -37,21 +61,23 @@ type Picker struct {
 	used  map[int]bool  // CPUs runs were pinned to since start
 	runs  map[int]int   // per CPU, runs going on (Pick, Release)
 	other map[int]int64 // per CPU, others' ns in the last closed window
-	last  int           // the CPU picked last (-1: none)
+	wait  map[int]waitRec
+	last  int // the CPU picked last (-1: none)
 
 	// The sources, replaced in tests.
 	now  func() time.Time
 	busy func() map[int]int64
 	mine func() int64
+	cur  func() int // the CPU the calling thread is on (-1: unknown)
 }
 
 // New returns a picker whose first window starts now.
 func New() *Picker {
-	return newPicker(time.Now, readRan, ownCPU)
+	return newPicker(time.Now, readRan, ownCPU, currentCPU)
 }
 
-func newPicker(now func() time.Time, busy func() map[int]int64, mine func() int64) *Picker {
-	p := &Picker{last: -1, now: now, busy: busy, mine: mine, runs: map[int]int{}}
+func newPicker(now func() time.Time, busy func() map[int]int64, mine func() int64, cur func() int) *Picker {
+	p := &Picker{last: -1, now: now, busy: busy, mine: mine, cur: cur, runs: map[int]int{}, wait: map[int]waitRec{}}
 	p.reset(now())
 	return p
 }
@@ -70,12 +96,17 @@ func (p *Picker) reset(now time.Time) {
 func (p *Picker) Pick(free []int) int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if now := p.now(); now.Sub(p.start) >= minWindow {
+	now := p.now()
+	if now.Sub(p.start) >= minWindow {
 		p.close(now)
+	}
+	cur := -1
+	if len(free) > 1 {
+		cur = p.cur()
 	}
 	best := -1
 	for i, c := range free {
-		if best < 0 || p.better(c, free[best]) {
+		if best < 0 || p.better(c, free[best], cur, now) {
 			best = i
 		}
 	}
@@ -85,15 +116,38 @@ func (p *Picker) Pick(free []int) int {
 	return best
 }
 
-// Release notes that a run picked on cpu has ended.
-func (p *Picker) Release(cpu int) {
+// Done notes that a run picked on cpu has ended, having spent wall time
+// of which its tracer waited for the CPU waited (0, 0: not known).
+func (p *Picker) Done(cpu int, waited, wall time.Duration) {
 	p.mu.Lock()
+	defer p.mu.Unlock()
 	p.runs[cpu]--
-	p.mu.Unlock()
+	if wall <= 0 {
+		return
+	}
+	now := p.now()
+	share := min(float64(waited)/float64(wall), 1)
+	if _, ok := p.wait[cpu]; ok {
+		share = (share + p.waitShare(cpu, now)) / 2
+	}
+	p.wait[cpu] = waitRec{share, now}
 }
 
-// better reports whether CPU a is a better pick than b.
-func (p *Picker) better(a, b int) bool {
+// waitShare is cpu's remembered wait share at now (0: none).
+func (p *Picker) waitShare(cpu int, now time.Time) float64 {
+	r, ok := p.wait[cpu]
+	if !ok {
+		return 0
+	}
+	return r.share * math.Exp2(-float64(now.Sub(r.at))/float64(waitHalfLife))
+}
+
+// better reports whether CPU a is a better pick than b; cur is the CPU
+// the picking thread is on.
+func (p *Picker) better(a, b, cur int, now time.Time) bool {
+	if wa, wb := p.waitShare(a, now), p.waitShare(b, now); math.Abs(wa-wb) >= waitNoise {
+		return wa < wb
+	}
 	oa, ob := p.other[a], p.other[b]
 	// Differences under a tenth of the window are noise (ticks).
 	if d := oa - ob; d < -int64(minWindow/10) || d > int64(minWindow/10) {
@@ -101,6 +155,9 @@ func (p *Picker) better(a, b int) bool {
 	}
 	if (a == p.last) != (b == p.last) {
 		return a == p.last
+	}
+	if (a == cur) != (b == cur) {
+		return a == cur
 	}
 	return a < b
 }
@@ -153,6 +210,15 @@ func readRan() map[int]int64 {
 		out[c] = ticks * int64(time.Second) / userHZ
 	}
 	return out
+}
+
+// currentCPU is the CPU the calling thread runs on (getcpu(2)), or -1.
+func currentCPU() int {
+	var cpu uint32
+	if _, _, e := unix.RawSyscall(unix.SYS_GETCPU, uintptr(unsafe.Pointer(&cpu)), 0, 0); e != 0 {
+		return -1
+	}
+	return int(cpu)
 }
 
 // ownCPU is the CPU time of this process and its reaped children, in ns.

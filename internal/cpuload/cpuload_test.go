@@ -12,6 +12,7 @@ type fake struct {
 	t    time.Time
 	busy map[int]int64
 	own  int64
+	cur  int // the CPU the picking thread is on
 }
 
 func (f *fake) picker() *Picker {
@@ -21,7 +22,7 @@ func (f *fake) picker() *Picker {
 			m[c] = v
 		}
 		return m
-	}, func() int64 { return f.own })
+	}, func() int64 { return f.own }, func() int { return f.cur })
 }
 
 // run advances the clock by d with CPU c busy for others' ns and this
@@ -41,11 +42,11 @@ func (f *fake) run(d time.Duration, others map[int]time.Duration, mine map[int]t
 // the session's own runs on a CPU do not count against it; ties and an
 // open first window keep the CPU picked last.
 func TestPick(t *testing.T) {
-	f := &fake{t: time.Unix(1000, 0), busy: map[int]int64{0: 0, 1: 0}}
+	f := &fake{t: time.Unix(1000, 0), busy: map[int]int64{0: 0, 1: 0}, cur: -1}
 	p := f.picker()
 	pick := func(free ...int) int {
 		c := free[p.Pick(free)]
-		p.Release(c) // one run at a time
+		p.Done(c, 0, 0) // one run at a time
 		return c
 	}
 	if c := pick(0, 1); c != 0 {
@@ -69,6 +70,44 @@ func TestPick(t *testing.T) {
 	// Only the free CPUs are candidates.
 	if c := pick(0); c != 0 {
 		t.Errorf("one free CPU: picked %d", c)
+	}
+}
+
+// TestPickWaits: a CPU where the session's runs waited for a good part of
+// their time is left at once, before any load window closes, and tried
+// again once its memory has faded; with nothing known, the first pick is
+// the CPU the picking thread is on.
+func TestPickWaits(t *testing.T) {
+	f := &fake{t: time.Unix(1000, 0), busy: map[int]int64{0: 0, 1: 0}, cur: 1}
+	p := f.picker()
+	run := func(waited, wall time.Duration) int {
+		c := []int{0, 1}[p.Pick([]int{0, 1})]
+		f.t = f.t.Add(wall)
+		p.Done(c, waited, wall)
+		return c
+	}
+	if c := run(2*time.Millisecond, 4*time.Millisecond); c != 1 {
+		t.Fatalf("nothing known: picked %d, want 1 (the picking thread's CPU)", c)
+	}
+	f.cur = 0
+	if c := run(10*time.Microsecond, 2*time.Millisecond); c != 0 {
+		t.Fatalf("CPU 1's run waited half its time: picked %d, want 0", c)
+	}
+	for range 20 {
+		if c := run(10*time.Microsecond, 2*time.Millisecond); c != 0 {
+			t.Fatalf("CPU 0 is fine: picked %d, want 0 (kept)", c)
+		}
+	}
+	// CPU 0 gets contended too, less than CPU 1 was: CPU 1's memory
+	// has faded meanwhile (3 s), so the session moves back.
+	f.t = f.t.Add(3 * time.Second)
+	run(time.Millisecond, 2*time.Millisecond)
+	if c := run(time.Millisecond, 2*time.Millisecond); c != 1 {
+		t.Errorf("CPU 0 contended, CPU 1's waits long ago: picked %d, want 1", c)
+	}
+	// Shares within waitNoise are a tie: the CPU used last is kept.
+	if c := run(900*time.Microsecond, 2*time.Millisecond); c != 1 {
+		t.Errorf("equal waits: picked %d, want 1 (kept)", c)
 	}
 }
 
