@@ -190,3 +190,22 @@ func (u Usage) PerRun(runs int) string {
 	return fmt.Sprintf("CPU ms/run: tracer process %.2f user + %.2f sys, guests %.2f user + %.2f sys (%.2f CPUs busy)",
 		per(su1-su0), per(ss1-ss0), per(ku1-ku0), per(ks1-ks0), busy)
 }
+
+// WaitQuiet waits until other processes have used less than share of one
+// CPU over a second, or until limit has passed, and reports whether the
+// machine was quiet: on a shared machine a measurement that needs the
+// whole machine (runs at once on every CPU) is taken in a quiet moment.
+func WaitQuiet(share float64, limit time.Duration) bool {
+	end := time.Now().Add(limit)
+	for {
+		l := SampleLoad()
+		time.Sleep(time.Second)
+		other, wall := l.Foreign()
+		if other.Seconds() < share*wall.Seconds() {
+			return true
+		}
+		if time.Now().After(end) {
+			return false
+		}
+	}
+}

@@ -6,7 +6,7 @@
 //	schedbench stops  [PROG ARGS...]
 //	schedbench run    [-cpu N] [-seed S] PROG ARGS...
 //	schedbench cr4    [-cpu N] [-reps 5]
-//	schedbench parallel [-runs 400] [-reps 3] [-prog NAME]
+//	schedbench parallel [-runs 400] [-reps 3] [-prog NAME] [-quiet D] [-cpuprofile FILE]
 //	schedbench real   [-reps 3] [-runs 3] [-base SCHEDFUZZ] [-only RE]
 //	schedbench start  [-reps 15] [-n 20] [-base SCHEDFUZZ]
 //	schedbench busy   [-reps 5] [-runs 40] [-base SCHEDFUZZ]
@@ -37,7 +37,9 @@
 //
 // parallel: the throughput of an exploration session (explore.Session,
 // the CLI's engine: the default portfolio and sync points, every failure
-// kept going) with -p 1 and -p 2, in runs per second, interleaved.
+// kept going) with -p 1 and -p 2, in runs per second, interleaved, with
+// the CPU time per run of this process (the tracers) and of the guests;
+// -quiet waits for a quiet moment before each session.
 //
 // real: the default point set on real programs (node worker_threads, a
 // C++ thread pool, Go net/http, CPython threads, make -j4) against native
@@ -401,6 +403,7 @@ func parallelMain(args []string) {
 	reps := fs.Int("reps", 3, "repetitions of each configuration")
 	prog := fs.String("prog", "atomicity_violation", "corpus program")
 	profile := fs.String("cpuprofile", "", "write a CPU profile of the sessions (this process: the tracers, the session's goroutines) to this file")
+	quiet := fs.Duration("quiet", 0, "before each session, wait up to this long for other processes to use less than 10% of one CPU over a second")
 	fs.Parse(args)
 	p, ok := corpus.Lookup(*prog)
 	if !ok {
@@ -428,6 +431,9 @@ func parallelMain(args []string) {
 		for k, par := range []int{1, 2} {
 			if rep%2 == 1 {
 				par = []int{2, 1}[k]
+			}
+			if *quiet > 0 && !bench.WaitQuiet(0.1, *quiet) {
+				fmt.Printf("# not quiet after %v\n", *quiet)
 			}
 			load := bench.SampleLoad()
 			use := bench.SampleUsage()
