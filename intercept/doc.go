@@ -8,7 +8,7 @@
 //
 // One tracer, one thread. Run starts a goroutine locked to an OS thread
 // for the whole run (with Options.Pin, pinned with the guest to
-// Options.CPU once the guest is started, and unpinned if that CPU turns
+// Options.CPU from before the fork, and unpinned if that CPU turns
 // out to be contended, see pin_linux.go; afterwards its affinity is
 // restored and the thread goes back to the runtime). That thread forks
 // the guest, is the ptrace tracer of every guest thread, waits with

@@ -104,6 +104,12 @@ func (tr *Tracer) launch(cmd *Command) (*Thread, error) {
 // no_new_privs (permanent on a thread) is injected into the guest instead
 // (prepareGuest), so that the thread can serve later runs.
 func (tr *Tracer) forkGuest(cmd *Command) (int, error) {
+	if tr.opts.Pin {
+		// The guest inherits the mask (pin_linux.go).
+		if err := tr.pin(); err != nil {
+			return 0, fmt.Errorf("start %s: pin to CPU %d: %w", cmd.Path, tr.opts.CPU, err)
+		}
+	}
 	oldPersonality := ^uintptr(0)
 	if tr.opts.DisableASLR {
 		old, _, e := unix.RawSyscall(unix.SYS_PERSONALITY, 0xffffffff, 0, 0)
@@ -126,11 +132,8 @@ func (tr *Tracer) forkGuest(cmd *Command) (int, error) {
 		return 0, err
 	}
 	tr.live.add(pid)
-	if perr == nil && tr.opts.Pin {
-		// Pinned once the guest is started (pin_linux.go).
-		if err := tr.pin(pid); err != nil {
-			perr = fmt.Errorf("pin to CPU %d: %w", tr.opts.CPU, err)
-		}
+	if tr.pinner != nil {
+		tr.pinner.watch()
 	}
 	if perr != nil {
 		unix.Kill(pid, unix.SIGKILL)

@@ -15,9 +15,13 @@ import (
 // only one of them runs at a time, and a stop costs several times less
 // when neither has to be woken on another CPU. But a CPU that other
 // processes want too (a CPU hog, another tracer pinned there) makes the
-// run wait for it however idle the other CPUs are. So the run is pinned
-// only once the guest is started (the start-up never waits for the CPU),
-// and a pinner watches how long the tracer and the guest wait on a run
+// run wait for it however idle the other CPUs are. The tracer thread is
+// pinned before it forks the guest, which inherits the mask: the
+// start-up (sandbox, fork, exec) runs on the run's CPU as well, not
+// wherever the kernel wakes it (beside another run's pinned pair, or
+// behind a hog: with two CPU hogs an unpinned fork and exec took 1.3-2.2
+// ms a run of a tiny program against 0.35 pinned; bench/RESULTS.md). A
+// pinner watches how long the tracer and the guest wait on a run
 // queue: when they wait for a good part of the time, the run is unpinned
 // (the tracer thread and every guest thread get the tracer's former mask
 // back) and stays so until it ends. Which CPU the run ends up on never
@@ -53,15 +57,15 @@ type pinner struct {
 	wall     time.Time
 	delay    time.Duration // run-queue wait of the watched threads at wall
 	watched  map[int]time.Duration
-	// At the pinning: the tracer thread's run-queue wait, and the
-	// watched threads' (those of the guest already there).
+	// The tracer thread's run-queue wait at the pinning, and the watched
+	// threads' when the watch began (those of the guest already there).
 	tracerBase time.Duration
 	base       map[int]time.Duration
 }
 
-// pin moves the tracer thread and the guest's first process (pid) to cpu
-// and starts watching for contention. It runs on the tracer thread.
-func (tr *Tracer) pin(pid int) error {
+// pin moves the tracer thread to the run's CPU. It runs on the tracer
+// thread, before the fork: the guest inherits the mask.
+func (tr *Tracer) pin() error {
 	cpu := tr.opts.CPU
 	var wide unix.CPUSet
 	if err := unix.SchedGetaffinity(0, &wide); err != nil {
@@ -72,19 +76,21 @@ func (tr *Tracer) pin(pid int) error {
 	if err := unix.SchedSetaffinity(0, &set); err != nil {
 		return err
 	}
-	if err := unix.SchedSetaffinity(pid, &set); err != nil && err != unix.ESRCH {
-		return err
-	}
 	p := &pinner{cpu: cpu, wide: wide, tracer: unix.Gettid(), live: tr.live, watched: map[int]time.Duration{}}
 	p.tracerBase, _ = runDelay(os.Getpid(), p.tracer)
+	tr.pinner = p
+	return nil
+}
+
+// watch starts watching for contention, once the guest is started (in the
+// live set). It runs on the tracer thread.
+func (p *pinner) watch() {
 	p.mu.Lock()
 	p.wall = time.Now()
 	p.delay = p.sample()
 	p.base = maps.Clone(p.watched)
 	p.timer = time.AfterFunc(pinPeriod, p.tick)
 	p.mu.Unlock()
-	tr.pinner = p
-	return nil
 }
 
 func (p *pinner) tick() {

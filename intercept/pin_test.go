@@ -2,9 +2,11 @@ package intercept_test
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"runtime"
+	"strings"
 	"testing"
 
 	"golang.org/x/sys/unix"
@@ -69,5 +71,42 @@ func TestUnpinContendedCPU(t *testing.T) {
 	}
 	if res.CPUWait <= 0 {
 		t.Fatalf("a run unpinned for waiting for its CPU reports CPUWait %v", res.CPUWait)
+	}
+}
+
+// TestPinnedFromFork: a pinned run's guest is on the run's CPU from its
+// first instruction (it inherits the tracer thread's mask at the fork),
+// and a CPU that cannot be had fails the run before anything is started.
+func TestPinnedFromFork(t *testing.T) {
+	testenv.RequirePtrace(t)
+	cpu := testenv.QuietCPU(t)
+	out, err := os.CreateTemp(t.TempDir(), "out")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer out.Close()
+	res, err := intercept.Run(context.Background(), &intercept.Command{Path: "/bin/grep",
+		Args: []string{"grep", "Cpus_allowed_list", "/proc/self/status"}, Stdout: out},
+		&counter{}, intercept.Options{Pin: true, CPU: cpu})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := os.ReadFile(out.Name())
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := fmt.Sprintf("Cpus_allowed_list:\t%d\n", cpu)
+	if res.Unpinned {
+		// The CPU was contended (a loaded test run): grep may have
+		// read its mask after the unpinning.
+		want = string(got)
+	}
+	if res.ExitCode() != 0 || string(got) != want {
+		t.Fatalf("guest pinned to CPU %d: exit %d, printed %q, want %q", cpu, res.ExitCode(), got, want)
+	}
+	_, err = intercept.Run(context.Background(), &intercept.Command{Path: "/bin/true", Args: []string{"true"}},
+		&counter{}, intercept.Options{Pin: true, CPU: 1000})
+	if err == nil || !strings.Contains(err.Error(), "pin to CPU 1000") {
+		t.Fatalf("a run pinned to CPU 1000: error %v, want one about pinning", err)
 	}
 }
