@@ -6,7 +6,7 @@
 //	schedbench stops  [PROG ARGS...]
 //	schedbench run    [-cpu N] [-seed S] PROG ARGS...
 //	schedbench cr4    [-cpu N] [-reps 5]
-//	schedbench parallel [-runs 400] [-reps 3] [-prog NAME] [-quiet D] [-cpuprofile FILE]
+//	schedbench parallel [-runs 400] [-reps 3] [-prog NAME] [-quiet D] [-cpuprofile FILE] [-base SCHEDBENCH]
 //	schedbench real   [-reps 3] [-runs 3] [-base SCHEDFUZZ] [-only RE]
 //	schedbench start  [-reps 15] [-n 20] [-base SCHEDFUZZ]
 //	schedbench busy   [-reps 5] [-runs 40] [-base SCHEDFUZZ]
@@ -39,7 +39,8 @@
 // the CLI's engine: the default portfolio and sync points, every failure
 // kept going) with -p 1 and -p 2, in runs per second, interleaved, with
 // the CPU time per run of this process (the tracers) and of the guests;
-// -quiet waits for a quiet moment before each session.
+// -quiet waits for a quiet moment before each session; -base adds an older
+// tree's schedbench, its `parallel -reps 1` run once per repetition.
 //
 // real: the default point set on real programs (node worker_threads, a
 // C++ thread pool, Go net/http, CPython threads, make -j4) against native
@@ -76,6 +77,7 @@ import (
 	"runtime"
 	"runtime/pprof"
 	"slices"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -404,6 +406,7 @@ func parallelMain(args []string) {
 	prog := fs.String("prog", "atomicity_violation", "corpus program")
 	profile := fs.String("cpuprofile", "", "write a CPU profile of the sessions (this process: the tracers, the session's goroutines) to this file")
 	quiet := fs.Duration("quiet", 0, "before each session, wait up to this long for other processes to use less than 10% of one CPU over a second")
+	base := fs.String("base", "", "a schedbench binary of an older tree: each repetition also runs its `parallel -reps 1` (the \"before\" rows)")
 	fs.Parse(args)
 	p, ok := corpus.Lookup(*prog)
 	if !ok {
@@ -426,15 +429,22 @@ func parallelMain(args []string) {
 		}
 		defer pprof.StopCPUProfile()
 	}
-	rates := map[int][]float64{}
+	waitQuiet := func() {
+		if *quiet > 0 && !bench.WaitQuiet(0.1, *quiet) {
+			fmt.Printf("# not quiet after %v\n", *quiet)
+		}
+	}
+	rates := map[string][]float64{} // by "before/1", "after/2"...
 	for rep := 0; rep < *reps; rep++ {
+		if *base != "" && rep%2 == 0 {
+			waitQuiet()
+			parallelBase(*base, rep+1, *runs, *prog, rates)
+		}
 		for k, par := range []int{1, 2} {
 			if rep%2 == 1 {
 				par = []int{2, 1}[k]
 			}
-			if *quiet > 0 && !bench.WaitQuiet(0.1, *quiet) {
-				fmt.Printf("# not quiet after %v\n", *quiet)
-			}
+			waitQuiet()
 			load := bench.SampleLoad()
 			use := bench.SampleUsage()
 			sess := &explore.Session{Target: tgt, Seed: uint64(rep + 1), Runs: *runs, Parallel: par,
@@ -445,14 +455,49 @@ func parallelMain(args []string) {
 				fatalf("%v", err)
 			}
 			r := float64(sum.Runs) / sum.Elapsed.Seconds()
-			rates[par] = append(rates[par], r)
+			rates[fmt.Sprintf("after/%d", par)] = append(rates[fmt.Sprintf("after/%d", par)], r)
 			fmt.Printf("# rep %d -p %d: %d runs in %v = %.1f runs/s, %d failures; %s; %s\n", rep+1, par, sum.Runs,
 				sum.Elapsed.Round(time.Millisecond), r, sum.Failures, use.PerRun(sum.Runs), load.ForeignString())
 		}
+		if *base != "" && rep%2 == 1 {
+			waitQuiet()
+			parallelBase(*base, rep+1, *runs, *prog, rates)
+		}
 	}
-	m1, m2 := bench.Median(sorted(rates[1])), bench.Median(sorted(rates[2]))
-	fmt.Printf("\n| -p | runs/s (median of %d) | runs |\n|---|---|---|\n| 1 | %.1f | %v |\n| 2 | %.1f | %v |\n\n-p 2 / -p 1 = %.2f\n",
-		*reps, m1, rates[1], m2, rates[2], m2/m1)
+	fmt.Printf("\n| schedbench | -p | runs/s (median of %d) | runs/s | -p 2 / -p 1 |\n|---|---|---|---|---|\n", *reps)
+	for _, who := range []string{"before", "after"} {
+		if len(rates[who+"/1"]) == 0 {
+			continue
+		}
+		m1, m2 := bench.Median(sorted(rates[who+"/1"])), bench.Median(sorted(rates[who+"/2"]))
+		fmt.Printf("| %s | 1 | %.1f | %s | |\n| %s | 2 | %.1f | %s | %.2f |\n", who, m1, rounded(rates[who+"/1"]), who, m2, rounded(rates[who+"/2"]), m2/m1)
+	}
+}
+
+// parallelBase runs an older schedbench's `parallel -reps 1` and adds its
+// runs per second to rates ("before/1", "before/2"), echoing its lines.
+func parallelBase(bin string, rep, runs int, prog string, rates map[string][]float64) {
+	out, err := exec.Command(bin, "parallel", "-reps", "1", "-runs", fmt.Sprint(runs), "-prog", prog).CombinedOutput()
+	if err != nil {
+		fatalf("%s: %v\n%s", bin, err, out)
+	}
+	for _, l := range strings.Split(string(out), "\n") {
+		var one, par, n int
+		var d string
+		var r float64
+		if _, err := fmt.Sscanf(l, "# rep %d -p %d: %d runs in %s = %f runs/s", &one, &par, &n, &d, &r); err == nil {
+			rates[fmt.Sprintf("before/%d", par)] = append(rates[fmt.Sprintf("before/%d", par)], r)
+			fmt.Printf("# rep %d before%s\n", rep, strings.TrimPrefix(l, "# rep 1"))
+		}
+	}
+}
+
+func rounded(v []float64) string {
+	s := make([]string, len(v))
+	for i, x := range v {
+		s[i] = fmt.Sprintf("%.1f", x)
+	}
+	return strings.Join(s, " ")
 }
 
 func sorted(v []float64) []float64 { return slices.Sorted(slices.Values(v)) }
