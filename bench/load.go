@@ -209,3 +209,31 @@ func WaitQuiet(share float64, limit time.Duration) bool {
 		}
 	}
 }
+
+// MachineBusy is the busy CPU time of all CPUs so far (/proc/stat).
+func MachineBusy() time.Duration {
+	all, _ := cpuBusy()
+	return time.Duration(all)
+}
+
+// ProcessCPU is the CPU time process pid has used so far (user and
+// system, /proc/PID/stat), 0 if it cannot be read.
+func ProcessCPU(pid int) time.Duration {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0
+	}
+	s := string(b)
+	i := strings.LastIndexByte(s, ')')
+	if i < 0 {
+		return 0
+	}
+	f := strings.Fields(s[i+1:])
+	if len(f) < 13 {
+		return 0
+	}
+	u, _ := strconv.ParseInt(f[11], 10, 64)
+	st, _ := strconv.ParseInt(f[12], 10, 64)
+	const userHZ = 100
+	return time.Duration(u+st) * time.Second / userHZ
+}

@@ -257,16 +257,22 @@ func startMain(args []string) {
 }
 
 // busyMain: what CPU hogs do to a session's cost per run (issue 15): for
-// each schedfuzz binary, `-p 1 -runs N` of the tiny dynamic program on an
-// idle machine, with one hog pinned to CPU 0 (another tracer's tests) and
-// with two unpinned hogs; each cell's ms per run and its ratio to the idle
-// cell of the same binary, interleaved by repetition.
+// each schedfuzz binary, `-p 1 -runs N -v` of the tiny dynamic program on
+// an idle machine, with one hog pinned to CPU 0 (another tracer's tests)
+// and with two unpinned hogs; each cell's ms per run (the session's wall
+// time over N) and its runs' own (the mean of the walls -v reports for
+// runs 1..N-1: without the session's start and its first run, which
+// loads the symbol tables), each against idle, interleaved by
+// repetition. -quiet waits for a quiet moment before each repetition;
+// each cell's "others" is the CPU other processes than the session and
+// the hogs used meanwhile, in % of one CPU (median).
 func busyMain(args []string) {
 	fs := flag.NewFlagSet("busy", flag.ExitOnError)
 	reps := fs.Int("reps", 5, "repetitions")
 	n := fs.Int("runs", 40, "runs per session")
 	base := fs.String("base", "", "a schedfuzz binary to compare with (the \"before\" rows)")
 	extra := fs.String("flags", "", "extra schedfuzz flags, space-separated")
+	quiet := fs.Duration("quiet", 0, "before each repetition, wait up to this long for other processes to use less than 10% of one CPU over a second")
 	fs.Parse(args)
 	dir, st, cli := cliSetup("schedbench-busy-")
 	defer os.RemoveAll(dir)
@@ -278,9 +284,14 @@ func busyMain(args []string) {
 		hogs   int
 		pinned bool
 	}{{"idle", 0, false}, {"1 hog on CPU 0", 1, true}, {"2 hogs", 2, false}}
-	per := map[string][]float64{}
+	type cell struct{ session, runs, others []float64 }
+	cells := map[string]*cell{}
 	ctx := context.Background()
+	flags := append([]string{"-v"}, strings.Fields(*extra)...)
 	for rep := 0; rep < *reps; rep++ {
+		if *quiet > 0 && !bench.WaitQuiet(0.1, *quiet) {
+			fmt.Printf("# rep %d: not quiet after %v\n", rep+1, *quiet)
+		}
 		for _, c := range conds {
 			var hogs []*exec.Cmd
 			for range c.hogs {
@@ -296,12 +307,20 @@ func busyMain(args []string) {
 			time.Sleep(300 * time.Millisecond) // a load window for the picker to see
 			for k := range paths {
 				i := (k + rep) % len(paths)
-				d, ok, err := cliRun(ctx, paths[i], filepath.Join(dir, "cache"), filepath.Join(dir, "corpus"), *n, rep+1, strings.Fields(*extra), argv)
-				if err != nil || !ok {
-					fatalf("%s: failed (%v)", paths[i], err)
+				busy0, hog0 := bench.MachineBusy(), hogsCPU(hogs)
+				d, out, usage, err := cliRunV(ctx, paths[i], filepath.Join(dir, "cache"), filepath.Join(dir, "corpus"), *n, rep+1, flags, argv)
+				if err != nil {
+					fatalf("%s: %v", paths[i], err)
 				}
+				others := bench.MachineBusy() - busy0 - (hogsCPU(hogs) - hog0) - usage
 				key := names[i] + "/" + c.name
-				per[key] = append(per[key], ms(d)/float64(*n))
+				if cells[key] == nil {
+					cells[key] = &cell{}
+				}
+				cl := cells[key]
+				cl.session = append(cl.session, ms(d)/float64(*n))
+				cl.runs = append(cl.runs, runWalls(out))
+				cl.others = append(cl.others, 100*max(others, 0).Seconds()/d.Seconds())
 			}
 			for _, h := range hogs {
 				h.Process.Kill()
@@ -311,13 +330,66 @@ func busyMain(args []string) {
 	}
 	fmt.Printf("# loadavg at end: %s\n\n", bench.LoadAvg())
 	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "schedfuzz\tmachine\tms per run (median)\tx idle\truns\t")
+	fmt.Fprintln(tw, "schedfuzz\tmachine\tms per run (session/N)\tx idle\tms per run (runs 1..N-1)\tx idle\tothers %CPU\truns\t")
 	for _, name := range names {
-		idle := bench.Median(sorted(per[name+"/idle"]))
+		idle := cells[name+"/idle"]
+		is, ir := bench.Median(sorted(idle.session)), bench.Median(sorted(idle.runs))
 		for _, c := range conds {
-			m := bench.Median(sorted(per[name+"/"+c.name]))
-			fmt.Fprintf(tw, "%s\t%s\t%.2f\t%.2f\t%d\t\n", name, c.name, m, m/idle, *n)
+			cl := cells[name+"/"+c.name]
+			m, r := bench.Median(sorted(cl.session)), bench.Median(sorted(cl.runs))
+			fmt.Fprintf(tw, "%s\t%s\t%.2f\t%.2f\t%.2f\t%.2f\t%.0f\t%d\t\n", name, c.name, m, m/is, r, r/ir, bench.Median(sorted(cl.others)), *n)
 		}
 	}
 	tw.Flush()
+}
+
+// cliRunV is cliRun for a session run with -v: it also returns the output
+// and the CPU time the session used (with its guests).
+func cliRunV(ctx context.Context, cli, cache, corpus string, runs int, seed int, extra []string, argv []string) (time.Duration, string, time.Duration, error) {
+	args := append([]string{"-p", "1", "-runs", fmt.Sprint(runs), "-keep-going", "-minimize=false",
+		"-seed", fmt.Sprint(seed), "-corpus", corpus}, extra...)
+	args = append(append(args, "--"), argv...)
+	cmd := exec.CommandContext(ctx, cli, args...)
+	cmd.Env = append(os.Environ(), "XDG_CACHE_HOME="+cache)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	start := time.Now()
+	err := cmd.Run()
+	d := time.Since(start)
+	if !strings.Contains(out.String(), "no failure in") {
+		return d, out.String(), 0, fmt.Errorf("failed (%v): %s", err, out.Bytes())
+	}
+	var used time.Duration
+	if ps := cmd.ProcessState; ps != nil {
+		used = ps.UserTime() + ps.SystemTime()
+	}
+	return d, out.String(), used, nil
+}
+
+// runWallRE matches a run's wall time in a -v line ("run 3 seed ...:
+// exit 0, 0 decisions, 1.234ms: pass").
+var runWallRE = regexp.MustCompile(`(?m)^run ([0-9]+) .* decisions, ([0-9.]+(?:ms|µs|s)): `)
+
+// runWalls is the mean wall time of runs 1.. in a -v output, in ms.
+func runWalls(out string) float64 {
+	var sum time.Duration
+	n := 0
+	for _, m := range runWallRE.FindAllStringSubmatch(out, -1) {
+		d, err := time.ParseDuration(m[2])
+		if err != nil || m[1] == "0" {
+			continue
+		}
+		sum += d
+		n++
+	}
+	return ms(sum) / float64(max(n, 1))
+}
+
+// hogsCPU is the CPU time the hogs have used so far.
+func hogsCPU(hogs []*exec.Cmd) time.Duration {
+	var sum time.Duration
+	for _, h := range hogs {
+		sum += bench.ProcessCPU(h.Process.Pid)
+	}
+	return sum
 }
