@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"syscall"
 	"text/tabwriter"
 	"time"
 
@@ -258,8 +259,12 @@ func startMain(args []string) {
 
 // busyMain: what CPU hogs do to a session's cost per run (issue 15): for
 // each schedfuzz binary, `-p 1 -runs N -v` of the tiny dynamic program on
-// an idle machine, with one hog pinned to CPU 0 (another tracer's tests)
-// and with two unpinned hogs; each cell's ms per run (the session's wall
+// an idle machine, with one hog pinned to CPU 0 (another tracer's tests),
+// with two unpinned hogs in this session (so in its autogroup: the kernel
+// shares a CPU between them and the run's threads task by task) and with
+// two in a session of their own (as another user's or CI job's would be:
+// with sched_autogroup the kernel shares the CPUs between the two
+// sessions first); each cell's ms per run (the session's wall
 // time over N) and its runs' own (the mean of the walls -v reports for
 // runs 1..N-1: without the session's start and its first run, which
 // loads the symbol tables), each against idle, interleaved by
@@ -283,7 +288,9 @@ func busyMain(args []string) {
 		name   string
 		hogs   int
 		pinned bool
-	}{{"idle", 0, false}, {"1 hog on CPU 0", 1, true}, {"2 hogs", 2, false}}
+		setsid bool // the hogs in a session (so an autogroup) of their own
+	}{{"idle", 0, false, false}, {"1 hog on CPU 0", 1, true, false}, {"2 hogs", 2, false, false},
+		{"2 hogs, own session", 2, false, true}}
 	type cell struct{ session, runs, others []float64 }
 	cells := map[string]*cell{}
 	ctx := context.Background()
@@ -296,6 +303,7 @@ func busyMain(args []string) {
 			var hogs []*exec.Cmd
 			for range c.hogs {
 				h := exec.Command("/bin/sh", "-c", "while :; do :; done")
+				h.SysProcAttr = &syscall.SysProcAttr{Setsid: c.setsid}
 				if err := h.Start(); err != nil {
 					fatalf("%v", err)
 				}
