@@ -141,9 +141,10 @@ type Result struct {
 	Wall   time.Duration
 	Reruns int
 	Spins  []sched.SpinSite
-	// CPUWait is how long the tracer of the run (and of its Reruns)
-	// waited for its CPU, if pinned (intercept.Result.CPUWait): timing,
-	// for the session's choice of CPUs.
+	// CPUWait is how long the tracer and guest threads of the run (and
+	// of its Reruns) waited for their CPU, if pinned
+	// (intercept.Result.CPUWait): timing, for the session's choice of
+	// CPUs.
 	CPUWait time.Duration
 	// keys[i] is where Decisions[i] was made (for the minimizer).
 	keys []decisionKey

@@ -106,9 +106,10 @@ type Result struct {
 	// Unpinned reports that the run was pinned (Options.Pin) and
 	// unpinned because that CPU was contended (see pin_linux.go).
 	Unpinned bool
-	// CPUWait is how long the tracer thread of a pinned run waited for
-	// a CPU (on a run queue) from the pinning on: how contended the CPU
-	// was. Timing, not part of what the guest did.
+	// CPUWait is how long the tracer thread and the guest's threads of
+	// a pinned run waited for a CPU (on a run queue) from the pinning on
+	// (pin_linux.go): how contended the CPU was. Timing, not part of what
+	// the guest did.
 	CPUWait time.Duration
 }
 

@@ -4,19 +4,20 @@
 // pinned to CPU 0 while CPU 1 idles.
 //
 // Two signals, the fresher first. What the session's own runs met: each
-// run reports how long its tracer thread waited for its CPU (Done), and a
-// CPU whose runs waited for a good part of their time is avoided while
-// the memory lasts (it halves every waitHalfLife). This is known after one
-// run, and a short session (runs of a tiny program: a few ms each) has
-// nothing else. Then load: each CPU's busy time from /proc/stat (user,
-// nice, system, irq, softirq; in 10 ms ticks, so a window is at least
-// minWindow long and differences under a tenth of it count as ties). What
-// this process and its reaped children ran (getrusage) is taken off the
-// CPUs its runs were pinned to in the window, split evenly, so a
-// session's own runs do not chase it from CPU to CPU. On a tie the CPU
-// used last is kept, else the one the picking thread is on (where the
-// kernel's own placement put it), else the lowest. Which CPU a run is on
-// never changes what its guest sees: only how long it waits for a CPU.
+// run reports how long its threads (tracer and guest) waited for its CPU
+// (Done), and a CPU whose runs waited for a good part of their time is
+// avoided while the memory lasts (it halves every waitHalfLife). This is
+// known after one run, and a short session (runs of a tiny program: a few
+// ms each) has nothing else. Then load: each CPU's busy time from
+// /proc/stat (user, nice, system, irq, softirq; in 10 ms ticks, so a
+// window is at least minWindow long and differences under a tenth of it
+// count as ties). What this process and its reaped children ran
+// (getrusage) is taken off the CPUs its runs were pinned to in the window,
+// split evenly, so a session's own runs do not chase it from CPU to CPU.
+// On a tie the CPU used last is kept, else the one the picking thread is
+// on (where the kernel's own placement put it), else the lowest. Which CPU
+// a run is on never changes what its guest sees: only how long it waits
+// for a CPU.
 package cpuload
 
 import (
@@ -36,8 +37,8 @@ import (
 // minWindow is the shortest stretch load is compared over.
 const minWindow = 200 * time.Millisecond
 
-// A run's wait share is the part of its wall time its tracer waited for
-// its CPU. Shares differing by less than waitNoise are ties (a run on an
+// A run's wait share is its threads' wait for its CPU (summed: tracer
+// and guest) over its wall time. Shares differing by less than waitNoise are ties (a run on an
 // idle CPU waits a few µs per ms: wake-ups); a CPU's remembered share
 // halves every waitHalfLife, so that a CPU left for a contended one is
 // tried again once the contention may be gone.
@@ -116,8 +117,8 @@ func (p *Picker) Pick(free []int) int {
 	return best
 }
 
-// Done notes that a run picked on cpu has ended, having spent wall time
-// of which its tracer waited for the CPU waited (0, 0: not known).
+// Done notes that a run picked on cpu has ended after wall time, its
+// threads having waited for the CPU for waited in all (0, 0: not known).
 func (p *Picker) Done(cpu int, waited, wall time.Duration) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
