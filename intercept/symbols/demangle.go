@@ -80,11 +80,15 @@ func identifiers(name string) []string {
 // "::"+name; and the names they matched under.
 func (o *Object) demangledMatches(name string, suffix bool) (idx []int, matched []string) {
 	ids := identifiers(name)
-	for i, s := range o.syms {
-		if (s.Kind != KindFunc && s.Kind != KindObject) || !isMangled(s.Name) || !containsAll(s.Name, ids) {
+	for i := range o.tab.len() {
+		if k := o.tab.kind(i); k != KindFunc && k != KindObject {
 			continue
 		}
-		for _, k := range demangledKeys(s.Name) {
+		sn := o.tab.name(i)
+		if !isMangled(sn) || !containsAll(sn, ids) {
+			continue
+		}
+		for _, k := range demangledKeys(sn) {
 			if k == name || suffix && strings.HasSuffix(k, "::"+name) {
 				idx = append(idx, i)
 				matched = append(matched, k)
@@ -127,7 +131,7 @@ func (o *Object) SimilarFuncs(name string, max int) []string {
 	var out []string
 	idx, matched := o.demangledMatches(last, true)
 	for j, i := range idx {
-		if n := matched[j]; o.syms[i].Kind == KindFunc && n != name && !seen[n] {
+		if n := matched[j]; o.tab.kind(i) == KindFunc && n != name && !seen[n] {
 			seen[n] = true
 			out = append(out, n)
 		}

@@ -1,17 +1,19 @@
 package symbols
 
 import (
-	"debug/elf"
 	"encoding/binary"
 	"errors"
+	"hash/crc32"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 )
 
 // diskFormat names the on-disk symbol table format: bump it whenever
 // Symbol, readSymbols, index or the encoding below change.
-const diskFormat = "symbols-v2"
+const diskFormat = "symbols-v3"
 
 // diskCache keeps the symbol tables of objects that have a build ID in a
 // directory, one file per build ID and file size, so that a session does
@@ -21,10 +23,12 @@ const diskFormat = "symbols-v2"
 // unreadable file means the object is parsed, and the table written
 // again; writes go through a rename, so a reader never sees half a file.
 //
-// The encoding is a flat list of uvarints and length-prefixed strings (not
-// gob: decoding libc's 3000 symbols through reflection took 3 ms, most of
-// a warm session's start-up); every string of a table is a slice of one
-// string holding the whole file.
+// The file holds the object's table (table.go) as it is in memory, after
+// a short header: reading it is a file read, a checksum and a bounds
+// check, with no decoding of symbols (gob took 3 ms to decode libc's; a
+// varint list and a name map still took 1-3 ms for libc with its debug
+// file's 10 000 symbols, most of a warm session's start-up); every
+// string of a table is a slice of one string holding the whole file.
 type diskCache struct{ dir string }
 
 func (d *diskCache) file(o *Object) string {
@@ -44,7 +48,7 @@ func (d *diskCache) load(o *Object) bool {
 	if err != nil {
 		return false
 	}
-	return decodeTable(string(data), o) == nil
+	return decodeTable(data, o) == nil
 }
 
 // store writes o's symbols.
@@ -68,12 +72,16 @@ const (
 	flagIsGo
 )
 
-const (
-	symHidden = 1 << iota
-	symDynamic
-)
-
+// encodeTable writes the table file: the format name; a header of
+// uvarints and length-prefixed strings (build ID, flags, debug file,
+// imports, versions, the lengths of the three parts); the records, the
+// address index and the names as they are in memory (table); and a
+// CRC-32C of all that.
 func encodeTable(o *Object) []byte {
+	t := o.tab
+	if t == nil {
+		t = &table{vers: []string{""}}
+	}
 	b := []byte(diskFormat)
 	u := func(v uint64) { b = binary.AppendUvarint(b, v) }
 	str := func(s string) { u(uint64(len(s))); b = append(b, s...) }
@@ -88,36 +96,27 @@ func encodeTable(o *Object) []byte {
 	u(fl)
 	str(o.DebugFile)
 	u(uint64(len(o.Imports)))
-	for n := range o.Imports {
+	for _, n := range slices.Sorted(maps.Keys(o.Imports)) {
 		str(n)
 	}
-	u(uint64(len(o.syms)))
-	for _, s := range o.syms {
-		str(s.Name)
-		str(s.Version)
-		var sf uint64
-		if s.Hidden {
-			sf |= symHidden
-		}
-		if s.Dynamic {
-			sf |= symDynamic
-		}
-		u(sf)
-		u(uint64(s.Kind))
-		u(uint64(s.Bind))
-		u(s.Value)
-		u(s.Size)
+	u(uint64(len(t.vers)))
+	for _, v := range t.vers {
+		str(v)
 	}
-	u(uint64(len(o.byAddr)))
-	for _, i := range o.byAddr {
-		u(uint64(i))
-	}
-	return b
+	u(uint64(len(t.recs)))
+	u(uint64(len(t.addrs)))
+	u(uint64(len(t.strs)))
+	b = append(b, t.recs...)
+	b = append(b, t.addrs...)
+	b = append(b, t.strs...)
+	return binary.LittleEndian.AppendUint32(b, crc32.Checksum(b, castagnoli))
 }
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
 var errBadTable = errors.New("symbols: bad table file")
 
-// decoder reads what encodeTable wrote; the first error sticks.
+// decoder reads encodeTable's header; the first error sticks.
 type decoder struct {
 	s   string
 	err error
@@ -136,8 +135,8 @@ func (d *decoder) u() uint64 {
 	return v
 }
 
-func (d *decoder) str() string {
-	n := d.u()
+// bytes reads n bytes.
+func (d *decoder) bytes(n uint64) string {
 	if d.err != nil || n > uint64(len(d.s)) {
 		d.err = errBadTable
 		return ""
@@ -146,6 +145,8 @@ func (d *decoder) str() string {
 	d.s = d.s[n:]
 	return s
 }
+
+func (d *decoder) str() string { return d.bytes(d.u()) }
 
 // count reads a length that must not exceed what is left of the input
 // (each element takes a byte at least).
@@ -158,11 +159,16 @@ func (d *decoder) count() int {
 	return int(n)
 }
 
-func decodeTable(data string, o *Object) error {
-	if len(data) < len(diskFormat) || data[:len(diskFormat)] != diskFormat {
+// decodeTable fills o from a table file. The records, index and names
+// are used in place (slices of data); they are checked once (table.check)
+// so that no lookup can go out of bounds.
+func decodeTable(file []byte, o *Object) error {
+	n := len(file) - 4
+	if n < len(diskFormat) || string(file[:len(diskFormat)]) != diskFormat ||
+		crc32.Checksum(file[:n], castagnoli) != binary.LittleEndian.Uint32(file[n:]) {
 		return errBadTable
 	}
-	d := &decoder{s: data[len(diskFormat):]}
+	d := &decoder{s: string(file[len(diskFormat):n])}
 	if d.str() != o.BuildID {
 		return errBadTable
 	}
@@ -175,30 +181,16 @@ func decodeTable(data string, o *Object) error {
 			imports[d.str()] = true
 		}
 	}
-	syms := make([]Symbol, d.count())
-	for i := range syms {
-		s := &syms[i]
-		s.Name, s.Version = d.str(), d.str()
-		sf := d.u()
-		s.Hidden, s.Dynamic = sf&symHidden != 0, sf&symDynamic != 0
-		s.Kind, s.Bind = Kind(d.u()), elf.SymBind(d.u())
-		s.Value, s.Size = d.u(), d.u()
+	t := &table{vers: make([]string, d.count())}
+	for i := range t.vers {
+		t.vers[i] = d.str()
 	}
-	byAddr := make([]int, d.count())
-	for i := range byAddr {
-		byAddr[i] = int(d.u())
-		if byAddr[i] >= len(syms) {
-			d.err = errBadTable
-		}
-	}
-	if d.err != nil || d.s != "" {
+	nr, na, ns := d.u(), d.u(), d.u()
+	t.recs, t.addrs, t.strs = d.bytes(nr), d.bytes(na), d.bytes(ns)
+	if d.err != nil || d.s != "" || len(t.vers) == 0 || t.vers[0] != "" || !t.check() {
 		return errBadTable
 	}
 	o.HasSymtab, o.IsGo, o.DebugFile, o.Imports = fl&flagHasSymtab != 0, fl&flagIsGo != 0, debugFile, imports
-	o.syms, o.byAddr = syms, byAddr
-	o.byName = make(map[string][]int, len(syms))
-	for i, s := range syms {
-		o.byName[s.Name] = append(o.byName[s.Name], i)
-	}
+	o.tab = t
 	return nil
 }

@@ -1,6 +1,7 @@
 package symbols
 
 import (
+	"bytes"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -40,8 +41,8 @@ func TestKeepOnDisk(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if !reflect.DeepEqual(got.syms, want.syms) || !reflect.DeepEqual(got.byAddr, want.byAddr) ||
-				!reflect.DeepEqual(got.byName, want.byName) || !reflect.DeepEqual(got.Imports, want.Imports) ||
+			if !reflect.DeepEqual(got.tab, want.tab) ||
+				!reflect.DeepEqual(got.Imports, want.Imports) ||
 				got.HasSymtab != want.HasSymtab || got.IsGo != want.IsGo || got.BuildID != want.BuildID {
 				t.Errorf("%s: %s: the object read from disk differs from the parsed one", name, p)
 			}
@@ -66,9 +67,54 @@ func TestKeepOnDisk(t *testing.T) {
 		}
 	}
 	check("garbage")
+	good := map[string][]byte{}
 	for _, f := range files {
-		if b, _ := os.ReadFile(f); string(b) == "not a table" {
+		b, _ := os.ReadFile(f)
+		if string(b) == "not a table" {
 			t.Errorf("%s was not rewritten", f)
+		}
+		good[f] = b
+		// One bit flipped in the records (a name offset, a value):
+		// the checksum refuses the file.
+		bad := bytes.Clone(b)
+		bad[len(bad)/2] ^= 0x10
+		if err := os.WriteFile(f, bad, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	check("a flipped bit")
+	for _, f := range files {
+		if b, _ := os.ReadFile(f); !bytes.Equal(b, good[f]) {
+			t.Errorf("%s was not rewritten as it was", f)
+		}
+	}
+}
+
+// TestTableBounds: a table whose records point outside it (a file with
+// a valid checksum but written by something else) is refused, not
+// indexed out of bounds.
+func TestTableBounds(t *testing.T) {
+	syms := []Symbol{{Name: "a", Kind: KindFunc, Value: 1}, {Name: "b", Version: "V1", Kind: KindObject, Value: 2, Size: 8}}
+	tab, err := newTable(syms, []int{0, 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !tab.check() || !reflect.DeepEqual(tab.all(), syms) {
+		t.Fatalf("table of %v: check %v, all %v", syms, tab.check(), tab.all())
+	}
+	for _, c := range []struct {
+		name string
+		edit func(*table)
+	}{
+		{"name past the names", func(t *table) { t.recs = string(le32(nil, 2)) + t.recs[4:] }},
+		{"version past the versions", func(t *table) { t.recs = t.recs[:8] + string(le32(nil, 5)) + t.recs[12:] }},
+		{"index past the records", func(t *table) { t.addrs = string(le32(nil, 2)) + t.addrs[4:] }},
+		{"a short record", func(t *table) { t.recs = t.recs[:recSize+1] }},
+	} {
+		bad := *tab
+		c.edit(&bad)
+		if bad.check() {
+			t.Errorf("%s: check passed", c.name)
 		}
 	}
 }

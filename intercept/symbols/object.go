@@ -125,9 +125,7 @@ type Object struct {
 	// entries): what it calls through its PLT or GOT.
 	Imports map[string]bool
 
-	syms   []Symbol         // sorted by (Name, Value, VersionedName)
-	byName map[string][]int // base name -> indexes into syms
-	byAddr []int            // code and data symbols with Size>0 or Kind func, sorted by Value
+	tab *table // the symbols (nil: none)
 
 	dw *dwarfSource // where the DWARF comes from (nil: none)
 
@@ -182,7 +180,7 @@ func parse(path string, key FileKey, f *os.File, debugDirs []string, disk *diskC
 	if ef.Type != elf.ET_EXEC && ef.Type != elf.ET_DYN {
 		return nil, fmt.Errorf("%s: ELF type %s is not loadable (want ET_EXEC or ET_DYN)", path, ef.Type)
 	}
-	o := &Object{Path: path, Key: key, Type: ef.Type, Executable: isExecutable(ef), byName: map[string][]int{}}
+	o := &Object{Path: path, Key: key, Type: ef.Type, Executable: isExecutable(ef)}
 	for _, p := range ef.Progs {
 		if p.Type == elf.PT_LOAD {
 			o.Loads = append(o.Loads, Segment{Vaddr: p.Vaddr, Memsz: p.Memsz, Off: p.Off, Filesz: p.Filesz, Align: p.Align, Flags: p.Flags})
@@ -338,8 +336,10 @@ func appendSymbols(dst []Symbol, src []elf.Symbol, dynamic bool) []Symbol {
 }
 
 // index dedupes the merged symbol list (a function is usually in both
-// .symtab and .dynsym) and builds the lookup tables.
-func (o *Object) index(syms []Symbol) {
+// .symtab and .dynsym) and builds the table: records sorted by (Name,
+// Value, VersionedName), and an index of the code and data symbols
+// sorted by Value.
+func (o *Object) index(syms []Symbol) error {
 	syms = sortSymbols(syms)
 	out := syms[:0]
 	for _, s := range syms {
@@ -355,15 +355,14 @@ func (o *Object) index(syms []Symbol) {
 		}
 		out = append(out, s)
 	}
-	o.syms = out
+	var byAddr []int
 	for i, s := range out {
-		o.byName[s.Name] = append(o.byName[s.Name], i)
 		if s.Kind == KindFunc || s.Kind == KindObject {
-			o.byAddr = append(o.byAddr, i)
+			byAddr = append(byAddr, i)
 		}
 	}
-	slices.SortFunc(o.byAddr, func(i, j int) int {
-		a, b := &o.syms[i], &o.syms[j]
+	slices.SortFunc(byAddr, func(i, j int) int {
+		a, b := &out[i], &out[j]
 		if c := cmp.Compare(a.Value, b.Value); c != 0 {
 			return c
 		}
@@ -372,6 +371,9 @@ func (o *Object) index(syms []Symbol) {
 		}
 		return cmp.Compare(i, j) // stable
 	})
+	var err error
+	o.tab, err = newTable(out, byAddr)
+	return err
 }
 
 // sortSymbols returns syms sorted by name, address, version, the .dynsym
@@ -425,17 +427,39 @@ func splitVersion(name string) (base, version string, hasVersion bool) {
 // or with "@@") selects that version only.
 func (o *Object) Symbols(name string) []Symbol {
 	base, ver, hasVer := splitVersion(name)
-	idx := o.byName[base]
-	if len(idx) == 0 && isQualified(base) {
-		idx = o.qualified(base)
-	}
+	lo, hi := o.named(base)
 	var out []Symbol
-	for _, i := range idx {
-		if s := o.syms[i]; !hasVer || s.Version == ver {
-			out = append(out, s)
+	if lo == hi && isQualified(base) {
+		for _, i := range o.qualified(base) {
+			if s := o.tab.sym(i); !hasVer || s.Version == ver {
+				out = append(out, s)
+			}
+		}
+		return out
+	}
+	for i := lo; i < hi; i++ {
+		if !hasVer || o.tab.version(i) == ver {
+			out = append(out, o.tab.sym(i))
 		}
 	}
 	return out
+}
+
+// named returns the records of the symbols whose base name is name,
+// lo to hi-1: a run of the table, found by binary search.
+func (o *Object) named(name string) (lo, hi int) {
+	t := o.tab
+	n := t.len()
+	lo = sort.Search(n, func(i int) bool { return t.name(i) >= name })
+	for hi = lo; hi < n && t.name(hi) == name; hi++ {
+	}
+	return lo, hi
+}
+
+// hasSymbol reports whether some symbol is named name.
+func (o *Object) hasSymbol(name string) bool {
+	lo, hi := o.named(name)
+	return lo < hi
 }
 
 // Funcs returns the link-time entry addresses of the functions named name,
@@ -533,10 +557,11 @@ func (o *Object) DataSymbol(name string) (Symbol, error) {
 // (pthread_mutex_lock, __pthread_mutex_lock and ___pthread_mutex_lock in
 // static glibc; pthread_spin_init and pthread_spin_unlock share a body).
 func (o *Object) Names(addr uint64) []string {
-	i := sort.Search(len(o.byAddr), func(i int) bool { return o.syms[o.byAddr[i]].Value >= addr })
+	t := o.tab
+	i := sort.Search(t.naddrs(), func(k int) bool { return t.value(t.addr(k)) >= addr })
 	var out []string
-	for ; i < len(o.byAddr) && o.syms[o.byAddr[i]].Value == addr; i++ {
-		n := o.syms[o.byAddr[i]].Name
+	for ; i < t.naddrs() && t.value(t.addr(i)) == addr; i++ {
+		n := t.name(t.addr(i))
 		if len(out) == 0 || out[len(out)-1] != n {
 			out = append(out, n)
 		}
@@ -560,7 +585,8 @@ func dedupStrings(a []string) []string {
 // alphabetically first name wins (pthread_mutex_lock over
 // __pthread_mutex_lock).
 func (o *Object) FuncAt(addr uint64) (Symbol, bool) {
-	i := sort.Search(len(o.byAddr), func(i int) bool { return o.syms[o.byAddr[i]].Value > addr })
+	t := o.tab
+	i := sort.Search(t.naddrs(), func(k int) bool { return t.value(t.addr(k)) > addr })
 	var best Symbol
 	found := false
 	// The candidates are the functions at the greatest start <= addr
@@ -568,7 +594,7 @@ func (o *Object) FuncAt(addr uint64) (Symbol, bool) {
 	// does, an earlier, enclosing one (rare: nested or overlapping
 	// symbols). Look back a bounded distance.
 	for j := i - 1; j >= 0 && j >= i-64; j-- {
-		s := o.syms[o.byAddr[j]]
+		s := t.sym(t.addr(j))
 		if s.Kind != KindFunc {
 			continue
 		}
@@ -669,9 +695,11 @@ func (o *Object) readSymbols(ef *elf.File, debugDirs []string) error {
 			dfile.Close()
 		}
 	}
-	o.index(syms)
+	if err := o.index(syms); err != nil {
+		return err
+	}
 	if !o.IsGo {
-		o.IsGo = len(o.byName["runtime.main"]) > 0 && len(o.byName["runtime.goexit"]) > 0
+		o.IsGo = o.hasSymbol("runtime.main") && o.hasSymbol("runtime.goexit")
 	}
 	return nil
 }
