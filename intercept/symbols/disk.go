@@ -76,7 +76,7 @@ const (
 // uvarints and length-prefixed strings (build ID, flags, debug file,
 // imports, versions, the lengths of the three parts); the records, the
 // address index and the names as they are in memory (table); and a
-// CRC-32C of all that.
+// CRC-32 of all that.
 func encodeTable(o *Object) []byte {
 	t := o.tab
 	if t == nil {
@@ -109,10 +109,9 @@ func encodeTable(o *Object) []byte {
 	b = append(b, t.recs...)
 	b = append(b, t.addrs...)
 	b = append(b, t.strs...)
-	return binary.LittleEndian.AppendUint32(b, crc32.Checksum(b, castagnoli))
+	return binary.LittleEndian.AppendUint32(b, crc32.ChecksumIEEE(b))
 }
 
-var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
 var errBadTable = errors.New("symbols: bad table file")
 
@@ -165,7 +164,7 @@ func (d *decoder) count() int {
 func decodeTable(file []byte, o *Object) error {
 	n := len(file) - 4
 	if n < len(diskFormat) || string(file[:len(diskFormat)]) != diskFormat ||
-		crc32.Checksum(file[:n], castagnoli) != binary.LittleEndian.Uint32(file[n:]) {
+		crc32.ChecksumIEEE(file[:n]) != binary.LittleEndian.Uint32(file[n:]) {
 		return errBadTable
 	}
 	d := &decoder{s: string(file[len(diskFormat):n])}
