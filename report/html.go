@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/schedfuzz/schedfuzz/explore"
@@ -50,7 +51,7 @@ func (f *Failure) HTML(w io.Writer) error {
 	for _, t := range r.Outcome.Threads {
 		page.Threads = append(page.Threads, f.threadSection(t))
 	}
-	return htmlTemplate.Execute(w, page)
+	return htmlTemplate().Execute(w, page)
 }
 
 type htmlPage struct {
@@ -231,7 +232,11 @@ func waker(vtid int) string {
 	return fmt.Sprintf("thread %d", vtid)
 }
 
-var htmlTemplate = template.Must(template.New("report").Parse(`<!DOCTYPE html>
+// htmlTemplate is parsed on first use: every schedfuzz invocation links
+// it, few write a page.
+var htmlTemplate = sync.OnceValue(func() *template.Template { return template.Must(template.New("report").Parse(htmlSource)) })
+
+const htmlSource = `<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>{{.Title}}</title>
 <style>
 body { font: 14px/1.45 system-ui, sans-serif; margin: 24px; color: #1d1d1f; max-width: 1160px; }
@@ -270,4 +275,4 @@ pre { background: #f5f5f7; padding: 10px; overflow-x: auto; font: 12.5px/1.4 ui-
 {{if .Stdout}}<h2>Guest stdout</h2><pre>{{.Stdout}}</pre>{{end}}
 {{if .Stderr}}<h2>Guest stderr</h2><pre>{{.Stderr}}</pre>{{end}}
 </body></html>
-`))
+`
