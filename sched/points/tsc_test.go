@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/schedfuzz/schedfuzz/intercept/symbols"
+	"github.com/schedfuzz/schedfuzz/sched/points/memsites"
 )
 
 // TestPlanTSC: a plan finds libc's rdtsc sites (sure) and keeps them on
@@ -61,5 +62,36 @@ func TestPlanTSC(t *testing.T) {
 	}
 	if _, sure := NewPlan(Sync, nil).TSC(o, ""); sure {
 		t.Error("another file under the object's path was taken for it")
+	}
+}
+
+// TestTSCEncoding: site lists round-trip through their file encoding
+// (empty, unsure, several sites), and what is not one is refused: another
+// format, a cut file, trailing bytes, sites out of order.
+func TestTSCEncoding(t *testing.T) {
+	for _, e := range []tscEntry{
+		{Sure: true},
+		{Sites: []memsites.TSCSite{{Vaddr: 0x1000, Len: 2}}},
+		{Sites: []memsites.TSCSite{{Vaddr: 0x1000, Len: 2}, {Vaddr: 0x1003, Len: 3}, {Vaddr: 1 << 40, Len: 2}}, Sure: true},
+	} {
+		var got tscEntry
+		if !decodeTSC(encodeTSC(&e), &got) || got.Sure != e.Sure || len(got.Sites) != len(e.Sites) ||
+			len(e.Sites) > 0 && !reflect.DeepEqual(got.Sites, e.Sites) {
+			t.Errorf("%+v: read back as %+v", e, got)
+		}
+	}
+	good := encodeTSC(&tscEntry{Sites: []memsites.TSCSite{{Vaddr: 0x1000, Len: 2}, {Vaddr: 0x2000, Len: 3}}, Sure: true})
+	for name, b := range map[string][]byte{
+		"gob":        []byte("\x1d\xff\x81\x03\x01\x01\x08tscEntry"),
+		"cut":        good[:len(good)-1],
+		"trailing":   append(append([]byte(nil), good...), 0),
+		"repeated":   append([]byte(tscFormat), 1, 2, 0x80, 0x20, 2, 0, 3),
+		"too long":   append([]byte(tscFormat), 1, 1, 1, 16),
+		"other file": []byte("tsc-v1"),
+	} {
+		var e tscEntry
+		if decodeTSC(b, &e) {
+			t.Errorf("%s: accepted as %+v", name, e)
+		}
 	}
 }
