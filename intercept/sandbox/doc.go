@@ -67,7 +67,9 @@
 // outlived its run, is thrown away. The IPC namespace is made afresh for
 // every run (~20 µs). Network namespaces are pooled apart (netns.go): one
 // goes back to the pool only if sockstat shows that the run left no
-// socket, not even one in TIME_WAIT.
+// socket, not even one in TIME_WAIT. A new pool makes its first network
+// namespace on a thread of its own while it makes its first world, so a
+// session's start waits for the longer of the two, not their sum.
 //
 // Host directories are reached through detached copies of their mounts
 // (open_tree), made when the pool is created, and overlays are configured

@@ -21,11 +21,32 @@ import (
 // not show (a root guest's routes or firewall rules) is documented as not
 // isolated.
 type netPool struct {
-	mu   sync.Mutex
-	free []int // clean namespaces (fds of nsfs files)
+	mu     sync.Mutex
+	free   []int          // clean namespaces (fds of nsfs files)
+	making chan netResult // a namespace being made ahead (prepare), nil if none
 }
 
-// get returns a clean network namespace with only loopback, up.
+type netResult struct {
+	fd  int
+	err error
+}
+
+// prepare starts making a namespace on a thread of its own, for the next
+// get: a session's first run then waits for whichever of its world and
+// its network namespace takes longer, not for both in turn.
+func (p *netPool) prepare() {
+	ch := make(chan netResult, 1)
+	p.mu.Lock()
+	p.making = ch
+	p.mu.Unlock()
+	go func() {
+		fd, err := newNetNS()
+		ch <- netResult{fd, err}
+	}()
+}
+
+// get returns a clean network namespace with only loopback, up: a free
+// one, the one being made ahead, or a new one.
 func (p *netPool) get() (int, error) {
 	p.mu.Lock()
 	if n := len(p.free); n > 0 {
@@ -33,6 +54,12 @@ func (p *netPool) get() (int, error) {
 		p.free = p.free[:n-1]
 		p.mu.Unlock()
 		return fd, nil
+	}
+	if ch := p.making; ch != nil {
+		p.making = nil
+		p.mu.Unlock()
+		r := <-ch
+		return r.fd, r.err
 	}
 	p.mu.Unlock()
 	return newNetNS()
@@ -51,25 +78,28 @@ func (p *netPool) close() {
 		unix.Close(fd)
 	}
 	p.free = nil
+	ch := p.making
+	p.making = nil
 	p.mu.Unlock()
+	if ch != nil {
+		if r := <-ch; r.err == nil {
+			unix.Close(r.fd)
+		}
+	}
 }
 
 // newNetNS makes a network namespace with loopback up, on a thread of its
 // own that returns to the process's namespace afterwards (or ends, if it
 // cannot).
 func newNetNS() (int, error) {
-	type result struct {
-		fd  int
-		err error
-	}
-	ch := make(chan result, 1)
+	ch := make(chan netResult, 1)
 	go func() {
 		runtime.LockOSThread()
 		fd, clean, err := makeNetNS()
 		if clean {
 			runtime.UnlockOSThread()
 		}
-		ch <- result{fd, err}
+		ch <- netResult{fd, err}
 	}()
 	r := <-ch
 	return r.fd, r.err

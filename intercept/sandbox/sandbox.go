@@ -82,6 +82,9 @@ func New(cfg Config) (*Pool, error) {
 	cfg.Dir = filepath.Clean(dir)
 	p := &Pool{cfg: cfg, cpuFS: -1, hostMnt: -1, userNS: inOwnUserNS}
 	p.plan()
+	if !cfg.HostNet {
+		p.net.prepare() // made while the first world is
+	}
 	if err := p.open(); err != nil {
 		p.Close()
 		return nil, &UnavailableError{err}
@@ -330,13 +333,15 @@ func (r *Run) Enter(dir string) (string, int, error) {
 	if r.cwd, err = unix.Open(".", unix.O_PATH|unix.O_CLOEXEC, 0); err != nil {
 		return "", 0, fmt.Errorf("working directory: %w", err)
 	}
+	if r.w, err = r.world(); err != nil {
+		return "", 0, err
+	}
 	if !p.cfg.HostNet {
+		// After the world: a namespace made ahead (netPool.prepare)
+		// was made meanwhile.
 		if r.netNS, err = p.net.get(); err != nil {
 			return "", 0, err
 		}
-	}
-	if r.w, err = r.world(); err != nil {
-		return "", 0, err
 	}
 	w := r.w
 	if err := unix.Unshare(unix.CLONE_FS | unix.CLONE_NEWIPC); err != nil {
