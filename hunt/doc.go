@@ -27,6 +27,11 @@
 //     checks what the seed parser cannot. With ReplayOptions.Changed a
 //     program rebuilt since the seed was recorded is replayed too,
 //     following the trace as far as it applies (FollowPrefix).
+//   - Preload reads ahead, on a goroutine of its own, the symbol tables
+//     and rdtsc site lists an earlier session's runs of the program
+//     needed (SavePreload records which), so that a front end's other
+//     start-up work (the CLI's sandbox) and the first run's reading of
+//     them overlap; the runs get the same objects either way.
 //   - Points is the point-spec encoding: the user's spelling (-points,
 //     -yield-at, -watch, memory sampling), what runs get (Apply), what
 //     seed files record (Record) and back (RecordedPoints).

@@ -143,12 +143,14 @@ func runMain(args []string, stdout, stderr io.Writer) int {
 	if err := s.setup(); err != nil {
 		return fail(stderr, err)
 	}
-	if f.world.hermetic {
-		if needUserNS() {
-			if code, ok := reexec(); ok {
-				return code
-			}
+	if f.world.hermetic && needUserNS() {
+		if code, ok := reexec(); ok {
+			return code
 		}
+	}
+	// The first run's symbol tables are read while the sandbox is made.
+	s.hunt.Preload()
+	if f.world.hermetic {
 		pool, err := openSandbox(sandbox.Config{Dir: s.hunt.Program.Dir, Prog: s.tgt.Path, CPUs: f.cpus, HostNet: f.world.net == "host"}, stderr)
 		if err != nil {
 			return fail(stderr, err)
@@ -271,6 +273,7 @@ func (s *session) run() int {
 	defer close(done)
 	go s.exitAfterInterrupt(ctx, done)
 	sum, err := sess.Run(ctx)
+	s.hunt.SavePreload()
 	if !s.gate.finish() {
 		select {} // exitAfterInterrupt is ending the process
 	}

@@ -33,6 +33,10 @@ type Cache struct {
 	entries map[FileKey]*cacheEntry
 	mapped  map[fileID]*Object // parsed objects by device and inode
 	closed  bool
+	// What processes mapped, and what Preload read (preload.go).
+	seen        map[*Object]bool
+	mappedOrder []*Object
+	preloaded   []string
 }
 
 type cacheEntry struct {
@@ -48,7 +52,7 @@ func NewCache(debugDirs []string) *Cache {
 		debugDirs = DefaultDebugDirs
 	}
 	return &Cache{debugDirs: append([]string(nil), debugDirs...), entries: map[FileKey]*cacheEntry{},
-		mapped: map[fileID]*Object{}}
+		mapped: map[fileID]*Object{}, seen: map[*Object]bool{}}
 }
 
 // KeepOnDisk makes the cache keep the symbol tables of objects with a

@@ -112,7 +112,6 @@ func encodeTable(o *Object) []byte {
 	return binary.LittleEndian.AppendUint32(b, crc32.ChecksumIEEE(b))
 }
 
-
 var errBadTable = errors.New("symbols: bad table file")
 
 // decoder reads encodeTable's header; the first error sticks.

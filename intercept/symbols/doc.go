@@ -72,6 +72,12 @@
 // DWARF indexes, built once under sync.Once: safe to share. An Objects
 // tracker is per process and not safe for concurrent use.
 //
+// With KeepOnDisk, symbol tables are kept by build ID as the table the
+// object uses in memory (disk.go, table.go: fixed-size records read in
+// place), and the files each program's processes mapped are remembered
+// (SavePreload), so that a later session reads their tables ahead,
+// concurrently with its other start-up work (Preload, preload.go).
+//
 // # Limits
 //
 //   - x86-64 ELF64 only; C++ names are matched mangled (no demangling).

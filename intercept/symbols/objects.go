@@ -184,6 +184,7 @@ func (t *Objects) object(id fileID, ms []Mapping) (*Object, error) {
 	}
 	if o := t.cache.lookupMapped(id); o != nil {
 		t.objs[id] = o
+		t.cache.noteMapped(o)
 		return o, nil
 	}
 	m := ms[0]
@@ -222,6 +223,7 @@ func (t *Objects) object(id fileID, ms []Mapping) (*Object, error) {
 	}
 	if o != nil {
 		t.objs[id] = o
+		t.cache.noteMapped(o)
 		return o, nil
 	}
 	t.bad[id] = true

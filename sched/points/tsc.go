@@ -42,7 +42,7 @@ func (p *Plan) TSC(o *symbols.Object, alt string) (sites []memsites.TSCSite, sur
 	}
 	file := ""
 	if p.dir != "" && o.BuildID != "" {
-		file = filepath.Join(p.dir, o.BuildID+"."+tscFormat)
+		file = p.tscFile(o)
 	}
 	if !readTSC(file, &e) {
 		if f := openSame(o, o.Path, alt); f != nil {
@@ -62,6 +62,35 @@ func (p *Plan) TSC(o *symbols.Object, alt string) (sites []memsites.TSCSite, sur
 	p.tsc[o] = e
 	p.mu.Unlock()
 	return e.Sites, e.Sure
+}
+
+// WarmTSC reads o's rdtsc sites from the disk cache ahead of TSC, if they
+// are there (a symbols.Cache Preload's warm function). What it memoizes is
+// what TSC would read first, so which of them runs first changes nothing;
+// a list not on disk is left for TSC, which may scan the file.
+func (p *Plan) WarmTSC(o *symbols.Object) {
+	if p.dir == "" || o.BuildID == "" {
+		return
+	}
+	p.mu.Lock()
+	_, ok := p.tsc[o]
+	p.mu.Unlock()
+	var e tscEntry
+	if ok || !readTSC(p.tscFile(o), &e) {
+		return
+	}
+	p.mu.Lock()
+	if p.tsc == nil {
+		p.tsc = map[*symbols.Object]tscEntry{}
+	}
+	if _, ok := p.tsc[o]; !ok {
+		p.tsc[o] = e
+	}
+	p.mu.Unlock()
+}
+
+func (p *Plan) tscFile(o *symbols.Object) string {
+	return filepath.Join(p.dir, o.BuildID+"."+tscFormat)
 }
 
 // openSame opens the first of paths that is o's file.

@@ -54,6 +54,27 @@ func TestPlanTSC(t *testing.T) {
 	if _, sure := NewPlan(Sync, nil).TSC(o, ""); sure {
 		t.Error("an object whose file is gone is sure")
 	}
+	// WarmTSC reads the list ahead from disk: TSC then has it even once
+	// the list is gone; a plan whose disk has no list warms nothing.
+	w := NewPlan(Sync, nil)
+	w.CacheTSC(dir)
+	w.WarmTSC(o)
+	empty := NewPlan(Sync, nil)
+	empty.CacheTSC(t.TempDir())
+	empty.WarmTSC(o)
+	saved, _ := os.ReadFile(w.tscFile(o))
+	if err := os.Remove(w.tscFile(o)); err != nil {
+		t.Fatal(err)
+	}
+	if warm, sure := w.TSC(o, ""); !sure || !reflect.DeepEqual(warm, sites) {
+		t.Errorf("warmed: %v sure %v, want %v", warm, sure, sites)
+	}
+	if _, sure := empty.TSC(o, ""); sure {
+		t.Error("WarmTSC without a list on disk memoized one")
+	}
+	if err := os.WriteFile(w.tscFile(o), saved, 0o644); err != nil {
+		t.Fatal(err)
+	}
 	if alt, sure := NewPlan(Sync, nil).TSC(o, link); !sure || !reflect.DeepEqual(alt, sites) {
 		t.Errorf("through a second path: %v sure %v", alt, sure)
 	}
