@@ -32,8 +32,10 @@ type Point struct {
 // do not exist ("when a requested point cannot be resolved, say so once,
 // clearly, and run on"). Catalog functions a program does not use are
 // not reported. A Plan may be shared by the runs of a session (parallel
-// runs too: it is safe for concurrent use): an image's resolution is
-// computed once per object and load bias and reused.
+// runs too: it is safe for concurrent use): an object's resolution is
+// computed once, in link-time addresses, and each image of it gets it
+// with its load bias added. Resolution may be computed ahead (Prepare);
+// only Resolve, for an image a run maps, counts a spec as found.
 type Plan struct {
 	funcs []Func
 	specs []Spec
@@ -41,19 +43,20 @@ type Plan struct {
 	mu    sync.Mutex
 	found []bool
 	why   []string // per spec: the most specific reason it failed
-	memo  map[memoKey]memoEntry
+	memo  map[*symbols.Object]*memoEntry
 	tsc   map[*symbols.Object]tscEntry
 	dir   string // on-disk cache of rdtsc sites ("": none)
 }
 
-type memoKey struct {
-	obj  *symbols.Object
-	bias uint64
-}
-
+// memoEntry is an object's resolution: its points at link-time
+// addresses (Image nil), the errors reading it, and per spec whether it
+// was found there and why not. ready is closed once it is computed.
 type memoEntry struct {
-	pts  []Point
-	errs []error
+	ready chan struct{}
+	pts   []Point
+	errs  []error
+	found []bool
+	why   []string
 }
 
 // NewPlan returns a plan for the set's functions and the user's specs.
@@ -63,7 +66,7 @@ func NewPlan(set Set, yieldAt []Spec) *Plan {
 		specs: append([]Spec(nil), yieldAt...),
 		found: make([]bool, len(yieldAt)),
 		why:   make([]string, len(yieldAt)),
-		memo:  map[memoKey]memoEntry{},
+		memo:  map[*symbols.Object]*memoEntry{},
 	}
 }
 
@@ -71,32 +74,56 @@ func NewPlan(set Set, yieldAt []Spec) *Plan {
 // address. Errors are problems reading the image's DWARF (not a missing
 // function, which is normal: most images define few of the names).
 func (p *Plan) Resolve(im *symbols.Image) ([]Point, []error) {
+	e := p.entry(im.Object)
 	p.mu.Lock()
-	defer p.mu.Unlock()
-	k := memoKey{im.Object, im.Bias}
-	if e, ok := p.memo[k]; ok {
-		out := make([]Point, len(e.pts))
-		for i, pt := range e.pts {
-			pt.Image = im
-			out[i] = pt
+	for i := range p.specs {
+		p.found[i] = p.found[i] || e.found[i]
+		if p.why[i] == "" {
+			p.why[i] = e.why[i]
 		}
-		return out, e.errs
 	}
-	pts, errs := p.resolve(im)
-	p.memo[k] = memoEntry{pts, errs}
-	return append([]Point(nil), pts...), errs
+	p.mu.Unlock()
+	out := make([]Point, len(e.pts))
+	for i, pt := range e.pts {
+		pt.Addr, pt.Image = im.Addr(pt.Addr), im
+		out[i] = pt
+	}
+	return out, e.errs
 }
 
-func (p *Plan) resolve(im *symbols.Image) ([]Point, []error) {
-	o := im.Object
+// Prepare computes the plan's resolution in object o ahead of the first
+// Resolve of an image of it (a symbols.Cache Preload's warm function). It
+// counts no spec as found: o may be mapped by no run.
+func (p *Plan) Prepare(o *symbols.Object) { p.entry(o) }
+
+// entry returns o's resolution, computing it (outside the lock: objects
+// are resolved concurrently) unless it is or is being computed.
+func (p *Plan) entry(o *symbols.Object) *memoEntry {
+	p.mu.Lock()
+	e, ok := p.memo[o]
+	if !ok {
+		e = &memoEntry{ready: make(chan struct{})}
+		p.memo[o] = e
+	}
+	p.mu.Unlock()
+	if ok {
+		<-e.ready
+		return e
+	}
+	e.pts, e.errs, e.found, e.why = p.resolve(o)
+	close(e.ready)
+	return e
+}
+
+// resolve finds the plan's points in o, at link-time addresses.
+func (p *Plan) resolve(o *symbols.Object) (pts []Point, errs []error, found []bool, why []string) {
 	byAddr := map[uint64]*Point{}
-	var errs []error
+	found, why = make([]bool, len(p.specs)), make([]string, len(p.specs))
 	add := func(vaddr uint64, name string, f *Func, user bool) {
-		a := im.Addr(vaddr)
-		pt := byAddr[a]
+		pt := byAddr[vaddr]
 		if pt == nil {
-			pt = &Point{Addr: a, Image: im}
-			byAddr[a] = pt
+			pt = &Point{Addr: vaddr}
+			byAddr[vaddr] = pt
 		}
 		pt.Names = append(pt.Names, name)
 		if f != nil && pt.Catalog == nil {
@@ -150,29 +177,24 @@ func (p *Plan) resolve(im *symbols.Image) ([]Point, []error) {
 
 	// User specs.
 	for i, sp := range p.specs {
-		vs, why, err := resolveSpec(o, sp)
+		vs, w, err := resolveSpec(o, sp)
 		if err != nil {
 			errs = append(errs, err)
 		}
-		if why != "" && p.why[i] == "" {
-			p.why[i] = why
-		}
-		if len(vs) > 0 {
-			p.found[i] = true
-		}
+		why[i], found[i] = w, len(vs) > 0
 		for _, v := range vs {
 			add(v, sp.String(), nil, true)
 		}
 	}
 
-	out := make([]Point, 0, len(byAddr))
+	pts = make([]Point, 0, len(byAddr))
 	for _, pt := range byAddr {
 		sort.Strings(pt.Names)
 		pt.Names = dedup(pt.Names)
-		out = append(out, *pt)
+		pts = append(pts, *pt)
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Addr < out[j].Addr })
-	return out, errs
+	sort.Slice(pts, func(i, j int) bool { return pts[i].Addr < pts[j].Addr })
+	return pts, errs, found, why
 }
 
 // inlinedCopies are the inlined copies of catalog function p.funcs[f].

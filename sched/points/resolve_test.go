@@ -363,6 +363,25 @@ func TestUserSpecs(t *testing.T) {
 	if un := p2.Unresolved(); len(un) != 1 || un[0].Spec.Func != "nosuch_function" {
 		t.Errorf("after libc: Unresolved = %v", un)
 	}
+
+	// Prepared ahead (a preload), libc counts as mapped only once an
+	// image of it is resolved; the points are the same, at each image's
+	// bias.
+	p3 := NewPlan(Syscalls, later)
+	p3.Prepare(lc.Object)
+	if len(p3.Unresolved()) != 2 {
+		t.Errorf("prepared only: Unresolved = %v", p3.Unresolved())
+	}
+	lc2 := &symbols.Image{Object: lc.Object, Path: lc.Path, Bias: 0x7f1000000000} // the prepared object
+	pts3, _ := p3.Resolve(lc2)
+	if len(pts3) != len(pts) || len(p3.Unresolved()) != 1 {
+		t.Errorf("after a prepared resolve: %d points (want %d), Unresolved = %v", len(pts3), len(pts), p3.Unresolved())
+	}
+	for i := range pts3 {
+		if i < len(pts) && (pts3[i].Addr-lc2.Bias != pts[i].Addr-lc.Bias || pts3[i].Image != lc2) {
+			t.Errorf("point %d: %#x in %p, want %#x in %p", i, pts3[i].Addr, pts3[i].Image, pts[i].Addr-lc.Bias+lc2.Bias, lc2)
+		}
+	}
 }
 
 // TestUnresolvedReasons: a -yield-at function that resolves nowhere gets
