@@ -4,11 +4,13 @@ import (
 	"encoding/binary"
 	"errors"
 	"hash/crc32"
+	"io"
 	"maps"
 	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 )
 
 // diskFormat names the on-disk symbol table format: bump it whenever
@@ -44,11 +46,37 @@ func (d *diskCache) load(o *Object) bool {
 	if file == "" {
 		return false
 	}
-	data, err := os.ReadFile(file)
+	data, ok := readChecked(file)
+	return ok && decodeTable(data, o) == nil
+}
+
+// readChecked returns a table file's contents but its checksum, if the
+// checksum (its last 4 bytes: the CRC-32 of the rest) is right. The file
+// is read straight into the string the table then uses in place: one
+// buffer, computed over as it is filled (os.ReadFile and a conversion to
+// a string made two, and faulting in their fresh pages cost more than
+// the rest of reading libc's table).
+func readChecked(file string) (string, bool) {
+	f, err := os.Open(file)
 	if err != nil {
-		return false
+		return "", false
 	}
-	return decodeTable(data, o) == nil
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil || st.Size() < 4 {
+		return "", false
+	}
+	var b strings.Builder
+	b.Grow(int(st.Size() - 4))
+	crc := crc32.NewIEEE()
+	if _, err := io.CopyN(io.MultiWriter(&b, crc), f, st.Size()-4); err != nil {
+		return "", false
+	}
+	var sum [4]byte
+	if _, err := io.ReadFull(f, sum[:]); err != nil || binary.LittleEndian.Uint32(sum[:]) != crc.Sum32() {
+		return "", false
+	}
+	return b.String(), true
 }
 
 // store writes o's symbols.
@@ -157,16 +185,14 @@ func (d *decoder) count() int {
 	return int(n)
 }
 
-// decodeTable fills o from a table file. The records, index and names
-// are used in place (slices of data); they are checked once (table.check)
-// so that no lookup can go out of bounds.
-func decodeTable(file []byte, o *Object) error {
-	n := len(file) - 4
-	if n < len(diskFormat) || string(file[:len(diskFormat)]) != diskFormat ||
-		crc32.ChecksumIEEE(file[:n]) != binary.LittleEndian.Uint32(file[n:]) {
+// decodeTable fills o from a table file's contents (readChecked). The
+// records, index and names are used in place (slices of data); they are
+// checked once (table.check) so that no lookup can go out of bounds.
+func decodeTable(data string, o *Object) error {
+	if len(data) < len(diskFormat) || data[:len(diskFormat)] != diskFormat {
 		return errBadTable
 	}
-	d := &decoder{s: string(file[len(diskFormat):n])}
+	d := &decoder{s: data[len(diskFormat):]}
 	if d.str() != o.BuildID {
 		return errBadTable
 	}
