@@ -138,6 +138,12 @@ func runMain(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, strings.TrimSuffix(runUsage, "\nflags:")+"\n(schedfuzz -h lists the flags)")
 		return exitUsage
 	}
+	if f.world.hermetic {
+		// Whether the sandbox needs a user namespace of its own is
+		// probed (a throwaway thread's unshare) while the flags and
+		// the program are checked.
+		go sandbox.Privileged()
+	}
 	s := &session{f: f, stdout: stdout, stderr: stderr, prog: fs.Arg(0), args: fs.Args(), seen: map[string]*sigInfo{},
 		warned: map[string]bool{}, syms: symbols.NewCache(nil).KeepOnDisk(hunt.CacheDir("symbols")), flags: fs}
 	if err := s.setup(); err != nil {
