@@ -80,11 +80,12 @@ func identifiers(name string) []string {
 // "::"+name; and the names they matched under.
 func (o *Object) demangledMatches(name string, suffix bool) (idx []int, matched []string) {
 	ids := identifiers(name)
-	for i := range o.tab.len() {
-		if k := o.tab.kind(i); k != KindFunc && k != KindObject {
+	t := o.table()
+	for i := range t.len() {
+		if k := t.kind(i); k != KindFunc && k != KindObject {
 			continue
 		}
-		sn := o.tab.name(i)
+		sn := t.name(i)
 		if !isMangled(sn) || !containsAll(sn, ids) {
 			continue
 		}
@@ -131,7 +132,7 @@ func (o *Object) SimilarFuncs(name string, max int) []string {
 	var out []string
 	idx, matched := o.demangledMatches(last, true)
 	for j, i := range idx {
-		if n := matched[j]; o.tab.kind(i) == KindFunc && n != name && !seen[n] {
+		if n := matched[j]; o.table().kind(i) == KindFunc && n != name && !seen[n] {
 			seen[n] = true
 			out = append(out, n)
 		}

@@ -11,11 +11,12 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // diskFormat names the on-disk symbol table format: bump it whenever
 // Symbol, readSymbols, index or the encoding below change.
-const diskFormat = "symbols-v3"
+const diskFormat = "symbols-v4"
 
 // diskCache keeps the symbol tables of objects that have a build ID in a
 // directory, one file per build ID and file size, so that a session does
@@ -25,12 +26,21 @@ const diskFormat = "symbols-v3"
 // unreadable file means the object is parsed, and the table written
 // again; writes go through a rename, so a reader never sees half a file.
 //
-// The file holds the object's table (table.go) as it is in memory, after
-// a short header: reading it is a file read, a checksum and a bounds
-// check, with no decoding of symbols (gob took 3 ms to decode libc's; a
-// varint list and a name map still took 1-3 ms for libc with its debug
-// file's 10 000 symbols, most of a warm session's start-up); every
-// string of a table is a slice of one string holding the whole file.
+// A file is a short header (what Object's fields need: build ID, flags,
+// debug file, imports) and a body: the object's table (table.go) as it is
+// in memory, so reading it is a file read, a checksum and a bounds check,
+// with no decoding of symbols (gob took 3 ms to decode libc's; a varint
+// list and a name map still took 1-3 ms for libc with its debug file's
+// 10 000 symbols, most of a warm session's start-up). Only the header is
+// read when the object is opened; the body when a symbol is first looked
+// up (Object.table), through the descriptor opened then: a session whose
+// points are resolved from their own cache (package points) never reads
+// libc's.
+//
+//	format name | header length (4) | header CRC-32 (4) | body CRC-32 (4)
+//	header: uvarints and length-prefixed strings: build ID, flags, debug
+//	        file, imports, versions, the lengths of the three body parts
+//	body:   records | address index | names
 type diskCache struct{ dir string }
 
 func (d *diskCache) file(o *Object) string {
@@ -40,43 +50,134 @@ func (d *diskCache) file(o *Object) string {
 	return filepath.Join(d.dir, o.BuildID+"-"+strconv.FormatInt(o.Key.Size, 10)+"."+diskFormat)
 }
 
-// load fills o's symbols from disk and reports whether it could.
+// lazyTable is an object's table file whose header has been read: its
+// body is read on first use. elf is the object's file, to parse the
+// symbols from if the body turns out to be unusable (ownELF: this closes
+// it; else its DWARF source does).
+type lazyTable struct {
+	once   sync.Once
+	f      *os.File // the table file
+	off    int64    // where the body starts
+	nr, na int64    // lengths of the records and the address index
+	ns     int64    // length of the names
+	crc    uint32   // the body's
+	vers   []string
+	elf    *os.File
+	ownELF bool
+	debug  []string   // debug directories, for the fallback parse
+	disk   *diskCache // where to keep the table it parses
+}
+
+// load reads the header of o's table file into o and leaves the body for
+// later (o.lazy). It reports whether it could.
 func (d *diskCache) load(o *Object) bool {
 	file := d.file(o)
 	if file == "" {
 		return false
 	}
-	data, ok := readChecked(file)
-	return ok && decodeTable(data, o) == nil
-}
-
-// readChecked returns a table file's contents but its checksum, if the
-// checksum (its last 4 bytes: the CRC-32 of the rest) is right. The file
-// is read straight into the string the table then uses in place: one
-// buffer, computed over as it is filled (os.ReadFile and a conversion to
-// a string made two, and faulting in their fresh pages cost more than
-// the rest of reading libc's table).
-func readChecked(file string) (string, bool) {
 	f, err := os.Open(file)
 	if err != nil {
-		return "", false
+		return false
 	}
-	defer f.Close()
+	lt, err := readHeader(f, o)
+	if err != nil {
+		f.Close()
+		return false
+	}
+	o.lazy = lt
+	return true
+}
+
+const fixedLen = len(diskFormat) + 12
+
+// readHeader reads and checks a table file's header and fills o's fields
+// from it.
+func readHeader(f *os.File, o *Object) (*lazyTable, error) {
 	st, err := f.Stat()
-	if err != nil || st.Size() < 4 {
-		return "", false
+	if err != nil {
+		return nil, err
 	}
+	var buf [4096]byte
+	n, err := f.ReadAt(buf[:], 0)
+	if n < fixedLen || err != nil && err != io.EOF || string(buf[:len(diskFormat)]) != diskFormat {
+		return nil, errBadTable
+	}
+	fixed := buf[len(diskFormat):fixedLen]
+	hlen := int64(binary.LittleEndian.Uint32(fixed))
+	if hlen > st.Size()-int64(fixedLen) {
+		return nil, errBadTable
+	}
+	hcrc, bcrc := binary.LittleEndian.Uint32(fixed[4:]), binary.LittleEndian.Uint32(fixed[8:])
+	head := buf[fixedLen:n]
+	if int64(len(head)) >= hlen {
+		head = head[:hlen]
+	} else {
+		head = make([]byte, hlen)
+		if _, err := f.ReadAt(head, int64(fixedLen)); err != nil {
+			return nil, errBadTable
+		}
+	}
+	if crc32.ChecksumIEEE(head) != hcrc {
+		return nil, errBadTable
+	}
+	d := &decoder{s: string(head)}
+	if d.str() != o.BuildID {
+		return nil, errBadTable
+	}
+	fl := d.u()
+	debugFile := d.str()
+	var imports map[string]bool
+	if n := d.count(); n > 0 {
+		imports = make(map[string]bool, n)
+		for range n {
+			imports[d.str()] = true
+		}
+	}
+	lt := &lazyTable{f: f, off: int64(fixedLen) + hlen, crc: bcrc, vers: make([]string, d.count())}
+	for i := range lt.vers {
+		lt.vers[i] = d.str()
+	}
+	lt.nr, lt.na, lt.ns = int64(d.u()), int64(d.u()), int64(d.u())
+	if d.err != nil || d.s != "" || len(lt.vers) == 0 || lt.vers[0] != "" || lt.nr < 0 || lt.na < 0 || lt.ns < 0 ||
+		lt.off+lt.nr+lt.na+lt.ns != st.Size() {
+		return nil, errBadTable
+	}
+	o.HasSymtab, o.IsGo, o.DebugFile, o.Imports = fl&flagHasSymtab != 0, fl&flagIsGo != 0, debugFile, imports
+	return lt, nil
+}
+
+// body reads and checks the table's body. It is read straight into the
+// string the table then uses in place: one buffer, checksummed as it is
+// filled (os.ReadFile and a conversion to a string made two, and
+// faulting in their fresh pages cost more than the rest).
+func (lt *lazyTable) body() (*table, error) {
+	n := lt.nr + lt.na + lt.ns
 	var b strings.Builder
-	b.Grow(int(st.Size() - 4))
+	b.Grow(int(n))
 	crc := crc32.NewIEEE()
-	if _, err := io.CopyN(io.MultiWriter(&b, crc), f, st.Size()-4); err != nil {
-		return "", false
+	if _, err := io.Copy(io.MultiWriter(&b, crc), io.NewSectionReader(lt.f, lt.off, n)); err != nil {
+		return nil, err
 	}
-	var sum [4]byte
-	if _, err := io.ReadFull(f, sum[:]); err != nil || binary.LittleEndian.Uint32(sum[:]) != crc.Sum32() {
-		return "", false
+	data := b.String()
+	if int64(len(data)) != n || crc.Sum32() != lt.crc {
+		return nil, errBadTable
 	}
-	return b.String(), true
+	t := &table{recs: data[:lt.nr], addrs: data[lt.nr : lt.nr+lt.na], strs: data[lt.nr+lt.na:], vers: lt.vers}
+	if !t.check() {
+		return nil, errBadTable
+	}
+	return t, nil
+}
+
+// close releases the table file, and the object's file if it is ours.
+func (lt *lazyTable) close() error {
+	err := lt.f.Close()
+	if lt.ownELF && lt.elf != nil {
+		if e := lt.elf.Close(); err == nil {
+			err = e
+		}
+	}
+	return err
 }
 
 // store writes o's symbols.
@@ -100,19 +201,15 @@ const (
 	flagIsGo
 )
 
-// encodeTable writes the table file: the format name; a header of
-// uvarints and length-prefixed strings (build ID, flags, debug file,
-// imports, versions, the lengths of the three parts); the records, the
-// address index and the names as they are in memory (table); and a
-// CRC-32 of all that.
+// encodeTable writes the table file of o, whose table is in memory.
 func encodeTable(o *Object) []byte {
 	t := o.tab
 	if t == nil {
 		t = &table{vers: []string{""}}
 	}
-	b := []byte(diskFormat)
-	u := func(v uint64) { b = binary.AppendUvarint(b, v) }
-	str := func(s string) { u(uint64(len(s))); b = append(b, s...) }
+	var h []byte
+	u := func(v uint64) { h = binary.AppendUvarint(h, v) }
+	str := func(s string) { u(uint64(len(s))); h = append(h, s...) }
 	str(o.BuildID)
 	var fl uint64
 	if o.HasSymtab {
@@ -134,10 +231,16 @@ func encodeTable(o *Object) []byte {
 	u(uint64(len(t.recs)))
 	u(uint64(len(t.addrs)))
 	u(uint64(len(t.strs)))
-	b = append(b, t.recs...)
-	b = append(b, t.addrs...)
-	b = append(b, t.strs...)
-	return binary.LittleEndian.AppendUint32(b, crc32.ChecksumIEEE(b))
+	body := crc32.NewIEEE()
+	for _, part := range []string{t.recs, t.addrs, t.strs} {
+		io.WriteString(body, part)
+	}
+	b := []byte(diskFormat)
+	b = binary.LittleEndian.AppendUint32(b, uint32(len(h)))
+	b = binary.LittleEndian.AppendUint32(b, crc32.ChecksumIEEE(h))
+	b = binary.LittleEndian.AppendUint32(b, body.Sum32())
+	b = append(b, h...)
+	return append(append(append(b, t.recs...), t.addrs...), t.strs...)
 }
 
 var errBadTable = errors.New("symbols: bad table file")
@@ -183,38 +286,4 @@ func (d *decoder) count() int {
 		return 0
 	}
 	return int(n)
-}
-
-// decodeTable fills o from a table file's contents (readChecked). The
-// records, index and names are used in place (slices of data); they are
-// checked once (table.check) so that no lookup can go out of bounds.
-func decodeTable(data string, o *Object) error {
-	if len(data) < len(diskFormat) || data[:len(diskFormat)] != diskFormat {
-		return errBadTable
-	}
-	d := &decoder{s: data[len(diskFormat):]}
-	if d.str() != o.BuildID {
-		return errBadTable
-	}
-	fl := d.u()
-	debugFile := d.str()
-	var imports map[string]bool
-	if n := d.count(); n > 0 {
-		imports = make(map[string]bool, n)
-		for range n {
-			imports[d.str()] = true
-		}
-	}
-	t := &table{vers: make([]string, d.count())}
-	for i := range t.vers {
-		t.vers[i] = d.str()
-	}
-	nr, na, ns := d.u(), d.u(), d.u()
-	t.recs, t.addrs, t.strs = d.bytes(nr), d.bytes(na), d.bytes(ns)
-	if d.err != nil || d.s != "" || len(t.vers) == 0 || t.vers[0] != "" || !t.check() {
-		return errBadTable
-	}
-	o.HasSymtab, o.IsGo, o.DebugFile, o.Imports = fl&flagHasSymtab != 0, fl&flagIsGo != 0, debugFile, imports
-	o.tab = t
-	return nil
 }

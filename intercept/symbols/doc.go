@@ -24,7 +24,8 @@
 //
 // DWARF is read on first use (Lines, Inlined) through the descriptor the
 // object keeps open, so a file replaced on disk after it was opened is
-// still read correctly. Lines walks the line tables of the compile units
+// still read correctly (a separate debug file is opened then, and must
+// still carry the object's build ID). Lines walks the line tables of the compile units
 // whose file table names a matching file; Inlined walks every DIE once
 // and indexes DW_TAG_inlined_subroutine by the name of its abstract
 // origin.

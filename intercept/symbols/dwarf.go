@@ -13,11 +13,13 @@ import (
 )
 
 // dwarfSource is the ELF file holding an object's DWARF (the object itself
-// or its separate debug file) and the descriptor it is read through.
+// or its separate debug file) and the descriptor it is read through. A
+// separate debug file (debugID set) is opened on first use (open).
 type dwarfSource struct {
-	file   *elf.File
-	path   string
-	closer *os.File
+	file    *elf.File
+	path    string
+	closer  *os.File
+	debugID string
 
 	mu     sync.Mutex
 	closed bool
@@ -26,11 +28,39 @@ type dwarfSource struct {
 func (s *dwarfSource) close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.closed {
+	if s.closed || s.closer == nil {
+		s.closed = true
 		return nil
 	}
 	s.closed = true
 	return s.closer.Close()
+}
+
+// open opens a separate debug file, once (under Object.dwOnce): it must
+// still be the object's (its build ID) and hold DWARF.
+func (s *dwarfSource) open() error {
+	if s.debugID == "" {
+		return nil
+	}
+	f, err := os.Open(s.path)
+	if err != nil {
+		return err
+	}
+	ef, err := elf.NewFile(f)
+	if err == nil && (buildID(ef) != s.debugID || !hasDWARF(ef)) {
+		err = ErrNoDWARF
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err == nil && s.closed {
+		err = errors.New("DWARF read after the object was closed")
+	}
+	if err != nil {
+		f.Close()
+		return err
+	}
+	s.file, s.closer = ef, f
+	return nil
 }
 
 // dwarfIndex is what an object's DWARF says, read once.
@@ -77,6 +107,10 @@ func (o *Object) dwarf() (*dwarfIndex, error) {
 		o.dw.mu.Unlock()
 		if closed {
 			o.dwErr = fmt.Errorf("%s: DWARF read after the object was closed", o.Path)
+			return
+		}
+		if err := o.dw.open(); err != nil {
+			o.dwErr = fmt.Errorf("%s: %w", o.dw.path, err)
 			return
 		}
 		d, err := o.dw.file.DWARF()

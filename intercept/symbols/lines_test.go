@@ -22,7 +22,7 @@ func TestLineAtAgainstAddr2line(t *testing.T) {
 			t.Fatal(err)
 		}
 		var addrs []uint64
-		for _, s := range o.tab.all() {
+		for _, s := range o.table().all() {
 			if s.Kind == KindFunc && s.Size > 4 && s.Name != "" && !strings.HasPrefix(s.Name, "_") {
 				addrs = append(addrs, s.Value, s.Value+4)
 			}

@@ -107,8 +107,10 @@ type Object struct {
 	Loads []Segment
 	// BuildID is the hex GNU build ID (empty if there is none).
 	BuildID string
-	// DebugFile is the separate debug file whose .symtab and DWARF were
-	// used, if any (found by build ID under the cache's DebugDirs).
+	// DebugFile is the separate debug file whose .symtab was used, if
+	// any (found by build ID under the cache's DebugDirs). An object
+	// without DWARF of its own reads it from such a file, opened on
+	// first use.
 	DebugFile string
 	// HasSymtab reports whether a full symbol table (.symtab, here or in
 	// DebugFile) was found; without one only exported (.dynsym) symbols
@@ -125,7 +127,10 @@ type Object struct {
 	// entries): what it calls through its PLT or GOT.
 	Imports map[string]bool
 
-	tab *table // the symbols (nil: none)
+	// tab is the symbols (nil: none); with lazy set, read on first
+	// use (table).
+	tab  *table
+	lazy *lazyTable
 
 	dw *dwarfSource // where the DWARF comes from (nil: none)
 
@@ -198,37 +203,86 @@ func parse(path string, key FileKey, f *os.File, debugDirs []string, disk *diskC
 		}
 		disk.store(o)
 	}
+	if o.lazy != nil {
+		o.lazy.debug, o.lazy.disk = debugDirs, disk
+	}
 	if hasDWARF(ef) {
 		o.dw = &dwarfSource{file: ef, path: path}
-	} else if o.BuildID != "" {
-		// DWARF from the separate debug file (readSymbols).
-		if dpath, df, dfile := openDebugFile(o.BuildID, debugDirs); df != nil {
-			if hasDWARF(df) {
-				o.dw = &dwarfSource{file: df, path: dpath, closer: dfile}
-				o.DebugFile = dpath
-			} else {
-				dfile.Close()
-			}
-		}
+	} else if dpath := findDebugFile(o.BuildID, debugDirs); dpath != "" {
+		// DWARF from the separate debug file, opened on first use
+		// (Object.dwarf): libc's is 4 MB, and most sessions never
+		// read a line table.
+		o.dw = &dwarfSource{path: dpath, debugID: o.BuildID}
 	}
-	if o.dw == nil {
+	switch {
+	case o.dw != nil && o.dw.debugID == "":
+		o.dw.closer = f // (also the lazy table's fallback, below)
+		if o.lazy != nil {
+			o.lazy.elf = f
+		}
+	case o.lazy != nil:
+		o.lazy.elf, o.lazy.ownELF = f, true
+	default:
 		// Nothing is read lazily: the file is no longer needed.
-		f.Close()
-	} else if o.dw.closer == nil {
-		o.dw.closer = f
-	} else {
 		f.Close()
 	}
 	return o, nil
 }
 
+// table returns the object's symbols, reading them on first use if the
+// object came from a disk cache (lazyTable). If the kept table cannot be
+// read, the symbols are parsed from the object's file (and the table
+// kept again); if that fails too, the object has no symbols.
+func (o *Object) table() *table {
+	lt := o.lazy
+	if lt == nil {
+		return o.tab
+	}
+	lt.once.Do(func() {
+		t, err := lt.body()
+		if err != nil {
+			t, err = o.parseTable()
+		}
+		if err != nil {
+			t, _ = newTable(nil, nil)
+		}
+		o.tab = t
+	})
+	return o.tab
+}
+
+// parseTable reads the symbols from the object's file, as Open does
+// without a disk cache.
+func (o *Object) parseTable() (*table, error) {
+	lt := o.lazy
+	if lt.elf == nil {
+		return nil, errBadTable
+	}
+	ef, err := elf.NewFile(lt.elf)
+	if err != nil {
+		return nil, err
+	}
+	p := &Object{Path: o.Path, Key: o.Key, BuildID: o.BuildID, IsGo: o.IsGo}
+	if err := p.readSymbols(ef, lt.debug); err != nil {
+		return nil, err
+	}
+	lt.disk.store(p)
+	return p.tab, nil
+}
+
 // Close releases the file descriptors the Object keeps for reading DWARF
 // lazily. An Object from a Cache is closed by Cache.Close.
 func (o *Object) Close() error {
-	if o.dw != nil && o.dw.closer != nil {
-		return o.dw.close()
+	var err error
+	if o.lazy != nil {
+		err = o.lazy.close()
 	}
-	return nil
+	if o.dw != nil {
+		if e := o.dw.close(); err == nil {
+			err = e
+		}
+	}
+	return err
 }
 
 func hasDWARF(ef *elf.File) bool {
@@ -270,6 +324,21 @@ func buildID(ef *elf.File) string {
 }
 
 func align4(n uint64) uint64 { return (n + 3) &^ 3 }
+
+// findDebugFile returns the first <dir>/.build-id/<id[:2]>/<id[2:]>.debug
+// that exists ("" if none).
+func findDebugFile(id string, dirs []string) string {
+	if len(id) < 3 {
+		return ""
+	}
+	for _, dir := range dirs {
+		p := dir + "/.build-id/" + id[:2] + "/" + id[2:] + ".debug"
+		if st, err := os.Stat(p); err == nil && st.Mode().IsRegular() {
+			return p
+		}
+	}
+	return ""
+}
 
 // openDebugFile looks for <dir>/.build-id/<id[:2]>/<id[2:]>.debug.
 func openDebugFile(id string, dirs []string) (string, *elf.File, *os.File) {
@@ -431,15 +500,16 @@ func (o *Object) Symbols(name string) []Symbol {
 	var out []Symbol
 	if lo == hi && isQualified(base) {
 		for _, i := range o.qualified(base) {
-			if s := o.tab.sym(i); !hasVer || s.Version == ver {
+			if s := o.table().sym(i); !hasVer || s.Version == ver {
 				out = append(out, s)
 			}
 		}
 		return out
 	}
+	t := o.table()
 	for i := lo; i < hi; i++ {
-		if !hasVer || o.tab.version(i) == ver {
-			out = append(out, o.tab.sym(i))
+		if !hasVer || t.version(i) == ver {
+			out = append(out, t.sym(i))
 		}
 	}
 	return out
@@ -448,7 +518,7 @@ func (o *Object) Symbols(name string) []Symbol {
 // named returns the records of the symbols whose base name is name,
 // lo to hi-1: a run of the table, found by binary search.
 func (o *Object) named(name string) (lo, hi int) {
-	t := o.tab
+	t := o.table()
 	n := t.len()
 	lo = sort.Search(n, func(i int) bool { return t.name(i) >= name })
 	for hi = lo; hi < n && t.name(hi) == name; hi++ {
@@ -557,7 +627,7 @@ func (o *Object) DataSymbol(name string) (Symbol, error) {
 // (pthread_mutex_lock, __pthread_mutex_lock and ___pthread_mutex_lock in
 // static glibc; pthread_spin_init and pthread_spin_unlock share a body).
 func (o *Object) Names(addr uint64) []string {
-	t := o.tab
+	t := o.table()
 	i := sort.Search(t.naddrs(), func(k int) bool { return t.value(t.addr(k)) >= addr })
 	var out []string
 	for ; i < t.naddrs() && t.value(t.addr(i)) == addr; i++ {
@@ -585,7 +655,7 @@ func dedupStrings(a []string) []string {
 // alphabetically first name wins (pthread_mutex_lock over
 // __pthread_mutex_lock).
 func (o *Object) FuncAt(addr uint64) (Symbol, bool) {
-	t := o.tab
+	t := o.table()
 	i := sort.Search(t.naddrs(), func(k int) bool { return t.value(t.addr(k)) > addr })
 	var best Symbol
 	found := false

@@ -99,7 +99,7 @@ func checkAgainstReadelf(t *testing.T, o *Object, rows []readelfSym) {
 	if o.HasSymtab != hasSymtab {
 		t.Errorf("HasSymtab = %v, readelf shows .symtab: %v", o.HasSymtab, hasSymtab)
 	}
-	if nfunc+nobj == 0 && o.tab.len() == 0 && hasSymtab {
+	if nfunc+nobj == 0 && o.table().len() == 0 && hasSymtab {
 		t.Fatal("readelf listed no symbols")
 	}
 
@@ -138,12 +138,12 @@ func checkAgainstReadelf(t *testing.T, o *Object, rows []readelfSym) {
 	}
 
 	// Object -> readelf.
-	for _, s := range o.tab.all() {
+	for _, s := range o.table().all() {
 		if !want[key{s.Name, s.Value, s.Kind}] {
 			t.Errorf("Object has %s %s@%#x, readelf does not", s.Kind, s.VersionedName(), s.Value)
 		}
 	}
-	t.Logf("%s: %d FUNC, %d OBJECT rows; %d symbols after merging .symtab and .dynsym", o.Path, nfunc, nobj, o.tab.len())
+	t.Logf("%s: %d FUNC, %d OBJECT rows; %d symbols after merging .symtab and .dynsym", o.Path, nfunc, nobj, o.table().len())
 }
 
 // TestAliasesMatchNm: the names at one address are the ones nm prints.
