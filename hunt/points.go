@@ -88,6 +88,7 @@ func (p *Points) Parse() error {
 	}
 	p.plan = points.NewPlan(p.set, p.yield)
 	p.plan.CacheTSC(CacheDir("tsc"))
+	p.plan.KeepResolutions(CacheDir("points"))
 	if p.set == points.Memory {
 		p.sites = memsites.NewCache(memsites.DefaultDir())
 	}

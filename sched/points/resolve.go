@@ -46,6 +46,8 @@ type Plan struct {
 	memo  map[*symbols.Object]*memoEntry
 	tsc   map[*symbols.Object]tscEntry
 	dir   string // on-disk cache of rdtsc sites ("": none)
+	rdir  string // on-disk cache of resolutions ("": none; kept.go)
+	rkey  string // the catalog's hash, part of their names
 }
 
 // memoEntry is an object's resolution: its points at link-time
@@ -110,7 +112,14 @@ func (p *Plan) entry(o *symbols.Object) *memoEntry {
 		<-e.ready
 		return e
 	}
-	e.pts, e.errs, e.found, e.why = p.resolve(o)
+	if pts, ok := p.readResolution(o); ok {
+		e.pts, e.found, e.why = pts, []bool{}, []string{} // (kept only without specs)
+	} else {
+		e.pts, e.errs, e.found, e.why = p.resolve(o)
+		if len(e.errs) == 0 {
+			p.keepResolution(o, e.pts)
+		}
+	}
 	close(e.ready)
 	return e
 }

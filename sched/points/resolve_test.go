@@ -416,3 +416,59 @@ func TestUnresolvedReasons(t *testing.T) {
 		}
 	}
 }
+
+// TestKeptResolutions: a plan that keeps resolutions writes one per
+// object and catalog; a later plan reads it and gets the same points (the
+// same catalog entries, names and addresses, at each image's bias); a
+// damaged file is resolved over and written again; a plan with -yield-at
+// specs keeps nothing.
+func TestKeptResolutions(t *testing.T) {
+	dir := t.TempDir()
+	lc := image(t, libc(t), 0x7f0000000000)
+	first := NewPlan(Sync, nil)
+	first.KeepResolutions(dir)
+	want, errs := first.Resolve(lc)
+	if len(errs) != 0 || len(want) == 0 {
+		t.Fatalf("libc: %d points, errors %v", len(want), errs)
+	}
+	files, _ := filepath.Glob(filepath.Join(dir, "*."+resolveFormat))
+	if len(files) != 1 {
+		t.Fatalf("kept files %v", files)
+	}
+	same := func(name string) {
+		t.Helper()
+		p := NewPlan(Sync, nil)
+		p.KeepResolutions(dir)
+		got, errs := p.Resolve(lc)
+		if len(errs) != 0 || len(got) != len(want) {
+			t.Fatalf("%s: %d points (want %d), errors %v", name, len(got), len(want), errs)
+		}
+		for i := range got {
+			g, w := got[i], want[i]
+			if g.Addr != w.Addr || g.Image != lc || !slices.Equal(g.Names, w.Names) || g.User != w.User ||
+				(g.Catalog == nil) != (w.Catalog == nil) || g.Catalog != nil && g.Catalog.Name != w.Catalog.Name {
+				t.Errorf("%s: point %d = %+v, want %+v", name, i, g, w)
+			}
+		}
+	}
+	same("read back")
+	data, _ := os.ReadFile(files[0])
+	bad := slices.Clone(data)
+	bad[len(bad)-3] ^= 0x40
+	os.WriteFile(files[0], bad, 0o644)
+	same("damaged")
+	if again, _ := os.ReadFile(files[0]); !bytes.Equal(again, data) {
+		t.Error("a damaged file was not written again")
+	}
+	os.WriteFile(files[0], data[:len(data)/2], 0o644)
+	same("cut")
+
+	specs, _ := ParseYieldAt("pthread_mutex_lock")
+	withSpecs := NewPlan(Sync, specs)
+	other := t.TempDir()
+	withSpecs.KeepResolutions(other)
+	withSpecs.Resolve(lc)
+	if files, _ := filepath.Glob(filepath.Join(other, "*")); len(files) != 0 {
+		t.Errorf("a plan with -yield-at specs kept %v", files)
+	}
+}
