@@ -1,6 +1,8 @@
 package points
 
 import (
+	"encoding/binary"
+	"hash/crc32"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -106,8 +108,9 @@ func TestTSCEncoding(t *testing.T) {
 		"gob":        []byte("\x1d\xff\x81\x03\x01\x01\x08tscEntry"),
 		"cut":        good[:len(good)-1],
 		"trailing":   append(append([]byte(nil), good...), 0),
-		"repeated":   append([]byte(tscFormat), 1, 2, 0x80, 0x20, 2, 0, 3),
-		"too long":   append([]byte(tscFormat), 1, 1, 1, 16),
+		"repeated":   withCRC(1, 2, 0x80, 0x20, 2, 0, 3),
+		"too long":   withCRC(1, 1, 1, 16),
+		"flipped":    append(append([]byte(nil), good[:len(good)-1]...), good[len(good)-1]^1),
 		"other file": []byte("tsc-v1"),
 	} {
 		var e tscEntry
@@ -115,4 +118,9 @@ func TestTSCEncoding(t *testing.T) {
 			t.Errorf("%s: accepted as %+v", name, e)
 		}
 	}
+}
+
+// withCRC is a tsc file with body b and a right checksum.
+func withCRC(b ...byte) []byte {
+	return append(binary.LittleEndian.AppendUint32([]byte(tscFormat), crc32.ChecksumIEEE(b)), b...)
 }
