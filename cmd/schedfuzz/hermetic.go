@@ -54,8 +54,15 @@ func (w *worldFlags) parse() error {
 
 // needUserNS reports whether sandboxes need this process to run again in
 // a user namespace of its own (sandbox.Reexec): it lacks the privilege,
-// and is not already the process Reexec started.
-func needUserNS() bool { return !sandbox.Privileged() && !sandbox.InOwnUserNS() }
+// and is not already the process Reexec started. It probes (a throwaway
+// thread tries unshare), which costs as much as checking a session's
+// flags: a session asks only if it lacks CAP_SYS_ADMIN (lacksPrivilege)
+// or its sandbox could not be made.
+func needUserNS() bool { return !sandbox.InOwnUserNS() && !sandbox.Privileged() }
+
+// lacksPrivilege reports, without a probe, that sandboxes certainly need
+// this process to run again in a user namespace of its own.
+func lacksPrivilege() bool { return !sandbox.InOwnUserNS() && sandbox.Unprivileged() }
 
 // reexec runs the whole command again in a user namespace of our own. ok
 // is false if the kernel refuses (then runs are not sandboxed, and the
@@ -73,6 +80,11 @@ func reexec() (code int, ok bool) {
 // without, and their seed files say hermetic: no.
 func openSandbox(cfg sandbox.Config, stderr io.Writer) (*sandbox.Pool, error) {
 	p, err := sandbox.New(cfg)
+	return sandboxReady(p, err, stderr)
+}
+
+// sandboxReady is openSandbox once sandbox.New has returned.
+func sandboxReady(p *sandbox.Pool, err error, stderr io.Writer) (*sandbox.Pool, error) {
 	var ue *sandbox.UnavailableError
 	if errors.As(err, &ue) {
 		fmt.Fprintf(stderr, "schedfuzz: hermetic runs unavailable (%v): runs share this machine's /tmp, network and pids (-hermetic=false says you know)\n", ue.Err)

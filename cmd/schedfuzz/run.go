@@ -138,18 +138,13 @@ func runMain(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, strings.TrimSuffix(runUsage, "\nflags:")+"\n(schedfuzz -h lists the flags)")
 		return exitUsage
 	}
-	if f.world.hermetic {
-		// Whether the sandbox needs a user namespace of its own is
-		// probed (a throwaway thread's unshare) while the flags and
-		// the program are checked.
-		go sandbox.Privileged()
-	}
 	s := &session{f: f, stdout: stdout, stderr: stderr, prog: fs.Arg(0), args: fs.Args(), seen: map[string]*sigInfo{},
 		warned: map[string]bool{}, syms: symbols.NewCache(nil).KeepOnDisk(hunt.CacheDir("symbols")), flags: fs}
 	if err := s.setup(); err != nil {
 		return fail(stderr, err)
 	}
-	if f.world.hermetic && needUserNS() {
+	triedUserNS := f.world.hermetic && lacksPrivilege()
+	if triedUserNS {
 		if code, ok := reexec(); ok {
 			return code
 		}
@@ -157,7 +152,13 @@ func runMain(args []string, stdout, stderr io.Writer) int {
 	// The first run's symbol tables are read while the sandbox is made.
 	s.hunt.Preload()
 	if f.world.hermetic {
-		pool, err := openSandbox(sandbox.Config{Dir: s.hunt.Program.Dir, Prog: s.tgt.Path, CPUs: f.cpus, HostNet: f.world.net == "host"}, stderr)
+		pool, err := sandbox.New(sandbox.Config{Dir: s.hunt.Program.Dir, Prog: s.tgt.Path, CPUs: f.cpus, HostNet: f.world.net == "host"})
+		if err != nil && !triedUserNS && needUserNS() {
+			if code, ok := reexec(); ok {
+				return code
+			}
+		}
+		pool, err = sandboxReady(pool, err, stderr)
 		if err != nil {
 			return fail(stderr, err)
 		}

@@ -101,6 +101,19 @@ func allCaps() []uintptr {
 	return caps
 }
 
+// Unprivileged reports, without trying, that this process cannot make
+// the namespaces a sandbox needs itself: CAP_SYS_ADMIN, which unshare
+// checks, is not in its effective set. A false answer promises nothing
+// (a seccomp policy may refuse all the same): Privileged tries.
+func Unprivileged() bool {
+	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
+	var data [2]unix.CapUserData
+	if err := unix.Capget(&hdr, &data[0]); err != nil {
+		return false
+	}
+	return data[unix.CAP_SYS_ADMIN/32].Effective&(1<<(unix.CAP_SYS_ADMIN%32)) == 0
+}
+
 // Privileged reports whether this process may make the namespaces a
 // sandbox needs without a user namespace of its own (it has
 // CAP_SYS_ADMIN in its user namespace): a throwaway thread tries.
