@@ -29,14 +29,15 @@ type Program struct {
 }
 
 // NewProgram resolves name (ResolveTarget: its errors are InputErrors)
-// and hashes it. args is argv, args[0] included; the program runs with
+// and hashes it (a large file's hash is kept on disk by its identity:
+// programSHA256). args is argv, args[0] included; the program runs with
 // env in the working directory dir ("": ours, recorded as such).
 func NewProgram(name string, args, env []string, dir string) (*Program, error) {
 	path, err := ResolveTarget(name)
 	if err != nil {
 		return nil, err
 	}
-	sum, err := replay.FileSHA256(path)
+	sum, err := programSHA256(path)
 	if err != nil {
 		return nil, err
 	}

@@ -92,7 +92,7 @@ func Replay(ctx context.Context, sf *replay.SeedFile, opt ReplayOptions) (res *R
 			return res, err
 		}
 	}
-	sum, err := replay.FileSHA256(path)
+	sum, err := programSHA256(path)
 	if err != nil {
 		return res, err
 	}
