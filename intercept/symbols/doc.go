@@ -70,12 +70,13 @@
 // are cached too. A Cache is safe for concurrent use (a mutex, and
 // concurrent opens of one file wait for the first parse), so parallel runs
 // can share one. Objects are immutable after parsing except for their
-// DWARF indexes, built once under sync.Once: safe to share. An Objects
+// DWARF indexes and a kept table read on first use, each once under a
+// sync.Once: safe to share. An Objects
 // tracker is per process and not safe for concurrent use.
 //
 // With KeepOnDisk, symbol tables are kept by build ID as the table the
 // object uses in memory (disk.go, table.go: fixed-size records read in
-// place), and the files each program's processes mapped are remembered
+// place, and only once a symbol is looked up), and the files each program's processes mapped are remembered
 // (SavePreload), so that a later session reads their tables ahead,
 // concurrently with its other start-up work (Preload, preload.go).
 //

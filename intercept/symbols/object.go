@@ -93,8 +93,9 @@ type FileKey struct {
 }
 
 // Object is a parsed ELF file. It is immutable after Open except for the
-// DWARF indexes, which are built on first use under a sync.Once, so an
-// Object may be used from several goroutines.
+// DWARF indexes and, for an object read from a disk cache, its symbol
+// table, which are read on first use under a sync.Once, so an Object may
+// be used from several goroutines.
 type Object struct {
 	// Path is the path the object was opened by.
 	Path string
