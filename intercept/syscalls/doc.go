@@ -50,8 +50,8 @@
 //
 // # Invariants
 //
-//   - The package has no mutable global state: each ABI's table is built
-//     once, on first use (sync.OnceValue), and only read afterwards. A Printer is read-only during
+//   - The package has no mutable global state: tables are built at
+//     initialization and only read afterwards. A Printer is read-only during
 //     formatting and may be shared; an Event belongs to one goroutine.
 //   - Formatting never fails: unreadable memory, unknown numbers and
 //     impossible values are printed, not reported.

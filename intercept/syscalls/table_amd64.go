@@ -1,10 +1,6 @@
 package syscalls
 
-import (
-	"sync"
-
-	"golang.org/x/sys/unix"
-)
+import "golang.org/x/sys/unix"
 
 // Signatures of the x86-64 calls, by name, in the kernel's argument order
 // (include/linux/syscalls.h). Calls not listed show six hex arguments.
@@ -578,18 +574,15 @@ var i386Aliases = map[string]string{
 // i386Differs are i386 calls whose x86-64 namesake takes other arguments.
 var i386Differs = map[string]bool{"select": true, "mmap": true, "clone": true}
 
-// tables are built on first use, each once: a session that meets no
-// i386 or x32 call never builds theirs (building all three at start-up
-// was a tenth of a millisecond of every schedfuzz invocation).
-var tables = [...]func() []Info{
-	X86_64: sync.OnceValue(func() []Info { return buildTable(X86_64, withUnified(x86_64Names[:]), nil) }),
-	I386:   sync.OnceValue(func() []Info { return buildTable(I386, withUnified(i386Names[:]), i386Aliases) }),
-	X32:    sync.OnceValue(buildX32),
+var tables = [...][]Info{
+	X86_64: buildTable(X86_64, withUnified(x86_64Names[:]), nil),
+	I386:   buildTable(I386, withUnified(i386Names[:]), i386Aliases),
+	X32:    buildX32(),
 }
 
 func table(a Arch) []Info {
 	if int(a) < len(tables) {
-		return tables[a]()
+		return tables[a]
 	}
 	return nil
 }
