@@ -1,6 +1,7 @@
 package sandbox
 
 import (
+	"errors"
 	"fmt"
 	"sync/atomic"
 	"time"
@@ -25,7 +26,19 @@ type initBlock struct {
 	procType    [8]byte
 	one         [8]byte
 	lastPidPath [32]byte
+	// parent is a struct pollfd on a pidfd of the thread that clones
+	// the init (fd -1: none): the init polls it once its
+	// PR_SET_PDEATHSIG is set, and exits if that thread has already
+	// died (killed between the clone and the prctl, it would have
+	// sent no signal, and the init would outlive schedfuzz).
+	parentFD      int32
+	parentEvents  int16
+	parentRevents int16
 }
+
+// pidfdThread is PIDFD_THREAD (Linux 6.9): a pidfd of one thread, readable
+// when that thread exits.
+const pidfdThread = unix.O_EXCL
 
 // cloneInit starts the init process (see init_amd64.s); it returns its
 // pid or a negative errno.
@@ -50,11 +63,24 @@ type initProc struct {
 // in it. It shares our memory and file table (CLONE_VM|CLONE_FILES: no
 // copy of the page tables, no copies of our fds), runs only the raw
 // system calls of init_amd64.s on a stack of its own, and dies with this
-// thread (PR_SET_PDEATHSIG). It mounts a procfs of the new namespace on
+// thread (PR_SET_PDEATHSIG, and a check of a pidfd of the thread once that
+// is set, for a thread killed before). It mounts a procfs of the new namespace on
 // /proc if mountProc, then reaps orphans, and on request (resetPids)
 // makes 2 the next pid. Guests are forked after it, so they are never an
 // init with init's signal semantics.
 func startInit(mountProc bool) (*initProc, error) {
+	// A kernel without PIDFD_THREAD leaves the window open (fd -1).
+	parent := -1
+	if fd, err := unix.PidfdOpen(unix.Gettid(), pidfdThread); err == nil {
+		parent = fd
+		defer unix.Close(fd) // the init has polled it once done is set, or is dead
+	}
+	return startInitFor(mountProc, parent)
+}
+
+// startInitFor is startInit with the pidfd of the thread whose death must
+// kill the init (-1: none checked).
+func startInitFor(mountProc bool, parent int) (*initProc, error) {
 	mem, err := unix.Mmap(-1, 0, initStackSize, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS)
 	if err != nil {
 		return nil, fmt.Errorf("init stack: %w", err)
@@ -69,6 +95,7 @@ func startInit(mountProc bool) (*initProc, error) {
 	if mountProc {
 		blk.mountProc = 1
 	}
+	blk.parentFD, blk.parentEvents = int32(parent), unix.POLLIN
 	top := uintptr(unsafe.Pointer(&mem[0])) + initStackSize
 	r := cloneInit(unix.CLONE_VM|unix.CLONE_FILES|uintptr(unix.SIGCHLD), blk, top)
 	if e := int64(r); e < 0 {
@@ -80,7 +107,10 @@ func startInit(mountProc bool) (*initProc, error) {
 		p.kill()
 		return nil, fmt.Errorf("wait for init: %w", err)
 	}
-	if st := atomic.LoadInt32(&blk.status); st < 0 {
+	if st := atomic.LoadInt32(&blk.status); st == -int32(unix.ESRCH) {
+		p.kill()
+		return nil, errors.New("init: the thread that started it has exited")
+	} else if st < 0 {
 		p.kill()
 		return nil, fmt.Errorf("mount /proc: %w", unix.Errno(-st))
 	}

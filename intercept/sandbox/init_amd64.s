@@ -47,6 +47,30 @@ child:
 	XORQ	R10, R10
 	XORQ	R8, R8
 	SYSCALL
+	// Our parent thread may have died before the prctl: then no signal
+	// comes. Its pidfd is readable once it has exited.
+	CMPL	initBlock_parentFD(R12), $0
+	JLT	checked
+	MOVQ	$7, AX			// poll(&parent, 1, 0)
+	LEAQ	initBlock_parentFD(R12), DI
+	MOVQ	$1, SI
+	XORQ	DX, DX
+	SYSCALL
+	CMPQ	AX, $1
+	JNE	checked
+	// It is gone: say so (status -ESRCH) and exit.
+	MOVL	$-3, initBlock_status(R12)
+	MOVL	$1, initBlock_done(R12)
+	MOVQ	$202, AX		// futex(&done, FUTEX_WAKE_PRIVATE, 1)
+	LEAQ	initBlock_done(R12), DI
+	MOVQ	$129, SI
+	MOVQ	$1, DX
+	XORQ	R10, R10
+	SYSCALL
+	MOVQ	$60, AX			// exit(0)
+	XORQ	DI, DI
+	SYSCALL
+checked:
 	XORQ	AX, AX
 	CMPL	initBlock_mountProc(R12), $0
 	JEQ	started
