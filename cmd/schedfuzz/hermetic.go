@@ -75,15 +75,9 @@ func reexec() (code int, ok bool) {
 	return code, true
 }
 
-// openSandbox makes the sandbox of a session or replay. If namespaces are
-// unavailable it says so once on stderr and returns nil: the runs go on
-// without, and their seed files say hermetic: no.
-func openSandbox(cfg sandbox.Config, stderr io.Writer) (*sandbox.Pool, error) {
-	p, err := sandbox.New(cfg)
-	return sandboxReady(p, err, stderr)
-}
-
-// sandboxReady is openSandbox once sandbox.New has returned.
+// sandboxReady takes what sandbox.New returned for a session or replay. If
+// namespaces are unavailable it says so once on stderr and returns nil:
+// the runs go on without, and their seed files say hermetic: no.
 func sandboxReady(p *sandbox.Pool, err error, stderr io.Writer) (*sandbox.Pool, error) {
 	var ue *sandbox.UnavailableError
 	if errors.As(err, &ue) {
