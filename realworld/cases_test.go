@@ -71,9 +71,6 @@ var realCases = []realCase{
 	{name: "c_big_writes", runs: fullRuns, argv: func(t testing.TB) []string { return []string{cGuest(t, "big_writes")} }},
 	// Go: timers and the netpoller (epoll_pwait with a timeout), net/http.
 	{name: "go_timers_http", runs: fullRuns, argv: func(t testing.TB) []string { return []string{goGuest(t, "timers")} }},
-	// Go: goroutines computing beside sysmon (a thread that sleeps and
-	// wakes forever): every run was a false hang.
-	{name: "go_compute", runs: extraRuns, argv: func(t testing.TB) []string { return []string{goGuest(t, "compute")} }},
 	// C: timer signals, SIGCHLD, timed waits.
 	{name: "c_alarm_pause", runs: fullRuns, argv: func(t testing.TB) []string { return []string{cGuest(t, "alarm_pause")} }},
 	{name: "c_sigchld", runs: fullRuns, argv: func(t testing.TB) []string { return []string{cGuest(t, "sigchld")} }},

@@ -67,8 +67,6 @@ type Scheduler struct {
 	waker     *gthread
 	stk       *stackSet // nil unless Config.Stacks
 	lone      loneState // the current lone stretch (lone.go)
-	timeSpun  bool      // time passed for spinners that have not run since (spin.go)
-	sliced    *gthread  // a spinner released for a slice while deadlines are pending
 	decisions int       // decisions asked of the Decider (Config.MaxSteps)
 	realBase  int64     // CLOCK_REALTIME at the start (ns; Config.Epoch)
 	// skipped is the virtual time IdleOption let pass while threads
@@ -208,16 +206,10 @@ func (s *Scheduler) schedule(from *gthread) {
 			}
 		}
 		s.scratch = runnable
-		slice := false
 		if len(runnable) > 0 && len(s.timers) > 0 && s.onlySpinning(runnable) {
-			// Every thread that can run spins: time passes first,
-			// then a spinner gets a slice (spin.go).
-			if slice = s.timeSpun; !slice {
-				s.fireTimers()
-				s.timeSpun = true
-				continue
-			}
-			s.timeSpun = false
+			// Every thread that can run spins: time passes first.
+			s.fireTimers()
+			continue
 		}
 		n := len(runnable)
 		runnable = s.spinOptions(runnable)
@@ -266,10 +258,6 @@ func (s *Scheduler) schedule(from *gthread) {
 			s.fireTimers()
 			s.skipped += s.now - before
 			continue
-		}
-		s.sliced = nil
-		if slice {
-			s.sliced = s.threads[choice]
 		}
 		s.run(s.threads[choice])
 		return

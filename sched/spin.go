@@ -39,15 +39,7 @@ import (
 //     maxSpinTotal at one site in the run, the thread runs on at that site
 //     without stopping (its breakpoints are lifted while it runs) and is
 //     spinning: it is picked only when no other thread can run, and the
-//     watchdog leaves it alone until its next other point. When a deadline
-//     is pending (another thread sleeps), time passes to it first, since
-//     the spinners may wait for the sleeper; but not twice in a row: the
-//     next time only spinners can run, one of them is picked for a slice,
-//     and the watchdog preempts it after a quantum (a timing-based
-//     preemption, noted) before time passes again. Without the slices a
-//     thread that sleeps and wakes forever (Go's sysmon, a C program's
-//     ticker thread) starved a long computation: every run of a Go
-//     program that computed for 80 ms was a false hang. A spin-wait
+//     watchdog leaves it alone until its next other point. A spin-wait
 //     thus yields at growing intervals while others can make progress,
 //     and a long computation costs at most 2^maxSpinStreak stops.
 //
@@ -214,7 +206,7 @@ func (s *Scheduler) CPUTick(t *intercept.Thread) {
 // spinning at a known site, else its spin site is found and the run re-run
 // with it, or, where that cannot be done, g is preempted where it is.
 func (s *Scheduler) caught(g *gthread) {
-	if g.spin != nil && g.spin.spinning && g != s.sliced {
+	if g.spin != nil && g.spin.spinning {
 		return
 	}
 	if s.inLoader(g) {
@@ -244,9 +236,6 @@ func (s *Scheduler) caught(g *gthread) {
 	switch {
 	case err != nil:
 		why += ": " + err.Error() + ")"
-	case g == s.sliced:
-		why += " while another thread's deadline was pending)"
-		s.sliced = nil
 	case known:
 		why += " past its spin points)"
 	default:

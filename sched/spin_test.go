@@ -112,22 +112,3 @@ type hogT struct {
 }
 
 func (h *hogT) Cleanup(f func()) { *h.cleanups = append(*h.cleanups, f) }
-
-// TestComputeBesideTicker: a thread that computes for longer than the
-// watchdog's quantum beside a thread that sleeps and wakes forever ends,
-// under every strategy: when only spinning threads can run and a deadline
-// is pending, time passes to it once, then a spinner runs for a slice.
-// (Before, time passed every time and the computation never ran again:
-// every run was a hang, as every run of a Go program computing for 80 ms
-// was, sysmon being the ticker.)
-func TestComputeBesideTicker(t *testing.T) {
-	testenv.RequirePtrace(t)
-	path := build(t, "compute_ticker")
-	for i, sp := range explore.DefaultPortfolio() {
-		r := runCfg(t, path, explore.Config{Seed: uint64(i + 1), Strategy: sp, Timeout: 20 * time.Second})
-		if got := string(r.Stdout); got != "5323371213918391040\n" {
-			t.Errorf("%v: stdout %q", sp, got)
-		}
-		t.Logf("%v: %s, %d points, %d decisions, spin sites %v, notes %q", sp, r.Describe(), r.Outcome.Steps, len(r.Decisions), r.Spins, r.Outcome.Nondeterministic)
-	}
-}
